@@ -1,0 +1,44 @@
+/**
+ * What each op saves for its backward pass. One entry per op name: the ONE gradient table (gradients.ts)
+ * has exactly these keys, so adding an op means one line here, one VJP there, and the op itself.
+ */
+import type { BinaryOp, Conv2dGeometry, Pool2dGeometry } from '../backend/backend.js';
+
+export interface OpContexts {
+  // elementwise (inputs [a, b]; the output is available to the VJP too)
+  binary: { op: BinaryOp };
+  neg: Record<string, never>;
+  exp: Record<string, never>;
+  log: Record<string, never>;
+  sqrt: Record<string, never>;
+  abs: Record<string, never>;
+  relu: Record<string, never>;
+  sigmoid: Record<string, never>;
+  tanh: Record<string, never>;
+  gelu: Record<string, never>;
+  leakyRelu: { negativeSlope: number };
+  elu: { alpha: number };
+  clamp: { min: number; max: number };
+  // reductions
+  sum: { axes: number[] };
+  max: { indices: Int32Array; dim: number; keepdim: boolean };
+  // shape
+  reshape: Record<string, never>;
+  permute: { dims: number[] };
+  narrow: { dim: number; start: number };
+  concat: { dim: number };
+  pad: { pads: [number, number, number, number] };
+  // linear algebra
+  matmul: Record<string, never>;
+  linear: Record<string, never>;
+  // convolution and pooling
+  conv2d: { geometry: Conv2dGeometry };
+  locallyConnected2d: { geometry: Conv2dGeometry };
+  maxPool2d: { geometry: Pool2dGeometry; argmax: Int32Array };
+  avgPool2d: { geometry: Pool2dGeometry; countIncludePad: boolean; divisorOverride: number };
+  // normalisation, regularisation, losses
+  batchNorm: { mean: Float32Array; invStd: Float32Array; batchStats: boolean; n: number; c: number; hw: number };
+  dropout: { mask: Float32Array };
+  logSoftmax: { dim: number };
+  nllLoss: { target: Int32Array; weight: Float32Array | null; reduction: 'mean' | 'sum' | 'none'; totalWeight: number };
+}

@@ -1,0 +1,225 @@
+/**
+ * THE gradient table: for every op, its vector-Jacobian product. Given the gradient `gy` of the op's output
+ * (and the output itself, the inputs and what the op saved), return the gradient of each input, or null
+ * where the input needs none. Backward runs under noGrad, so ops used here record nothing.
+ * Composite ops (softmax, crossEntropy, mseLoss, localResponseNorm, ...) have no entry: they are built from
+ * these and get their gradients for free.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import type { OpContexts } from './contexts.js';
+import { getBackend } from '../backend/registry.js';
+import { erf } from '../backend/reference/index.js';
+import { numelOf } from '../tensor/shape.js';
+import { empty, sumToShape } from '../ops/util.js';
+import { binary, log, mul, div, neg, pow, sub } from '../ops/elementwise.js';
+import { permute } from '../ops/shape.js';
+
+type Vjp<K extends keyof OpContexts> = (gy: Tensor, out: Tensor, inputs: readonly (Tensor | null)[], saved: OpContexts[K]) => (Tensor | null)[];
+
+const needs = (t: Tensor | null | undefined): t is Tensor => !!t && t.requiresGrad;
+
+/** Elementwise map over (gy, a[, b]) of equal length into a new tensor of gy's shape. */
+function map2(gy: Tensor, a: Float32Array, f: (g: number, v: number) => number): Tensor {
+  const r = empty(gy.shape);
+  const gd = gy.data, rd = r.data;
+  for (let i = 0; i < rd.length; i++) rd[i] = f(gd[i]!, a[i]!);
+  return r;
+}
+
+const SQRT_HALF = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
+  binary(gy, out, [a, b], { op }) {
+    const ta = a!, tb = b!;
+    let ga: Tensor | null = null, gb: Tensor | null = null;
+    switch (op) {
+      case 'add': ga = gy; gb = gy; break;
+      case 'sub': ga = gy; gb = needs(tb) ? neg(gy) : null; break;
+      case 'mul': ga = needs(ta) ? mul(gy, tb) : null; gb = needs(tb) ? mul(gy, ta) : null; break;
+      case 'div': ga = needs(ta) ? div(gy, tb) : null; gb = needs(tb) ? neg(div(mul(gy, out), tb)) : null; break;
+      case 'pow':
+        // d/da a^b = b·a^(b−1); d/db a^b = a^b·log(a) (taken as 0 where a = 0, like PyTorch).
+        ga = needs(ta) ? mul(gy, mul(tb, pow(ta, sub(tb, 1)))) : null;
+        if (needs(tb)) {
+          const logA = log(ta);
+          for (let i = 0; i < logA.data.length; i++) if (ta.data.length === logA.data.length && ta.data[i] === 0) logA.data[i] = 0;
+          gb = mul(gy, mul(out, logA));
+        }
+        break;
+      case 'max': case 'min': {
+        // The gradient goes to the winner; ties split it equally (torch.maximum's rule).
+        const first = op === 'max' ? binary('gt', ta, tb) : binary('lt', ta, tb);
+        const tie = binary('eq', ta, tb);
+        const shareA = binary('add', first, mul(tie, 0.5));
+        ga = needs(ta) ? mul(gy, shareA) : null;
+        gb = needs(tb) ? mul(gy, sub(1, shareA)) : null;
+        break;
+      }
+      default:
+        throw new Error(`backward: '${op}' has no gradient`);
+    }
+    return [ga && sumToShape(ga, ta.shape), gb && sumToShape(gb, tb.shape)];
+  },
+
+  neg: (gy) => [neg(gy)],
+  exp: (gy, out) => [mul(gy, out)],
+  log: (gy, _out, [x]) => [div(gy, x!)],
+  sqrt: (gy, out) => [map2(gy, out.data, (g, y) => g / (2 * y))],
+  abs: (gy, _out, [x]) => [map2(gy, x!.data, (g, v) => (v > 0 ? g : v < 0 ? -g : 0))],
+  relu: (gy, out) => [map2(gy, out.data, (g, y) => (y > 0 ? g : 0))],
+  sigmoid: (gy, out) => [map2(gy, out.data, (g, y) => g * y * (1 - y))],
+  tanh: (gy, out) => [map2(gy, out.data, (g, y) => g * (1 - y * y))],
+  // d/dx x·Φ(x) = Φ(x) + x·φ(x)
+  gelu: (gy, _out, [x]) => [map2(gy, x!.data, (g, v) => g * (0.5 * (1 + erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)))],
+  leakyRelu: (gy, _out, [x], { negativeSlope }) => [map2(gy, x!.data, (g, v) => (v > 0 ? g : g * negativeSlope))],
+  // for x ≤ 0, d/dx alpha·(e^x − 1) = alpha·e^x = out + alpha
+  elu: (gy, out, [x], { alpha }) => {
+    const r = map2(gy, x!.data, (g, v) => (v > 0 ? g : 0));
+    for (let i = 0; i < r.data.length; i++) if (x!.data[i]! <= 0) r.data[i] = gy.data[i]! * (out.data[i]! + alpha);
+    return [r];
+  },
+  clamp: (gy, _out, [x], { min, max }) => [map2(gy, x!.data, (g, v) => (v >= min && v <= max ? g : 0))],
+
+  sum(gy, _out, [x], { axes }) {
+    // Broadcast gy (reduced dims kept as size 1) back over x.
+    const keptShape = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+    const gx = empty(x!.shape);
+    getBackend().binary('add', new Float32Array(1), [], gy.data, keptShape, gx.data, x!.shape);
+    return [gx];
+  },
+  max(gy, _out, [x], { indices, dim }) {
+    const gx = empty(x!.shape);
+    if (dim < 0) { gx.data[indices[0]!] = gy.data[0]!; return [gx]; }
+    const size = x!.shape[dim]!, inner = numelOf(x!.shape.slice(dim + 1)), outer = numelOf(x!.shape.slice(0, dim));
+    for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) gx.data[(o * size + indices[o * inner + i]!) * inner + i] = gy.data[o * inner + i]!;
+    return [gx];
+  },
+
+  reshape: (gy, _out, [x]) => [new Tensor(gy.data, x!.shape)],
+  permute(gy, _out, _inputs, { dims }) {
+    const inverse = dims.map((_, i) => dims.indexOf(i));
+    return [permute(gy, inverse)];
+  },
+  narrow(gy, _out, [x], { dim, start }) {
+    const gx = empty(x!.shape);
+    const size = x!.shape[dim]!, length = gy.shape[dim]!;
+    const inner = numelOf(x!.shape.slice(dim + 1)), outer = numelOf(x!.shape.slice(0, dim));
+    for (let o = 0; o < outer; o++) gx.data.set(gy.data.subarray(o * length * inner, (o + 1) * length * inner), (o * size + start) * inner);
+    return [gx];
+  },
+  concat(gy, _out, inputs, { dim }) {
+    const total = gy.shape[dim]!, inner = numelOf(gy.shape.slice(dim + 1)), outer = numelOf(gy.shape.slice(0, dim));
+    let offset = 0;
+    return inputs.map((t) => {
+      const chunk = t!.shape[dim]! * inner;
+      let g: Tensor | null = null;
+      if (needs(t)) {
+        g = empty(t.shape);
+        for (let o = 0; o < outer; o++) g.data.set(gy.data.subarray(o * total * inner + offset, o * total * inner + offset + chunk), o * chunk);
+      }
+      offset += chunk;
+      return g;
+    });
+  },
+  pad(gy, _out, [x], { pads: [left, , top] }) {
+    const gx = empty(x!.shape);
+    const twoD = gy.ndim >= 2 && gy.shape.length === x!.shape.length && x!.ndim >= 2;
+    const h = twoD ? x!.shape[x!.ndim - 2]! : 1, w = x!.shape[x!.ndim - 1]!;
+    const oh = twoD ? gy.shape[gy.ndim - 2]! : 1, ow = gy.shape[gy.ndim - 1]!;
+    const planes = x!.numel / (h * w);
+    for (let p = 0; p < planes; p++) {
+      for (let i = 0; i < h; i++) {
+        const oi = i + top;
+        if (oi < 0 || oi >= oh) continue;
+        for (let j = 0; j < w; j++) {
+          const oj = j + left;
+          if (oj >= 0 && oj < ow) gx.data[(p * h + i) * w + j] = gy.data[(p * oh + oi) * ow + oj]!;
+        }
+      }
+    }
+    return [gx];
+  },
+
+  matmul(gy, _out, [a, b]) {
+    const ta = a!, tb = b!, be = getBackend();
+    const m = ta.shape[ta.ndim - 2]!, k = ta.shape[ta.ndim - 1]!, n = tb.shape[tb.ndim - 1]!;
+    const batch = gy.ndim === 3 ? gy.shape[0]! : 1;
+    const aBatched = ta.ndim === 3, bBatched = tb.ndim === 3;
+    let ga: Tensor | null = null, gb: Tensor | null = null;
+    if (needs(ta)) {
+      ga = empty(ta.shape); // ga = gy · bᵀ (summed over the batch when a was shared)
+      for (let i = 0; i < batch; i++) be.gemm(false, true, m, k, n, gy.data, i * m * n, tb.data, bBatched ? i * k * n : 0, ga.data, aBatched ? i * m * k : 0, !aBatched);
+    }
+    if (needs(tb)) {
+      gb = empty(tb.shape); // gb = aᵀ · gy
+      for (let i = 0; i < batch; i++) be.gemm(true, false, k, n, m, ta.data, aBatched ? i * m * k : 0, gy.data, i * m * n, gb.data, bBatched ? i * k * n : 0, !bBatched);
+    }
+    return [ga, gb];
+  },
+  linear(gy, _out, [x, w, b]) {
+    const [outF, inF] = w!.shape as [number, number];
+    const rows = x!.numel / inF, be = getBackend();
+    let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+    if (needs(x)) { gx = empty(x.shape); be.gemm(false, false, rows, inF, outF, gy.data, 0, w!.data, 0, gx.data, 0, false); }
+    if (needs(w)) { gw = empty(w.shape); be.gemm(true, false, outF, inF, rows, gy.data, 0, x!.data, 0, gw.data, 0, false); }
+    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [rows, outF], [0], gb.data); }
+    return [gx, gw, gb];
+  },
+
+  conv2d(gy, _out, [x, w, b], { geometry: g }) {
+    const be = getBackend();
+    let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+    if (needs(x)) { gx = empty(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }
+    if (needs(w)) { gw = empty(w.shape); be.conv2dBackwardWeight(x!.data, gy.data, g, gw.data); }
+    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut, g.outH * g.outW], [0, 2], gb.data); }
+    return [gx, gw, gb];
+  },
+  locallyConnected2d(gy, _out, [x, w, b], { geometry: g }) {
+    const be = getBackend();
+    let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+    if (needs(x)) { gx = empty(x.shape); be.locallyConnected2dBackwardInput(gy.data, w!.data, g, gx.data); }
+    if (needs(w)) { gw = empty(w.shape); be.locallyConnected2dBackwardWeight(x!.data, gy.data, g, gw.data); }
+    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut * g.outH * g.outW], [0], gb.data); }
+    return [gx, gw, gb];
+  },
+  maxPool2d(gy, _out, [x], { geometry, argmax }) {
+    const gx = empty(x!.shape);
+    getBackend().maxPool2dBackward(gy.data, argmax, geometry, gx.data);
+    return [gx];
+  },
+  avgPool2d(gy, _out, [x], { geometry, countIncludePad, divisorOverride }) {
+    const gx = empty(x!.shape);
+    getBackend().avgPool2dBackward(gy.data, geometry, countIncludePad, divisorOverride, gx.data);
+    return [gx];
+  },
+
+  batchNorm(gy, _out, [x, w, b], { mean, invStd, batchStats, n, c, hw }) {
+    const gx = empty(x!.shape), gWeight = new Float32Array(c), gBias = new Float32Array(c);
+    getBackend().batchNormBackward(x!.data, gy.data, n, c, hw, mean, invStd, w ? w.data : null, batchStats, gx.data, gWeight, gBias);
+    const wrap = (t: Tensor | null, d: Float32Array) => (needs(t) ? new Tensor(d, t.shape) : null);
+    return [needs(x) ? gx : null, wrap(w!, gWeight), wrap(b!, gBias)];
+  },
+  dropout: (gy, _out, _inputs, { mask }) => [map2(gy, mask, (g, m) => g * m)],
+  logSoftmax(gy, out) {
+    // gx = gy − softmax · Σ gy (per row)
+    const cols = out.shape[out.ndim - 1]!, rows = out.numel / Math.max(cols, 1);
+    const gx = empty(out.shape);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      for (let j = 0; j < cols; j++) s += gy.data[r * cols + j]!;
+      for (let j = 0; j < cols; j++) gx.data[r * cols + j] = gy.data[r * cols + j]! - Math.exp(out.data[r * cols + j]!) * s;
+    }
+    return [gx];
+  },
+  nllLoss(gy, _out, [logProbs], { target, weight, reduction, totalWeight }) {
+    const gx = empty(logProbs!.shape);
+    const c = logProbs!.shape[1]!;
+    for (let i = 0; i < target.length; i++) {
+      const w = weight ? weight[target[i]!]! : 1;
+      const g = reduction === 'none' ? gy.data[i]! : reduction === 'sum' ? gy.data[0]! : gy.data[0]! / totalWeight;
+      gx.data[i * c + target[i]!] = -w * g;
+    }
+    return [gx];
+  },
+};
+

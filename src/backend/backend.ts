@@ -1,0 +1,95 @@
+/**
+ * The backend contract: primitive kernels over float32 buffers. Kernels trust their arguments
+ * (ops validate at the boundary) and never see autograd. Every buffer is a dense row-major Float32Array.
+ *
+ * A backend is one folder whose default export `satisfies Backend`; `wasm` overrides the hot paths and
+ * takes the rest from `reference`.
+ */
+
+/** Geometry of a 2-D convolution (also used by locally connected layers, which have groups = 1). */
+export interface Conv2dGeometry {
+  n: number; cIn: number; h: number; w: number;
+  cOut: number; kh: number; kw: number;
+  strideH: number; strideW: number;
+  /** Padding before the first row / column; padding after is implied by outH / outW. */
+  padH: number; padW: number;
+  dilationH: number; dilationW: number;
+  groups: number;
+  outH: number; outW: number;
+}
+
+/** Geometry of a 2-D pooling window. */
+export interface Pool2dGeometry {
+  n: number; c: number; h: number; w: number;
+  kh: number; kw: number;
+  strideH: number; strideW: number;
+  padH: number; padW: number;
+  outH: number; outW: number;
+}
+
+export type UnaryOp =
+  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'reciprocal' | 'square';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'ge' | 'lt' | 'le' | 'eq';
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+export interface Backend {
+  readonly name: string;
+
+  /** A new zero-filled buffer of n floats, owned by this backend. */
+  alloc(n: number): Float32Array;
+
+  /**
+   * C[m,n] (+)= op(A) @ op(B), all row-major. op(A) is m×k: A is [m,k], or [k,m] when transA.
+   * op(B) is k×n: B is [k,n], or [n,k] when transB. With accumulate, adds into C; else overwrites.
+   * Offsets select a sub-matrix start inside each buffer (for batched and grouped use).
+   */
+  gemm(
+    transA: boolean, transB: boolean, m: number, n: number, k: number,
+    a: Float32Array, aOffset: number, b: Float32Array, bOffset: number,
+    c: Float32Array, cOffset: number, accumulate: boolean,
+  ): void;
+
+  // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
+  conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, out: Float32Array): void;
+  // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W) and is overwritten
+  conv2dBackwardInput(gy: Float32Array, w: Float32Array, g: Conv2dGeometry, gx: Float32Array): void;
+  // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten
+  conv2dBackwardWeight(x: Float32Array, gy: Float32Array, g: Conv2dGeometry, gw: Float32Array): void;
+
+  // x is (N,C,H,W), w is (OH*OW, O, C, KH, KW): one filter bank per output position; bias is (O,OH,OW) or null
+  locallyConnected2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, out: Float32Array): void;
+  locallyConnected2dBackwardInput(gy: Float32Array, w: Float32Array, g: Conv2dGeometry, gx: Float32Array): void;
+  locallyConnected2dBackwardWeight(x: Float32Array, gy: Float32Array, g: Conv2dGeometry, gw: Float32Array): void;
+
+  // x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax holds the flat h*W+w index inside the plane, padding never wins
+  maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array): void;
+  maxPool2dBackward(gy: Float32Array, argmax: Int32Array, g: Pool2dGeometry, gx: Float32Array): void;
+  // divisor: the window area including padding (countIncludePad) or only the in-bounds cells; windows are clipped to H+padH
+  avgPool2d(x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number, out: Float32Array): void;
+  avgPool2dBackward(gy: Float32Array, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number, gx: Float32Array): void;
+
+  /** out[i] = f(x[i]); `alpha` parameterises leakyRelu/elu style ops (unused by the listed ones). */
+  unary(op: UnaryOp, x: Float32Array, out: Float32Array): void;
+  /**
+   * out = a (op) b with broadcasting. Shapes are already broadcast-compatible; outShape is their broadcast.
+   * Comparison ops write 1 or 0.
+   */
+  binary(op: BinaryOp, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
+  /** Reduce x of `shape` over the sorted axes (kept as size-1 in the output layout). */
+  reduce(op: ReduceOp, x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): void;
+
+  // x is (rows, cols); out[r,:] = log_softmax(x[r,:])
+  logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+
+  // x is (N,C,HW): per channel mean and biased variance over N and HW
+  channelMoments(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array): void;
+  // out = (x - mean[c]) * invStd[c] * weight[c] + bias[c]   (weight/bias null = 1/0)
+  batchNormApply(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invStd: Float32Array,
+    weight: Float32Array | null, bias: Float32Array | null, out: Float32Array): void;
+  /**
+   * Backward of batch norm. With training statistics: gx = invStd*w/M * (M*gy - sum(gy) - xhat*sum(gy*xhat));
+   * with fixed (eval) statistics: gx = gy*w*invStd. Writes gx, gWeight = sum(gy*xhat), gBias = sum(gy).
+   */
+  batchNormBackward(x: Float32Array, gy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invStd: Float32Array,
+    weight: Float32Array | null, training: boolean, gx: Float32Array, gWeight: Float32Array, gBias: Float32Array): void;
+}
