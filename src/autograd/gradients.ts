@@ -13,6 +13,7 @@ import { numelOf } from '../tensor/shape.js';
 import { empty, sumToShape } from '../ops/util.js';
 import { binary, log, mul, div, neg, pow, sub } from '../ops/elementwise.js';
 import { permute } from '../ops/shape.js';
+import { matmulBatchPairs } from '../ops/linalg.js';
 
 type Vjp<K extends keyof OpContexts> = (gy: Tensor, out: Tensor, inputs: readonly (Tensor | null)[], saved: OpContexts[K]) => (Tensor | null)[];
 
@@ -141,18 +142,14 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   },
 
   matmul(gy, _out, [a, b]) {
+    // ga = gy · bᵀ and gb = aᵀ · gy per output batch, accumulated where an operand was broadcast.
     const ta = a!, tb = b!, be = getBackend();
     const m = ta.shape[ta.ndim - 2]!, k = ta.shape[ta.ndim - 1]!, n = tb.shape[tb.ndim - 1]!;
-    const batch = gy.ndim === 3 ? gy.shape[0]! : 1;
-    const aBatched = ta.ndim === 3, bBatched = tb.ndim === 3;
-    let ga: Tensor | null = null, gb: Tensor | null = null;
-    if (needs(ta)) {
-      ga = empty(ta.shape); // ga = gy · bᵀ (summed over the batch when a was shared)
-      for (let i = 0; i < batch; i++) be.gemm(false, true, m, k, n, gy.data, i * m * n, tb.data, bBatched ? i * k * n : 0, ga.data, aBatched ? i * m * k : 0, !aBatched);
-    }
-    if (needs(tb)) {
-      gb = empty(tb.shape); // gb = aᵀ · gy
-      for (let i = 0; i < batch; i++) be.gemm(true, false, k, n, m, ta.data, aBatched ? i * m * k : 0, gy.data, i * m * n, gb.data, bBatched ? i * k * n : 0, !bBatched);
+    const { aIndex, bIndex } = matmulBatchPairs(ta.shape.slice(0, -2), tb.shape.slice(0, -2));
+    const ga = needs(ta) ? empty(ta.shape) : null, gb = needs(tb) ? empty(tb.shape) : null;
+    for (let i = 0; i < aIndex.length; i++) {
+      if (ga) be.gemm(false, true, m, k, n, gy.data, i * m * n, tb.data, bIndex[i]! * k * n, ga.data, aIndex[i]! * m * k, true);
+      if (gb) be.gemm(true, false, k, n, m, ta.data, aIndex[i]! * m * k, gy.data, i * m * n, gb.data, bIndex[i]! * k * n, true);
     }
     return [ga, gb];
   },

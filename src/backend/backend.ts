@@ -24,6 +24,8 @@ export interface Pool2dGeometry {
   kh: number; kw: number;
   strideH: number; strideW: number;
   padH: number; padW: number;
+  /** Spacing between window taps (max pooling only; 1 for average pooling). */
+  dilationH: number; dilationW: number;
   outH: number; outW: number;
 }
 

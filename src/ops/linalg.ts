@@ -2,39 +2,64 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
-import { formatShape } from '../tensor/shape.js';
+import { broadcastShapes, formatShape, numelOf } from '../tensor/shape.js';
+import { reshape } from './shape.js';
 import { empty } from './util.js';
 
 /**
- * Matrix product. a is [M,K] or [B,M,K]; b is [K,N] or [B,K,N]. A 2-D b is shared by every batch of a 3-D a.
- * 1-D operands are treated as a row (a) or a column (b) vector and that dimension is dropped, like torch.matmul.
+ * For broadcast batch dimensions: which batch of a and which of b feed each output batch.
+ * aBatch / bBatch are the leading (batch) dimensions of the operands; the output's are their broadcast.
+ */
+export function matmulBatchPairs(aBatch: readonly number[], bBatch: readonly number[]): { outBatch: number[]; aIndex: Int32Array; bIndex: Int32Array } {
+  const outBatch = broadcastShapes(aBatch, bBatch, 'matmul');
+  const count = numelOf(outBatch);
+  const aIndex = new Int32Array(count), bIndex = new Int32Array(count);
+  const rank = outBatch.length;
+  const strideFor = (shape: readonly number[]) => {
+    const strides = new Array<number>(rank).fill(0);
+    let s = 1;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      strides[rank - shape.length + i] = shape[i] === 1 ? 0 : s;
+      s *= shape[i]!;
+    }
+    return strides;
+  };
+  const sa = strideFor(aBatch), sb = strideFor(bBatch);
+  for (let i = 0; i < count; i++) {
+    let rem = i, ia = 0, ib = 0;
+    for (let d = rank - 1; d >= 0; d--) {
+      const idx = rem % outBatch[d]!;
+      rem = Math.floor(rem / outBatch[d]!);
+      ia += idx * sa[d]!; ib += idx * sb[d]!;
+    }
+    aIndex[i] = ia; bIndex[i] = ib;
+  }
+  return { outBatch, aIndex, bIndex };
+}
+
+/**
+ * Matrix product with PyTorch's rules: a [..., M, K] @ b [..., K, N] -> [..., M, N], the batch dimensions
+ * broadcast. 1-D operands are treated as a row (a) or a column (b) vector and that dimension is dropped.
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim === 0 || b.ndim === 0) throw new Error(`matmul: both operands need at least 1 dimension, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
   if (a.ndim === 1 || b.ndim === 1) {
-    const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]!]) : a;
-    const b2 = b.ndim === 1 ? b.reshape([b.shape[0]!, 1]) : b;
+    const a2 = a.ndim === 1 ? reshape(a, [1, a.shape[0]!]) : a;
+    const b2 = b.ndim === 1 ? reshape(b, [b.shape[0]!, 1]) : b;
     const r = matmul(a2, b2);
     const shape = [...r.shape];
     if (b.ndim === 1) shape.pop();
     if (a.ndim === 1) shape.splice(shape.length - (b.ndim === 1 ? 1 : 2), 1);
-    return r.reshape(shape);
-  }
-  if (a.ndim < 2 || a.ndim > 3 || b.ndim < 2 || b.ndim > 3) {
-    throw new Error(`matmul: expected 2-D or 3-D operands, got ${formatShape(a.shape)} and ${formatShape(b.shape)}`);
+    return reshape(r, shape);
   }
   const m = a.shape[a.ndim - 2]!, k = a.shape[a.ndim - 1]!;
   const k2 = b.shape[b.ndim - 2]!, n = b.shape[b.ndim - 1]!;
-  const batchA = a.ndim === 3 ? a.shape[0]! : 1, batchB = b.ndim === 3 ? b.shape[0]! : 1;
   if (k !== k2) throw new Error(`matmul: inner dimensions differ: ${formatShape(a.shape)} @ ${formatShape(b.shape)} (${k} vs ${k2})`);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) {
-    throw new Error(`matmul: batch sizes differ: ${formatShape(a.shape)} @ ${formatShape(b.shape)}`);
-  }
-  const batch = Math.max(batchA, batchB);
-  const outShape = a.ndim === 3 || b.ndim === 3 ? [batch, m, n] : [m, n];
-  const out = empty(outShape);
+  const { outBatch, aIndex, bIndex } = matmulBatchPairs(a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const out = empty([...outBatch, m, n]);
   const be = getBackend();
-  for (let i = 0; i < batch; i++) {
-    be.gemm(false, false, m, n, k, a.data, batchA === 1 ? 0 : i * m * k, b.data, batchB === 1 ? 0 : i * k * n, out.data, i * m * n, false);
+  for (let i = 0; i < aIndex.length; i++) {
+    be.gemm(false, false, m, n, k, a.data, aIndex[i]! * m * k, b.data, bIndex[i]! * k * n, out.data, i * m * n, false);
   }
   return record('matmul', [a, b], out, {});
 }

@@ -18,34 +18,36 @@ export interface Pool2dOptions {
 }
 
 /** PyTorch's pooling output size, including the ceil-mode rule that the last window must start inside the input or left padding. */
-export function poolOutputSize(input: number, kernel: number, stride: number, pad: number, ceilMode: boolean): number {
-  let out = Math.floor((input + 2 * pad - kernel + (ceilMode ? stride - 1 : 0)) / stride) + 1;
+export function poolOutputSize(input: number, kernel: number, stride: number, pad: number, ceilMode: boolean, dilation = 1): number {
+  let out = Math.floor((input + 2 * pad - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0)) / stride) + 1;
   if (ceilMode && (out - 1) * stride >= input + pad) out--;
   return out;
 }
 
-function poolGeometry(op: string, x: Tensor, options: Pool2dOptions): Pool2dGeometry {
+function poolGeometry(op: string, x: Tensor, options: Pool2dOptions & { dilation?: number | readonly [number, number] }): Pool2dGeometry {
   assertRank(x, [4], op, '[N, C, H, W]');
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const [kh, kw] = pair(options.kernelSize, op, 'kernelSize');
   const [strideH, strideW] = pair(options.stride ?? options.kernelSize, op, 'stride');
   const [padH, padW] = pair(options.padding ?? 0, op, 'padding');
+  const [dilationH, dilationW] = pair(options.dilation ?? 1, op, 'dilation');
+  if (dilationH < 1 || dilationW < 1) throw new Error(`${op}: dilation must be positive, got [${dilationH}, ${dilationW}]`);
   if (kh < 1 || kw < 1) throw new Error(`${op}: kernelSize must be positive, got [${kh}, ${kw}]`);
   if (strideH < 1 || strideW < 1) throw new Error(`${op}: stride must be positive, got [${strideH}, ${strideW}]`);
   if (padH < 0 || padW < 0) throw new Error(`${op}: padding must be non-negative, got [${padH}, ${padW}]`);
   if (padH > kh / 2 || padW > kw / 2) throw new Error(`${op}: padding [${padH}, ${padW}] must be at most half of the kernel size [${kh}, ${kw}]`);
-  const outH = poolOutputSize(h, kh, strideH, padH, options.ceilMode ?? false);
-  const outW = poolOutputSize(w, kw, strideW, padW, options.ceilMode ?? false);
-  if (outH < 1 || outW < 1) throw new Error(`${op}: kernel ${kh}x${kw} is larger than the padded input ${h + 2 * padH}x${w + 2 * padW} (input ${formatShape(x.shape)})`);
-  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW };
+  const outH = poolOutputSize(h, kh, strideH, padH, options.ceilMode ?? false, dilationH);
+  const outW = poolOutputSize(w, kw, strideW, padW, options.ceilMode ?? false, dilationW);
+  if (outH < 1 || outW < 1) throw new Error(`${op}: kernel ${kh}x${kw} (dilation ${dilationH}x${dilationW}) is larger than the padded input ${h + 2 * padH}x${w + 2 * padW} (input ${formatShape(x.shape)})`);
+  return { n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW };
 }
 
 /**
- * Max pooling. x [N, C, H, W] -> [N, C, OH, OW], OH = floor((H + 2·pad − K) / stride) + 1 (ceil with ceilMode).
+ * Max pooling. x [N, C, H, W] -> [N, C, OH, OW], OH = floor((H + 2·pad − dilation·(K−1) − 1) / stride) + 1
+ * (ceil with ceilMode).
  * Padding cells never win (they count as −∞).
  */
-export function maxPool2d(x: Tensor, options: Pool2dOptions & { dilation?: number }): Tensor {
-  if ((options.dilation ?? 1) !== 1) throw new Error(`maxPool2d: dilation ${options.dilation} is not supported (only 1)`);
+export function maxPool2d(x: Tensor, options: Pool2dOptions & { dilation?: number | readonly [number, number] }): Tensor {
   const g = poolGeometry('maxPool2d', x, options);
   const out = empty([g.n, g.c, g.outH, g.outW]);
   const argmax = new Int32Array(out.numel);
@@ -61,7 +63,7 @@ export interface AvgPool2dOptions extends Pool2dOptions {
 
 /** Average pooling; same output size as maxPool2d. */
 export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
-  const g = poolGeometry('avgPool2d', x, options);
+  const g = poolGeometry('avgPool2d', x, { ...options, dilation: 1 });
   const countIncludePad = options.countIncludePad ?? true;
   const divisorOverride = options.divisorOverride ?? 0;
   if (divisorOverride < 0 || !Number.isFinite(divisorOverride)) throw new Error(`avgPool2d: divisorOverride must be positive, got ${divisorOverride}`);
@@ -124,7 +126,7 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [numb
       }
     }
   }
-  const geometry: Pool2dGeometry = { n, c, h, w, kh: 0, kw: 0, strideH: 0, strideW: 0, padH: 0, padW: 0, outH: oh, outW: ow };
+  const geometry: Pool2dGeometry = { n, c, h, w, kh: 0, kw: 0, strideH: 0, strideW: 0, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: oh, outW: ow };
   return record('maxPool2d', [x], out, { geometry, argmax });
 }
 

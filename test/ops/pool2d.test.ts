@@ -17,8 +17,7 @@ function poolOptions(c: FixtureCase) {
 for (const c of fixturesFor('pool2d', 'maxPool2d')) {
   const dilation = c.intOrPair('dilation');
   // PyTorch's max_pool2d has dilation; convkit's maxPool2d rejects dilation != 1 (reported to the lead).
-  const todo = dilation !== 1 ? 'maxPool2d with dilation is not implemented' : undefined;
-  test(`maxPool2d matches PyTorch: ${c.name} ${JSON.stringify(c.params)}`, { todo }, () => {
+  test(`maxPool2d matches PyTorch: ${c.name} ${JSON.stringify(c.params)}`, () => {
     const t = fixtureLeaves(c, ['x']);
     const y = F.maxPool2d(t.x!, { ...poolOptions(c), ...(dilation !== 1 ? { dilation: dilation as number } : {}) });
     checkOutputAndGradients(c, y, t);

@@ -213,18 +213,21 @@ function locallyConnected2dBackwardWeight(x: Float32Array, gy: Float32Array, g: 
 // ---------------------------------------------------------------- pooling
 
 function maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array): void {
-  const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, outH, outW } = g;
+  const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
   for (let plane = 0; plane < n * c; plane++) {
     const xOff = plane * h * w, oOff = plane * outH * outW;
     for (let oy = 0; oy < outH; oy++) {
-      const y0 = oy * strideH - padH;
       for (let ox = 0; ox < outW; ox++) {
-        const x0 = ox * strideW - padW;
         let best = -Infinity, bestIdx = -1;
-        for (let i = Math.max(0, y0); i < Math.min(h, y0 + kh); i++) {
-          for (let j = Math.max(0, x0); j < Math.min(w, x0 + kw); j++) {
-            const v = x[xOff + i * w + j]!;
-            if (v > best || Number.isNaN(v) || bestIdx < 0) { best = v; bestIdx = i * w + j; if (Number.isNaN(v)) break; }
+        for (let i = 0; i < kh; i++) {
+          const iy = oy * strideH - padH + i * dilationH;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = ox * strideW - padW + j * dilationW;
+            if (ix < 0 || ix >= w) continue;
+            const v = x[xOff + iy * w + ix]!;
+            // NaN propagates (it wins and stays), like PyTorch.
+            if (bestIdx < 0 || v > best || (Number.isNaN(v) && !Number.isNaN(best))) { best = v; bestIdx = iy * w + ix; }
           }
         }
         out[oOff + oy * outW + ox] = best;
