@@ -1,0 +1,240 @@
+/**
+ * Checkpoint contents as bytes (browser-safe): three files that together describe a training run at the end
+ * of an epoch.
+ *
+ * - `model.safetensors`: the model's state dict (parameters and buffers) by dotted key, float32.
+ * - `optimizer.safetensors`: every tensor inside the optimizer's state dict (moments, momentum buffers), keyed by
+ *   its path in that state dict (`state.3.expAvg`).
+ * - `checkpoint.json`: everything else: format version, model name and config, dataset and class names,
+ *   normalisation, optimizer name and its non-tensor state (with `{"$tensor": key}` where a tensor was), schedule
+ *   state, epoch, global step, RNG states, metrics history and the best metric, plus the size and SHA-256 of the
+ *   two tensor files (filled in by the writer in src/node/checkpoint.ts).
+ *
+ * The Node side (src/node/checkpoint.ts) writes these files atomically; the browser can offer them as downloads.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { decodeSafetensors, encodeSafetensors, type SafetensorsInput } from './safetensors.js';
+
+export const CHECKPOINT_FORMAT = 'convkit-checkpoint';
+export const CHECKPOINT_VERSION = 1;
+export const MODEL_FILE = 'model.safetensors';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const META_FILE = 'checkpoint.json';
+
+/** A JSON value (what `checkpoint.json` can hold). */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** The state of a seeded generator (mirrors `GeneratorState` in src/tensor/random.ts). */
+export interface RngState {
+  s: [number, number, number, number];
+  spareNormal: number | null;
+}
+
+/** Metrics of one finished epoch. */
+export interface EpochMetrics {
+  epoch: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  /** Learning rate at the end of the epoch. */
+  lr: number;
+  /** Wall-clock seconds of the epoch (training + evaluation). */
+  seconds: number;
+  /** Training throughput, images per second. */
+  imagesPerSecond: number;
+}
+
+export interface CheckpointMeta {
+  model: { name: string; config: { [key: string]: JsonValue } };
+  dataset: {
+    name: string;
+    /** Where the data came from (`debian`, `embedded`, a directory, ...). */
+    source?: string;
+    classNames: string[];
+    /** Input image shape [C, H, W]. */
+    inputShape: [number, number, number];
+    normalization: { mean: number[]; std: number[] } | null;
+  } | null;
+  optimizer: { name: string; hyperparameters: { [key: string]: JsonValue } } | null;
+  scheduler: { name: string; state: JsonValue } | null;
+  /** Completed epochs. */
+  epoch: number;
+  /** Completed optimizer steps. */
+  globalStep: number;
+  rng: { default: RngState; loader: { epoch: number; generator: RngState } | null } | null;
+  /** Training settings needed to continue the run (seed, batch size, planned epochs, ...). */
+  training: { [key: string]: JsonValue };
+  metrics: { history: EpochMetrics[]; best: { metric: string; value: number; epoch: number } | null };
+}
+
+/** A whole checkpoint in memory. */
+export interface Checkpoint {
+  meta: CheckpointMeta;
+  /** Model state dict by dotted key (what `Module.stateDict()` returns and `loadStateDict()` takes). */
+  modelState: Record<string, Tensor>;
+  /** The optimizer's state dict with its tensors in place, or null when there is none (e.g. an exported model). */
+  optimizerState: unknown;
+}
+
+/** Bytes of the three files; `checkpoint.json` is completed by the writer with file sizes and hashes. */
+export interface CheckpointFiles {
+  [MODEL_FILE]: Uint8Array;
+  [OPTIMIZER_FILE]: Uint8Array | null;
+  /** The JSON document without `files` (the writer adds sizes and hashes). */
+  meta: { [key: string]: JsonValue };
+}
+
+/** A checkpoint that is missing, corrupt, or from an unknown format version. */
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+// ---- tensors inside arbitrary state objects <-> JSON with references
+
+function isTensorLike(v: unknown): v is Tensor {
+  return v instanceof Tensor;
+}
+
+/**
+ * Split a state object into JSON (tensors replaced by `{"$tensor": key}`) and the tensors by key.
+ * Handles plain objects, arrays, Maps, Tensors, Float32Array/Int32Array, and non-finite numbers.
+ */
+export function splitTensors(value: unknown, tensors: Map<string, SafetensorsInput>, path: string[] = []): JsonValue {
+  const key = path.join('.');
+  if (value === undefined || value === null) return null;
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+    return { $number: String(value) };
+  }
+  if (typeof value === 'string' || typeof value === 'boolean') return value;
+  if (isTensorLike(value)) {
+    tensors.set(key, { data: value.data, shape: value.shape });
+    return { $tensor: key };
+  }
+  if (value instanceof Float32Array) {
+    tensors.set(key, { data: value, shape: [value.length] });
+    return { $float32: key };
+  }
+  if (value instanceof Int32Array || value instanceof Uint32Array || value instanceof Uint8Array) {
+    return { $typed: value.constructor.name, values: Array.from(value) };
+  }
+  if (value instanceof Map) {
+    return { $map: [...value.entries()].map(([k, v], i) => [splitTensors(k, tensors, [...path, `k${i}`]), splitTensors(v, tensors, [...path, String(k)])]) };
+  }
+  if (Array.isArray(value)) return value.map((v, i) => splitTensors(v, tensors, [...path, String(i)]));
+  if (typeof value === 'object') {
+    const out: { [key: string]: JsonValue } = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      if (v === undefined || typeof v === 'function') continue;
+      out[k] = splitTensors(v, tensors, [...path, k]);
+    }
+    return out;
+  }
+  throw new CheckpointError(`checkpoint: cannot store a value of type ${typeof value} at '${key}'`);
+}
+
+/** Inverse of `splitTensors`. */
+export function joinTensors(value: JsonValue, tensors: Map<string, { data: Float32Array; shape: readonly number[] }>, fileName = OPTIMIZER_FILE): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => joinTensors(v, tensors, fileName));
+  if (typeof value['$tensor'] === 'string' || typeof value['$float32'] === 'string') {
+    const key = (value['$tensor'] ?? value['$float32']) as string;
+    const t = tensors.get(key);
+    if (!t) throw new CheckpointError(`checkpoint: ${fileName} has no tensor '${key}' that ${META_FILE} refers to`);
+    return typeof value['$tensor'] === 'string' ? new Tensor(t.data, t.shape) : t.data;
+  }
+  if (typeof value['$number'] === 'string') return Number(value['$number']);
+  if (typeof value['$typed'] === 'string' && Array.isArray(value['values'])) {
+    const values = value['values'] as number[];
+    switch (value['$typed']) {
+      case 'Int32Array': return Int32Array.from(values);
+      case 'Uint32Array': return Uint32Array.from(values);
+      default: return Uint8Array.from(values);
+    }
+  }
+  if (Array.isArray(value['$map'])) {
+    return new Map((value['$map'] as JsonValue[][]).map(([k, v]) => [joinTensors(k ?? null, tensors, fileName), joinTensors(v ?? null, tensors, fileName)]));
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = joinTensors(v, tensors, fileName);
+  return out;
+}
+
+// ---- encode / decode
+
+/** Serialise a checkpoint to the bytes of its tensor files and the JSON document (without `files`). */
+export function encodeCheckpoint(ck: Checkpoint): CheckpointFiles {
+  const modelTensors = new Map<string, SafetensorsInput>();
+  for (const [k, t] of Object.entries(ck.modelState)) modelTensors.set(k, { data: t.data, shape: t.shape });
+  const model = encodeSafetensors(modelTensors, { format: 'pt', producer: 'convkit', model: ck.meta.model.name }, { fileName: MODEL_FILE });
+  let optimizer: Uint8Array | null = null;
+  let optimizerJson: JsonValue = null;
+  if (ck.optimizerState !== null && ck.optimizerState !== undefined) {
+    const optTensors = new Map<string, SafetensorsInput>();
+    optimizerJson = splitTensors(ck.optimizerState, optTensors);
+    optimizer = encodeSafetensors(optTensors, { producer: 'convkit' }, { fileName: OPTIMIZER_FILE });
+  }
+  const meta: { [key: string]: JsonValue } = {
+    format: CHECKPOINT_FORMAT,
+    version: CHECKPOINT_VERSION,
+    ...(ck.meta as unknown as { [key: string]: JsonValue }),
+    optimizerState: optimizerJson,
+  };
+  return { [MODEL_FILE]: model, [OPTIMIZER_FILE]: optimizer, meta };
+}
+
+function need(cond: unknown, what: string): asserts cond {
+  if (!cond) throw new CheckpointError(`checkpoint: ${META_FILE} is invalid: ${what}`);
+}
+
+/** Check the JSON document's shape and return it typed. `where` names the directory in messages. */
+export function validateMeta(json: unknown, where = ''): CheckpointMeta & { optimizerState: JsonValue } {
+  const at = where ? ` (${where})` : '';
+  need(json !== null && typeof json === 'object' && !Array.isArray(json), `expected a JSON object${at}`);
+  const m = json as Record<string, unknown>;
+  need(m['format'] === CHECKPOINT_FORMAT, `format is ${JSON.stringify(m['format'])}, expected "${CHECKPOINT_FORMAT}"${at}`);
+  if (m['version'] !== CHECKPOINT_VERSION) {
+    throw new CheckpointError(`checkpoint: ${META_FILE}${at} has format version ${JSON.stringify(m['version'])}; this convkit reads version ${CHECKPOINT_VERSION}`);
+  }
+  const model = m['model'] as Record<string, unknown> | undefined;
+  need(model && typeof model['name'] === 'string', `model.name is missing${at}`);
+  need(model['config'] !== null && typeof model['config'] === 'object', `model.config is missing${at}`);
+  need(Number.isInteger(m['epoch']) && (m['epoch'] as number) >= 0, `epoch must be a non-negative integer${at}`);
+  need(Number.isInteger(m['globalStep']) && (m['globalStep'] as number) >= 0, `globalStep must be a non-negative integer${at}`);
+  const ds = m['dataset'] as Record<string, unknown> | null | undefined;
+  if (ds !== null && ds !== undefined) {
+    need(Array.isArray(ds['classNames']) && (ds['classNames'] as unknown[]).every((c) => typeof c === 'string'), `dataset.classNames must be a list of strings${at}`);
+    need(Array.isArray(ds['inputShape']) && (ds['inputShape'] as unknown[]).length === 3, `dataset.inputShape must be [C, H, W]${at}`);
+  }
+  const metrics = m['metrics'] as Record<string, unknown> | undefined;
+  need(metrics && Array.isArray(metrics['history']), `metrics.history is missing${at}`);
+  return m as unknown as CheckpointMeta & { optimizerState: JsonValue };
+}
+
+/** Rebuild a checkpoint from its JSON document and tensor-file bytes. */
+export function decodeCheckpoint(
+  metaJson: unknown,
+  modelBytes: Uint8Array,
+  optimizerBytes: Uint8Array | null,
+  where = '',
+): Checkpoint {
+  const meta = validateMeta(metaJson, where);
+  const prefix = where ? `${where}/` : '';
+  const model = decodeSafetensors(modelBytes, { fileName: `${prefix}${MODEL_FILE}` });
+  const modelState: Record<string, Tensor> = {};
+  for (const [k, t] of model.tensors) modelState[k] = new Tensor(t.data, t.shape);
+  let optimizerState: unknown = null;
+  if (meta.optimizerState !== null && meta.optimizerState !== undefined) {
+    if (!optimizerBytes) throw new CheckpointError(`checkpoint: ${prefix}${OPTIMIZER_FILE} is missing but ${META_FILE} has optimizer state`);
+    const opt = decodeSafetensors(optimizerBytes, { fileName: `${prefix}${OPTIMIZER_FILE}` });
+    optimizerState = joinTensors(meta.optimizerState, opt.tensors, `${prefix}${OPTIMIZER_FILE}`);
+  }
+  const { optimizerState: _omit, ...rest } = meta as CheckpointMeta & { optimizerState: JsonValue; format?: string; version?: number; files?: JsonValue };
+  void _omit;
+  const cleanMeta = { ...rest } as CheckpointMeta & { format?: string; version?: number; files?: JsonValue };
+  delete cleanMeta.format;
+  delete cleanMeta.version;
+  delete cleanMeta.files;
+  return { meta: cleanMeta, modelState, optimizerState };
+}

@@ -1,0 +1,272 @@
+/**
+ * `fit()`: the training loop. Epochs of (forward, cross-entropy, backward, optimizer step), a learning-rate
+ * schedule stepped per batch or per epoch, an evaluation on the test loader after each epoch (loss, accuracy,
+ * per-class accuracy, confusion matrix), `last` and `best` checkpoints, a stop with a clear error when the loss
+ * becomes NaN or infinite, and events for progress displays.
+ *
+ * Exact resume: a checkpoint taken at the end of epoch k holds the model, the optimizer, the schedule, the global
+ * generator (dropout, init) and the loader's generator (shuffle order, augmentation). `fit({ ..., resume })`
+ * restores all of them and continues with epoch k+1, so the metrics of every later epoch equal those of a run
+ * that was never interrupted (same backend, same thread count).
+ *
+ * Browser-safe: saving is delegated to `saveCheckpoint` (src/node/checkpoint.ts provides one for Node).
+ *
+ * @example
+ * manualSeed(0);
+ * const net = models.create('lenet5');
+ * const opt = new optim.Adam(net.parameters(), { lr: 1e-3 });
+ * const result = await fit({ model: net, optimizer: opt, train: trainLoader, test: testLoader, epochs: 2,
+ *   info: { model: { name: 'lenet5', config: {} } }, onEvent: (e) => e.type === 'epochEnd' && console.log(e.metrics) });
+ * console.log(result.final.accuracy);
+ */
+import { crossEntropy } from '../ops/index.js';
+import { backendScope } from './scope.js';
+import { defaultGenerator, type Generator } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { Module } from '../nn/module.js';
+import type { Optimizer, OptimizerStateDict } from '../optim/optimizer.js';
+import type { LRScheduler, SchedulerStateDict } from '../optim/lr_scheduler.js';
+import type { DataLoader } from '../data/loader.js';
+import type { Checkpoint, CheckpointMeta, EpochMetrics, JsonValue } from '../io/checkpoint.js';
+import { argmaxRows, evaluate, type EvaluationResult } from './metrics.js';
+
+/** Descriptive parts of the checkpoint that the trainer cannot know by itself. */
+export interface RunInfo {
+  model: CheckpointMeta['model'];
+  dataset?: CheckpointMeta['dataset'];
+  optimizer?: CheckpointMeta['optimizer'];
+  /** Name of the schedule (`cosine`, `onecycle`, ...), stored with its state. */
+  schedulerName?: string;
+  /** Settings needed to continue the run (seed, batch size, ...). */
+  training?: { [key: string]: JsonValue };
+}
+
+export type CheckpointKind = 'last' | 'best';
+
+export type TrainEvent =
+  | { type: 'start'; startEpoch: number; epochs: number; stepsPerEpoch: number; trainExamples: number; testExamples: number; resumed: boolean }
+  | { type: 'epochStart'; epoch: number; epochs: number; stepsPerEpoch: number }
+  | {
+    type: 'batch'; epoch: number; epochs: number; step: number; stepsPerEpoch: number; globalStep: number;
+    /** This batch's mean loss. */
+    loss: number;
+    /** Mean loss over the epoch so far. */
+    runningLoss: number;
+    lr: number; imagesSeen: number; imagesPerSecond: number; elapsedSeconds: number;
+  }
+  | { type: 'evaluating'; epoch: number }
+  | { type: 'epochEnd'; epoch: number; epochs: number; metrics: EpochMetrics; evaluation: EvaluationResult; isBest: boolean }
+  | { type: 'checkpoint'; kind: CheckpointKind; epoch: number }
+  | { type: 'end'; result: FitResult };
+
+export interface FitOptions {
+  model: Module;
+  optimizer: Optimizer;
+  train: DataLoader;
+  test: DataLoader;
+  /** Total number of epochs of the run (a resumed run continues up to this). */
+  epochs: number;
+  /** Schedule and when to step it: after each optimizer step ('batch') or after each epoch ('epoch'). */
+  scheduler?: { scheduler: LRScheduler; interval: 'batch' | 'epoch' } | null;
+  info: RunInfo;
+  /** Store a checkpoint (Node: `checkpointSaver(outDir)` from src/node/checkpoint.ts). */
+  saveCheckpoint?: (kind: CheckpointKind, checkpoint: Checkpoint) => Promise<void> | void;
+  onEvent?: (event: TrainEvent) => void;
+  /** A checkpoint to continue from (saved at the end of an epoch by this trainer). */
+  resume?: Checkpoint | null;
+  /** The global generator whose state is saved and restored (default: `defaultGenerator`). */
+  generator?: Generator;
+  /** Number of classes (default: the training dataset's). */
+  numClasses?: number;
+  /** Stop between steps when aborted (e.g. Ctrl-C); the last completed epoch's checkpoint stays. */
+  signal?: AbortSignal;
+}
+
+export interface FitResult {
+  history: EpochMetrics[];
+  best: { metric: string; value: number; epoch: number } | null;
+  /** Evaluation of the final model on the test loader. */
+  final: EvaluationResult;
+  /** Epochs completed (including those before a resume). */
+  epochsCompleted: number;
+  globalStep: number;
+}
+
+/** Training stopped because the loss became NaN or infinite. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+  constructor(readonly loss: number, readonly epoch: number, readonly step: number, readonly globalStep: number, lr: number) {
+    super(
+      `training stopped: the loss became ${loss} at epoch ${epoch}, step ${step} (global step ${globalStep}, learning rate ${lr}); ` +
+      'the model diverged: try a lower learning rate or a schedule with warm-up. The weights were not updated by this step.',
+    );
+  }
+}
+
+/** Training was aborted through `signal`. */
+export class TrainingAbortedError extends Error {
+  override name = 'TrainingAbortedError';
+}
+
+const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
+
+function currentLr(optimizer: Optimizer): number {
+  return optimizer.paramGroups[0]?.lr ?? NaN;
+}
+
+/** Build the checkpoint of the current state (the model's live tensors are referenced, not copied). */
+function snapshot(o: FitOptions, generator: Generator, epoch: number, globalStep: number, history: EpochMetrics[], best: FitResult['best']): Checkpoint {
+  const sched = o.scheduler?.scheduler;
+  const meta: CheckpointMeta = {
+    model: o.info.model,
+    dataset: o.info.dataset ?? null,
+    optimizer: o.info.optimizer ?? { name: o.optimizer.constructor.name, hyperparameters: {} },
+    scheduler: sched ? { name: o.info.schedulerName ?? sched.constructor.name, state: toJson(sched.stateDict()) } : null,
+    epoch,
+    globalStep,
+    rng: { default: generator.getState(), loader: o.train.getState() },
+    training: { ...(o.info.training ?? {}), epochs: o.epochs, batchSize: o.train.batchSize, schedulerInterval: o.scheduler?.interval ?? null },
+    metrics: { history: [...history], best },
+  };
+  return { meta, modelState: o.model.stateDict(), optimizerState: o.optimizer.stateDict() };
+}
+
+function toJson(v: unknown): JsonValue {
+  return JSON.parse(JSON.stringify(v ?? null)) as JsonValue;
+}
+
+function restore(o: FitOptions, generator: Generator, ck: Checkpoint): void {
+  const m = ck.meta;
+  if (m.model.name !== o.info.model.name) {
+    throw new Error(`resume: the checkpoint is of model '${m.model.name}', this run trains '${o.info.model.name}'`);
+  }
+  o.model.loadStateDict(ck.modelState);
+  if (ck.optimizerState) o.optimizer.loadStateDict(ck.optimizerState as OptimizerStateDict);
+  else throw new Error('resume: the checkpoint has no optimizer state');
+  const sched = o.scheduler?.scheduler;
+  if (sched) {
+    if (!m.scheduler) throw new Error('resume: this run uses a learning-rate schedule but the checkpoint has none');
+    sched.loadStateDict(m.scheduler.state as SchedulerStateDict);
+  }
+  if (m.rng) {
+    generator.setState(m.rng.default);
+    if (m.rng.loader) o.train.setState(m.rng.loader);
+  }
+}
+
+/** Train `model`; see the file comment. Resolves with the history and the final evaluation. */
+export async function fit(o: FitOptions): Promise<FitResult> {
+  if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${o.epochs}`);
+  const generator = o.generator ?? defaultGenerator;
+  const numClasses = o.numClasses ?? o.train.dataset.numClasses;
+  const emit = (e: TrainEvent): void => o.onEvent?.(e);
+  const scope = backendScope();
+
+  let history: EpochMetrics[] = [];
+  let best: FitResult['best'] = null;
+  let startEpoch = 0;
+  let globalStep = 0;
+  if (o.resume) {
+    restore(o, generator, o.resume);
+    startEpoch = o.resume.meta.epoch;
+    globalStep = o.resume.meta.globalStep;
+    history = [...o.resume.meta.metrics.history];
+    best = o.resume.meta.metrics.best;
+  }
+  const stepsPerEpoch = o.train.length;
+  emit({ type: 'start', startEpoch, epochs: o.epochs, stepsPerEpoch, trainExamples: o.train.numExamples, testExamples: o.test.dataset.length, resumed: !!o.resume });
+
+  let lastEvaluation: EvaluationResult | null = null;
+  for (let epoch = startEpoch + 1; epoch <= o.epochs; epoch++) {
+    emit({ type: 'epochStart', epoch, epochs: o.epochs, stepsPerEpoch });
+    o.model.train();
+    const t0 = now();
+    let lossSum = 0;
+    let correct = 0;
+    let seen = 0;
+    let step = 0;
+    let lastYield = t0;
+    for (const { x, y } of o.train) {
+      if (o.signal?.aborted) throw new TrainingAbortedError(`training aborted during epoch ${epoch}`);
+      step++;
+      const out = scope(() => trainStep(o.model, o.optimizer, x, y));
+      if (!Number.isFinite(out.loss)) throw new NonFiniteLossError(out.loss, epoch, step, globalStep + 1, currentLr(o.optimizer));
+      globalStep++;
+      if (o.scheduler?.interval === 'batch') o.scheduler.scheduler.step();
+      lossSum += out.loss * y.length;
+      correct += out.correct;
+      seen += y.length;
+      const elapsed = (now() - t0) / 1000;
+      emit({
+        type: 'batch', epoch, epochs: o.epochs, step, stepsPerEpoch, globalStep, loss: out.loss, runningLoss: lossSum / seen,
+        lr: currentLr(o.optimizer), imagesSeen: seen, imagesPerSecond: elapsed > 0 ? seen / elapsed : 0, elapsedSeconds: elapsed,
+      });
+      // Let timers (progress bar redraws) and signals (Ctrl-C) run now and then.
+      if (now() - lastYield > 100) {
+        await yieldToEventLoop();
+        lastYield = now();
+      }
+    }
+    const trainSeconds = (now() - t0) / 1000;
+    if (o.scheduler?.interval === 'epoch') o.scheduler.scheduler.step();
+    emit({ type: 'evaluating', epoch });
+    await yieldToEventLoop();
+    const evaluation = evaluate(o.model, o.test, numClasses);
+    lastEvaluation = evaluation;
+    const metrics: EpochMetrics = {
+      epoch,
+      trainLoss: lossSum / seen,
+      trainAccuracy: correct / seen,
+      testLoss: evaluation.loss,
+      testAccuracy: evaluation.accuracy,
+      lr: currentLr(o.optimizer),
+      seconds: (now() - t0) / 1000,
+      imagesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
+    };
+    history.push(metrics);
+    const isBest = best === null || evaluation.accuracy > best.value;
+    if (isBest) best = { metric: 'testAccuracy', value: evaluation.accuracy, epoch };
+    emit({ type: 'epochEnd', epoch, epochs: o.epochs, metrics, evaluation, isBest });
+    if (o.saveCheckpoint) {
+      const ck = snapshot(o, generator, epoch, globalStep, history, best);
+      await o.saveCheckpoint('last', ck);
+      emit({ type: 'checkpoint', kind: 'last', epoch });
+      if (isBest) {
+        await o.saveCheckpoint('best', ck);
+        emit({ type: 'checkpoint', kind: 'best', epoch });
+      }
+    }
+  }
+  const final = lastEvaluation ?? evaluate(o.model, o.test, numClasses);
+  const result: FitResult = { history, best, final, epochsCompleted: Math.max(startEpoch, o.epochs), globalStep };
+  emit({ type: 'end', result });
+  return result;
+}
+
+/** One optimizer step on a batch; returns the batch's mean loss and how many predictions were right. */
+function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Int32Array): { loss: number; correct: number } {
+  const logits = model.forward(x);
+  const loss = crossEntropy(logits, y);
+  const value = loss.item();
+  if (!Number.isFinite(value)) return { loss: value, correct: 0 };
+  optimizer.zeroGrad();
+  loss.backward();
+  optimizer.step();
+  const predictions = argmaxRows(logits);
+  let correct = 0;
+  for (let i = 0; i < y.length; i++) if (predictions[i] === y[i]) correct++;
+  return { loss: value, correct };
+}
+
+/** Build a checkpoint of a model alone (e.g. to export after custom training); no optimizer, no RNG state. */
+export function modelCheckpoint(model: Module, info: RunInfo, history: EpochMetrics[] = []): Checkpoint {
+  return {
+    meta: {
+      model: info.model, dataset: info.dataset ?? null, optimizer: info.optimizer ?? null, scheduler: null,
+      epoch: history.length, globalStep: 0, rng: null, training: info.training ?? {}, metrics: { history, best: null },
+    },
+    modelState: model.stateDict(),
+    optimizerState: null,
+  };
+}
