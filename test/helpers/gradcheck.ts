@@ -66,12 +66,16 @@ function leafCopies(inputs: Tensor[]): Tensor[] {
 /**
  * Analytic (autograd) and numerical gradients of sum(fn(...inputs) * gy) at sampled coordinates of every
  * input with requiresGrad. Inputs without requiresGrad are held constant.
+ *
+ * `analyticFn` (default `fn`) is the function autograd differentiates; only the self-test of the checker
+ * sets it, to feed in a deliberately wrong gradient and see the check fail.
  */
-export function compareGradients(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): GradientComparison[] {
+export function compareGradients(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
+  options: GradcheckOptions & { analyticFn?: (...inputs: Tensor[]) => Tensor } = {}): GradientComparison[] {
   const h = options.step ?? 1e-2;
   const rng = new Generator(options.seed ?? 1234);
   const leaves = leafCopies(inputs);
-  const y = fn(...leaves);
+  const y = (options.analyticFn ?? fn)(...leaves);
   const gy = new Float32Array(y.numel);
   for (let i = 0; i < gy.length; i++) gy[i] = rng.normal();
   assert.ok(y.requiresGrad, 'gradcheck: the output does not require a gradient (no input requires one?)');

@@ -1,0 +1,56 @@
+// Central-difference gradient checks (random cotangent; bound in test/helpers/gradcheck.ts) for batchNorm,
+// dropout (fixed mask), localResponseNorm and every loss.
+import { test } from 'node:test';
+import * as F from '../../src/ops/index.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import { Generator } from '../../src/tensor/random.js';
+import { gradcheck, randomLeaf } from '../helpers/gradcheck.js';
+
+function constant(shape: number[], values: (i: number) => number): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return new Tensor(Float32Array.from({ length: n }, (_, i) => values(i)), shape);
+}
+
+for (const shape of [[6, 3], [3, 2, 4], [2, 3, 3, 4]]) {
+  const c = shape[1]!;
+  test(`gradcheck batchNorm training ${JSON.stringify(shape)} (x, weight, bias)`, () => {
+    // fresh running statistics per evaluation, so the in-place update does not leak between probes
+    const fn = (x: Tensor, w: Tensor, b: Tensor) =>
+      F.batchNorm(x, constant([c], () => 0), constant([c], () => 1), w, b, { training: true, eps: 1e-3 });
+    gradcheck(`batchNorm train ${shape}`, fn, [randomLeaf(shape, 1, 2), randomLeaf([c], 2), randomLeaf([c], 3)]);
+    gradcheck(`batchNorm train ${shape} no affine`, (x) => F.batchNorm(x, null, null, null, null, { training: true }), [randomLeaf(shape, 4)]);
+  });
+  test(`gradcheck batchNorm eval ${JSON.stringify(shape)} (x, weight, bias)`, () => {
+    const rm = constant([c], (i) => 0.3 * i - 0.2), rv = constant([c], (i) => 0.5 + i);
+    gradcheck(`batchNorm eval ${shape}`, (x, w, b) => F.batchNorm(x, rm, rv, w, b, { training: false }),
+      [randomLeaf(shape, 5), randomLeaf([c], 6), randomLeaf([c], 7)]);
+  });
+}
+
+test('gradcheck dropout with a fixed mask', () => {
+  // a fresh generator with the same seed per call gives the same mask for every probe
+  gradcheck('dropout p=0.3', (x) => F.dropout(x, { p: 0.3, generator: new Generator(99) }), [randomLeaf([4, 10], 8)]);
+});
+
+test('gradcheck localResponseNorm', () => {
+  gradcheck('LRN size 3', (x) => F.localResponseNorm(x, { size: 3, alpha: 1, beta: 0.75, k: 2 }), [randomLeaf([2, 5, 3, 3], 9)]);
+  gradcheck('LRN size 2 (even)', (x) => F.localResponseNorm(x, { size: 2, alpha: 0.5, beta: 0.5, k: 1 }), [randomLeaf([1, 4, 3, 2], 10)]);
+});
+
+const targets = Int32Array.from([0, 3, 1, 4, 2, 3]);
+for (const reduction of ['mean', 'sum', 'none'] as const) {
+  test(`gradcheck crossEntropy and nllLoss, reduction ${reduction}`, () => {
+    const weight = constant([5], (i) => 0.5 + 0.3 * i);
+    gradcheck(`crossEntropy ${reduction}`, (x) => F.crossEntropy(x, targets, { reduction }), [randomLeaf([6, 5], 11, 2)]);
+    gradcheck(`crossEntropy ${reduction} smoothing + weight`, (x) => F.crossEntropy(x, targets, { reduction, labelSmoothing: 0.2, weight }),
+      [randomLeaf([6, 5], 12, 2)]);
+    gradcheck(`nllLoss ${reduction} weight`, (x) => F.nllLoss(x, targets, { reduction, weight }), [randomLeaf([6, 5], 13)]);
+  });
+  test(`gradcheck mseLoss and bceWithLogits, reduction ${reduction}`, () => {
+    gradcheck(`mseLoss ${reduction}`, (a, b) => F.mseLoss(a, b, { reduction }), [randomLeaf([4, 3], 14), randomLeaf([4, 3], 15)]);
+    const target = constant([5, 4], (i) => ((i * 7) % 10) / 9);
+    const posWeight = constant([4], (i) => 0.5 + i);
+    gradcheck(`bceWithLogits ${reduction}`, (x) => F.bceWithLogits(x, target, { reduction }), [randomLeaf([5, 4], 16, 2)]);
+    gradcheck(`bceWithLogits ${reduction} posWeight`, (x) => F.bceWithLogits(x, target, { reduction, posWeight }), [randomLeaf([5, 4], 17, 2)]);
+  });
+}
