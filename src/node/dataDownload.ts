@@ -3,9 +3,10 @@
  * destination folder, are fsynced, checked, and only then renamed over the final name. An interrupted or
  * wrong download never leaves a partial file under the final name.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { writeFileAtomicSync } from './atomic.js';
 
 export interface DownloadOptions {
   /** Expected md5 (hex) of the downloaded bytes; a mismatch is an error and nothing is kept. */
@@ -60,38 +61,10 @@ export async function fetchBytes(url: string, options: DownloadOptions = {}): Pr
   return bytes;
 }
 
-/**
- * Write bytes to `path` atomically: temp file in the same folder, fsync, rename, fsync of the folder.
- * Creates the folder if needed.
- */
+/** Write bytes to `path` atomically (temp file, fsync, rename; see ./atomic.ts), creating the folder. */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  let fd = -1;
-  try {
-    fd = openSync(tmp, 'w', 0o644);
-    let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, path);
-  } catch (err) {
-    if (fd >= 0) closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    // some file systems do not allow fsync on a directory; the rename itself is still atomic
-  }
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileAtomicSync(path, bytes);
 }
 
 /** Download `url` to `path` (atomically, after the md5 check). */
