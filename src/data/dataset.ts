@@ -182,3 +182,35 @@ export class ImageDataset {
     }
   }
 }
+
+/**
+ * Split a dataset at random into parts of the given sizes (like `torch.utils.data.random_split`).
+ * Sizes may be counts that add up to the dataset length, or fractions that add up to 1 (the remainder of
+ * rounding goes to the parts in order). The split is reproducible for a seeded generator.
+ *
+ * @example
+ * const [train, val] = randomSplit(folder, [0.8, 0.2], new Generator(0));
+ */
+export function randomSplit(dataset: ImageDataset, sizes: readonly number[], generator: { permutation(n: number): Int32Array }): ImageDataset[] {
+  const n = dataset.length;
+  let counts: number[];
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (sizes.length === 0 || sizes.some((s) => !(s >= 0))) throw new Error(`randomSplit: sizes must be non-negative, got [${sizes.join(', ')}]`);
+  if (sizes.every((s) => Number.isInteger(s)) && total === n) {
+    counts = [...sizes];
+  } else if (Math.abs(total - 1) < 1e-9) {
+    counts = sizes.map((f) => Math.floor(f * n));
+    let left = n - counts.reduce((a, b) => a + b, 0);
+    for (let i = 0; left > 0; i = (i + 1) % counts.length, left--) counts[i]!++;
+  } else {
+    throw new Error(`randomSplit: sizes [${sizes.join(', ')}] must be counts summing to ${n} or fractions summing to 1`);
+  }
+  const perm = generator.permutation(n);
+  const parts: ImageDataset[] = [];
+  let start = 0;
+  counts.forEach((c, k) => {
+    parts.push(dataset.subset(perm.subarray(start, start + c), `${dataset.name}[split ${k}]`));
+    start += c;
+  });
+  return parts;
+}

@@ -371,3 +371,13 @@ export function describeDatasetSources(options: DatasetSourceOptions = {}): Data
   }
   return rows;
 }
+
+/** `describeDatasetSources()` as a plain-text table (one line per dataset and split). */
+export function formatDatasetSources(rows: readonly DatasetSourceReport[] = describeDatasetSources()): string {
+  const header = ['dataset', 'split', 'source', 'images', 'location'];
+  const body = rows.map((r) => [r.dataset, r.split, r.kind, r.count ? String(r.count) : '-', r.location || '-']);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const notes = rows.filter((r) => r.kind === 'missing' || r.kind === 'download' || r.kind === 'embedded-subset').map((r) => `  ${r.dataset}/${r.split}: ${r.note}`);
+  return [line(header), ...body.map(line), ...(notes.length ? ['', 'notes:', ...notes] : [])].join('\n');
+}

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import {
   loadFashionMnist, loadMnist, loadEmbeddedFashionMnist, describeDatasetSources, resolveLocalSplit,
-  embeddedSubsetDir, datasetCacheDir, DatasetNotFoundError,
+  embeddedSubsetDir, datasetCacheDir, DatasetNotFoundError, formatDatasetSources,
 } from '../../src/node/datasets.js';
 import { md5Hex, readMaybeGzip } from '../../src/node/dataFiles.js';
 import { encodeIdx } from '../../src/data/idx.js';
@@ -116,6 +116,10 @@ test('source order: dataDir, then CONVKIT_DATA, then Debian, then cache; subset 
     assert.equal(fm.kind, 'embedded-subset');
     assert.equal(fm.count, 2000);
     assert.equal(rows.find((r) => r.dataset === 'mnist')!.kind, 'missing');
+    const table = formatDatasetSources(rows);
+    assert.match(table, /^dataset\s+split\s+source\s+images\s+location/);
+    assert.match(table, /fashion-mnist\s+train\s+embedded-subset\s+2000/);
+    assert.match(table, /mnist\s+test\s+missing/);
     assert.equal(describeDatasetSources({ ...base })[1]!.kind, 'env');
     const online = describeDatasetSources({ env: cleanEnv(), debianDir: null, mirrors: ['http://127.0.0.1:9/'] });
     assert.equal(online[0]!.kind, 'download');

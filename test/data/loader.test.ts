@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ImageDataset } from '../../src/data/dataset.js';
+import { ImageDataset, randomSplit } from '../../src/data/dataset.js';
 import { DataLoader } from '../../src/data/loader.js';
 import { normalize } from '../../src/data/transforms.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -107,4 +107,17 @@ test('DataLoader: reusable buffer and transforms', () => {
   const norm = new DataLoader(ds, { batchSize: 10, transform: normalize([0.5], [0.25]) });
   const [only] = [...norm];
   assert.ok(Math.abs(only!.x.data[3]! - (3 / 255 - 0.5) / 0.25) < 1e-6);
+});
+
+test('randomSplit: counts or fractions, disjoint, covering, seeded', () => {
+  const ds = indexDataset(10);
+  const [a, b] = randomSplit(ds, [0.7, 0.3], new Generator(4));
+  assert.equal(a!.length, 7);
+  assert.equal(b!.length, 3);
+  const firstPixels = (d: ImageDataset): number[] => Array.from({ length: d.length }, (_, i) => d.images[i * 4]! / 4);
+  const all = [...firstPixels(a!), ...firstPixels(b!)].sort((x, y) => x - y);
+  assert.deepEqual(all, Array.from({ length: 10 }, (_, i) => i));
+  const [a2] = randomSplit(ds, [7, 3], new Generator(4));
+  assert.deepEqual(firstPixels(a2!), firstPixels(a!));
+  assert.throws(() => randomSplit(ds, [5, 4], new Generator(0)), /must be counts summing to 10 or fractions summing to 1/);
 });
