@@ -10,3 +10,4 @@ export { setBackend, getBackend, useBackend, registerBackend, availableBackends,
 export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
 export * as F from './ops/index.js';
 export * from './ops/index.js';
+export * as data from './data/index.js';
