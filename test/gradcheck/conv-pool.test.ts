@@ -32,11 +32,12 @@ test('gradcheck locallyConnected2d (x, weight, bias)', () => {
     [randomLeaf([2, 2, 6, 6], 9), randomLeaf([4, 2, 2, 3, 3], 10, 0.5)]);
 });
 
-const maxPoolConfigs: [string, number[], F.Pool2dOptions][] = [
+const maxPoolConfigs: [string, number[], F.Pool2dOptions & { dilation?: number }][] = [
   ['k2', [2, 2, 6, 4], { kernelSize: 2 }],
   ['k3 s2 p1', [1, 3, 7, 6], { kernelSize: 3, stride: 2, padding: 1 }],
   ['k3 s2 p1 ceil', [1, 2, 8, 7], { kernelSize: 3, stride: 2, padding: 1, ceilMode: true }],
   ['k2x3 overlapping', [1, 2, 5, 7], { kernelSize: [2, 3], stride: 1 }],
+  ['k3 dilation 2 ceil', [1, 2, 9, 8], { kernelSize: 3, stride: 2, padding: 1, ceilMode: true, dilation: 2 }],
 ];
 for (const [name, xs, options] of maxPoolConfigs) {
   test(`gradcheck maxPool2d ${name}`, () => {

@@ -17,10 +17,11 @@ test('gradcheck shape ops', () => {
   gradcheck('pad', (x) => F.pad(x, [1, 2, 0, 3], -1), [randomLeaf([1, 2, 3, 4], 12)]);
 });
 
-test('gradcheck matmul (2-D, batched, batched by 2-D) and linear', () => {
+test('gradcheck matmul (2-D, batched, batched by 2-D, broadcast batch dims) and linear', () => {
   gradcheck('matmul 2-D', F.matmul, [randomLeaf([4, 6], 20), randomLeaf([6, 3], 21)]);
   gradcheck('matmul batched', F.matmul, [randomLeaf([3, 4, 5], 22), randomLeaf([3, 5, 2], 23)]);
   gradcheck('matmul batched by 2-D', F.matmul, [randomLeaf([2, 3, 4], 24), randomLeaf([4, 5], 25)]);
+  gradcheck('matmul broadcast batch dims', F.matmul, [randomLeaf([2, 1, 3, 4], 31), randomLeaf([3, 4, 2], 32)]);
   gradcheck('linear', (x, w, b) => F.linear(x, w, b), [randomLeaf([5, 7], 26), randomLeaf([4, 7], 27, 0.4), randomLeaf([4], 28)]);
   gradcheck('linear 3-D input, no bias', (x, w) => F.linear(x, w), [randomLeaf([2, 3, 4], 29), randomLeaf([6, 4], 30, 0.5)]);
 });
