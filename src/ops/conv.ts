@@ -35,7 +35,8 @@ export function conv2dGeometry(op: string, xShape: readonly number[], cOut: numb
   if (cIn % groups !== 0) throw new Error(`${op}: groups (${groups}) must divide the input channels (${cIn})`);
   if (cOut % groups !== 0) throw new Error(`${op}: groups (${groups}) must divide the output channels (${cOut})`);
   if (cIn / groups !== cInPerGroup) {
-    throw new Error(`${op}: expected input with ${cInPerGroup * groups} channels [N, ${cInPerGroup * groups}, H, W] (weight has ${cInPerGroup} input channels per group × ${groups} groups), got ${formatShape(xShape)}`);
+    const why = groups === 1 ? `weight has ${cInPerGroup} input channels` : `weight has ${cInPerGroup} input channels per group × ${groups} groups`;
+    throw new Error(`${op}: expected input with ${cInPerGroup * groups} channels [N, ${cInPerGroup * groups}, H, W] (${why}), got ${formatShape(xShape)}`);
   }
   let padTop: number, padBottom: number, padLeft: number, padRight: number;
   const padding = options.padding ?? 0;

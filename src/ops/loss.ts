@@ -11,8 +11,8 @@ import { permute } from './shape.js';
 export type Reduction = 'mean' | 'sum' | 'none';
 
 /** log(softmax(x)) along `dim`, computed stably (x − logsumexp). */
-export function logSoftmax(x: Tensor, dim = -1): Tensor {
-  const d = normDim(dim, x.ndim, 'logSoftmax');
+export function logSoftmax(x: Tensor, dim = -1, opName = 'logSoftmax'): Tensor {
+  const d = normDim(dim, x.ndim, opName);
   if (d !== x.ndim - 1) {
     // Move `dim` last, apply, move back: both permutes are differentiable.
     const order = x.shape.map((_, i) => i).filter((i) => i !== d).concat(d);
@@ -26,7 +26,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 }
 
 export function softmax(x: Tensor, dim = -1): Tensor {
-  return exp(logSoftmax(x, dim));
+  return exp(logSoftmax(x, dim, 'softmax'));
 }
 
 function checkTarget(op: string, input: Tensor, target: Int32Array | readonly number[]): Int32Array {
