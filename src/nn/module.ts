@@ -98,7 +98,8 @@ export abstract class Module {
   /** Check an input's rank and, optionally, its channel dimension (dim 1); throws naming this layer. */
   protected expectInput(x: Tensor, rank: number, layout: string, channels?: number): void {
     if (x.ndim !== rank || (channels !== undefined && x.shape[1] !== channels)) {
-      const what = channels !== undefined ? `input with ${channels} ${rank === 2 ? 'features' : 'channels'} ${layout}` : `a ${rank}-D input ${layout}`;
+      const unit = rank === 2 ? 'feature' : 'channel';
+      const what = channels !== undefined ? `input with ${channels} ${unit}${channels === 1 ? '' : 's'} ${layout}` : `a ${rank}-D input ${layout}`;
       this.fail(`expected ${what}, got ${formatShape(x.shape)}`);
     }
   }
