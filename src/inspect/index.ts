@@ -1,0 +1,11 @@
+/**
+ * Model inspection (browser-safe): `summary` (shapes, parameters, MACs, receptive fields per layer), the
+ * receptive-field arithmetic, and the parameter ledger (dense vs locally connected vs conv).
+ */
+export { summary, formatSummary, formatCount, formatScaled, type ModelSummary, type SummaryRow, type FormatSummaryOptions } from './summary.js';
+export { INPUT_FIELD, composeField, mergeFields, chainField, formatField, type ReceptiveField, type WindowGeometry } from './receptive.js';
+export {
+  layerLedger, modelLedger, defaultLedgerGeometry, formatLayerLedger, formatModelLedger,
+  type LayerLedger, type LayerLedgerOptions, type LedgerGeometry, type LayerCost, type ModelLedger, type ModelLedgerRow,
+} from './ledger.js';
+export { TraceBackend, type TracedField } from './trace_backend.js';
