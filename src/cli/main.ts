@@ -1,0 +1,120 @@
+#!/usr/bin/env node
+/**
+ * The `convkit` command line: finds the commands in ./commands/, parses flags, runs one, and turns errors into
+ * one line and an exit code (2 for the user's mistakes, 1 for a failed run; a stack trace only with --debug).
+ *
+ * Run from source with `node --import tsx src/cli/main.ts <command> ...`, or after `npm run build` as `convkit`.
+ */
+import { readdirSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import type { Command, CommandContext } from './command.js';
+import { classifyError, UsageError } from './errors.js';
+import { formatHelp, parseCommandArgs } from './options.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Every command in ./commands/ (one file each, default export), sorted for the help listing. */
+export async function loadCommands(): Promise<Command[]> {
+  const dir = join(here, 'commands');
+  const files = readdirSync(dir).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_'));
+  const commands: Command[] = [];
+  for (const f of files.sort()) {
+    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { default?: Command };
+    if (mod.default && typeof mod.default.run === 'function') commands.push(mod.default);
+  }
+  return commands.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
+}
+
+function topLevelHelp(commands: readonly Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length)) + 2;
+  return [
+    'Usage: convkit <command> [options]',
+    '',
+    'Convolutional neural networks in TypeScript: train, evaluate and run CNNs without Python.',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    '',
+    'Run `convkit <command> --help` for the options of a command. Start with `convkit demo`.',
+  ].join('\n');
+}
+
+async function version(): Promise<string> {
+  const { readFileSync } = await import('node:fs');
+  for (const p of [join(here, '..', '..', 'package.json'), join(here, '..', 'package.json')]) {
+    try {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'convkit') return pkg.version ?? 'unknown';
+    } catch { /* try the next */ }
+  }
+  return 'unknown';
+}
+
+/** Run the CLI with `argv` (without `node` and the script); resolves with the exit code. */
+export async function main(argv: readonly string[], partial: Partial<CommandContext> = {}): Promise<number> {
+  const out = partial.out ?? process.stdout;
+  const err = partial.err ?? process.stderr;
+  const debug = argv.includes('--debug');
+  try {
+    const commands = await loadCommands();
+    const [name, ...rest] = argv;
+    if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+      if (name === 'help' && rest[0]) {
+        const c = commands.find((x) => x.name === rest[0]);
+        if (!c) throw new UsageError(`unknown command '${rest[0]}' (commands: ${commands.map((x) => x.name).join(', ')})`);
+        out.write(formatHelp(c) + '\n');
+        return 0;
+      }
+      out.write(topLevelHelp(commands) + '\n');
+      return name === undefined ? 2 : 0;
+    }
+    if (name === '--version' || name === '-v') {
+      out.write(`convkit ${await version()}\n`);
+      return 0;
+    }
+    const command = commands.find((c) => c.name === name);
+    if (!command) {
+      const hint = name.startsWith('-') ? 'a command comes first' : `commands: ${commands.map((c) => c.name).join(', ')}`;
+      throw new UsageError(`unknown command '${name}' (${hint}; see convkit --help)`);
+    }
+    const args = parseCommandArgs(command.name, rest, command.options, command.positionals ?? false);
+    if (args.values['help']) {
+      out.write(formatHelp(command) + '\n');
+      return 0;
+    }
+    const ctx: CommandContext = { args, out, err, env: partial.env ?? process.env, cwd: partial.cwd ?? process.cwd() };
+    const code = await command.run(ctx);
+    return code ?? 0;
+  } catch (e) {
+    const known = classifyError(e);
+    if (known) {
+      err.write(`convkit: ${known.message.split('\n')[0]}\n`);
+      if (debug && e instanceof Error && e.stack) err.write(e.stack + '\n');
+      return known.exitCode;
+    }
+    const error = e instanceof Error ? e : new Error(String(e));
+    err.write(`convkit: internal error: ${error.message.split('\n')[0]}\n`);
+    if (debug) err.write((error.stack ?? '') + '\n');
+    else err.write('convkit: run again with --debug for a stack trace; please report it if it persists\n');
+    return 1;
+  }
+}
+
+/** True when this file is the program being run (not imported by bin/convkit.js or a test). */
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return pathToFileURL(script).href === import.meta.url || fileURLToPath(import.meta.url) === script;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (e: unknown) => { process.stderr.write(`convkit: ${String(e)}\n`); process.exitCode = 1; },
+  );
+}

@@ -1,0 +1,218 @@
+/**
+ * What several commands share: choosing the backend, loading a dataset (built-in or an image folder) as a
+ * train/test pair, building a model and its optimizer/schedule from flags, and restoring a model from a checkpoint.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { setBackend, useBackend } from '../backend/registry.js';
+import { isBuiltinDatasetName } from '../data/catalog.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { Generator } from '../tensor/random.js';
+import * as models from '../models/index.js';
+import type { Module } from '../nn/module.js';
+import { SGD } from '../optim/sgd.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import { CosineAnnealingLR, MultiStepLR, OneCycleLR, type LRScheduler } from '../optim/lr_scheduler.js';
+import type { Optimizer } from '../optim/optimizer.js';
+import { loadBuiltinDataset } from '../node/datasets.js';
+import { loadImageFolder } from '../node/dataImages.js';
+import type { Checkpoint, CheckpointMeta } from '../io/checkpoint.js';
+import { loadCheckpoint } from '../node/checkpoint.js';
+import { UsageError } from './errors.js';
+
+export const BACKENDS = ['auto', 'reference', 'wasm'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
+/**
+ * Select the kernels: `wasm` (SIMD, threads) or `reference` (plain TypeScript). `auto` takes wasm when it loads.
+ * Returns a short description such as `wasm (2 threads)`.
+ */
+export async function selectBackend(choice: BackendChoice, threads: number | undefined, note: (m: string) => void): Promise<string> {
+  if (choice === 'reference') {
+    if (threads !== undefined && threads > 1) note('note: --threads applies to the wasm backend only');
+    await setBackend('reference');
+    return 'reference';
+  }
+  let loadError: string;
+  try {
+    const { loadWasmBackend } = await import('../backend/wasm/index.js');
+    const wasm = await loadWasmBackend();
+    if (threads !== undefined) await wasm.setThreads(threads);
+    useBackend(wasm);
+    return `wasm (${wasm.threads} thread${wasm.threads === 1 ? '' : 's'})`;
+  } catch (e) {
+    loadError = (e as Error).message;
+  }
+  if (choice === 'wasm') throw new UsageError(`--backend wasm is not available here: ${loadError}`);
+  await setBackend('reference');
+  note(`note: using the reference backend (slow): wasm is not available (${loadError})`);
+  return 'reference';
+}
+
+export interface TrainTestData {
+  train: ImageDataset;
+  test: ImageDataset;
+  /** `fashion-mnist`, `mnist`, or the folder path. */
+  name: string;
+  /** Where it came from, e.g. `debian (/usr/share/datasets/fashion-mnist)`. */
+  source: string;
+}
+
+export interface DataRequest {
+  /** `fashion-mnist`, `mnist`, or a folder of class subfolders. */
+  dataset: string;
+  /** `--data DIR`: where the IDX files of a built-in dataset are. */
+  dataDir?: string;
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+  /** Image folders: [H, W] and channels to decode to. */
+  imageSize?: number;
+  channels?: 1 | 3;
+  /** Image folders without train/ and test/ subfolders: the held-out fraction and the seed of the split. */
+  testFraction?: number;
+  seed?: number;
+  note: (m: string) => void;
+}
+
+/** Load the train and test splits named by `--dataset` (and `--data`). */
+export async function loadTrainTest(req: DataRequest): Promise<TrainTestData> {
+  if (isBuiltinDatasetName(req.dataset)) {
+    if (req.dataDir !== undefined && !existsSync(resolve(req.cwd, req.dataDir))) {
+      throw new UsageError(`--data ${req.dataDir}: no such folder`);
+    }
+    const opts = {
+      dataDir: req.dataDir !== undefined ? resolve(req.cwd, req.dataDir) : undefined,
+      env: req.env,
+      onInfo: req.note,
+      onWarning: req.note,
+    };
+    const train = await loadBuiltinDataset(req.dataset, { ...opts, split: 'train' });
+    const test = await loadBuiltinDataset(req.dataset, { ...opts, split: 'test' });
+    const src = train.source;
+    return { train, test, name: req.dataset, source: src.location ? `${src.kind} (${src.location})` : src.kind };
+  }
+  const dir = resolve(req.cwd, req.dataset);
+  if (!existsSync(dir)) {
+    throw new UsageError(`--dataset ${req.dataset}: not a built-in dataset (fashion-mnist, mnist) and no such folder`);
+  }
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--dataset ${req.dataset}: is a file; expected a folder with one subfolder of images per class`);
+  const decode = { size: req.imageSize ?? 28, channels: req.channels ?? 1, onWarning: req.note } as const;
+  const trainDir = resolve(dir, 'train');
+  const testDir = resolve(dir, 'test');
+  if (existsSync(trainDir) && existsSync(testDir)) {
+    const train = await loadImageFolder(trainDir, decode);
+    const test = await loadImageFolder(testDir, decode);
+    if (train.classNames.join('\n') !== test.classNames.join('\n')) {
+      throw new UsageError(`--dataset ${req.dataset}: train/ and test/ have different class folders (${train.classNames.join(', ')} vs ${test.classNames.join(', ')})`);
+    }
+    return { train, test, name: dir, source: `image folder (${dir}, train/ and test/)` };
+  }
+  const all = await loadImageFolder(dir, decode);
+  const fraction = req.testFraction ?? 0.2;
+  const order = new Generator(req.seed ?? 0).permutation(all.length);
+  const nTest = Math.max(1, Math.round(all.length * fraction));
+  if (all.length - nTest < 1) throw new UsageError(`--dataset ${req.dataset}: only ${all.length} images; need at least 2 to hold some out for testing`);
+  const test = all.subset(order.subarray(0, nTest), `${req.dataset} (held-out ${Math.round(fraction * 100)}%)`);
+  const train = all.subset(order.subarray(nTest), `${req.dataset} (train)`);
+  return { train, test, name: dir, source: `image folder (${dir}, ${Math.round(fraction * 100)}% held out by seed ${req.seed ?? 0})` };
+}
+
+/** Check a model name against the registry. */
+export function checkModelName(name: string): void {
+  if (!models.has(name)) {
+    throw new UsageError(`--model ${name}: unknown model (available: ${models.list().map((m) => m.name).join(', ')})`);
+  }
+}
+
+/** The model config stored in checkpoints: enough for `models.create` to rebuild the same network. */
+export function modelConfigFor(data: { numClasses: number; channels: number; height: number; width: number }): { numClasses: number; inChannels: number; inputSize: [number, number] } {
+  return { numClasses: data.numClasses, inChannels: data.channels, inputSize: [data.height, data.width] };
+}
+
+/** Rebuild the network a checkpoint was trained as, with its weights loaded. */
+export function modelFromCheckpoint(ck: Checkpoint, where: string): Module {
+  const { name, config } = ck.meta.model;
+  if (!models.has(name)) throw new UsageError(`checkpoint ${where}: model '${name}' is not in this convkit's registry (available: ${models.list().map((m) => m.name).join(', ')})`);
+  const net = models.create(name, config as models.ModelOptions);
+  try {
+    net.loadStateDict(ck.modelState);
+  } catch (e) {
+    throw new UsageError(`checkpoint ${where}: the weights do not fit model '${name}': ${(e as Error).message}`);
+  }
+  net.eval();
+  return net;
+}
+
+export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
+export const SCHEDULES = ['none', 'step', 'cosine', 'onecycle'] as const;
+export type ScheduleName = (typeof SCHEDULES)[number];
+
+export interface OptimizerSettings {
+  name: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+export function makeOptimizer(net: Module, s: OptimizerSettings): { optimizer: Optimizer; meta: NonNullable<CheckpointMeta['optimizer']> } {
+  const params = net.parameters();
+  let optimizer: Optimizer;
+  switch (s.name) {
+    case 'sgd':
+      optimizer = new SGD(params, { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
+      break;
+    case 'adam':
+      optimizer = new Adam(params, { lr: s.lr, weightDecay: s.weightDecay });
+      break;
+    case 'adamw':
+      optimizer = new AdamW(params, { lr: s.lr, weightDecay: s.weightDecay });
+      break;
+  }
+  const hyperparameters: Record<string, number> = { lr: s.lr, weightDecay: s.weightDecay };
+  if (s.name === 'sgd') hyperparameters['momentum'] = s.momentum;
+  return { optimizer, meta: { name: s.name, hyperparameters } };
+}
+
+/**
+ * The learning-rate schedule and when it steps. `step` divides the lr by 10 at 1/2 and 3/4 of the epochs
+ * (per epoch); `cosine` anneals to 0 over all steps and `onecycle` warms up then anneals (both per batch).
+ */
+export function makeScheduler(name: ScheduleName, optimizer: Optimizer, lr: number, epochs: number, stepsPerEpoch: number): { scheduler: LRScheduler; interval: 'batch' | 'epoch' } | null {
+  switch (name) {
+    case 'none':
+      return null;
+    case 'step':
+      {
+      const milestones = [...new Set([Math.max(1, Math.round(epochs / 2)), Math.max(1, Math.round((3 * epochs) / 4))])];
+      return { scheduler: new MultiStepLR(optimizer, { milestones, gamma: 0.1 }), interval: 'epoch' };
+    }
+    case 'cosine':
+      return { scheduler: new CosineAnnealingLR(optimizer, { tMax: epochs * stepsPerEpoch }), interval: 'batch' };
+    case 'onecycle':
+      return { scheduler: new OneCycleLR(optimizer, { maxLr: lr, epochs, stepsPerEpoch }), interval: 'batch' };
+  }
+}
+
+/** A percentage with one decimal. */
+export function percent(x: number): string {
+  return Number.isNaN(x) ? '-' : `${(x * 100).toFixed(1)}%`;
+}
+
+/**
+ * Load the checkpoint named by `--checkpoint` (a checkpoint folder, or a run folder holding best/ or last/,
+ * best preferred) and rebuild its model. Weights only: the optimizer state is not read.
+ */
+export async function loadModelCheckpoint(arg: string | undefined, cwd: string): Promise<{ ck: Checkpoint; net: Module; dir: string }> {
+  if (arg === undefined) throw new UsageError('--checkpoint DIR is required (a folder written by convkit train or convkit demo)');
+  let dir = resolve(cwd, arg);
+  if (!existsSync(dir)) throw new UsageError(`--checkpoint ${arg}: no such folder`);
+  if (!statSync(dir).isDirectory()) throw new UsageError(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors`);
+  if (!existsSync(join(dir, 'checkpoint.json'))) {
+    const sub = ['best', 'last'].map((s) => join(dir, s)).find((d) => existsSync(join(d, 'checkpoint.json')));
+    if (sub) dir = sub;
+  }
+  const ck = await loadCheckpoint(dir, { skipOptimizer: true });
+  const net = modelFromCheckpoint(ck, dir);
+  return { ck, net, dir };
+}

@@ -1,0 +1,205 @@
+/**
+ * One training run from CLI settings, shared by `convkit train` and `convkit demo`: backend, data,
+ * normalisation, model, optimizer, schedule, loaders, progress, checkpoints under `<out>/last` and `<out>/best`,
+ * and exact `--resume` from `<out>/last`.
+ */
+import { join, resolve } from 'node:path';
+import { manualSeed, Generator, defaultGenerator } from '../tensor/random.js';
+import * as models from '../models/index.js';
+import type { Module } from '../nn/module.js';
+import { DataLoader } from '../data/loader.js';
+import { compose, normalize, randomCrop, randomHorizontalFlip, type BatchTransform } from '../data/transforms.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { fit, type FitResult } from '../train/trainer.js';
+import type { Checkpoint, JsonValue } from '../io/checkpoint.js';
+import { checkpointExists, checkpointSaver, loadCheckpoint } from '../node/checkpoint.js';
+import { TrainingProgress, jsonLine } from '../node/progress.js';
+import type { CommandContext } from './command.js';
+import { UsageError } from './errors.js';
+import {
+  checkModelName, loadTrainTest, makeOptimizer, makeScheduler, modelConfigFor, selectBackend,
+  type BackendChoice, type OptimizerName, type ScheduleName, type TrainTestData,
+} from './runtime.js';
+
+export const AUGMENTATIONS = ['none', 'crop', 'crop-flip'] as const;
+export type Augmentation = (typeof AUGMENTATIONS)[number];
+
+/** Everything that defines a run; stored in the checkpoint so `--resume` continues the same run. */
+export interface TrainSettings {
+  model: string;
+  dataset: string;
+  dataDir?: string;
+  epochs: number;
+  batch: number;
+  opt: OptimizerName;
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  schedule: ScheduleName;
+  augment: Augmentation;
+  seed: number;
+  backend: BackendChoice;
+  threads?: number;
+  out: string;
+  resume: boolean;
+  json: boolean;
+  /** Use only the first N training / test images (quick runs). */
+  trainLimit?: number;
+  testLimit?: number;
+  /** Image folders: decode size and channels. */
+  imageSize: number;
+  channels: 1 | 3;
+}
+
+/** Settings that must equal the checkpoint's when resuming (the rest may change, e.g. --epochs to extend). */
+const RUN_DEFINING: readonly (keyof TrainSettings)[] = [
+  'model', 'dataset', 'batch', 'opt', 'lr', 'momentum', 'weightDecay', 'schedule', 'augment', 'seed', 'trainLimit', 'testLimit', 'imageSize', 'channels',
+];
+
+export interface TrainRun {
+  result: FitResult;
+  net: Module;
+  data: TrainTestData;
+  normalization: { mean: number[]; std: number[] };
+  settings: TrainSettings;
+  outDir: string;
+  backend: string;
+  seconds: number;
+}
+
+function limit(ds: ImageDataset, n: number | undefined): ImageDataset {
+  return n !== undefined && n < ds.length ? ds.take(n) : ds;
+}
+
+function trainTransform(augment: Augmentation, height: number, norm: BatchTransform): BatchTransform {
+  switch (augment) {
+    case 'none': return norm;
+    case 'crop': return compose(randomCrop(height, 2), norm);
+    case 'crop-flip': return compose(randomCrop(height, 2), randomHorizontalFlip(0.5), norm);
+  }
+}
+
+/** Merge the checkpoint's settings under `--resume`, refusing flags that would make a different run. */
+function resumeSettings(given: TrainSettings, explicit: ReadonlySet<string>, ck: Checkpoint, outDir: string): TrainSettings {
+  const saved = ck.meta.training['settings'] as Partial<TrainSettings> | undefined;
+  if (!saved) throw new UsageError(`--resume: ${outDir}/last was not written by convkit train (no run settings in checkpoint.json)`);
+  const merged = { ...given };
+  for (const key of RUN_DEFINING) {
+    const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+    if (explicit.has(flag) && saved[key] !== given[key]) {
+      throw new UsageError(`--resume: --${flag} ${String(given[key])} differs from the checkpoint's ${String(saved[key])}; drop the flag to continue the same run`);
+    }
+    (merged as unknown as Record<string, unknown>)[key] = saved[key];
+  }
+  if (!explicit.has('epochs')) merged.epochs = saved.epochs ?? given.epochs;
+  if (!explicit.has('data') && saved.dataDir !== undefined) merged.dataDir = saved.dataDir;
+  return merged;
+}
+
+/** Train (or resume) a run; prints progress to ctx.err and JSON lines (with --json) to ctx.out. */
+export async function runTraining(initial: TrainSettings, ctx: CommandContext, explicit: ReadonlySet<string> = new Set()): Promise<TrainRun> {
+  const note = (m: string): void => { ctx.err.write(m + '\n'); };
+  const outDir = resolve(ctx.cwd, initial.out);
+  let settings = initial;
+  let resume: Checkpoint | null = null;
+  if (initial.resume) {
+    const lastDir = join(outDir, 'last');
+    if (!checkpointExists(lastDir)) throw new UsageError(`--resume: no checkpoint in ${lastDir} (train without --resume first, or pass --out)`);
+    resume = await loadCheckpoint(lastDir);
+    settings = resumeSettings(initial, explicit, resume, outDir);
+    if (resume.meta.epoch >= settings.epochs) {
+      throw new UsageError(`--resume: the run in ${outDir} already finished ${resume.meta.epoch} of ${settings.epochs} epochs; pass --epochs N (> ${resume.meta.epoch}) to train longer`);
+    }
+  }
+  checkModelName(settings.model);
+
+  const backend = await selectBackend(settings.backend, settings.threads, note);
+  const loaded = await loadTrainTest({
+    dataset: settings.dataset, dataDir: settings.dataDir, env: ctx.env, cwd: ctx.cwd,
+    imageSize: settings.imageSize, channels: settings.channels, seed: settings.seed, note,
+  });
+  const data: TrainTestData = { ...loaded, train: limit(loaded.train, settings.trainLimit), test: limit(loaded.test, settings.testLimit) };
+  const { train, test } = data;
+  note(`data: ${data.name} from ${data.source}: ${train.length} train / ${test.length} test images, ${train.numClasses} classes`);
+  note(`backend: ${backend}`);
+
+  const normalization = resume?.meta.dataset?.normalization ?? train.channelStats();
+  const norm = normalize(normalization.mean, normalization.std);
+
+  manualSeed(settings.seed);
+  const config = modelConfigFor({ numClasses: train.numClasses, channels: train.channels, height: train.height, width: train.width });
+  const net = models.create(settings.model, config);
+  const { optimizer, meta: optMeta } = makeOptimizer(net, { name: settings.opt, lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay });
+  const trainLoader = new DataLoader(train, {
+    batchSize: settings.batch, shuffle: true, generator: new Generator(settings.seed + 1),
+    transform: trainTransform(settings.augment, train.height, norm), reuseBuffer: true,
+  });
+  const testLoader = new DataLoader(test, { batchSize: Math.max(settings.batch, 256), transform: norm, reuseBuffer: true });
+  const scheduler = makeScheduler(settings.schedule, optimizer, settings.lr, settings.epochs, trainLoader.length);
+  note(`model: ${settings.model} (${net.numParameters().toLocaleString('en-US')} parameters), ${settings.opt} lr ${settings.lr}, schedule ${settings.schedule}, ` +
+    `batch ${settings.batch}, ${settings.epochs} epochs, augment ${settings.augment}, seed ${settings.seed}`);
+
+  const progress = new TrainingProgress(ctx.err);
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  const settingsJson = JSON.parse(JSON.stringify({ ...settings, resume: false, json: false })) as JsonValue;
+  const t0 = performance.now();
+  let result: FitResult;
+  try {
+    result = await fit({
+      model: net, optimizer, train: trainLoader, test: testLoader, epochs: settings.epochs, scheduler,
+      generator: defaultGenerator,
+      info: {
+        model: { name: settings.model, config },
+        dataset: {
+          name: data.name, source: data.source, classNames: [...train.classNames],
+          inputShape: [train.channels, train.height, train.width], normalization,
+        },
+        optimizer: optMeta,
+        schedulerName: settings.schedule,
+        training: { seed: settings.seed, settings: settingsJson },
+      },
+      saveCheckpoint: checkpointSaver(outDir),
+      resume,
+      signal: controller.signal,
+      onEvent: (e) => {
+        progress.handle(e);
+        if (settings.json && e.type === 'epochEnd') {
+          ctx.out.write(jsonLine({ type: 'epoch', ...e.metrics, perClassAccuracy: e.evaluation.perClassAccuracy, best: e.isBest }) + '\n');
+        }
+      },
+    });
+  } catch (e) {
+    progress.stop();
+    if ((e as Error).name === 'TrainingAbortedError') {
+      throw Object.assign(new Error(`training interrupted; the last finished epoch is saved in ${join(outDir, 'last')}; continue with the same command and --resume`), { name: 'TrainingAbortedError' });
+    }
+    throw e;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  return { result, net, data, normalization, settings, outDir, backend, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The final `--json` line of a run. */
+export function summaryJson(run: TrainRun): string {
+  const r = run.result;
+  return jsonLine({
+    type: 'summary',
+    model: run.settings.model,
+    dataset: run.data.name,
+    source: run.data.source,
+    backend: run.backend,
+    epochs: r.epochsCompleted,
+    globalStep: r.globalStep,
+    testAccuracy: r.final.accuracy,
+    testLoss: r.final.loss,
+    best: r.best,
+    perClassAccuracy: Object.fromEntries(run.data.train.classNames.map((c, i) => [c, r.final.perClassAccuracy[i]])),
+    confusion: r.final.confusion,
+    seconds: run.seconds,
+    checkpoint: join(run.outDir, 'last'),
+    bestCheckpoint: join(run.outDir, 'best'),
+  });
+}
