@@ -5,7 +5,11 @@ import { referenceBackend } from './reference/index.js';
 export type BackendName = 'reference' | 'wasm';
 
 type BackendLoader = () => Promise<Backend>;
-const loaders = new Map<string, BackendLoader>([['reference', async () => referenceBackend]]);
+const loaders = new Map<string, BackendLoader>([
+  ['reference', async () => referenceBackend],
+  // Loaded lazily: the wasm module, its workers and Node glue are only fetched when selected.
+  ['wasm', async () => (await import('./wasm/index.js')).loadWasmBackend()],
+]);
 let current: Backend = referenceBackend;
 
 /** Make a backend selectable by name (a backend folder calls this; `wasm` registers itself). */

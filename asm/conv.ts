@@ -1,0 +1,303 @@
+// Convolution and locally connected layers as im2col + packed GEMM.
+//
+// Every kernel takes `geom`, the address of 16 i32 written by the host in this order:
+//   n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW
+// and (scratch, scratchStride, tid, nt): thread tid of nt uses scratch + tid*scratchStride bytes
+// (GEMM_SCRATCH floats for the GEMM, then the im2col / patch buffers).
+// Work is split over output elements only, and each output element is always reduced in the same order,
+// so 1 and N threads give identical bits.
+import { gemmST, GEMM_SCRATCH, NR } from './gemm';
+
+@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
+@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
+@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+
+// x points at channel 0 of nch channels (each H*W) of one image; col is (nch*KH*KW, q1-q0):
+// column q of row (c,i,j) holds x[c, oy*sH-pH+i*dH, ox*sW-pW+j*dW] for output position q = oy*OW+ox, or 0 in padding.
+function im2col(x: usize, nch: i32, geom: usize, q0: i32, q1: i32, col: usize): void {
+  const h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
+  const outW = gi(geom, 15);
+  let dst = col;
+  for (let c = 0; c < nch; c++) {
+    const xc = addr(x, c * h * w);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        let q = q0, oy = q0 / outW, ox = q0 % outW;
+        while (q < q1) {
+          const xEnd = min<i32>(outW, ox + (q1 - q));
+          const len = xEnd - ox;
+          const iy = oy * sH - pH + i * dH;
+          if (iy < 0 || iy >= h) {
+            memory.fill(dst, 0, <usize>len << 2);
+          } else {
+            const src = addr(xc, iy * w);
+            if (sW == 1) {
+              // ix = ox' - pW + j*dW is valid for ox' in [pW - j*dW, w + pW - j*dW)
+              const lo = max<i32>(ox, min<i32>(xEnd, pW - j * dW)), hi = max<i32>(lo, min<i32>(xEnd, w + pW - j * dW));
+              if (lo > ox) memory.fill(dst, 0, <usize>(lo - ox) << 2);
+              if (hi > lo) memory.copy(addr(dst, lo - ox), addr(src, lo - pW + j * dW), <usize>(hi - lo) << 2);
+              if (xEnd > hi) memory.fill(addr(dst, hi - ox), 0, <usize>(xEnd - hi) << 2);
+            } else {
+              for (let xo = ox; xo < xEnd; xo++) {
+                const ix = xo * sW - pW + j * dW;
+                store<f32>(addr(dst, xo - ox), ix >= 0 && ix < w ? load<f32>(addr(src, ix)) : <f32>0);
+              }
+            }
+          }
+          dst = addr(dst, len); q += len; oy++; ox = 0;
+        }
+      }
+    }
+  }
+}
+
+// col is (nch*KH*KW, OH*OW); adds each column entry into gx (nch, H, W) at the position im2col read it from.
+function col2imAdd(col: usize, nch: i32, geom: usize, gx: usize): void {
+  const h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
+  const outH = gi(geom, 14), outW = gi(geom, 15);
+  let src = col;
+  for (let c = 0; c < nch; c++) {
+    const gc = addr(gx, c * h * w);
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const lo = sW == 1 ? max<i32>(0, min<i32>(outW, pW - j * dW)) : 0;
+        const hi = sW == 1 ? max<i32>(lo, min<i32>(outW, w + pW - j * dW)) : outW;
+        for (let oy = 0; oy < outH; oy++) {
+          const iy = oy * sH - pH + i * dH;
+          if (iy >= 0 && iy < h) {
+            const dstRow = addr(gc, iy * w), srcRow = addr(src, oy * outW);
+            if (sW == 1) {
+              const d = addr(dstRow, lo - pW + j * dW), s = addr(srcRow, lo);
+              const len = hi - lo;
+              let t = 0;
+              for (; t + 4 <= len; t += 4) {
+                const o = <usize>t << 2;
+                v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+              }
+              for (; t < len; t++) {
+                const o = <usize>t << 2;
+                store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+              }
+            } else {
+              for (let ox = 0; ox < outW; ox++) {
+                const ix = ox * sW - pW + j * dW;
+                if (ix >= 0 && ix < w) store<f32>(addr(dstRow, ix), load<f32>(addr(dstRow, ix)) + load<f32>(addr(srcRow, ox)));
+              }
+            }
+          }
+        }
+        src = addr(src, outH * outW);
+      }
+    }
+  }
+}
+
+@inline function isPointwise(geom: usize): bool {
+  return gi(geom, 5) == 1 && gi(geom, 6) == 1 && gi(geom, 7) == 1 && gi(geom, 8) == 1 && gi(geom, 9) == 0 && gi(geom, 10) == 0;
+}
+
+// x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW).
+// Work items: (image, group) units, each split into column chunks of output positions when units < nt.
+// Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
+export function conv2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, kk = cg * gi(geom, 5) * gi(geom, 6);
+  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const pointwise = isPointwise(geom);
+  const units = n * groups;
+  const chunks = units >= nt ? 1 : (nt + units - 1) / units;
+  const strips = (p + NR - 1) / NR;
+  const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
+    const q0 = part(strips, ch, chunks) * NR, q1 = min<i32>(p, part(strips, ch + 1, chunks) * NR);
+    if (q1 <= q0) continue;
+    const xg = addr(x, (b * cIn + grp * cg) * h * wd);
+    let bm = col, ldb = q1 - q0;
+    if (pointwise) { bm = addr(xg, q0); ldb = p; } else im2col(xg, cg, geom, q0, q1, col);
+    const c = addr(out, (b * cOut + grp * og) * p + q0);
+    gemmST(false, false, og, q1 - q0, kk, addr(w, grp * og * kk), kk, bm, ldb, c, p, false, s);
+    if (bias != 0) {
+      for (let o = 0; o < og; o++) {
+        const bv = f32x4.splat(load<f32>(addr(bias, grp * og + o))), row = addr(c, o * p), len = q1 - q0;
+        let t = 0;
+        for (; t + 4 <= len; t += 4) v128.store(addr(row, t), f32x4.add(v128.load(addr(row, t)), bv));
+        for (; t < len; t++) store<f32>(addr(row, t), load<f32>(addr(row, t)) + f32x4.extract_lane(bv, 0));
+      }
+    }
+  }
+}
+
+// gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W) and is overwritten.
+// col[(c,i,j), q] = sum_o w[o,c,i,j] * gy[o,q] (a GEMM with w transposed), then col2im adds col into gx.
+// Work items: (image, group) units, each split into input-channel chunks when units < nt (disjoint gx planes).
+// Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
+export function conv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const khkw = gi(geom, 5) * gi(geom, 6), groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, kk = cg * khkw;
+  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const pointwise = isPointwise(geom);
+  const units = n * groups;
+  const chunks = units >= nt ? 1 : min<i32>(cg, (nt + units - 1) / units);
+  const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
+    const c0 = part(cg, ch, chunks), c1 = part(cg, ch + 1, chunks);
+    if (c1 <= c0) continue;
+    const gxg = addr(gx, (b * cIn + grp * cg + c0) * h * wd);
+    const a = addr(w, grp * og * kk + c0 * khkw), bm = addr(gy, (b * cOut + grp * og) * p);
+    const rows = (c1 - c0) * khkw;
+    if (pointwise) {
+      gemmST(true, false, rows, p, og, a, kk, bm, p, gxg, p, false, s);
+    } else {
+      gemmST(true, false, rows, p, og, a, kk, bm, p, col, p, false, s);
+      memory.fill(gxg, 0, <usize>((c1 - c0) * h * wd) << 2);
+      col2imAdd(col, c1 - c0, geom, gxg);
+    }
+  }
+}
+
+// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten.
+// gw[o,(c,i,j)] = sum over images b (in order) of sum_q gy[b,o,q] * col_b[(c,i,j),q].
+// Work items: groups, each split into input-channel chunks (im2col only of those channels) or, when a group has
+// fewer channels than needed, into output-channel chunks (each thread then builds the whole im2col).
+// Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
+export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const khkw = gi(geom, 5) * gi(geom, 6), groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, kk = cg * khkw;
+  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const pointwise = isPointwise(geom);
+  const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
+  const byChannel = need == 1 || cg >= need;
+  const chunks = byChannel ? min<i32>(cg, need) : min<i32>(og, need);
+  const items = groups * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const grp = it / chunks, ch = it % chunks;
+    let c0 = 0, c1 = cg, o0 = 0, o1 = og;
+    if (byChannel) { c0 = part(cg, ch, chunks); c1 = part(cg, ch + 1, chunks); }
+    else { o0 = part(og, ch, chunks); o1 = part(og, ch + 1, chunks); }
+    if (c1 <= c0 || o1 <= o0) continue;
+    const cDst = addr(gw, (grp * og + o0) * kk + c0 * khkw);
+    if (n == 0) {
+      for (let o = o0; o < o1; o++) memory.fill(addr(gw, (grp * og + o) * kk + c0 * khkw), 0, <usize>((c1 - c0) * khkw) << 2);
+      continue;
+    }
+    for (let b = 0; b < n; b++) {
+      const xg = addr(x, (b * cIn + grp * cg + c0) * h * wd);
+      let bm = col;
+      if (pointwise) bm = xg; else im2col(xg, c1 - c0, geom, 0, p, col);
+      const a = addr(gy, (b * cOut + grp * og + o0) * p);
+      gemmST(false, true, o1 - o0, (c1 - c0) * khkw, p, a, p, bm, p, cDst, kk, b > 0, s);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- locally connected
+
+// Patches at output position (oy,ox) of images b0..b1: rows (b1-b0), columns C*KH*KW, zero in padding.
+function gatherPatches(x: usize, geom: usize, oy: i32, ox: i32, b0: i32, b1: i32, patches: usize): void {
+  const cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
+  let dst = patches;
+  for (let b = b0; b < b1; b++) {
+    for (let c = 0; c < cIn; c++) {
+      const xc = addr(x, (b * cIn + c) * h * w);
+      for (let i = 0; i < kh; i++) {
+        const iy = oy * sH - pH + i * dH;
+        for (let j = 0; j < kw; j++) {
+          const ix = ox * sW - pW + j * dW;
+          store<f32>(dst, iy >= 0 && iy < h && ix >= 0 && ix < w ? load<f32>(addr(xc, iy * w + ix)) : <f32>0);
+          dst += 4;
+        }
+      }
+    }
+  }
+}
+
+// Adds patches (rows b0..b1, columns C*KH*KW) into gx at the positions gatherPatches read them from.
+function scatterPatchesAdd(patches: usize, geom: usize, oy: i32, ox: i32, b0: i32, b1: i32, gx: usize): void {
+  const cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
+  let src = patches;
+  for (let b = b0; b < b1; b++) {
+    for (let c = 0; c < cIn; c++) {
+      const gc = addr(gx, (b * cIn + c) * h * w);
+      for (let i = 0; i < kh; i++) {
+        const iy = oy * sH - pH + i * dH;
+        for (let j = 0; j < kw; j++) {
+          const ix = ox * sW - pW + j * dW;
+          if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+            const d = addr(gc, iy * w + ix);
+            store<f32>(d, load<f32>(d) + load<f32>(src));
+          }
+          src += 4;
+        }
+      }
+    }
+  }
+}
+
+// x is (N,C,H,W), w is (OH*OW, O, C, KH, KW), bias is (O,OH,OW) or 0, out is (N,O,OH,OW).
+// Per output position: y (N,O) = patches (N, C*KH*KW) @ w_pos^T. Threads split positions.
+// Scratch per thread: GEMM_SCRATCH + N*C*KH*KW + N*O floats.
+export function locallyConnected2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), cOut = gi(geom, 4), outW = gi(geom, 15), p = gi(geom, 14) * outW;
+  const kk = cIn * gi(geom, 5) * gi(geom, 6);
+  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), y = addr(patches, n * kk);
+  for (let pos = part(p, tid, nt); pos < part(p, tid + 1, nt); pos++) {
+    gatherPatches(x, geom, pos / outW, pos % outW, 0, n, patches);
+    gemmST(false, true, n, cOut, kk, patches, kk, addr(w, pos * cOut * kk), kk, y, cOut, false, s);
+    for (let b = 0; b < n; b++) {
+      for (let o = 0; o < cOut; o++) {
+        let v = load<f32>(addr(y, b * cOut + o));
+        if (bias != 0) v += load<f32>(addr(bias, o * p + pos));
+        store<f32>(addr(out, (b * cOut + o) * p + pos), v);
+      }
+    }
+  }
+}
+
+// gy is (N,O,OH,OW), w is (OH*OW, O, C, KH, KW), gx is (N,C,H,W) and is overwritten.
+// Threads split images (each gx image is written by one thread; positions are added in order).
+// Scratch per thread: GEMM_SCRATCH + N*C*KH*KW + N*O floats.
+export function locallyConnected2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const outW = gi(geom, 15), p = gi(geom, 14) * outW, kk = cIn * gi(geom, 5) * gi(geom, 6);
+  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
+  const b0 = part(n, tid, nt), b1 = part(n, tid + 1, nt), nb = b1 - b0;
+  if (nb <= 0) return;
+  memory.fill(addr(gx, b0 * cIn * h * wd), 0, <usize>(nb * cIn * h * wd) << 2);
+  for (let pos = 0; pos < p; pos++) {
+    for (let b = b0; b < b1; b++) {
+      for (let o = 0; o < cOut; o++) store<f32>(addr(gyPos, (b - b0) * cOut + o), load<f32>(addr(gy, (b * cOut + o) * p + pos)));
+    }
+    gemmST(false, false, nb, kk, cOut, gyPos, cOut, addr(w, pos * cOut * kk), kk, patches, kk, false, s);
+    scatterPatchesAdd(patches, geom, pos / outW, pos % outW, b0, b1, gx);
+  }
+}
+
+// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (OH*OW, O, C, KH, KW) and is overwritten.
+// Per position: gw_pos (O, C*KH*KW) = gy_pos^T (O,N) @ patches (N, C*KH*KW). Threads split positions.
+export function locallyConnected2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), cOut = gi(geom, 4), outW = gi(geom, 15), p = gi(geom, 14) * outW;
+  const kk = cIn * gi(geom, 5) * gi(geom, 6);
+  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
+  for (let pos = part(p, tid, nt); pos < part(p, tid + 1, nt); pos++) {
+    gatherPatches(x, geom, pos / outW, pos % outW, 0, n, patches);
+    for (let b = 0; b < n; b++) {
+      for (let o = 0; o < cOut; o++) store<f32>(addr(gyPos, b * cOut + o), load<f32>(addr(gy, (b * cOut + o) * p + pos)));
+    }
+    gemmST(true, false, cOut, kk, n, gyPos, cOut, patches, kk, addr(gw, pos * cOut * kk), kk, false, s);
+  }
+}

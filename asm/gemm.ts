@@ -1,0 +1,192 @@
+// Packed, register-blocked SGEMM with a 2x16 f32x4 micro-kernel (Goto/BLIS loop structure).
+//
+// C[m,n] (+)= op(A)[m,k] @ op(B)[k,n], row-major with leading dimensions lda/ldb/ldc (in floats).
+// op(A) element (i,p) is a[i*lda+p], or a[p*lda+i] when transA; op(B) element (p,j) is b[p*ldb+j], or b[j*ldb+p] when transB.
+//
+// Determinism: every output element is computed as acc = (C or 0); then for each KC block of k, in order,
+// acc += a*b sequentially over p (f32 mul then f32 add, no FMA). The KC blocking is fixed, so the result of an
+// element does not depend on which tile, edge path or thread computed it: 1 and N threads give identical bits.
+
+export const MR: i32 = 2;
+export const NR: i32 = 16;
+export const KC: i32 = 256;
+export const MC: i32 = 128;
+export const NC: i32 = 1024;
+/** Floats of scratch one thread needs for gemmST: packed A block, packed B block, one edge tile. */
+export const GEMM_SCRATCH: i32 = MC * KC + KC * NC + MR * NR;
+
+// ap is (kc, 2) packed, bp is (kc, 16) packed; c is a 2x16 tile with row stride ldc floats.
+// load: start from the tile's current values (else from zero).
+@inline
+function kernel2x16(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, load: bool): void {
+  const r1 = c + (<usize>ldc << 2);
+  let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+  if (load) {
+    c00 = v128.load(c); c01 = v128.load(c, 16); c02 = v128.load(c, 32); c03 = v128.load(c, 48);
+    c10 = v128.load(r1); c11 = v128.load(r1, 16); c12 = v128.load(r1, 32); c13 = v128.load(r1, 48);
+  }
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16), b2 = v128.load(bp, 32), b3 = v128.load(bp, 48);
+    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
+    ap += 8; bp += 64;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
+  v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32); v128.store(r1, c13, 48);
+}
+
+// Pack op(B)[p0:p0+kc, j0:j0+nc] into strips of NR columns: strip s holds (kc, NR), zero-padded past nc.
+function packB(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  for (let js = 0; js < nc; js += NR) {
+    const w = min<i32>(NR, nc - js);
+    const d = dst + (<usize>(js * kc) << 2);
+    if (!transB) {
+      let src = b + (<usize>(p0 * ldb + j0 + js) << 2);
+      const step = <usize>ldb << 2;
+      if (w == NR) {
+        for (let p = 0; p < kc; p++) {
+          const o = d + (<usize>p << 6);
+          v128.store(o, v128.load(src)); v128.store(o, v128.load(src, 16), 16);
+          v128.store(o, v128.load(src, 32), 32); v128.store(o, v128.load(src, 48), 48);
+          src += step;
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const o = d + (<usize>p << 6);
+          for (let jj = 0; jj < w; jj++) store<f32>(o + (<usize>jj << 2), load<f32>(src + (<usize>jj << 2)));
+          for (let jj = w; jj < NR; jj++) store<f32>(o + (<usize>jj << 2), 0);
+          src += step;
+        }
+      }
+    } else {
+      // element (p, j) = b[j*ldb + p]: read each source row contiguously, write with stride NR.
+      for (let jj = 0; jj < w; jj++) {
+        const src = b + (<usize>((j0 + js + jj) * ldb + p0) << 2);
+        const o = d + (<usize>jj << 2);
+        for (let p = 0; p < kc; p++) store<f32>(o + (<usize>p << 6), load<f32>(src + (<usize>p << 2)));
+      }
+      for (let jj = w; jj < NR; jj++) {
+        const o = d + (<usize>jj << 2);
+        for (let p = 0; p < kc; p++) store<f32>(o + (<usize>p << 6), 0);
+      }
+    }
+  }
+}
+
+// Pack op(A)[i0:i0+mc, p0:p0+kc] into strips of MR rows: strip holds (kc, MR), zero-padded past mc.
+function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let is = 0; is < mc; is += MR) {
+    const h = min<i32>(MR, mc - is);
+    const d = dst + (<usize>(is * kc) << 2);
+    if (!transA) {
+      const r0 = a + (<usize>((i0 + is) * lda + p0) << 2);
+      if (h == 2) {
+        const r1 = r0 + (<usize>lda << 2);
+        for (let p = 0; p < kc; p++) {
+          const o = d + (<usize>p << 3), q = <usize>p << 2;
+          store<f32>(o, load<f32>(r0 + q)); store<f32>(o + 4, load<f32>(r1 + q));
+        }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const o = d + (<usize>p << 3);
+          store<f32>(o, load<f32>(r0 + (<usize>p << 2))); store<f32>(o + 4, 0);
+        }
+      }
+    } else {
+      // element (i, p) = a[p*lda + i]: two adjacent floats per p.
+      let src = a + (<usize>(p0 * lda + i0 + is) << 2);
+      const step = <usize>lda << 2;
+      for (let p = 0; p < kc; p++) {
+        const o = d + (<usize>p << 3);
+        store<f32>(o, load<f32>(src));
+        store<f32>(o + 4, h == 2 ? load<f32>(src + 4) : <f32>0);
+        src += step;
+      }
+    }
+  }
+}
+
+/**
+ * Single-threaded GEMM on one sub-problem; `scratch` holds GEMM_SCRATCH floats.
+ * a, b, c are byte addresses; lda/ldb/ldc are in floats.
+ */
+export function gemmST(
+  transA: bool, transB: bool, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize,
+): void {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) for (let i = 0; i < m; i++) memory.fill(c + (<usize>(i * ldc) << 2), 0, <usize>n << 2);
+    return;
+  }
+  const packedA = scratch;
+  const packedB = scratch + (<usize>(MC * KC) << 2);
+  const tile = packedB + (<usize>(KC * NC) << 2);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = min<i32>(NC, n - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min<i32>(KC, k - pc);
+      const loadC = accumulate || pc > 0;
+      packB(transB, b, ldb, pc, kc, jc, nc, packedB);
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = min<i32>(MC, m - ic);
+        packA(transA, a, lda, ic, mc, pc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const w = min<i32>(NR, nc - jr);
+          const bp = packedB + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const h = min<i32>(MR, mc - ir);
+            const ap = packedA + (<usize>(ir * kc) << 2);
+            const cp = c + (<usize>((ic + ir) * ldc + jc + jr) << 2);
+            if (w == NR && h == MR) {
+              kernel2x16(kc, ap, bp, cp, ldc, loadC);
+            } else {
+              // Edge tile: run the same kernel on a 2x16 copy so every element follows the same arithmetic.
+              for (let ii = 0; ii < MR; ii++) {
+                for (let jj = 0; jj < NR; jj++) {
+                  const v: f32 = loadC && ii < h && jj < w ? load<f32>(cp + (<usize>(ii * ldc + jj) << 2)) : 0;
+                  store<f32>(tile + (<usize>(ii * NR + jj) << 2), v);
+                }
+              }
+              kernel2x16(kc, ap, bp, tile, NR, true);
+              for (let ii = 0; ii < h; ii++) {
+                for (let jj = 0; jj < w; jj++) {
+                  store<f32>(cp + (<usize>(ii * ldc + jj) << 2), load<f32>(tile + (<usize>(ii * NR + jj) << 2)));
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Thread `tid` of `nt` computes its share of C: contiguous MR-aligned row strips, or NR-aligned column strips when
+ * there are more column strips than row strips. scratch + tid*scratchStride (bytes) is this thread's scratch.
+ */
+export function gemm(
+  transA: i32, transB: i32, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32,
+  scratch: usize, scratchStride: i32, tid: i32, nt: i32,
+): void {
+  const s = scratch + <usize>tid * <usize>scratchStride;
+  const rowStrips = (m + MR - 1) / MR, colStrips = (n + NR - 1) / NR;
+  if (rowStrips >= colStrips) {
+    const s0 = <i32>((<i64>rowStrips * tid) / nt), s1 = <i32>((<i64>rowStrips * (tid + 1)) / nt);
+    const i0 = s0 * MR, i1 = min<i32>(m, s1 * MR);
+    if (i1 <= i0) return;
+    const aOff = transA ? a + (<usize>i0 << 2) : a + (<usize>(i0 * lda) << 2);
+    gemmST(transA != 0, transB != 0, i1 - i0, n, k, aOff, lda, b, ldb, c + (<usize>(i0 * ldc) << 2), ldc, accumulate != 0, s);
+  } else {
+    const s0 = <i32>((<i64>colStrips * tid) / nt), s1 = <i32>((<i64>colStrips * (tid + 1)) / nt);
+    const j0 = s0 * NR, j1 = min<i32>(n, s1 * NR);
+    if (j1 <= j0) return;
+    const bOff = transB ? b + (<usize>(j0 * ldb) << 2) : b + (<usize>j0 << 2);
+    gemmST(transA != 0, transB != 0, m, j1 - j0, k, a, lda, bOff, ldb, c + (<usize>j0 << 2), ldc, accumulate != 0, s);
+  }
+}

@@ -1,0 +1,16 @@
+// convkit's wasm kernels (AssemblyScript). Built by scripts/build-wasm.mjs with
+//   --runtime stub --noAssert --enable simd,threads --importMemory --sharedMemory
+// The module allocates nothing: the host owns the memory layout and passes byte addresses. Every kernel
+// takes (tid, nt) last and computes only thread tid's share of its output.
+export { gemm, GEMM_SCRATCH } from './gemm';
+export {
+  conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
+  locallyConnected2dForward, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
+} from './conv';
+export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
+export { unary, binary, reduce, logSoftmax } from './elementwise';
+export { channelMoments, batchNormApply, batchNormBackward } from './norm';
+export { simdPeak } from './peak';
+
+/** First byte after the module's static data: the host places its own blocks above it. */
+export const HEAP_BASE: usize = __heap_base;

@@ -1,0 +1,130 @@
+// Max and average pooling, forward and backward. Threads split (N*C) planes; each plane is done by one thread.
+//
+// `geom` is the address of 14 i32 written by the host in this order:
+//   n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW
+// (dilation is used by max pooling only; average pooling has dilation 1).
+
+@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
+@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
+@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+
+// x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax is the flat h*W+w index inside the plane.
+// Same scan order and NaN rule as the reference: the first maximum wins; the first NaN wins and stays.
+@inline function better(v: f32, best: f32): bool { return v > best || (v != v && best == best); }
+
+export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid: i32, nt: i32): void {
+  const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
+  const sH = gi(geom, 6), sW = gi(geom, 7), pH = gi(geom, 8), pW = gi(geom, 9), dH = gi(geom, 10), dW = gi(geom, 11);
+  const outH = gi(geom, 12), outW = gi(geom, 13);
+  const window2x2 = kh == 2 && kw == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1;
+  for (let plane = part(planes, tid, nt); plane < part(planes, tid + 1, nt); plane++) {
+    const xp = addr(x, plane * h * w), op = plane * outH * outW;
+    if (window2x2) {
+      // The common 2x2/2 window: four candidates in the reference's scan order.
+      for (let oy = 0; oy < outH; oy++) {
+        const i0 = 2 * oy * w;
+        for (let ox = 0; ox < outW; ox++) {
+          const i = i0 + 2 * ox;
+          let best = load<f32>(addr(xp, i)), idx = i;
+          let v = load<f32>(addr(xp, i + 1));
+          if (better(v, best)) { best = v; idx = i + 1; }
+          v = load<f32>(addr(xp, i + w));
+          if (better(v, best)) { best = v; idx = i + w; }
+          v = load<f32>(addr(xp, i + w + 1));
+          if (better(v, best)) { best = v; idx = i + w + 1; }
+          store<f32>(addr(out, op + oy * outW + ox), best);
+          store<i32>(addr(argmax, op + oy * outW + ox), idx);
+        }
+      }
+      continue;
+    }
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        let best = -Infinity as f32, bestIdx = -1;
+        for (let i = 0; i < kh; i++) {
+          const iy = oy * sH - pH + i * dH;
+          if (iy < 0 || iy >= h) continue;
+          for (let j = 0; j < kw; j++) {
+            const ix = ox * sW - pW + j * dW;
+            if (ix < 0 || ix >= w) continue;
+            const v = load<f32>(addr(xp, iy * w + ix));
+            if (bestIdx < 0 || better(v, best)) { best = v; bestIdx = iy * w + ix; }
+          }
+        }
+        store<f32>(addr(out, op + oy * outW + ox), best);
+        store<i32>(addr(argmax, op + oy * outW + ox), bestIdx);
+      }
+    }
+  }
+}
+
+// gy and argmax are (N,C,OH,OW), gx is (N,C,H,W) and is overwritten: gx[argmax] += gy.
+export function maxPool2dBackward(gy: usize, argmax: usize, geom: usize, gx: usize, tid: i32, nt: i32): void {
+  const planes = gi(geom, 0) * gi(geom, 1), hw = gi(geom, 2) * gi(geom, 3), ohw = gi(geom, 12) * gi(geom, 13);
+  for (let plane = part(planes, tid, nt); plane < part(planes, tid + 1, nt); plane++) {
+    const gp = addr(gx, plane * hw), op = plane * ohw;
+    memory.fill(gp, 0, <usize>hw << 2);
+    for (let o = 0; o < ohw; o++) {
+      const idx = load<i32>(addr(argmax, op + o));
+      if (idx < 0) continue;
+      const d = addr(gp, idx);
+      store<f32>(d, load<f32>(d) + load<f32>(addr(gy, op + o)));
+    }
+  }
+}
+
+// The clipped window of output (oy,ox) and its divisor, as in the reference (windows end at H+padH).
+@inline function divisorOf(y0: i32, x0: i32, kh: i32, kw: i32, h: i32, w: i32, pH: i32, pW: i32,
+  countIncludePad: i32, divisorOverride: f64): f64 {
+  const y1 = min<i32>(y0 + kh, h + pH), x1 = min<i32>(x0 + kw, w + pW);
+  if (divisorOverride > 0) return divisorOverride;
+  if (countIncludePad) return <f64>((y1 - y0) * (x1 - x0));
+  return <f64>((min<i32>(y1, h) - max<i32>(y0, 0)) * (min<i32>(x1, w) - max<i32>(x0, 0)));
+}
+
+// x is (N,C,H,W), out is (N,C,OH,OW). Sums in f64 like the reference.
+export function avgPool2d(x: usize, geom: usize, countIncludePad: i32, divisorOverride: f64, out: usize, tid: i32, nt: i32): void {
+  const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
+  const sH = gi(geom, 6), sW = gi(geom, 7), pH = gi(geom, 8), pW = gi(geom, 9), outH = gi(geom, 12), outW = gi(geom, 13);
+  for (let plane = part(planes, tid, nt); plane < part(planes, tid + 1, nt); plane++) {
+    const xp = addr(x, plane * h * w), op = plane * outH * outW;
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sH - pH;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sW - pW;
+        const divisor = divisorOf(y0, x0, kh, kw, h, w, pH, pW, countIncludePad, divisorOverride);
+        const ya = max<i32>(0, y0), yb = min<i32>(h, min<i32>(y0 + kh, h + pH));
+        const xa = max<i32>(0, x0), xb = min<i32>(w, min<i32>(x0 + kw, w + pW));
+        let s: f64 = 0;
+        for (let i = ya; i < yb; i++) for (let j = xa; j < xb; j++) s += <f64>load<f32>(addr(xp, i * w + j));
+        store<f32>(addr(out, op + oy * outW + ox), <f32>(s / divisor));
+      }
+    }
+  }
+}
+
+// gy is (N,C,OH,OW), gx is (N,C,H,W) and is overwritten: every cell of a window gets gy/divisor.
+export function avgPool2dBackward(gy: usize, geom: usize, countIncludePad: i32, divisorOverride: f64, gx: usize, tid: i32, nt: i32): void {
+  const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
+  const sH = gi(geom, 6), sW = gi(geom, 7), pH = gi(geom, 8), pW = gi(geom, 9), outH = gi(geom, 12), outW = gi(geom, 13);
+  for (let plane = part(planes, tid, nt); plane < part(planes, tid + 1, nt); plane++) {
+    const gp = addr(gx, plane * h * w), op = plane * outH * outW;
+    memory.fill(gp, 0, <usize>(h * w) << 2);
+    for (let oy = 0; oy < outH; oy++) {
+      const y0 = oy * sH - pH;
+      for (let ox = 0; ox < outW; ox++) {
+        const x0 = ox * sW - pW;
+        const divisor = divisorOf(y0, x0, kh, kw, h, w, pH, pW, countIncludePad, divisorOverride);
+        const ya = max<i32>(0, y0), yb = min<i32>(h, min<i32>(y0 + kh, h + pH));
+        const xa = max<i32>(0, x0), xb = min<i32>(w, min<i32>(x0 + kw, w + pW));
+        const v = <f64>load<f32>(addr(gy, op + oy * outW + ox)) / divisor;
+        for (let i = ya; i < yb; i++) {
+          for (let j = xa; j < xb; j++) {
+            const d = addr(gp, i * w + j);
+            store<f32>(d, <f32>(<f64>load<f32>(d) + v));
+          }
+        }
+      }
+    }
+  }
+}

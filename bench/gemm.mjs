@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+// SGEMM micro-benchmark of the wasm backend (not a test). Run from the project root:
+//   node --import tsx bench/gemm.mjs [--threads 1,2] [--sizes 1024] [--conv]
+// Prints GFLOPS of C = A @ B for square sizes (and with --conv the GEMM shapes of vggsmall's convolutions)
+// next to the measured 128-bit SIMD mul+add peak (7 f32x4 mul chains and 7 add chains, see asm/peak.ts).
+import { parseArgs } from 'node:util';
+import { loadWasmBackend } from '../src/backend/wasm/index.js';
+
+const { values } = parseArgs({
+  options: { threads: { type: 'string', default: '1,2' }, sizes: { type: 'string', default: '1024' }, conv: { type: 'boolean', default: false } },
+});
+const threadCounts = values.threads.split(',').map(Number);
+const sizes = values.sizes.split(',').map(Number);
+const wasm = await loadWasmBackend();
+await wasm.setThreads(Math.max(...threadCounts));
+
+function timeIt(fn, minSeconds = 1.5) {
+  fn();
+  const times = [];
+  const start = performance.now();
+  while (performance.now() - start < minSeconds * 1000 || times.length < 3) {
+    const t0 = performance.now();
+    fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
+function fillRandom(a) { for (let i = 0; i < a.length; i++) a[i] = Math.random() * 2 - 1; return a; }
+
+const peakIterations = 2e7;
+const shapes = sizes.map((s) => ({ name: `${s}^3`, m: s, n: s, k: s, transA: false, transB: false }));
+if (values.conv) {
+  // vggsmall-style 3x3 convs on 28x28 / 14x14 / 7x7 maps, batch 64, as im2col GEMMs per image:
+  // forward (O, C*9) @ (C*9, P); backward-weight (O, P) @ (P, C*9) summed over the batch (here one image).
+  for (const [c, o, p] of [[1, 32, 784], [32, 32, 784], [32, 64, 196], [64, 64, 196], [64, 128, 49], [128, 128, 49]]) {
+    shapes.push({ name: `fwd O${o} K${c * 9} P${p}`, m: o, n: p, k: c * 9, transA: false, transB: false });
+    shapes.push({ name: `bwdW O${o} K${p} N${c * 9}`, m: o, n: c * 9, k: p, transA: false, transB: true });
+  }
+}
+console.log(`wasm SGEMM, ${new Date().toISOString()}, node ${process.version}`);
+for (const nt of threadCounts) {
+  await wasm.setThreads(nt);
+  const peakSeconds = timeIt(() => wasm.measureSimdPeak(peakIterations, nt), 0.5);
+  const peak = (56 * peakIterations * nt) / peakSeconds / 1e9;
+  console.log(`threads=${nt}: SIMD mul+add peak ${peak.toFixed(1)} GFLOPS`);
+  for (const s of shapes) {
+    const a = fillRandom(wasm.alloc(s.m * s.k)), b = fillRandom(wasm.alloc(s.k * s.n)), c = wasm.alloc(s.m * s.n);
+    const sec = timeIt(() => wasm.gemm(s.transA, s.transB, s.m, s.n, s.k, a, 0, b, 0, c, 0, false));
+    const gflops = (2 * s.m * s.n * s.k) / sec / 1e9;
+    console.log(`  ${s.name.padEnd(24)} ${gflops.toFixed(1).padStart(6)} GFLOPS  ${((100 * gflops) / peak).toFixed(0).padStart(3)}% of peak  (${(sec * 1e3).toFixed(2)} ms)`);
+    wasm.release(a); wasm.release(b); wasm.release(c);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The wasm backend's allocator over one shared, growable WebAssembly.Memory.
+ *
+ * Blocks come from size classes (4 per power of two, 64-byte aligned) with one free list per class, and a bump
+ * pointer that grows the memory when the lists are empty. A block returns to its list when:
+ * - `release(array)` frees it explicitly (the tape, the trainer, a kernel's temporaries),
+ * - the scope it was allocated in ends (`scope(fn)` / `beginScope()` + `endScope()`), unless kept,
+ * - the FinalizationRegistry reports that the array handed out (and every subarray of it) was collected.
+ * A block freed twice, or freed after reuse, is ignored thanks to a generation number per allocation.
+ *
+ * Views: a SharedArrayBuffer never detaches, so arrays made before `memory.grow` stay valid; but each grow gives
+ * `memory.buffer` a new SharedArrayBuffer object, so "is this array ours" is answered with a set of every buffer
+ * object the memory has had, not `arr.buffer === memory.buffer`.
+ */
+
+/** A Float32Array whose storage is a block of the wasm heap; its subarrays keep it (and so the block) alive. */
+export class WasmFloat32Array extends Float32Array {
+  /** The array a subarray was cut from: holding it keeps the block from being finalized under the view. */
+  owner: Float32Array | null = null;
+  override subarray(begin?: number, end?: number): WasmFloat32Array {
+    const view = super.subarray(begin, end) as WasmFloat32Array;
+    view.owner = this.owner ?? this;
+    return view;
+  }
+}
+
+interface BlockTicket { offset: number; generation: number }
+interface LiveBlock { size: number; generation: number; kept: boolean }
+
+const PAGE = 65536;
+const ALIGN = 64;
+
+/** Size class in bytes for a request of `bytes`: 64-byte multiples, at most 25% above the request. */
+export function sizeClass(bytes: number): number {
+  if (bytes <= 256) return Math.max(ALIGN, Math.ceil(bytes / ALIGN) * ALIGN);
+  const step = Math.max(ALIGN, 2 ** (Math.floor(Math.log2(bytes - 1)) - 2));
+  return Math.ceil(bytes / step) * step;
+}
+
+export class WasmHeap {
+  readonly memory: WebAssembly.Memory;
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private currentBuffer: ArrayBufferLike;
+  private top: number;
+  private readonly freeLists = new Map<number, number[]>();
+  private readonly live = new Map<number, LiveBlock>();
+  private generation = 0;
+  private readonly scopes: number[][] = [];
+  private readonly registry: FinalizationRegistry<BlockTicket>;
+  /** Bytes in live blocks (handed out and not yet returned). */
+  liveBytes = 0;
+
+  constructor(memory: WebAssembly.Memory, heapStart: number) {
+    this.memory = memory;
+    this.currentBuffer = memory.buffer;
+    this.buffers.add(this.currentBuffer);
+    this.top = Math.ceil(heapStart / ALIGN) * ALIGN;
+    this.registry = new FinalizationRegistry((t: BlockTicket) => this.freeBlock(t.offset, t.generation));
+  }
+
+  /** The memory's current buffer (refreshed after growth). */
+  get buffer(): ArrayBufferLike {
+    if (this.memory.buffer !== this.currentBuffer) {
+      this.currentBuffer = this.memory.buffer;
+      this.buffers.add(this.currentBuffer);
+    }
+    return this.currentBuffer;
+  }
+
+  /** True when `array` is a view of this heap's memory (before or after any growth). */
+  owns(array: ArrayBufferView): boolean {
+    return this.buffers.has(array.buffer) || (this.buffer === array.buffer);
+  }
+
+  /** Total bytes of the wasm memory. */
+  get memoryBytes(): number {
+    return this.memory.buffer.byteLength;
+  }
+
+  /** Reserve a raw block (not tracked by finalization or scopes); returns its byte offset. */
+  allocBlock(bytes: number): number {
+    const size = sizeClass(Math.max(bytes, 1));
+    const list = this.freeLists.get(size);
+    let offset = list && list.length > 0 ? list.pop()! : -1;
+    if (offset < 0) {
+      offset = this.top;
+      const end = offset + size;
+      const have = this.memory.buffer.byteLength;
+      if (end > have) {
+        // Grow by at least 1/8 of the memory so many small allocations do not grow one page at a time.
+        const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
+        try {
+          this.memory.grow(pages);
+        } catch {
+          throw new Error(`wasm backend: out of memory growing the heap to ${Math.round((have + pages * PAGE) / 2 ** 20)} MiB ` +
+            `(live blocks: ${Math.round(this.liveBytes / 2 ** 20)} MiB); release tensors or use scope()`);
+        }
+      }
+      this.top = end;
+    }
+    const generation = ++this.generation;
+    this.live.set(offset, { size, generation, kept: false });
+    this.liveBytes += size;
+    return offset;
+  }
+
+  /** Return a block by offset; ignored unless `generation` (when given) matches the live allocation. */
+  freeBlock(offset: number, generation?: number): void {
+    const block = this.live.get(offset);
+    if (!block || (generation !== undefined && block.generation !== generation)) return;
+    this.live.delete(offset);
+    this.liveBytes -= block.size;
+    let list = this.freeLists.get(block.size);
+    if (!list) this.freeLists.set(block.size, (list = []));
+    list.push(offset);
+  }
+
+  /** A zero-filled Float32Array of n floats in the heap, tracked by finalization and the current scope. */
+  alloc(n: number): Float32Array {
+    if (n === 0) return new Float32Array(0);
+    const offset = this.allocBlock(n * 4);
+    const array = new WasmFloat32Array(this.buffer as ArrayBuffer, offset, n);
+    array.fill(0);
+    const generation = this.live.get(offset)!.generation;
+    this.registry.register(array, { offset, generation });
+    const scope = this.scopes[this.scopes.length - 1];
+    if (scope) scope.push(offset, generation);
+    return array;
+  }
+
+  /** Free the block under `array` now. The caller promises nothing reads the array (or its subarrays) again. */
+  release(array: Float32Array): void {
+    if (array.length === 0 || !this.owns(array)) return;
+    const block = this.live.get(array.byteOffset);
+    if (block) this.freeBlock(array.byteOffset, block.generation);
+  }
+
+  /** Mark `array`'s block as outliving the scope it was allocated in. */
+  keep(array: Float32Array): void {
+    if (array.length === 0 || !this.owns(array)) return;
+    const block = this.live.get(array.byteOffset);
+    if (block) block.kept = true;
+  }
+
+  beginScope(): void {
+    this.scopes.push([]);
+  }
+
+  /** End the innermost scope: free every block allocated in it that was not kept (nor listed in `keep`). */
+  endScope(keep: readonly Float32Array[] = []): void {
+    const scope = this.scopes.pop();
+    if (!scope) throw new Error('wasm backend: endScope() without a matching beginScope()');
+    for (const array of keep) this.keep(array);
+    const outer = this.scopes[this.scopes.length - 1];
+    for (let i = 0; i < scope.length; i += 2) {
+      const offset = scope[i]!, generation = scope[i + 1]!;
+      const block = this.live.get(offset);
+      if (!block || block.generation !== generation) continue;
+      if (block.kept) {
+        // A kept block belongs to the enclosing scope (if any), as a value returned from a function would.
+        block.kept = false;
+        if (outer) outer.push(offset, generation);
+        continue;
+      }
+      this.freeBlock(offset, generation);
+    }
+  }
+
+  get scopeDepth(): number {
+    return this.scopes.length;
+  }
+}

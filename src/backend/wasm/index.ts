@@ -1,0 +1,417 @@
+/**
+ * The `wasm` backend: AssemblyScript kernels (asm/, f32x4 SIMD) on one shared WebAssembly.Memory, run by a
+ * pool of threads. Anything not ported here is the reference backend's function (the object spreads it).
+ *
+ * Design
+ * - Build: `npm run build:wasm` (part of `npm run build` and `prepare`) compiles asm/index.ts into
+ *   src/backend/wasm/kernels.wasm and copies it to dist/backend/wasm/kernels.wasm; the loader finds it next
+ *   to this module in both trees (Node reads it through src/node/wasm-node.ts, browsers fetch it).
+ * - Memory: one shared memory, [static data | control block | heap]. `alloc(n)` returns a view of a heap block
+ *   (a WasmFloat32Array), so kernels take `array.byteOffset` as the address: no copy between kernels. Arrays that
+ *   do not live in the heap (plain Float32Arrays from elsewhere) are copied into temporary blocks around the call.
+ *   Blocks come from size classes with free lists (see heap.ts) and return to them by `release(array)`, at the
+ *   end of the `scope()` / `beginScope()`..`endScope()` they were allocated in (unless `keep(array)`), or when
+ *   the FinalizationRegistry sees the array (and its subarrays) collected. Finalization depends on the garbage
+ *   collector's schedule, so it bounds memory only loosely; a training loop that runs each step in a scope
+ *   returns every block of the step at once and stays flat. Growth never invalidates views: the buffer of a
+ *   shared memory never detaches.
+ * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
+ *   into the control block, wakes the workers, runs share 0 on the calling thread and waits for the others, so
+ *   every kernel is synchronous for the ops. Node: worker_threads, unref'd so scripts exit; the main thread
+ *   blocks in Atomics.wait. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
+ *   Atomics.load, as a page's main thread may not block), otherwise the backend does not load (the module needs
+ *   shared memory) and 'reference' remains.
+ * - Determinism: work is split by output elements only (rows/columns of C, images, channels, planes), and every
+ *   output element is reduced in the same order whatever the split, so 1 and N threads give identical bits.
+ *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
+ *   CPU, which would make results machine-dependent).
+ */
+import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
+import { referenceBackend } from '../reference/index.js';
+import { WasmHeap } from './heap.js';
+import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
+import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
+
+const KERNELS = [
+  'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
+  'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
+  'unary', 'binary', 'reduce', 'logSoftmax', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
+] as const;
+type KernelName = (typeof KERNELS)[number];
+
+const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'];
+const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
+const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min'];
+
+/** Below this many multiply-adds (or elements) a kernel runs on the calling thread only: waking workers costs more. */
+const DEFAULT_PARALLEL_WORK = 1 << 16;
+
+export interface WasmBackend extends Backend {
+  /** Threads kernels use (1 = the calling thread only). */
+  readonly threads: number;
+  /** Use n threads; spawns workers as needed. Results are identical for every n. */
+  setThreads(n: number): Promise<void>;
+  /** Run fn; when it returns, free every block allocated inside it except kept ones and arrays in its result. */
+  scope<T>(fn: () => T): T;
+  beginScope(): void;
+  /** End the innermost scope, keeping the blocks of `keep`. */
+  endScope(keep?: readonly Float32Array[]): void;
+  /** Let `array` outlive the current scope. */
+  keep(array: Float32Array): void;
+  /** Free `array`'s block now; the caller promises not to read it (or its subarrays) again. */
+  release(array: Float32Array): void;
+  /** True when `array` lives in the wasm memory (kernels use it without copying). */
+  owns(array: Float32Array): boolean;
+  /** Bytes of the wasm memory, and of the blocks currently handed out. */
+  memoryBytes(): number;
+  liveBytes(): number;
+  /** Work (multiply-adds or elements) from which kernels use all threads; 0 = always (tests use it). */
+  setParallelThreshold(work: number): void;
+  /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
+  measureSimdPeak(iterations: number, nt: number): number;
+}
+
+/** One kernel call's argument marshalling: heap arrays pass by address, others through temporary blocks. */
+class Marshal {
+  private temps: number[] = [];
+  private outputs: { array: Float32Array | Int32Array; offset: number; length: number; ptr: number }[] = [];
+  constructor(private readonly heap: WasmHeap) {}
+
+  private temp(array: Float32Array | Int32Array, offset: number, length: number, copyIn: boolean): number {
+    const ptr = this.heap.allocBlock(Math.max(4, length * 4));
+    this.temps.push(ptr);
+    if (copyIn) {
+      const view = array instanceof Int32Array ? new Int32Array(this.heap.buffer, ptr, length) : new Float32Array(this.heap.buffer, ptr, length);
+      view.set(array.subarray(offset, offset + length));
+    }
+    return ptr;
+  }
+
+  /** Address of array[offset..offset+length) for reading. */
+  in(array: Float32Array | Int32Array, offset = 0, length = array.length - offset): number {
+    if (this.heap.owns(array)) return array.byteOffset + offset * 4;
+    return this.temp(array, offset, length, true);
+  }
+
+  /** Address of array[offset..offset+length) for writing (read too when `reads`). */
+  out(array: Float32Array | Int32Array, offset = 0, length = array.length - offset, reads = false): number {
+    if (this.heap.owns(array)) return array.byteOffset + offset * 4;
+    const ptr = this.temp(array, offset, length, reads);
+    this.outputs.push({ array, offset, length, ptr });
+    return ptr;
+  }
+
+  finish(): void {
+    for (const o of this.outputs) {
+      const view = o.array instanceof Int32Array ? new Int32Array(this.heap.buffer, o.ptr, o.length) : new Float32Array(this.heap.buffer, o.ptr, o.length);
+      o.array.set(view, o.offset);
+    }
+    for (const t of this.temps) this.heap.freeBlock(t);
+    this.temps = [];
+    this.outputs = [];
+  }
+}
+
+/** Collapse a broadcast pair to at most 4 dims with strides; null when more remain (the reference handles it). */
+function collapseBroadcast(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]):
+  { dims: number[]; sa: number[]; sb: number[] } | null {
+  const rank = outShape.length;
+  const strides = (shape: readonly number[]): number[] => {
+    const s = new Array<number>(rank).fill(0);
+    let acc = 1;
+    for (let i = shape.length - 1; i >= 0; i--) {
+      const oi = rank - shape.length + i;
+      s[oi] = shape[i] === 1 ? 0 : acc;
+      acc *= shape[i]!;
+    }
+    return s;
+  };
+  const sa0 = strides(aShape), sb0 = strides(bShape);
+  const dims: number[] = [], sa: number[] = [], sb: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const d = outShape[i]!;
+    if (d === 1) continue;
+    const last = dims.length - 1;
+    // Merge into the previous dim when both inputs step through them as one contiguous (or broadcast) run.
+    if (last >= 0 && sa[last] === sa0[i]! * d && sb[last] === sb0[i]! * d) {
+      dims[last]! *= d;
+      sa[last] = sa0[i]!;
+      sb[last] = sb0[i]!;
+      continue;
+    }
+    dims.push(d); sa.push(sa0[i]!); sb.push(sb0[i]!);
+  }
+  if (dims.length > 4) return null;
+  while (dims.length < 4) { dims.unshift(1); sa.unshift(0); sb.unshift(0); }
+  return { dims, sa, sb };
+}
+
+/** Reduce pattern as x (k1, r1, k2, r2) -> out (k1, k2); null when the kept/reduced runs do not fit it. */
+function collapseReduce(shape: readonly number[], axes: readonly number[]): [number, number, number, number] | null {
+  const runs: { reduced: boolean; size: number }[] = [];
+  shape.forEach((d, i) => {
+    if (d === 1) return;
+    const reduced = axes.includes(i);
+    const last = runs[runs.length - 1];
+    if (last && last.reduced === reduced) last.size *= d;
+    else runs.push({ reduced, size: d });
+  });
+  if (runs.length === 0) return [1, 1, 1, 1];
+  if (runs[0]!.reduced) runs.unshift({ reduced: false, size: 1 });
+  // runs now alternate K, R, K, R...
+  if (runs.length > 4) return null;
+  const size = (i: number) => runs[i]?.size ?? 1;
+  return [size(0), size(1), size(2), size(3)];
+}
+
+async function loadPlatform(): Promise<WasmPlatform> {
+  if (!isNode()) return browserPlatform();
+  // A variable specifier keeps bundlers from pulling Node-only glue into browser builds.
+  const glue = '../../node/wasm-node.js';
+  const mod = (await import(/* @vite-ignore */ glue)) as { nodePlatform: WasmPlatform };
+  return mod.nodePlatform;
+}
+
+function createMemory(): WebAssembly.Memory {
+  // 4 GiB of address space (wasm32's limit) where the host allows it; shared memories reserve their maximum.
+  for (const maximum of [65536, 16384, 4096]) {
+    try {
+      return new WebAssembly.Memory({ initial: 64, maximum, shared: true });
+    } catch { /* try a smaller reservation */ }
+  }
+  throw new Error('wasm backend: this host cannot create a shared WebAssembly.Memory ' +
+    '(in browsers the page must be crossOriginIsolated: serve it with COOP same-origin and COEP require-corp)');
+}
+
+async function createWasmBackend(threads?: number): Promise<WasmBackend> {
+  const platform = await loadPlatform();
+  const bytes = await platform.loadKernels();
+  const module = await WebAssembly.compile(bytes);
+  const memory = createMemory();
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const exports = instance.exports as Record<string, unknown>;
+  const fns = KERNELS.map((name) => {
+    const fn = exports[name];
+    if (typeof fn !== 'function') throw new Error(`wasm backend: kernels.wasm has no export '${name}'; rebuild with \`npm run build:wasm\``);
+    return fn as (...args: number[]) => unknown;
+  });
+  const heapBase = (exports.HEAP_BASE as WebAssembly.Global).value as number;
+  const gemmScratchFloats = (exports.GEMM_SCRATCH as WebAssembly.Global).value as number;
+  const control = Math.ceil(heapBase / 64) * 64;
+  const heap = new WasmHeap(memory, control + CONTROL_BYTES);
+  const pool = new ThreadPool(module, memory, [...KERNELS], fns, control, platform.spawnWorker, platform.mainThreadMayWait);
+  const geom = new Int32Array(memory.buffer, control + GEOM_BYTE, 16);
+  const geomPtr = control + GEOM_BYTE;
+  const kernelIndex = new Map<KernelName, number>(KERNELS.map((k, i) => [k, i]));
+
+  let scratchPtr = -1, scratchBytes = 0;
+  /** Per-thread scratch of `bytesPerThread` for nt threads: [address, stride]. */
+  function scratch(bytesPerThread: number, nt: number): [number, number] {
+    const stride = Math.ceil(bytesPerThread / 64) * 64;
+    const need = stride * nt;
+    if (need > scratchBytes) {
+      if (scratchPtr >= 0) heap.freeBlock(scratchPtr);
+      scratchPtr = heap.allocBlock(need);
+      scratchBytes = need;
+    }
+    return [scratchPtr, stride];
+  }
+  let parallelWork = DEFAULT_PARALLEL_WORK;
+  const ntFor = (work: number): number => (work >= parallelWork ? pool.threads : 1);
+  const run = (name: KernelName, args: number[], nt: number): void => pool.run(kernelIndex.get(name)!, args, nt);
+  const withArgs = <T>(body: (m: Marshal) => T): T => {
+    const m = new Marshal(heap);
+    try {
+      return body(m);
+    } finally {
+      m.finish();
+    }
+  };
+  function writeConvGeometry(g: Conv2dGeometry): void {
+    geom.set([g.n, g.cIn, g.h, g.w, g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW,
+      g.dilationH, g.dilationW, g.groups, g.outH, g.outW]);
+  }
+  function writePoolGeometry(g: Pool2dGeometry): void {
+    geom.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH ?? 1, g.dilationW ?? 1, g.outH, g.outW]);
+  }
+  const convWork = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW * (g.cIn / g.groups) * g.kh * g.kw;
+  const convScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
+  const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
+
+  function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[]): void {
+    writeConvGeometry(g);
+    const nt = ntFor(convWork(g));
+    const [s, stride] = scratch(bytesPerThread, nt);
+    run(name, [...addresses.slice(0, -1), geomPtr, addresses[addresses.length - 1]!, s, stride], nt);
+  }
+
+  const backend: WasmBackend = {
+    ...referenceBackend,
+    name: 'wasm',
+    get threads() { return pool.threads; },
+    setThreads: (n: number) => pool.setThreads(n),
+    alloc: (n: number) => heap.alloc(n),
+
+    scope<T>(fn: () => T): T {
+      heap.beginScope();
+      let result: T;
+      try {
+        result = fn();
+      } catch (e) {
+        heap.endScope();
+        throw e;
+      }
+      heap.endScope(arraysIn(result));
+      return result;
+    },
+    beginScope: () => heap.beginScope(),
+    endScope: (keep?: readonly Float32Array[]) => heap.endScope(keep),
+    keep: (array: Float32Array) => heap.keep(array),
+    release: (array: Float32Array) => heap.release(array),
+    owns: (array: Float32Array) => heap.owns(array),
+    memoryBytes: () => heap.memoryBytes,
+    liveBytes: () => heap.liveBytes,
+    setParallelThreshold(work: number) { parallelWork = work; },
+    measureSimdPeak(iterations: number, nt: number): number {
+      const t0 = performance.now();
+      run('simdPeak', [iterations, 1, 0], nt);
+      return (performance.now() - t0) / 1000;
+    },
+
+    gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate) {
+      if (m <= 0 || n <= 0) return;
+      withArgs((M) => {
+        const pa = M.in(a, aOffset, m * k), pb = M.in(b, bOffset, k * n), pc = M.out(c, cOffset, m * n, accumulate);
+        const nt = ntFor(m * n * k);
+        const [s, stride] = scratch(gemmScratchFloats * 4, nt);
+        run('gemm', [transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, transA ? m : k, pb, transB ? k : n, pc, n, accumulate ? 1 : 0, s, stride], nt);
+      });
+    },
+
+    // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
+    conv2d(x, w, bias, g, out) {
+      withArgs((M) => convCall('conv2dForward', g, convScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+    },
+    // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
+    conv2dBackwardInput(gy, w, g, gx) {
+      withArgs((M) => convCall('conv2dBackwardInput', g, convScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
+    },
+    // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
+    conv2dBackwardWeight(x, gy, g, gw) {
+      withArgs((M) => convCall('conv2dBackwardWeight', g, convScratch(g), [M.in(x), M.in(gy), M.out(gw)]));
+    },
+    // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
+    locallyConnected2d(x, w, bias, g, out) {
+      withArgs((M) => convCall('locallyConnected2dForward', g, lcScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+    },
+    locallyConnected2dBackwardInput(gy, w, g, gx) {
+      withArgs((M) => convCall('locallyConnected2dBackwardInput', g, lcScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
+    },
+    locallyConnected2dBackwardWeight(x, gy, g, gw) {
+      withArgs((M) => convCall('locallyConnected2dBackwardWeight', g, lcScratch(g), [M.in(x), M.in(gy), M.out(gw)]));
+    },
+
+    // x is (N,C,H,W); out and argmax are (N,C,OH,OW)
+    maxPool2d(x, g, out, argmax) {
+      withArgs((M) => {
+        writePoolGeometry(g);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        run('maxPool2d', [M.in(x), geomPtr, M.out(out), M.out(argmax)], nt);
+      });
+    },
+    maxPool2dBackward(gy, argmax, g, gx) {
+      withArgs((M) => {
+        writePoolGeometry(g);
+        run('maxPool2dBackward', [M.in(gy), M.in(argmax), geomPtr, M.out(gx)], ntFor(g.n * g.c * g.h * g.w));
+      });
+    },
+    avgPool2d(x, g, countIncludePad, divisorOverride, out) {
+      withArgs((M) => {
+        writePoolGeometry(g);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        run('avgPool2d', [M.in(x), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(out)], nt);
+      });
+    },
+    avgPool2dBackward(gy, g, countIncludePad, divisorOverride, gx) {
+      withArgs((M) => {
+        writePoolGeometry(g);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        run('avgPool2dBackward', [M.in(gy), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(gx)], nt);
+      });
+    },
+
+    unary(op, x, out) {
+      const code = UNARY_OPS.indexOf(op);
+      if (code < 0) return referenceBackend.unary(op, x, out);
+      withArgs((M) => run('unary', [code, M.in(x), M.out(out), x.length], ntFor(x.length * 4)));
+    },
+    binary(op, a, aShape, b, bShape, out, outShape) {
+      const code = BINARY_OPS.indexOf(op);
+      const plan = code < 0 ? null : collapseBroadcast(aShape, bShape, outShape);
+      if (!plan || out.length === 0) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
+      const { dims, sa, sb } = plan;
+      withArgs((M) => run('binary', [code, M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb], ntFor(out.length * 4)));
+    },
+    reduce(op, x, shape, axes, out) {
+      const code = REDUCE_OPS.indexOf(op);
+      const plan = code < 0 ? null : collapseReduce(shape, axes);
+      if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
+      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], ntFor(x.length)));
+    },
+    // x is (rows, cols)
+    logSoftmax(x, rows, cols, out) {
+      withArgs((M) => run('logSoftmax', [M.in(x), rows, cols, M.out(out)], ntFor(rows * cols * 8)));
+    },
+    // x is (N,C,HW)
+    channelMoments(x, n, c, hw, mean, variance) {
+      withArgs((M) => run('channelMoments', [M.in(x), n, c, hw, M.out(mean), M.out(variance)], ntFor(n * c * hw * 2)));
+    },
+    batchNormApply(x, n, c, hw, mean, invStd, weight, bias, out) {
+      withArgs((M) => run('batchNormApply',
+        [M.in(x), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, bias ? M.in(bias) : 0, M.out(out)], ntFor(n * c * hw)));
+    },
+    batchNormBackward(x, gy, n, c, hw, mean, invStd, weight, training, gx, gWeight, gBias) {
+      withArgs((M) => run('batchNormBackward',
+        [M.in(x), M.in(gy), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, training ? 1 : 0,
+          M.out(gx), M.out(gWeight), M.out(gBias)], ntFor(n * c * hw * 2)));
+    },
+  };
+  await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1));
+  return backend;
+}
+
+/** Float32Arrays directly in a scope's result: arrays, `{ data }` objects (tensors) and arrays of those. */
+function arraysIn(value: unknown): Float32Array[] {
+  const found: Float32Array[] = [];
+  const visit = (v: unknown, depth: number): void => {
+    if (v instanceof Float32Array) found.push(v);
+    else if (Array.isArray(v) && depth < 2) v.forEach((e) => visit(e, depth + 1));
+    else if (v && typeof v === 'object' && depth < 2) {
+      const data = (v as { data?: unknown; grad?: unknown }).data;
+      if (data instanceof Float32Array) found.push(data);
+      const grad = (v as { grad?: { data?: unknown } | null }).grad;
+      if (grad && grad.data instanceof Float32Array) found.push(grad.data);
+    }
+  };
+  visit(value, 0);
+  return found;
+}
+
+let shared: Promise<WasmBackend> | null = null;
+
+/**
+ * The process-wide wasm backend (loaded once; later calls return the same object).
+ * @example
+ * const wasm = await loadWasmBackend();
+ * await wasm.setThreads(2);
+ */
+export function loadWasmBackend(): Promise<WasmBackend> {
+  shared ??= createWasmBackend().catch((e: unknown) => {
+    shared = null;
+    throw e;
+  });
+  return shared;
+}
+
+export default loadWasmBackend;

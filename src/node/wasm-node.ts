@@ -1,0 +1,42 @@
+/**
+ * Node glue for the wasm backend: reads kernels.wasm next to the backend's module and runs workers with
+ * worker_threads. Loaded by src/backend/wasm/index.ts through a dynamic import, only in Node.
+ */
+import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { MISSING_WASM_HINT, type WasmPlatform } from '../backend/wasm/platform.js';
+import { WORKER_SOURCE, type WorkerHandle, type WorkerInit } from '../backend/wasm/threads.js';
+
+const WORKER_PROGRAM = `${WORKER_SOURCE}
+const { parentPort, workerData } = require('node:worker_threads');
+convkitWorkerMain(workerData, (m) => parentPort.postMessage(m));
+`;
+
+function spawnWorker(init: WorkerInit): WorkerHandle {
+  const worker = new Worker(WORKER_PROGRAM, { eval: true, workerData: init });
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => {
+      // Idle workers sleep in Atomics.wait forever: unref them so a finished script exits.
+      worker.unref();
+      resolve();
+    });
+    worker.once('error', (e) => reject(new Error(`wasm backend: worker ${init.tid} failed: ${e.message}`)));
+  });
+  return { ready };
+}
+
+export const nodePlatform: WasmPlatform = {
+  async loadKernels() {
+    const url = new URL('../backend/wasm/kernels.wasm', import.meta.url);
+    try {
+      return await readFile(url);
+    } catch {
+      throw new Error(`wasm backend: ${fileURLToPath(url)} not found; ${MISSING_WASM_HINT}`);
+    }
+  },
+  defaultThreads: () => availableParallelism(),
+  spawnWorker,
+  mainThreadMayWait: true,
+};
