@@ -11,3 +11,6 @@ export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.
 export * as F from './ops/index.js';
 export * from './ops/index.js';
 export * as data from './data/index.js';
+export * as nn from './nn/index.js';
+export * as optim from './optim/index.js';
+export * as models from './models/index.js';
