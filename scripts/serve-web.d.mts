@@ -7,5 +7,5 @@ export interface StaticServer {
   port: number;
   close(): Promise<void>;
 }
-/** Serve directories under URL prefixes with COOP/COEP headers, on 127.0.0.1 by default. */
-export declare function serveStatic(options: { mounts: { prefix: string; dir: string }[]; host?: string; port?: number }): Promise<StaticServer>;
+/** Serve directories under URL prefixes with COOP/COEP headers (unless `isolated: false`), on 127.0.0.1 by default. */
+export declare function serveStatic(options: { mounts: { prefix: string; dir: string }[]; host?: string; port?: number; isolated?: boolean }): Promise<StaticServer>;

@@ -38,17 +38,19 @@ export const ISOLATION_HEADERS = {
 
 /**
  * Serve directories under URL prefixes (the longest matching prefix wins).
- * @param {{ mounts: { prefix: string, dir: string }[], host?: string, port?: number }} options
+ * `isolated: false` leaves out the COOP/COEP headers (to test what a page that is not cross-origin isolated gets).
+ * @param {{ mounts: { prefix: string, dir: string }[], host?: string, port?: number, isolated?: boolean }} options
  * @returns {Promise<{ url: string, port: number, close(): Promise<void> }>}
  */
 export function serveStatic(options) {
   const host = options.host ?? '127.0.0.1';
+  const isolation = options.isolated === false ? {} : ISOLATION_HEADERS;
   const mounts = options.mounts
     .map((m) => ({ prefix: m.prefix.endsWith('/') ? m.prefix : m.prefix + '/', dir: resolve(m.dir) }))
     .sort((a, b) => b.prefix.length - a.prefix.length);
   const server = createServer((req, res) => {
     const send = (status, body) => {
-      res.writeHead(status, { ...ISOLATION_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.writeHead(status, { ...isolation, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, `${req.method} not allowed\n`);
@@ -72,7 +74,7 @@ export function serveStatic(options) {
       return send(404, `not found: ${path}\n`);
     }
     res.writeHead(200, {
-      ...ISOLATION_HEADERS,
+      ...isolation,
       'Content-Type': MIME_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
       'Content-Length': String(size),
       'Cache-Control': 'no-store',

@@ -29,19 +29,16 @@ const RUN = { seed: 0, steps: 6, lr: 0.01, momentum: 0.9 } as const;
 /** Same code, same seed: the losses should agree to float32 rounding; allow 1e-5 relative. */
 const RELATIVE_TOLERANCE = 1e-5;
 
+const inCI = process.env.CI === 'true';
 const haveChromium = existsSync(CHROMIUM);
-const missingChromium = `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CONVKIT_CHROMIUM); browser tests skipped`;
-if (!haveChromium) {
-  if (inCI) {
-    test('Chromium is installed for the browser tests (CI)', () => assert.fail(`${missingChromium}. CI must install it (.ci/run)`));
-  } else {
-    console.log(`# ${missingChromium}`);
-  }
+const chromiumHint = `Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (or set CONVKIT_CHROMIUM)`;
+const missingChromium = `${chromiumHint}; browser tests skipped`;
+if (!haveChromium && inCI) {
+  test('Chromium is installed for the browser tests (CI)', () => assert.fail(`${chromiumHint}; CI must install it (.ci/run)`));
 }
 
 const haveKernels = existsSync(KERNELS_WASM);
 const missingKernels = `${KERNELS_WASM} is not built (run \`npm run build:wasm\`); the wasm browser test is skipped`;
-const inCI = process.env.CI === 'true';
 
 /** Files the bundle must never reference: Node builtins, in any import form. */
 const NODE_IMPORT = /(?:from\s*|import\s*\(\s*|require\s*\(\s*)["'](node:[^"']+)["']/;
@@ -195,6 +192,34 @@ describe('browser bundle', () => {
       assert.equal(inBrowser.threads, 2, 'the wasm backend in the page runs on 2 threads');
       assert.deepEqual(pageErrors, []);
       assertLossesAgree(inBrowser, inNode, 'wasm x2');
+    });
+
+    test('a page that is not cross-origin isolated keeps the reference backend and gets an actionable wasm error', { timeout: 60_000 }, async () => {
+      const plain = await serveStatic({ mounts: [{ prefix: '/', dir: outdir }, { prefix: '/data/', dir: join(root, 'data') }], isolated: false });
+      const other = await context!.newPage();
+      try {
+        assert.equal((await other.goto(plain.url + 'harness.html'))?.status(), 200);
+        const result = await other.evaluate(async ({ base }) => {
+          const h = await import(`${base}harness.js`) as typeof import('../../web/harness.js');
+          const env = h.pageEnvironment();
+          const batch = await h.fetchSubsetBatch(`${base}data/fashion-mnist-subset/`, 4);
+          const reference = await h.trainLeNetSteps(batch, { backend: 'reference', seed: 0, steps: 1 });
+          let wasmError = '';
+          try {
+            await h.selectBackend('wasm', 2);
+          } catch (e) {
+            wasmError = (e as Error).message;
+          }
+          return { env, referenceLoss: reference.losses[0], wasmError };
+        }, { base: plain.url });
+        assert.equal(result.env.crossOriginIsolated, false);
+        assert.ok(Number.isFinite(result.referenceLoss), `reference loss ${result.referenceLoss}`);
+        assert.match(result.wasmError, /crossOriginIsolated|Cross-Origin|COOP|COEP/i,
+          `selecting wasm in a page that is not isolated should fail and say how to fix it; got: '${result.wasmError}'`);
+      } finally {
+        await other.close();
+        await plain.close();
+      }
     });
   });
 });
