@@ -35,6 +35,8 @@ export interface ModelInfo {
   contribution: string;
   /** The input size it is designed for, when it matters. */
   defaultInputSize?: [number, number];
+  /** Defaults that replace the registry's (e.g. 1000 classes and 3 channels for the ImageNet models). */
+  defaults?: Pick<ModelOptions, 'numClasses' | 'inChannels'>;
 }
 
 export interface ModelEntry extends ModelInfo {
@@ -65,13 +67,17 @@ export function resolveModelOptions(name: string, options: ModelOptions = {}, de
 export function create(name: string, options: ModelOptions = {}): Module {
   const entry = entries.get(name.toLowerCase());
   if (!entry) throw new Error(`models.create: unknown model '${name}' (available: ${[...entries.keys()].join(', ')})`);
-  return entry.create(resolveModelOptions(entry.name, options, entry.defaultInputSize));
+  const merged: ModelOptions = { ...entry.defaults };
+  if (options.numClasses !== undefined) merged.numClasses = options.numClasses;
+  if (options.inChannels !== undefined) merged.inChannels = options.inChannels;
+  if (options.inputSize !== undefined) merged.inputSize = options.inputSize;
+  return entry.create(resolveModelOptions(entry.name, merged, entry.defaultInputSize));
 }
 
 /** Every registered model, in registration order. */
 export function list(): ModelInfo[] {
-  return [...entries.values()].map(({ name, description, contribution, defaultInputSize }) => ({
-    name, description, contribution, ...(defaultInputSize ? { defaultInputSize } : {}),
+  return [...entries.values()].map(({ name, description, contribution, defaultInputSize, defaults }) => ({
+    name, description, contribution, ...(defaultInputSize ? { defaultInputSize } : {}), ...(defaults ? { defaults } : {}),
   }));
 }
 

@@ -50,8 +50,30 @@ export function calculateFanInAndFanOut(t: Tensor | readonly number[]): { fanIn:
   return { fanIn: shape[1]! * receptive, fanOut: shape[0]! * receptive };
 }
 
+let skipDepth = 0;
+
+/**
+ * Build modules without random initialisation: inside `fn`, `uniform_` and `normal_` (and so every layer's
+ * default init) leave tensors as they are (zeros). For a model whose weights are loaded right after, this
+ * saves seconds (VGG-16's 138 M values) and leaves the default generator untouched.
+ *
+ * ```ts
+ * const net = nn.init.skipInit(() => models.create('vgg16'));
+ * net.loadStateDict(weights);
+ * ```
+ */
+export function skipInit<T>(fn: () => T): T {
+  skipDepth++;
+  try {
+    return fn();
+  } finally {
+    skipDepth--;
+  }
+}
+
 /** Fill with samples from U(low, high). */
 export function uniform_(t: Tensor, low = 0, high = 1, options: InitOptions = {}): Tensor {
+  if (skipDepth > 0) return t;
   const g = options.generator ?? defaultGenerator;
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = low + (high - low) * g.uniform();
@@ -60,6 +82,7 @@ export function uniform_(t: Tensor, low = 0, high = 1, options: InitOptions = {}
 
 /** Fill with samples from N(mean, std^2). */
 export function normal_(t: Tensor, mean = 0, std = 1, options: InitOptions = {}): Tensor {
+  if (skipDepth > 0) return t;
   const g = options.generator ?? defaultGenerator;
   const d = t.data;
   for (let i = 0; i < d.length; i++) d[i] = mean + std * g.normal();
