@@ -3,6 +3,7 @@
  * Node (test/browser/lenet.test.ts imports this file) and in a page (scripts/build-web.mjs bundles it to
  * harness.js). Same code, same seed, same batch on both sides, so any difference in the per-step losses is a
  * difference of the platform (a backend that behaves differently in a browser), not of the experiment.
+ * It uses only the public entry point (src/index.ts), so the bundle is the whole browser-safe library.
  *
  * ```js
  * // in a crossOriginIsolated page that serves harness.js and /data/fashion-mnist-subset/
@@ -12,15 +13,8 @@
  * run.losses; // [2.30..., ...]
  * ```
  */
-import { useBackend } from '../src/backend/registry.js';
-import { referenceBackend } from '../src/backend/reference/index.js';
-import { loadWasmBackend } from '../src/backend/wasm/index.js';
-import { gunzipBytes, parseIdxImages, parseIdxLabels } from '../src/data/idx.js';
-import { create as createModel } from '../src/models/index.js';
-import { crossEntropy } from '../src/ops/index.js';
-import { SGD } from '../src/optim/index.js';
-import { tensor } from '../src/tensor/creation.js';
-import { manualSeed } from '../src/tensor/random.js';
+import { data, F, manualSeed, models, optim, setBackend, tensor } from '../src/index.js';
+import type { WasmBackend } from '../src/backend/wasm/index.js';
 
 /** A fixed batch of grey 28x28 images, pixels scaled to [0, 1]. */
 export interface ImageBatch {
@@ -58,8 +52,8 @@ export const SUBSET_FILES = { images: 'train-images-idx3-ubyte.gz', labels: 'tra
 
 /** The first `count` training images of the subset, from the raw (gzip) bytes of its two IDX files. */
 export async function decodeSubsetBatch(imagesGz: Uint8Array, labelsGz: Uint8Array, count: number): Promise<ImageBatch> {
-  const images = parseIdxImages(await gunzipBytes(imagesGz, SUBSET_FILES.images), SUBSET_FILES.images);
-  const labels = parseIdxLabels(await gunzipBytes(labelsGz, SUBSET_FILES.labels), SUBSET_FILES.labels);
+  const images = data.parseIdxImages(await data.gunzipBytes(imagesGz, SUBSET_FILES.images), SUBSET_FILES.images);
+  const labels = data.parseIdxLabels(await data.gunzipBytes(labelsGz, SUBSET_FILES.labels), SUBSET_FILES.labels);
   if (images.height !== 28 || images.width !== 28) {
     throw new Error(`harness: expected 28x28 images in ${SUBSET_FILES.images}, got ${images.height}x${images.width}`);
   }
@@ -87,13 +81,10 @@ export async function fetchSubsetBatch(baseUrl: string | URL, count: number): Pr
 
 /** Select the backend (and the wasm thread count); returns the threads actually in use. */
 export async function selectBackend(name: 'reference' | 'wasm', threads = 1): Promise<number> {
-  if (name === 'reference') {
-    useBackend(referenceBackend);
-    return 1;
-  }
-  const wasm = await loadWasmBackend();
+  const backend = await setBackend(name);
+  if (name === 'reference') return 1;
+  const wasm = backend as WasmBackend;
   await wasm.setThreads(threads);
-  useBackend(wasm);
   return wasm.threads;
 }
 
@@ -110,16 +101,16 @@ function parameterSum(params: Iterable<{ data: Float32Array }>): number {
 export async function trainLeNetSteps(batch: ImageBatch, options: TrainStepsOptions): Promise<TrainStepsResult> {
   const threads = await selectBackend(options.backend, options.threads ?? 1);
   manualSeed(options.seed);
-  const net = createModel('lenet5', { numClasses: 10, inChannels: 1, inputSize: [28, 28] });
+  const net = models.create('lenet5', { numClasses: 10, inChannels: 1, inputSize: [28, 28] });
   net.train();
   const params = net.parameters();
   const initialParameterSum = parameterSum(params);
-  const opt = new SGD(params, { lr: options.lr ?? 0.01, momentum: options.momentum ?? 0.9 });
+  const opt = new optim.SGD(params, { lr: options.lr ?? 0.01, momentum: options.momentum ?? 0.9 });
   const x = tensor(batch.images.slice(), [batch.count, 1, 28, 28]);
   const losses: number[] = [];
   const start = performance.now();
   for (let step = 0; step < options.steps; step++) {
-    const loss = crossEntropy(net.forward(x), batch.labels);
+    const loss = F.crossEntropy(net.forward(x), batch.labels);
     losses.push(loss.item());
     opt.zeroGrad();
     loss.backward();
