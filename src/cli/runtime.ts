@@ -14,7 +14,7 @@ import { SGD } from '../optim/sgd.js';
 import { Adam, AdamW } from '../optim/adam.js';
 import { CosineAnnealingLR, MultiStepLR, OneCycleLR, type LRScheduler } from '../optim/lr_scheduler.js';
 import type { Optimizer } from '../optim/optimizer.js';
-import { loadBuiltinDataset } from '../node/datasets.js';
+import { embeddedSubsetDir, loadBuiltinDataset, loadEmbeddedFashionMnist } from '../node/datasets.js';
 import { loadImageFolder } from '../node/dataImages.js';
 import type { Checkpoint, CheckpointMeta } from '../io/checkpoint.js';
 import { loadCheckpoint } from '../node/checkpoint.js';
@@ -49,6 +49,9 @@ export async function selectBackend(choice: BackendChoice, threads: number | und
   return 'reference';
 }
 
+/** The name under which the real Fashion-MNIST subset shipped in the package can be asked for directly. */
+export const EMBEDDED_DATASET = 'fashion-mnist-subset';
+
 export interface TrainTestData {
   train: ImageDataset;
   test: ImageDataset;
@@ -76,6 +79,11 @@ export interface DataRequest {
 
 /** Load the train and test splits named by `--dataset` (and `--data`). */
 export async function loadTrainTest(req: DataRequest): Promise<TrainTestData> {
+  if (req.dataset === EMBEDDED_DATASET) {
+    const train = loadEmbeddedFashionMnist('train');
+    const test = loadEmbeddedFashionMnist('test');
+    return { train, test, name: EMBEDDED_DATASET, source: `embedded subset (${embeddedSubsetDir()})` };
+  }
   if (isBuiltinDatasetName(req.dataset)) {
     if (req.dataDir !== undefined && !existsSync(resolve(req.cwd, req.dataDir))) {
       throw new UsageError(`--data ${req.dataDir}: no such folder`);
@@ -93,7 +101,7 @@ export async function loadTrainTest(req: DataRequest): Promise<TrainTestData> {
   }
   const dir = resolve(req.cwd, req.dataset);
   if (!existsSync(dir)) {
-    throw new UsageError(`--dataset ${req.dataset}: not a built-in dataset (fashion-mnist, mnist) and no such folder`);
+    throw new UsageError(`--dataset ${req.dataset}: not a built-in dataset (fashion-mnist, mnist, ${EMBEDDED_DATASET}) and no such folder`);
   }
   if (!statSync(dir).isDirectory()) throw new UsageError(`--dataset ${req.dataset}: is a file; expected a folder with one subfolder of images per class`);
   const decode = { size: req.imageSize ?? 28, channels: req.channels ?? 1, onWarning: req.note } as const;

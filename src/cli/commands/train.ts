@@ -16,7 +16,7 @@ export const DEFAULT_LR = { sgd: 0.05, adam: 2e-3, adamw: 2e-3 } as const;
 
 const options: OptionSpecs = {
   model: { type: 'string', valueName: 'NAME', description: 'model from the registry: mlp, lenet5, vggsmall, ...', defaultText: TRAIN_DEFAULTS.model },
-  dataset: { type: 'string', valueName: 'NAME|DIR', description: 'fashion-mnist, mnist, or a folder with one subfolder of images per class (with train/ and test/ inside, or 20% held out)', defaultText: TRAIN_DEFAULTS.dataset },
+  dataset: { type: 'string', valueName: 'NAME|DIR', description: 'fashion-mnist, mnist, fashion-mnist-subset (the 2,000/1,000 images shipped in the package), or a folder with one subfolder of images per class (with train/ and test/ inside, or 20% held out)', defaultText: TRAIN_DEFAULTS.dataset },
   data: { type: 'string', valueName: 'DIR', description: 'folder with the IDX files of fashion-mnist/mnist (see convkit datasets)' },
   epochs: { type: 'string', valueName: 'N', description: 'number of epochs', defaultText: String(TRAIN_DEFAULTS.epochs) },
   batch: { type: 'string', valueName: 'N', description: 'batch size', defaultText: String(TRAIN_DEFAULTS.batch) },

@@ -1,0 +1,58 @@
+/** `convkit lab`: run the experiments that measure the design claims about CNNs (see src/lab). */
+import { defineCommand } from '../command.js';
+import { choiceOption, intOption, stringOption } from '../options.js';
+import { UsageError } from '../errors.js';
+import { BACKENDS, selectBackend } from '../runtime.js';
+import { EXPERIMENTS } from '../../lab/experiments/index.js';
+import { runLab } from '../../node/labRun.js';
+import { resolve } from 'node:path';
+
+export default defineCommand({
+  name: 'lab',
+  order: 60,
+  summary: 'measure why CNNs work: equivariance, locality, weight sharing, pooling, depth (writes LAB.md)',
+  usage: 'convkit lab NAME... | all [--quick] [--seeds N] [--out DIR]',
+  description: [
+    'Experiments: ' + EXPERIMENTS.map((e) => `${e.name} (${e.index})`).join(', ') + '; `all` runs them in order and writes LAB.md.',
+    'Each writes NAME.json and its figures (SVG, PNG) under --out. --quick runs a few-minute version on small subsets.',
+  ].join('\n'),
+  positionals: true,
+  options: {
+    quick: { type: 'boolean', description: 'small subsets and budgets (a few minutes for all experiments)' },
+    smoke: { type: 'boolean', description: 'tiny budgets (seconds; for tests: checks the machinery, numbers mean nothing)' },
+    seeds: { type: 'string', valueName: 'N', description: 'seeds 0..N-1 for experiments that repeat runs', defaultText: 'per experiment (3 for ablation and shuffle)' },
+    out: { type: 'string', valueName: 'DIR', description: 'output folder', defaultText: 'lab' },
+    data: { type: 'string', valueName: 'DIR', description: 'folder with the Fashion-MNIST IDX files' },
+    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: 'auto' },
+    threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
+  },
+  examples: ['convkit lab equivariance --quick', 'convkit lab ablation --seeds 3 --out lab', 'convkit lab all --out lab'],
+  async run({ args, err, out, cwd }) {
+    const v = args.values;
+    const names = args.positionals;
+    if (names.length === 0) throw new UsageError(`lab: name an experiment (${EXPERIMENTS.map((e) => e.name).join(', ')}) or all`);
+    const all = names.includes('all');
+    if (all && names.length > 1) throw new UsageError('lab: `all` runs every experiment; give it alone');
+    for (const n of names) {
+      if (n !== 'all' && !EXPERIMENTS.some((e) => e.name === n)) {
+        throw new UsageError(`lab: unknown experiment '${n}' (experiments: ${EXPERIMENTS.map((e) => e.name).join(', ')}, all)`);
+      }
+    }
+    if (v['quick'] && v['smoke']) throw new UsageError('lab: --quick and --smoke exclude each other');
+    const scale = v['smoke'] ? 'smoke' : v['quick'] ? 'quick' : 'full';
+    const seeds = v['seeds'] === undefined ? undefined : intOption(v, 'seeds', 1, { min: 1, max: 100 });
+    const outDir = stringOption(v, 'out') ?? 'lab';
+    const dataDir = stringOption(v, 'data');
+    const note = (m: string): void => { err.write(m + '\n'); };
+    const threads = v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 });
+    const backend = await selectBackend(choiceOption(v, 'backend', BACKENDS, 'auto'), threads, note);
+    const result = await runLab({
+      experiments: all ? 'all' : names, scale, ...(seeds !== undefined ? { seeds } : {}), outDir: resolve(cwd, outDir), displayOutDir: outDir, backend, log: note,
+      ...(dataDir !== undefined ? { dataOptions: { dataDir: resolve(cwd, dataDir) } } : {}),
+    });
+    for (const r of result.records) out.write(`${r.index}. ${r.name}: ${r.verdict} - ${r.summary}\n`);
+    for (const f of result.failures) out.write(`${f.name}: FAILED - ${f.error}\n`);
+    out.write(`wrote ${result.outDir}${all || names.length > 1 ? '/LAB.md' : ''} (${result.seconds.toFixed(0)} s)\n`);
+    return result.failures.length > 0 ? 1 : 0;
+  },
+});
