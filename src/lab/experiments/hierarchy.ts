@@ -1,0 +1,166 @@
+/**
+ * Experiment 6, the hierarchy of features: first-layer filters, feature maps at each depth for a few test
+ * images, the receptive field of every layer, and, for a few channels per layer, the test-image patches (the
+ * unit's receptive field) that activate them most. "Class-specific" is measured, not only shown: for each
+ * channel, the share of its top patches that come from its most frequent class (10% would be chance).
+ */
+import { summary } from '../../inspect/summary.js';
+import type { Module } from '../../nn/module.js';
+import type { ImageDataset } from '../../data/dataset.js';
+import { tileGrid, stackVertically, type Tile } from '../../viz/image.js';
+import { traceLayers } from '../probe.js';
+import { imagesOf } from '../train.js';
+import { describeBudget, protocolOf, referenceModel } from '../protocol.js';
+import { count, markdownTable, pct } from '../stats.js';
+import type { Experiment } from '../types.js';
+
+interface TopPatch { image: number; y: number; x: number; value: number; label: number }
+
+function weightTiles(model: Module): Tile[] {
+  const first = model.parameters()[0]!;
+  const [o, , kh, kw] = first.shape as [number, number, number, number];
+  return Array.from({ length: o }, (_, i) => ({ values: first.data.slice(i * kh * kw, (i + 1) * kh * kw), width: kw, height: kh }));
+}
+
+/** The receptive-field window of output unit (y, x) cut from the raw image (0 outside the image). */
+function cropPatch(ds: ImageDataset, image: number, cy: number, cx: number, size: number): Tile {
+  const img = ds.getImage(image);
+  const values = new Float32Array(size * size);
+  const y0 = Math.round(cy - (size - 1) / 2);
+  const x0 = Math.round(cx - (size - 1) / 2);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const sy = y0 + y;
+      const sx = x0 + x;
+      values[y * size + x] = sy >= 0 && sy < ds.height && sx >= 0 && sx < ds.width ? img[sy * ds.width + sx]! : 0;
+    }
+  }
+  return { values, width: size, height: size };
+}
+
+export const hierarchyExperiment: Experiment = {
+  name: 'hierarchy',
+  index: 6,
+  title: 'A hierarchy of features: edges first, larger and more class-specific patterns later',
+  claim: 'Early layers detect local edges and strokes; deeper layers, with larger receptive fields, respond to larger and more class-specific patterns.',
+  defaultSeeds: { full: 1, quick: 1, smoke: 1 },
+  async run(ctx) {
+    const p = protocolOf(ctx);
+    const h = p.hierarchy;
+    const data = await ctx.data();
+    const vgg = await referenceModel(ctx, 'vggsmall', 'cnn');
+    const lenet = await referenceModel(ctx, 'lenet5', 'cnn');
+    // 1. First-layer filters.
+    ctx.output.image('hierarchy/filters-vggsmall.png', tileGrid(weightTiles(vgg.model), { columns: 8, scale: 16, normalize: 'per-tile', colormap: 'diverging' }));
+    ctx.output.image('hierarchy/filters-lenet5.png', tileGrid(weightTiles(lenet.model), { columns: 6, scale: 16, normalize: 'per-tile', colormap: 'diverging' }));
+    // 2. Receptive field of every layer.
+    const s = summary(vgg.model, [1, 28, 28]);
+    const leafRows = s.rows.filter((r) => r.leaf);
+    const rfTable = markdownTable(['layer', 'type', 'output', 'receptive field', 'jump (stride)', 'parameters'],
+      leafRows.map((r) => [r.path, r.type, r.outputShape.slice(1).join('x'), r.receptiveField ? `${r.receptiveField.size[0]}x${r.receptiveField.size[1]}` : '-', r.receptiveField ? String(r.receptiveField.jump[0]) : '-', count(r.params)]));
+    // Depths shown: the output of every ReLU and pooling layer with a spatial output.
+    const probe = imagesOf(data.test, [0]);
+    const trace0 = traceLayers(vgg.model, probe.data, probe.shape, 'vggsmall');
+    const depths = trace0.map((o, i) => ({ o, i })).filter(({ o }) => o.shape.length === 4 && (o.type === 'ReLU' || o.type.includes('Pool')));
+    // 3. Feature maps at each depth for chosen test images (one of each of the first classes).
+    const chosen: number[] = [];
+    for (let c = 0; chosen.length < Math.min(h.images, data.test.numClasses); c += 3) {
+      const idx = Array.from(data.test.labels).indexOf(c % data.test.numClasses);
+      if (idx >= 0 && !chosen.includes(idx)) chosen.push(idx);
+      if (c > 30) break;
+    }
+    const mapFiles: string[] = [];
+    for (const image of chosen) {
+      const x = imagesOf(data.test, [image]);
+      const trace = traceLayers(vgg.model, x.data, x.shape, 'vggsmall');
+      const rows = [tileGrid([{ values: data.test.getImage(image), width: 28, height: 28 }], { scale: 4, normalize: 'fixed', range: [0, 1] })];
+      for (const { i } of depths) {
+        const o = trace[i]!;
+        const [, c, hh, ww] = o.shape as [number, number, number, number];
+        const tiles = Array.from({ length: Math.min(8, c) }, (_, ch) => ({ values: o.data.subarray(ch * hh * ww, (ch + 1) * hh * ww), width: ww, height: hh }));
+        rows.push(tileGrid(tiles, { columns: 8, scale: Math.max(1, Math.round(112 / ww)), normalize: 'per-tile' }));
+      }
+      const name = `hierarchy/feature-maps-${image}.png`;
+      ctx.output.image(name, stackVertically(rows, 6));
+      mapFiles.push(`![feature maps of test image ${image} (${data.test.classNames[data.test.labels[image]!]})](${name})`);
+    }
+    // 4. Top-activating patches per channel, for the ReLU outputs (one entry per image: its strongest position).
+    const fields = new Map(leafRows.map((r) => [r.path, r.receptiveField]));
+    const reluDepths = depths.filter(({ o }) => o.type === 'ReLU');
+    const search = Math.min(h.searchImages, data.test.length);
+    const best: TopPatch[][][] = reluDepths.map(({ o }) => Array.from({ length: Math.min(h.channelsPerLayer, o.shape[1]!) }, () => []));
+    const chunk = 100;
+    for (let start = 0; start < search; start += chunk) {
+      const idx = Array.from({ length: Math.min(chunk, search - start) }, (_, k) => start + k);
+      const x = imagesOf(data.test, idx);
+      const trace = traceLayers(vgg.model, x.data, x.shape, 'vggsmall');
+      reluDepths.forEach(({ i }, d) => {
+        const o = trace[i]!;
+        const [n, c, hh, ww] = o.shape as [number, number, number, number];
+        best[d]!.forEach((list, ch) => {
+          for (let b = 0; b < n; b++) {
+            const base = (b * c + ch) * hh * ww;
+            let bi = 0;
+            for (let q = 1; q < hh * ww; q++) if (o.data[base + q]! > o.data[base + bi]!) bi = q;
+            list.push({ image: idx[b]!, y: Math.floor(bi / ww), x: bi % ww, value: o.data[base + bi]!, label: data.test.labels[idx[b]!]! });
+          }
+          list.sort((a, z) => z.value - a.value);
+          list.length = Math.min(list.length, Math.max(h.patchesPerChannel, 20));
+        });
+      });
+    }
+    const purityRows: string[][] = [];
+    const patchFiles: string[] = [];
+    const purity: { layer: string; receptiveField: number; meanPurity: number; channels: { channel: number; topClass: string; purity: number }[] }[] = [];
+    reluDepths.forEach(({ o }, d) => {
+      const rf = fields.get(o.path)!;
+      const size = Math.min(28, rf.size[0]);
+      const tiles: Tile[] = [];
+      const channels = best[d]!.map((list, ch) => {
+        const top = list.slice(0, h.patchesPerChannel);
+        for (const t of top) tiles.push(cropPatch(data.test, t.image, rf.start[0] + t.y * rf.jump[0], rf.start[1] + t.x * rf.jump[1], size));
+        const counts = new Map<number, number>();
+        for (const t of list) counts.set(t.label, (counts.get(t.label) ?? 0) + 1);
+        const [topClass, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
+        return { channel: ch, topClass: data.test.classNames[topClass]!, purity: list.length ? n / list.length : NaN };
+      });
+      const name = `hierarchy/top-patches-${o.path.replace(/\./g, '-')}.png`;
+      ctx.output.image(name, tileGrid(tiles, { columns: h.patchesPerChannel, scale: Math.max(2, Math.round(48 / size)), normalize: 'fixed', range: [0, 1] }));
+      patchFiles.push(`${o.path} (receptive field ${rf.size[0]}x${rf.size[1]}), one row per channel ${channels.map((c) => c.channel).join(', ')}:\n\n![top patches ${o.path}](${name})`);
+      const meanPurity = channels.reduce((a, c) => a + c.purity, 0) / channels.length;
+      purity.push({ layer: o.path, receptiveField: rf.size[0], meanPurity, channels });
+      purityRows.push([o.path, `${rf.size[0]}x${rf.size[1]}`, pct(meanPurity), channels.map((c) => `${c.channel}: ${c.topClass} ${pct(c.purity, 0)}`).join('; ')]);
+    });
+    const increasing = purity.length > 1 && purity.at(-1)!.meanPurity > purity[0]!.meanPurity;
+    const md = [
+      'First-layer filters (blue negative, red positive; each filter on its own scale). vggsmall (3x3):',
+      '',
+      '![vggsmall filters](hierarchy/filters-vggsmall.png)',
+      '',
+      'LeNet-5 (5x5):',
+      '',
+      '![lenet5 filters](hierarchy/filters-lenet5.png)',
+      '',
+      'Receptive field of every vggsmall layer (size in input pixels; jump = input pixels between neighbouring units):',
+      '',
+      rfTable,
+      '',
+      `Feature maps (first 8 channels) after each ReLU and pooling layer, top to bottom: input, ${depths.map(({ o }) => o.path).join(', ')}:`,
+      '',
+      ...mapFiles.flatMap((f) => [f, '']),
+      `Top-activating test patches (each unit's receptive field cut from the image; the strongest position per image, top ${h.patchesPerChannel} of ${count(search)} test images):`,
+      '',
+      ...patchFiles.flatMap((f) => [f, '']),
+      `Class specificity: the share of a channel's top ${Math.min(20, search)} images that belong to its most frequent class (10 classes: 10% is chance):`,
+      '',
+      markdownTable(['layer', 'receptive field', 'mean share of the top class', 'per channel'], purityRows),
+    ].join('\n');
+    return {
+      verdict: increasing ? 'holds' : 'partly holds',
+      summary: `Receptive fields grow from ${purity[0]?.receptiveField ?? '-'} to ${purity.at(-1)?.receptiveField ?? '-'} pixels across the ReLU layers; the top-patch class share goes from ${pct(purity[0]?.meanPurity ?? NaN)} (first layer) to ${pct(purity.at(-1)?.meanPurity ?? NaN)} (last conv layer) for the channels shown.`,
+      protocol: `vggsmall trained on the full training set, ${describeBudget(p.reference.cnn)}, seed 0 (LeNet-5 likewise for its filters); top patches searched over the first ${count(search)} test images, channels 0-${h.channelsPerLayer - 1} of each ReLU layer.`,
+      markdown: md,
+      results: { receptiveFields: leafRows.map((r) => ({ path: r.path, type: r.type, outputShape: r.outputShape, receptiveField: r.receptiveField })), chosenImages: chosen, purity },
+    };
+  },
+};

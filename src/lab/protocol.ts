@@ -1,0 +1,111 @@
+/**
+ * The compute budgets of every experiment at each scale, in one place so the report can print them and a
+ * reader can change them. 'full' was sized for a 2-core machine with the wasm backend (measured there:
+ * vggsmall about 0.36 s, lcnet about 1.0 s and the MLP about 0.008 s per training step of 64 images), so
+ * that `convkit lab all` finishes in well under an hour; see LAB.md for what that budget means.
+ */
+import * as models from '../models/index.js';
+import type { Module } from '../nn/module.js';
+import type { LabContext, LabScale } from './types.js';
+import { seededModel, trainSteps, type OptimizerSpec, type TrainOutcome } from './train.js';
+
+export interface TrainBudget {
+  steps: number;
+  batchSize: number;
+  optimizer: OptimizerSpec;
+}
+
+export const ADAM: OptimizerSpec = { name: 'adam', lr: 1e-3 };
+
+export interface Protocol {
+  /** Experiment 3: training-set sizes, the per-run budget, and how many test / train images are scored. */
+  ablation: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
+  /** The trained reference models of experiments 2 and 6 (trained on the whole training set, seed 0). */
+  reference: { cnn: TrainBudget; lc: TrainBudget; mlp: TrainBudget; probeImages: number };
+  /** Experiment 4. */
+  shuffle: { budget: TrainBudget; testImages: number };
+  /** Experiment 5. */
+  pooling: { budget: TrainBudget; testImages: number; maxShift: number };
+  /** Experiment 6. */
+  hierarchy: { images: number; searchImages: number; channelsPerLayer: number; patchesPerChannel: number };
+  /** Experiment 7. */
+  depth: { budget: TrainBudget; lossEvery: number; testImages: number };
+}
+
+export const PROTOCOLS: Record<LabScale, Protocol> = {
+  full: {
+    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 80, batchSize: 64, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
+    reference: {
+      cnn: { steps: 300, batchSize: 64, optimizer: ADAM },
+      lc: { steps: 100, batchSize: 64, optimizer: ADAM },
+      mlp: { steps: 300, batchSize: 64, optimizer: ADAM },
+      probeImages: 16,
+    },
+    shuffle: { budget: { steps: 600, batchSize: 64, optimizer: ADAM }, testImages: 10000 },
+    pooling: { budget: { steps: 400, batchSize: 64, optimizer: ADAM }, testImages: 1000, maxShift: 4 },
+    hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 4, patchesPerChannel: 8 },
+    depth: { budget: { steps: 150, batchSize: 32, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 5, testImages: 1000 },
+  },
+  quick: {
+    ablation: { sizes: [500, 2000], budget: { steps: 20, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
+    reference: {
+      cnn: { steps: 40, batchSize: 32, optimizer: ADAM },
+      lc: { steps: 10, batchSize: 32, optimizer: ADAM },
+      mlp: { steps: 60, batchSize: 32, optimizer: ADAM },
+      probeImages: 8,
+    },
+    shuffle: { budget: { steps: 100, batchSize: 32, optimizer: ADAM }, testImages: 1000 },
+    pooling: { budget: { steps: 60, batchSize: 32, optimizer: ADAM }, testImages: 300, maxShift: 4 },
+    hierarchy: { images: 3, searchImages: 300, channelsPerLayer: 3, patchesPerChannel: 6 },
+    depth: { budget: { steps: 12, batchSize: 16, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 2, testImages: 300 },
+  },
+  smoke: {
+    ablation: { sizes: [32, 64], budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
+    reference: {
+      cnn: { steps: 1, batchSize: 8, optimizer: ADAM },
+      lc: { steps: 1, batchSize: 4, optimizer: ADAM },
+      mlp: { steps: 2, batchSize: 8, optimizer: ADAM },
+      probeImages: 2,
+    },
+    shuffle: { budget: { steps: 2, batchSize: 8, optimizer: ADAM }, testImages: 16 },
+    pooling: { budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 8, maxShift: 2 },
+    hierarchy: { images: 2, searchImages: 8, channelsPerLayer: 2, patchesPerChannel: 2 },
+    depth: { budget: { steps: 2, batchSize: 2, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 1, testImages: 8 },
+  },
+};
+
+export function protocolOf(ctx: LabContext): Protocol {
+  return PROTOCOLS[ctx.options.scale];
+}
+
+/** "80 steps x 64 images, Adam lr 0.001". */
+export function describeBudget(b: TrainBudget): string {
+  const o = b.optimizer;
+  const opt = o.name === 'adam' ? `Adam lr ${o.lr}` : `SGD lr ${o.lr} momentum ${o.momentum ?? 0.9}`;
+  return `${b.steps} steps x ${b.batchSize} images, ${opt}`;
+}
+
+export interface TrainedModel {
+  name: string;
+  model: Module;
+  outcome: TrainOutcome;
+}
+
+/**
+ * A registry model trained on the whole training set with seed 0 and the reference budget of `kind`; trained
+ * once per `lab all` run and shared by experiments 2 and 6 through `ctx.cache`.
+ */
+export async function referenceModel(ctx: LabContext, name: string, kind: 'cnn' | 'lc' | 'mlp'): Promise<TrainedModel> {
+  const key = `reference:${name}`;
+  const cached = ctx.cache.get(key) as TrainedModel | undefined;
+  if (cached) return cached;
+  if (!models.has(name)) throw new Error(`lab: model '${name}' is not in the registry (available: ${models.list().map((m) => m.name).join(', ')})`);
+  const data = await ctx.data();
+  const budget = protocolOf(ctx).reference[kind];
+  ctx.options.log(`training reference ${name} (${describeBudget(budget)}) on ${data.train.length} images`);
+  const model = seededModel(0, () => models.create(name));
+  const outcome = trainSteps({ model, train: data.train, ...budget, seed: 0, label: name, log: ctx.options.log });
+  const trained = { name, model, outcome };
+  ctx.cache.set(key, trained);
+  return trained;
+}

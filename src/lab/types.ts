@@ -1,0 +1,93 @@
+/**
+ * The lab's contracts (browser-safe): what an experiment receives (`LabContext`: options, the data, where to
+ * write files) and what it returns (`ExperimentOutcome`: a verdict, Markdown and JSON). The Node runner
+ * (src/node/labRun.ts) provides a context that loads Fashion-MNIST from disk and writes PNG/SVG/JSON files; a
+ * browser page can provide one that draws into canvases instead.
+ */
+import type { ImageDataset } from '../data/dataset.js';
+import type { RgbaImage } from '../viz/image.js';
+
+/**
+ * How much compute an experiment spends: 'full' is the committed report's protocol, 'quick' a few-minute
+ * smoke run of every experiment on a small subset, 'smoke' a seconds-long run for the test suite (mechanics
+ * only, its numbers mean nothing).
+ */
+export type LabScale = 'full' | 'quick' | 'smoke';
+
+export interface LabOptions {
+  scale: LabScale;
+  /** Number of seeds (0..seeds-1) for experiments that repeat runs; undefined: each experiment's default. */
+  seeds?: number;
+  /** Progress notes (stderr in the CLI). */
+  log: (message: string) => void;
+  /** The backend the numbers were measured on (shown in the report). */
+  backend: string;
+}
+
+/** Real Fashion-MNIST: training and test images (uint8 or float in [0, 1]) and where they came from. */
+export interface LabData {
+  train: ImageDataset;
+  test: ImageDataset;
+  /** e.g. "Fashion-MNIST 60,000/10,000 from /usr/share/datasets/fashion-mnist (debian)". */
+  description: string;
+}
+
+/** Where an experiment writes its files (names are relative, e.g. `ablation/accuracy.svg`). */
+export interface LabOutput {
+  text(name: string, content: string): void;
+  image(name: string, picture: RgbaImage): void;
+}
+
+export interface LabContext {
+  options: LabOptions;
+  data(): Promise<LabData>;
+  output: LabOutput;
+  /** The command line that reproduces this experiment's numbers (printed beside them). */
+  command(experiment: string): string;
+  /** Shared between the experiments of one `lab all` run (e.g. a trained model reused by two experiments). */
+  cache: Map<string, unknown>;
+}
+
+export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'exact';
+
+/** What `run` returns; the runner adds timing, the command and the file list. */
+export interface ExperimentOutcome {
+  verdict: Verdict;
+  /** One or two sentences: the measured answer to the claim. */
+  summary: string;
+  /** The protocol actually used (sizes, steps, seeds, batch, optimizer). */
+  protocol: string;
+  /** The body of the report section: tables, notes, figure links (relative to the output folder). */
+  markdown: string;
+  /** Everything measured, for `NAME.json`. */
+  results: unknown;
+}
+
+export interface Experiment {
+  /** CLI name: `convkit lab NAME`. */
+  name: string;
+  /** Number in the issue (1-7), for ordering. */
+  index: number;
+  title: string;
+  /** The design claim being measured, as the textbooks state it. */
+  claim: string;
+  /** Default number of seeds at each scale. */
+  defaultSeeds: Record<LabScale, number>;
+  run(ctx: LabContext): Promise<ExperimentOutcome>;
+}
+
+/** What the runner records for one experiment (and writes as `NAME.json`). */
+export interface ExperimentRecord extends ExperimentOutcome {
+  name: string;
+  index: number;
+  title: string;
+  claim: string;
+  command: string;
+  scale: LabScale;
+  seeds: number;
+  backend: string;
+  data: string;
+  seconds: number;
+  startedAt: string;
+  files: string[];
+}

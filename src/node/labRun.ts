@@ -1,0 +1,95 @@
+/**
+ * Run lab experiments from Node: real Fashion-MNIST from disk (see src/node/datasets.ts for where it is
+ * found), files written under an output folder (SVG and JSON as text, pictures as PNG), `LAB.md` for a run of
+ * several experiments.
+ *
+ * @example
+ * await runLab({ experiments: ['equivariance'], scale: 'quick', outDir: 'lab-quick', backend: 'wasm (2 threads)' });
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { loadBuiltinDataset, type DatasetSourceOptions } from './datasets.js';
+import { encodePng } from './vizPng.js';
+import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
+import { runExperiment, runExperiments } from '../lab/runner.js';
+import type { ExperimentRecord, LabContext, LabData, LabOutput, LabScale } from '../lab/types.js';
+
+export interface RunLabOptions {
+  /** Experiment names, or 'all' (runs every experiment and writes LAB.md). */
+  experiments: readonly string[] | 'all';
+  scale: LabScale;
+  seeds?: number;
+  outDir: string;
+  /** The output folder as the user wrote it (for the printed commands; default outDir). */
+  displayOutDir?: string;
+  /** Description of the active backend (for the report). */
+  backend: string;
+  log?: (message: string) => void;
+  /** Where the data comes from (default: Fashion-MNIST found by src/node/datasets.ts). */
+  data?: () => Promise<LabData>;
+  dataOptions?: DatasetSourceOptions;
+}
+
+/** A LabOutput writing files under `dir` (folders created as needed). */
+export function fileOutput(dir: string): LabOutput {
+  const write = (name: string, bytes: string | Buffer): void => {
+    const path = join(dir, name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+  };
+  return {
+    text: (name, content) => write(name, content),
+    image: (name, picture) => write(name, encodePng(picture)),
+  };
+}
+
+/** Fashion-MNIST train and test splits, loaded once. */
+export function fashionMnistLoader(options: DatasetSourceOptions = {}): () => Promise<LabData> {
+  let loaded: Promise<LabData> | null = null;
+  return () => {
+    loaded ??= (async () => {
+      const train = await loadBuiltinDataset('fashion-mnist', { ...options, split: 'train' });
+      const test = await loadBuiltinDataset('fashion-mnist', { ...options, split: 'test' });
+      const where = train.source.location ? ` from ${train.source.location}` : '';
+      return { train, test, description: `Fashion-MNIST ${train.length.toLocaleString('en-US')} train / ${test.length.toLocaleString('en-US')} test images (${train.source.kind}${where})` };
+    })();
+    return loaded;
+  };
+}
+
+/** The command line that reproduces a run. */
+export function labCommand(name: string, scale: LabScale, seeds: number | undefined, outDir: string): string {
+  return `convkit lab ${name}${scale === 'quick' ? ' --quick' : scale === 'smoke' ? ' --smoke' : ''}${seeds !== undefined ? ` --seeds ${seeds}` : ''} --out ${outDir}`;
+}
+
+export interface RunLabResult {
+  records: ExperimentRecord[];
+  failures: { name: string; error: string }[];
+  seconds: number;
+  outDir: string;
+}
+
+export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
+  const outDir = resolve(o.outDir);
+  mkdirSync(outDir, { recursive: true });
+  const names = o.experiments === 'all' ? EXPERIMENTS.map((e) => e.name) : o.experiments;
+  const experiments = names.map((n) => {
+    const e = findExperiment(n);
+    if (!e) throw new Error(`lab: unknown experiment '${n}' (experiments: ${EXPERIMENTS.map((x) => x.name).join(', ')}, all)`);
+    return e;
+  });
+  const ctx: LabContext = {
+    options: { scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log: o.log ?? ((m) => process.stderr.write(m + '\n')), backend: o.backend },
+    data: o.data ?? fashionMnistLoader(o.dataOptions),
+    output: fileOutput(outDir),
+    command: (name) => labCommand(name, o.scale, o.seeds, o.displayOutDir ?? o.outDir),
+    cache: new Map(),
+  };
+  if (o.experiments === 'all' || experiments.length > 1) {
+    const r = await runExperiments(experiments, ctx, labCommand(o.experiments === 'all' ? 'all' : names.join(' '), o.scale, o.seeds, o.displayOutDir ?? o.outDir));
+    return { ...r, outDir };
+  }
+  const t0 = performance.now();
+  const record = await runExperiment(experiments[0]!, ctx);
+  return { records: [record], failures: [], seconds: (performance.now() - t0) / 1000, outDir };
+}
