@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles the browser-safe library for the browser with esbuild: web/harness.ts -> <outdir>/harness.js (ES module,
-// with the whole library inside), plus the pages of web/ and the wasm backend's kernels.wasm next to the bundle
+// Bundles the browser-safe library for the browser with esbuild: web/harness.ts -> <outdir>/harness.js and
+// web/demo.ts -> <outdir>/demo.js (ES modules, each with the whole library inside), plus the pages of web/ and the wasm backend's kernels.wasm next to the bundle
 // (the backend fetches `new URL('./kernels.wasm', import.meta.url)`, i.e. beside the bundle that contains it).
 //
 // Browser-safe code never imports Node: a static import of a `node:` module, of a bare Node builtin (`fs`) or of
@@ -64,7 +64,7 @@ export async function buildWeb(options = {}) {
   mkdirSync(outdir, { recursive: true });
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { harness: join(WEB_DIR, 'harness.ts') },
+    entryPoints: { harness: join(WEB_DIR, 'harness.ts'), demo: join(WEB_DIR, 'demo.ts') },
     outdir,
     bundle: true,
     format: 'esm',
