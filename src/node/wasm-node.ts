@@ -5,6 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { MISSING_WASM_HINT, type WasmPlatform } from '../backend/wasm/platform.js';
 import { WORKER_SOURCE, type WorkerHandle, type WorkerInit } from '../backend/wasm/threads.js';
@@ -27,6 +29,22 @@ function spawnWorker(init: WorkerInit): WorkerHandle {
   return { ready };
 }
 
+/**
+ * A handle on V8's full collection without starting Node with --expose-gc: the flag, set at run time, exposes
+ * `gc` in contexts created afterwards (here one throwaway context); the global scope is unchanged.
+ */
+function garbageCollector(): (() => void) | null {
+  const existing = (globalThis as { gc?: () => void }).gc;
+  if (typeof existing === 'function') return existing;
+  try {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as unknown;
+    return typeof gc === 'function' ? (gc as () => void) : null;
+  } catch {
+    return null;
+  }
+}
+
 export const nodePlatform: WasmPlatform = {
   async loadKernels() {
     const url = new URL('../backend/wasm/kernels.wasm', import.meta.url);
@@ -39,4 +57,5 @@ export const nodePlatform: WasmPlatform = {
   defaultThreads: () => availableParallelism(),
   spawnWorker,
   mainThreadMayWait: true,
+  collectGarbage: garbageCollector(),
 };

@@ -8,6 +8,12 @@
  * - the FinalizationRegistry reports that the array handed out (and every subarray of it) was collected.
  * A block freed twice, or freed after reuse, is ignored thanks to a generation number per allocation.
  *
+ * Finalization needs two things a plain synchronous loop never provides: a garbage collection (the arrays are
+ * tiny JS objects, so V8 sees no pressure), and a return to the event loop (finalization callbacks run as
+ * tasks). For the first, after every max(4 MiB, memory/4) of finalizable arrays it asks the host for a
+ * collection (`collectGarbage`, available in Node); the second is up to the loop (`await` a timer now and then). A loop that
+ * never yields must use scopes, which free deterministically.
+ *
  * Views: a SharedArrayBuffer never detaches, so arrays made before `memory.grow` stay valid; but each grow gives
  * `memory.buffer` a new SharedArrayBuffer object, so "is this array ours" is answered with a set of every buffer
  * object the memory has had, not `arr.buffer === memory.buffer`.
@@ -29,6 +35,8 @@ interface LiveBlock { size: number; generation: number; kept: boolean }
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** Bytes of finalizable arrays handed out between two garbage collections the heap asks for (at least). */
+const COLLECT_AFTER_BYTES = 4 * 2 ** 20;
 
 /** Size class in bytes for a request of `bytes`: 64-byte multiples, at most 25% above the request. */
 export function sizeClass(bytes: number): number {
@@ -49,6 +57,11 @@ export class WasmHeap {
   private readonly registry: FinalizationRegistry<BlockTicket>;
   /** Bytes in live blocks (handed out and not yet returned). */
   liveBytes = 0;
+  /** Forces a full garbage collection (so finalization can return blocks), when the host offers one. */
+  collectGarbage: (() => void) | null = null;
+  /** Fill returned blocks with NaN, so a use after free shows up in results (a debugging aid, off by default). */
+  poisonFreed = false;
+  private trackedSinceCollect = 0;
 
   constructor(memory: WebAssembly.Memory, heapStart: number) {
     this.memory = memory;
@@ -110,6 +123,7 @@ export class WasmHeap {
     if (!block || (generation !== undefined && block.generation !== generation)) return;
     this.live.delete(offset);
     this.liveBytes -= block.size;
+    if (this.poisonFreed) new Float32Array(this.buffer, offset, block.size / 4).fill(NaN);
     let list = this.freeLists.get(block.size);
     if (!list) this.freeLists.set(block.size, (list = []));
     list.push(offset);
@@ -118,6 +132,13 @@ export class WasmHeap {
   /** A zero-filled Float32Array of n floats in the heap, tracked by finalization and the current scope. */
   alloc(n: number): Float32Array {
     if (n === 0) return new Float32Array(0);
+    this.trackedSinceCollect += n * 4;
+    if (this.collectGarbage && this.trackedSinceCollect > Math.max(COLLECT_AFTER_BYTES, this.memoryBytes / 4)) {
+      // Many finalizable arrays were handed out since the last collection: let the collector find the dead ones
+      // well before the heap runs out. Their blocks come back when the loop next yields to the event loop.
+      this.trackedSinceCollect = 0;
+      this.collectGarbage();
+    }
     const offset = this.allocBlock(n * 4);
     const array = new WasmFloat32Array(this.buffer as ArrayBuffer, offset, n);
     array.fill(0);

@@ -66,6 +66,8 @@ export interface WasmBackend extends Backend {
   /** Bytes of the wasm memory, and of the blocks currently handed out. */
   memoryBytes(): number;
   liveBytes(): number;
+  /** Debugging aid: fill freed blocks with NaN so a use after free (e.g. a forgotten keep()) shows in results. */
+  setPoisonFreed(on: boolean): void;
   /** Work (multiply-adds or elements) from which kernels use all threads; 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
@@ -200,6 +202,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const gemmScratchFloats = (exports.GEMM_SCRATCH as WebAssembly.Global).value as number;
   const control = Math.ceil(heapBase / 64) * 64;
   const heap = new WasmHeap(memory, control + CONTROL_BYTES);
+  heap.collectGarbage = platform.collectGarbage;
   const pool = new ThreadPool(module, memory, [...KERNELS], fns, control, platform.spawnWorker, platform.mainThreadMayWait);
   const geom = new Int32Array(memory.buffer, control + GEOM_BYTE, 16);
   const geomPtr = control + GEOM_BYTE;
@@ -273,6 +276,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     memoryBytes: () => heap.memoryBytes,
     liveBytes: () => heap.liveBytes,
     setParallelThreshold(work: number) { parallelWork = work; },
+    setPoisonFreed(on: boolean) { heap.poisonFreed = on; },
     measureSimdPeak(iterations: number, nt: number): number {
       const t0 = performance.now();
       run('simdPeak', [iterations, 1, 0], nt);

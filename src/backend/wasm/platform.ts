@@ -14,6 +14,8 @@ export interface WasmPlatform {
   spawnWorker: SpawnWorker | null;
   /** Whether the thread that calls kernels may block in Atomics.wait (Node: yes; a browser main thread: no). */
   mainThreadMayWait: boolean;
+  /** A full garbage collection, when the host can trigger one (lets finalization return heap blocks). */
+  collectGarbage: (() => void) | null;
 }
 
 export const MISSING_WASM_HINT = 'the compiled kernels are missing; run `npm run build:wasm` (it needs the assemblyscript devDependency)';
@@ -49,6 +51,7 @@ export function browserPlatform(): WasmPlatform {
     defaultThreads: () => (isolated ? Math.max(1, g.navigator?.hardwareConcurrency ?? 1) : 1),
     spawnWorker: isolated ? browserSpawn : null,
     mainThreadMayWait: isWorkerScope,
+    collectGarbage: null,
   };
 }
 
