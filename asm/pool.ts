@@ -16,7 +16,8 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
   const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
   const sH = gi(geom, 6), sW = gi(geom, 7), pH = gi(geom, 8), pW = gi(geom, 9), dH = gi(geom, 10), dW = gi(geom, 11);
   const outH = gi(geom, 12), outW = gi(geom, 13);
-  const window2x2 = kh == 2 && kw == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1;
+  // The 2x2/2 fast path needs every window inside the plane (ceil mode can add a clipped last row/column).
+  const window2x2 = kh == 2 && kw == 2 && sH == 2 && sW == 2 && pH == 0 && pW == 0 && dH == 1 && dW == 1 && 2 * outH <= h && 2 * outW <= w;
   for (let plane = part(planes, tid, nt); plane < part(planes, tid + 1, nt); plane++) {
     const xp = addr(x, plane * h * w), op = plane * outH * outW;
     if (window2x2) {

@@ -105,6 +105,7 @@ const POOLS: Pool2dGeometry[] = [
   poolGeometry({ n: 1, c: 4, h: 9, w: 9, k: 3, stride: 2, pad: 1 }),
   poolGeometry({ n: 2, c: 2, h: 7, w: 6, k: 3, stride: 1 }),
   poolGeometry({ n: 2, c: 2, h: 7, w: 8, k: 3, stride: 2, pad: 1, ceil: true }),
+  poolGeometry({ n: 2, c: 2, h: 7, w: 9, k: 2, stride: 2, ceil: true }), // clipped last 2x2 windows
 ];
 const MAX_ONLY_POOLS: Pool2dGeometry[] = [poolGeometry({ n: 1, c: 3, h: 10, w: 9, k: 3, stride: 1, pad: 1, dilation: 2 })];
 
