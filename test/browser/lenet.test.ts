@@ -71,12 +71,12 @@ describe('browser bundle', () => {
   after(() => { if (outdir) rmSync(outdir, { recursive: true, force: true }); });
 
   test('bundles the browser-safe library with no Node imports', () => {
-    assert.ok(files.includes('harness.js'), `build output: ${files.join(', ')}`);
-    assert.ok(files.includes('harness.html'), `build output: ${files.join(', ')}`);
-    const bundle = readFileSync(join(outdir, 'harness.js'), 'utf8');
-    const hit = NODE_IMPORT.exec(bundle);
-    assert.equal(hit, null, `the browser bundle imports ${hit?.[1]}`);
-    assert.match(bundle, /function trainLeNetSteps/);
+    for (const file of ['harness.js', 'harness.html', 'demo.js', 'index.html']) assert.ok(files.includes(file), `${file} missing from the build output: ${files.join(', ')}`);
+    for (const file of files.filter((f) => f.endsWith('.js'))) {
+      const hit = NODE_IMPORT.exec(readFileSync(join(outdir, file), 'utf8'));
+      assert.equal(hit, null, `the browser bundle ${file} imports ${hit?.[1]}`);
+    }
+    assert.match(readFileSync(join(outdir, 'harness.js'), 'utf8'), /function trainLeNetSteps/);
   });
 
   test('the bundler rejects a Node import in browser code, naming the importer and the module', async () => {
