@@ -11,3 +11,4 @@ export { DenseNet, DenseBlock, DenseLayer, densenetBC, transition, type DenseNet
 export { CifarResNet, CifarBasicBlock, zeroPadShortcut, type Shortcut } from './cifar_resnet.js';
 export { SmallInception, SmallInceptionModule, DownsampleModule, ConvModule } from './small_inception.js';
 export { LCNet } from './lcnet.js';
+export { loadWeights, saveWeights, stateDictFromSafetensors, type LoadWeightsOptions } from './weights.js';
