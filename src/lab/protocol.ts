@@ -3,7 +3,8 @@
  * reader can change them. 'full' was sized for a 2-core machine with the wasm backend (measured there:
  * vggsmall about 0.36 s, lcnet about 0.52 s, LeNet-5 0.015 s and the MLP 0.008 s per training step of 64 images;
  * plain20/resnet20 0.29/0.42 s and plain56/resnet56 1.6/1.5 s per step of 32), so that `convkit lab all`
- * finishes in about 20 minutes on an idle machine; see LAB.md for what that budget means.
+ * finishes in about 10 minutes on an idle machine (the committed run shared the 2 cores with
+ * other jobs, load average about 10, and took about 4x longer); see LAB.md for what that budget means.
  */
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
@@ -35,7 +36,7 @@ export interface Protocol {
 
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
-    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 40, batchSize: 64, optimizer: ADAM }, testImages: 500, trainImages: 500 },
+    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 50, batchSize: 32, optimizer: ADAM }, testImages: 500, trainImages: 500 },
     reference: {
       cnn: { steps: 150, batchSize: 64, optimizer: ADAM },
       lc: { steps: 60, batchSize: 64, optimizer: ADAM },
@@ -45,7 +46,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
     shuffle: { budget: { steps: 400, batchSize: 64, optimizer: ADAM }, testImages: 5000 },
     pooling: { budget: { steps: 200, batchSize: 64, optimizer: ADAM }, testImages: 1000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
-    depth: { budget: { steps: 60, batchSize: 32, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 3, testImages: 500 },
+    depth: { budget: { steps: 60, batchSize: 16, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 3, testImages: 500 },
   },
   quick: {
     ablation: { sizes: [500, 2000], budget: { steps: 20, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },

@@ -9,8 +9,11 @@ export interface ReportInput {
   records: readonly ExperimentRecord[];
   failures: readonly { name: string; error: string }[];
   seconds: number;
-  command: string;
+  /** The command(s) that produced the records. */
+  command: string | readonly string[];
   scale: LabScale;
+  /** Extra notes for the header (e.g. how the run was split over processes). */
+  notes?: readonly string[];
   backend: string;
   data: string;
 }
@@ -28,11 +31,12 @@ export function renderReport(r: ReportInput): string {
     'Every number below was produced by the command printed beside it, on real Fashion-MNIST images, with the seeds given.',
     'Each experiment also wrote `NAME.json` (all measurements) and its figures next to this file.',
     '',
-    `- Command: \`${r.command}\``,
+    ...(typeof r.command === 'string' ? [`- Command: \`${r.command}\``] : [`- Commands: ${r.command.map((c) => `\`${c}\``).join('; ')}`]),
     `- Scale: ${r.scale}${r.scale === 'full' ? '' : ' (a smoke run: the numbers show that the machinery works and mean little)'}`,
     `- Data: ${r.data}`,
     `- Backend: ${r.backend}`,
     `- Wall time of the whole run: ${duration(r.seconds)}`,
+    ...(r.notes ?? []).map((n) => `- ${n}`),
     '',
   );
   lines.push('| # | claim | verdict | measured | time |', '| --- | --- | --- | --- | --- |');
@@ -49,6 +53,23 @@ export function renderReport(r: ReportInput): string {
   }
   for (const f of r.failures) lines.push(`## ${f.name}: failed`, '', '```', f.error, '```', '');
   return lines.join('\n');
+}
+
+/**
+ * Rebuild the report from experiment records (the `NAME.json` files of a run), e.g. when the experiments ran
+ * in separate processes. The wall time is from the first start to the last end.
+ */
+export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = []): string {
+  if (records.length === 0) throw new Error('lab report: no experiment results (NAME.json) found');
+  const sorted = [...records].sort((a, b) => a.index - b.index);
+  const start = Math.min(...sorted.map((r) => Date.parse(r.startedAt)));
+  const end = Math.max(...sorted.map((r) => Date.parse(r.startedAt) + r.seconds * 1000));
+  const commands = [...new Set(sorted.map((r) => r.command))];
+  const scales = [...new Set(sorted.map((r) => r.scale))];
+  return renderReport({
+    records: sorted, failures: [], seconds: (end - start) / 1000, command: commands, scale: scales.length === 1 ? scales[0]! : 'quick',
+    backend: [...new Set(sorted.map((r) => r.backend))].join(', '), data: [...new Set(sorted.map((r) => r.data))].join('; '), notes,
+  });
 }
 
 function slug(title: string): string {

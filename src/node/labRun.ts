@@ -6,12 +6,13 @@
  * @example
  * await runLab({ experiments: ['equivariance'], scale: 'quick', outDir: 'lab-quick', backend: 'wasm (2 threads)' });
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { loadBuiltinDataset, type DatasetSourceOptions } from './datasets.js';
 import { encodePng } from './vizPng.js';
 import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
 import { runExperiment, runExperiments } from '../lab/runner.js';
+import { reportFromRecords } from '../lab/report.js';
 import type { ExperimentRecord, LabContext, LabData, LabOutput, LabScale } from '../lab/types.js';
 
 export interface RunLabOptions {
@@ -92,4 +93,16 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
   const t0 = performance.now();
   const record = await runExperiment(experiments[0]!, ctx);
   return { records: [record], failures: [], seconds: (performance.now() - t0) / 1000, outDir };
+}
+
+/**
+ * Rebuild `LAB.md` in `outDir` from the `NAME.json` files there (for runs split over several processes or
+ * commands). Returns the experiments found.
+ */
+export function rebuildReport(outDir: string, notes: readonly string[] = []): ExperimentRecord[] {
+  const dir = resolve(outDir);
+  const records = EXPERIMENTS.map((e) => join(dir, `${e.name}.json`)).filter((f) => existsSync(f))
+    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as ExperimentRecord);
+  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes));
+  return records;
 }

@@ -4,17 +4,18 @@ import { choiceOption, intOption, stringOption } from '../options.js';
 import { UsageError } from '../errors.js';
 import { BACKENDS, selectBackend } from '../runtime.js';
 import { EXPERIMENTS } from '../../lab/experiments/index.js';
-import { runLab } from '../../node/labRun.js';
+import { rebuildReport, runLab } from '../../node/labRun.js';
 import { resolve } from 'node:path';
 
 export default defineCommand({
   name: 'lab',
   order: 60,
   summary: 'measure why CNNs work: equivariance, locality, weight sharing, pooling, depth (writes LAB.md)',
-  usage: 'convkit lab NAME... | all [--quick] [--seeds N] [--out DIR]',
+  usage: 'convkit lab NAME... | all | report [--quick] [--seeds N] [--out DIR]',
   description: [
     'Experiments: ' + EXPERIMENTS.map((e) => `${e.name} (${e.index})`).join(', ') + '; `all` runs them in order and writes LAB.md.',
     'Each writes NAME.json and its figures (SVG, PNG) under --out. --quick runs a few-minute version on small subsets.',
+    '`convkit lab report --out DIR` rebuilds DIR/LAB.md from the NAME.json files there (e.g. after runs in separate processes).',
   ].join('\n'),
   positionals: true,
   options: {
@@ -25,12 +26,21 @@ export default defineCommand({
     data: { type: 'string', valueName: 'DIR', description: 'folder with the Fashion-MNIST IDX files' },
     backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: 'auto' },
     threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
+    note: { type: 'string', valueName: 'TEXT', description: 'lab report: a line to add to the report header' },
   },
   examples: ['convkit lab equivariance --quick', 'convkit lab ablation --seeds 3 --out lab', 'convkit lab all --out lab'],
   async run({ args, err, out, cwd }) {
     const v = args.values;
     const names = args.positionals;
     if (names.length === 0) throw new UsageError(`lab: name an experiment (${EXPERIMENTS.map((e) => e.name).join(', ')}) or all`);
+    if (names[0] === 'report') {
+      if (names.length > 1) throw new UsageError('lab report: takes no experiment names (it reads every NAME.json in --out)');
+      const dir = resolve(cwd, stringOption(v, 'out') ?? 'lab');
+      const notes = typeof v['note'] === 'string' ? [v['note']] : [];
+      const found = rebuildReport(dir, notes);
+      out.write(`wrote ${dir}/LAB.md from ${found.map((r) => r.name + '.json').join(', ')}\n`);
+      return 0;
+    }
     const all = names.includes('all');
     if (all && names.length > 1) throw new UsageError('lab: `all` runs every experiment; give it alone');
     for (const n of names) {
