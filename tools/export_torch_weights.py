@@ -209,7 +209,10 @@ def make_fixture():
         model = model_fn()
         randomize_batchnorm(model, gen)
         model.eval()
-        x = torch.randn(*shape, generator=gen)
+        # Images with different contrast and brightness, so their logits differ clearly after global pooling.
+        scale = torch.linspace(0.5, 2.0, shape[0]).view(-1, 1, 1, 1)
+        shift = torch.linspace(-1.0, 1.0, shape[0]).view(-1, 1, 1, 1)
+        x = torch.randn(*shape, generator=gen) * scale + shift
         with torch.no_grad():
             logits = model(x)
         meta = {"source": f"tools/export_torch_weights.py --fixture ({name})", "torch": torch.__version__}
