@@ -34,8 +34,21 @@ export function parseCommandArgs(command: string, argv: readonly string[], specs
   const all = { ...specs, ...COMMON_OPTIONS };
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
   for (const [name, s] of Object.entries(all)) options[name] = s.short ? { type: s.type, short: s.short } : { type: s.type };
+  // `--lr -1`: parseArgs would read -1 as a flag; join a negative number to its string option (`--lr=-1`).
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2) : null;
+    const next = argv[i + 1];
+    if (name !== null && all[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      args.push(`${a}=${next}`);
+      i++;
+    } else {
+      args.push(a);
+    }
+  }
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args, options, allowPositionals: true, strict: true });
     if (!allowPositionals && positionals.length > 0 && !values['help']) {
       throw new UsageError(`${command}: unexpected argument '${positionals[0]}' (see convkit ${command} --help)`);
     }

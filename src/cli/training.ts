@@ -92,6 +92,9 @@ function resumeSettings(given: TrainSettings, explicit: ReadonlySet<string>, ck:
     (merged as unknown as Record<string, unknown>)[key] = saved[key];
   }
   if (!explicit.has('epochs')) merged.epochs = saved.epochs ?? given.epochs;
+  if (merged.epochs !== saved.epochs && (merged.schedule === 'onecycle' || merged.schedule === 'cosine')) {
+    throw new UsageError(`--resume: the ${merged.schedule} schedule of this run was planned for ${String(saved.epochs)} epochs and cannot be stretched to ${merged.epochs}; resume without --epochs, or start a new run`);
+  }
   if (!explicit.has('data') && saved.dataDir !== undefined) merged.dataDir = saved.dataDir;
   return merged;
 }
