@@ -58,9 +58,8 @@ export function parseCommandArgs(command: string, argv: readonly string[], specs
     const err = e as Error & { code?: string };
     if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const flag = /'([^']+)'/.exec(err.message)?.[1] ?? err.message;
-      const known = Object.keys(all).map((k) => `--${k}`);
       const guess = closest(flag.replace(/^-+/, '').split('=')[0]!, Object.keys(all));
-      throw new UsageError(`${command}: unknown option '${flag}'${guess ? ` (did you mean --${guess}?)` : ''}; options: ${known.join(' ')}`);
+      throw new UsageError(`${command}: unknown option '${flag}'${guess ? ` (did you mean --${guess}?)` : ''}; see convkit ${command} --help`);
     }
     if (err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
       const flag = /--([\w-]+)/.exec(err.message)?.[1];
