@@ -1,0 +1,11 @@
+/**
+ * Serialisation (browser-safe, bytes in / bytes out): the safetensors format and checkpoint contents.
+ * Writing checkpoint folders to disk is in `convkit/node` (`saveCheckpoint`, `loadCheckpoint`).
+ */
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './safetensors.js';
+export type { SafetensorsDtype, SafetensorsInput, SafetensorsTensor, SafetensorsFile } from './safetensors.js';
+export {
+  encodeCheckpoint, decodeCheckpoint, validateMeta, splitTensors, joinTensors, CheckpointError,
+  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MODEL_FILE, OPTIMIZER_FILE, META_FILE,
+} from './checkpoint.js';
+export type { Checkpoint, CheckpointMeta, CheckpointFiles, EpochMetrics, JsonValue, RngState } from './checkpoint.js';
