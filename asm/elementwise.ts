@@ -122,7 +122,26 @@ export function binary(op: i32, a: usize, b: usize, out: usize, d0: i32, d1: i32
   }
 }
 
-// x is (k1, r1, k2, r2), out is (k1, k2): out[i,j] = reduce over (r1, r2) of x[i, :, j, :] in flat order.
+// Combine 16 partial results (4 vectors) into one, always in the same tree order.
+@inline function combine4(op: i32, a: v128, b: v128): v128 {
+  if (op == 0) return f32x4.add(a, b);
+  if (op == 1) return v128.bitselect(b, a, v128.or(f32x4.gt(b, a), f32x4.ne(b, b)));
+  return v128.bitselect(b, a, v128.or(f32x4.lt(b, a), f32x4.ne(b, b)));
+}
+@inline function combineScalar(op: i32, a: f32, b: f32): f32 {
+  if (op == 0) return a + b;
+  if (op == 1) return b > a || b != b ? b : a;
+  return b < a || b != b ? b : a;
+}
+function combine16(op: i32, v0: v128, v1: v128, v2: v128, v3: v128): f32 {
+  const v = combine4(op, combine4(op, v0, v1), combine4(op, v2, v3));
+  return combineScalar(op, combineScalar(op, f32x4.extract_lane(v, 0), f32x4.extract_lane(v, 1)),
+    combineScalar(op, f32x4.extract_lane(v, 2), f32x4.extract_lane(v, 3)));
+}
+
+// x is (k1, r1, k2, r2), out is (k1, k2): out[i,j] = reduce over (r1, r2) of x[i, :, j, :]. Runs of r2 >= 16
+// contiguous values are reduced in 16 lanes combined in a fixed tree (the same for every thread split);
+// otherwise in flat order.
 // op: 0 sum, 1 max, 2 min (NaN wins, like the reference). Threads split k1 (or k2 when k1 < nt).
 export function reduce(op: i32, x: usize, out: usize, k1: i32, r1: i32, k2: i32, r2: i32, tid: i32, nt: i32): void {
   const splitOuter = k1 >= nt;
@@ -148,6 +167,40 @@ export function reduce(op: i32, x: usize, out: usize, k1: i32, r1: i32, k2: i32,
       let acc = init;
       for (let p = 0; p < r1; p++) {
         const row = addr(x, ((i * r1 + p) * k2 + j) * r2);
+        if (r2 >= 16) {
+          // Contiguous run: 16 lanes of partial results, combined in a fixed order, then the tail.
+          const start = f32x4.splat(init);
+          let v0 = start, v1 = start, v2 = start, v3 = start;
+          let q = 0;
+          for (; q + 16 <= r2; q += 16) {
+            const a0 = v128.load(addr(row, q)), a1 = v128.load(addr(row, q + 4));
+            const a2 = v128.load(addr(row, q + 8)), a3 = v128.load(addr(row, q + 12));
+            if (op == 0) {
+              v0 = f32x4.add(v0, a0); v1 = f32x4.add(v1, a1); v2 = f32x4.add(v2, a2); v3 = f32x4.add(v3, a3);
+            } else if (op == 1) {
+              v0 = v128.bitselect(a0, v0, v128.or(f32x4.gt(a0, v0), f32x4.ne(a0, a0)));
+              v1 = v128.bitselect(a1, v1, v128.or(f32x4.gt(a1, v1), f32x4.ne(a1, a1)));
+              v2 = v128.bitselect(a2, v2, v128.or(f32x4.gt(a2, v2), f32x4.ne(a2, a2)));
+              v3 = v128.bitselect(a3, v3, v128.or(f32x4.gt(a3, v3), f32x4.ne(a3, a3)));
+            } else {
+              v0 = v128.bitselect(a0, v0, v128.or(f32x4.lt(a0, v0), f32x4.ne(a0, a0)));
+              v1 = v128.bitselect(a1, v1, v128.or(f32x4.lt(a1, v1), f32x4.ne(a1, a1)));
+              v2 = v128.bitselect(a2, v2, v128.or(f32x4.lt(a2, v2), f32x4.ne(a2, a2)));
+              v3 = v128.bitselect(a3, v3, v128.or(f32x4.lt(a3, v3), f32x4.ne(a3, a3)));
+            }
+          }
+          let part = combine16(op, v0, v1, v2, v3);
+          for (; q < r2; q++) {
+            const v = load<f32>(addr(row, q));
+            if (op == 0) part += v;
+            else if (op == 1) { if (v > part || v != v) part = v; }
+            else if (v < part || v != v) part = v;
+          }
+          if (op == 0) acc += part;
+          else if (op == 1) { if (part > acc || part != part) acc = part; }
+          else if (part < acc || part != part) acc = part;
+          continue;
+        }
         for (let q = 0; q < r2; q++) {
           const v = load<f32>(addr(row, q));
           if (op == 0) acc += v;

@@ -3,21 +3,49 @@
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 
+// Sum of row[0..len) in f64 with four partial sums (two f64x2), combined in a fixed order.
+@inline function sumRow(row: usize, len: i32): f64 {
+  let s0 = f64x2.splat(0), s1 = s0;
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(addr(row, i));
+    s0 = f64x2.add(s0, f64x2.promote_low_f32x4(v));
+    s1 = f64x2.add(s1, f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)));
+  }
+  const t = f64x2.add(s0, s1);
+  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  for (; i < len; i++) s += <f64>load<f32>(addr(row, i));
+  return s;
+}
+
+// Sum of (row[i] - m)^2 in f64, same scheme.
+@inline function sumSquaredDeviation(row: usize, len: i32, m: f64): f64 {
+  let s0 = f64x2.splat(0), s1 = s0;
+  const vm = f64x2.splat(m);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(addr(row, i));
+    const d0 = f64x2.sub(f64x2.promote_low_f32x4(v), vm);
+    const d1 = f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)), vm);
+    s0 = f64x2.add(s0, f64x2.mul(d0, d0));
+    s1 = f64x2.add(s1, f64x2.mul(d1, d1));
+  }
+  const t = f64x2.add(s0, s1);
+  let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+  for (; i < len; i++) { const d = <f64>load<f32>(addr(row, i)) - m; s += d * d; }
+  return s;
+}
+
 // x is (N,C,HW): per channel mean and biased variance over N and HW; mean and variance are (C).
+// Sums in f64 (partial sums per row, rows added in order), so the f32 results match the reference's.
 export function channelMoments(x: usize, n: i32, c: i32, hw: i32, mean: usize, variance: usize, tid: i32, nt: i32): void {
   const count = <f64>n * <f64>hw;
   for (let ch = part(c, tid, nt); ch < part(c, tid + 1, nt); ch++) {
     let s: f64 = 0;
-    for (let b = 0; b < n; b++) {
-      const row = addr(x, (b * c + ch) * hw);
-      for (let i = 0; i < hw; i++) s += <f64>load<f32>(addr(row, i));
-    }
+    for (let b = 0; b < n; b++) s += sumRow(addr(x, (b * c + ch) * hw), hw);
     const m = s / count;
     let v: f64 = 0;
-    for (let b = 0; b < n; b++) {
-      const row = addr(x, (b * c + ch) * hw);
-      for (let i = 0; i < hw; i++) { const d = <f64>load<f32>(addr(row, i)) - m; v += d * d; }
-    }
+    for (let b = 0; b < n; b++) v += sumSquaredDeviation(addr(x, (b * c + ch) * hw), hw, m);
     store<f32>(addr(mean, ch), <f32>m);
     store<f32>(addr(variance, ch), <f32>(v / count));
   }
@@ -47,28 +75,58 @@ export function batchNormApply(x: usize, n: i32, c: i32, hw: i32, mean: usize, i
 }
 
 // x, gy, gx are (N,C,HW); mean, invStd, weight (0 = 1), gWeight, gBias are (C).
-// training: gx = invStd*w/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)); else gx = gy*w*invStd.
+// training: gx = invStd*w/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)); else gx = gy*w*invStd. All in f64.
 export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, mean: usize, invStd: usize, weight: usize,
   training: i32, gx: usize, gWeight: usize, gBias: usize, tid: i32, nt: i32): void {
   const count = <f64>n * <f64>hw;
   for (let ch = part(c, tid, nt); ch < part(c, tid + 1, nt); ch++) {
     const m = <f64>load<f32>(addr(mean, ch)), is = <f64>load<f32>(addr(invStd, ch));
     const wv = weight != 0 ? <f64>load<f32>(addr(weight, ch)) : 1.0;
+    const vm = f64x2.splat(m), vis = f64x2.splat(is);
     let sumGy: f64 = 0, sumGyXhat: f64 = 0;
     for (let b = 0; b < n; b++) {
       const off = (b * c + ch) * hw;
-      for (let i = 0; i < hw; i++) {
-        const g = <f64>load<f32>(addr(gy, off + i));
-        sumGy += g;
-        sumGyXhat += g * (<f64>load<f32>(addr(x, off + i)) - m) * is;
+      sumGy += sumRow(addr(gy, off), hw);
+      // sum of g * (x - m) * is over the row: two f64x2 partial sums, then the tail.
+      let s0 = f64x2.splat(0), s1 = s0;
+      let i = 0;
+      for (; i + 4 <= hw; i += 4) {
+        const g = v128.load(addr(gy, off + i)), xv = v128.load(addr(x, off + i));
+        const g0 = f64x2.promote_low_f32x4(g), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(g, g, 2, 3, 0, 1));
+        const x0 = f64x2.promote_low_f32x4(xv), x1 = f64x2.promote_low_f32x4(i32x4.shuffle(xv, xv, 2, 3, 0, 1));
+        s0 = f64x2.add(s0, f64x2.mul(f64x2.mul(g0, f64x2.sub(x0, vm)), vis));
+        s1 = f64x2.add(s1, f64x2.mul(f64x2.mul(g1, f64x2.sub(x1, vm)), vis));
       }
+      const t = f64x2.add(s0, s1);
+      let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
+      for (; i < hw; i++) s += <f64>load<f32>(addr(gy, off + i)) * (<f64>load<f32>(addr(x, off + i)) - m) * is;
+      sumGyXhat += s;
     }
     store<f32>(addr(gWeight, ch), <f32>sumGyXhat);
     store<f32>(addr(gBias, ch), <f32>sumGy);
     const k = wv * is / count;
+    const vk = f64x2.splat(k), vcount = f64x2.splat(count), vsg = f64x2.splat(sumGy), vsgx = f64x2.splat(sumGyXhat);
     for (let b = 0; b < n; b++) {
       const off = (b * c + ch) * hw;
-      for (let i = 0; i < hw; i++) {
+      let i = 0;
+      for (; i + 4 <= hw; i += 4) {
+        const g = v128.load(addr(gy, off + i));
+        const g0 = f64x2.promote_low_f32x4(g), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(g, g, 2, 3, 0, 1));
+        let r0: v128, r1: v128;
+        if (training) {
+          const xv = v128.load(addr(x, off + i));
+          const xh0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(xv), vm), vis);
+          const xh1 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(xv, xv, 2, 3, 0, 1)), vm), vis);
+          r0 = f64x2.mul(vk, f64x2.sub(f64x2.sub(f64x2.mul(vcount, g0), vsg), f64x2.mul(xh0, vsgx)));
+          r1 = f64x2.mul(vk, f64x2.sub(f64x2.sub(f64x2.mul(vcount, g1), vsg), f64x2.mul(xh1, vsgx)));
+        } else {
+          // g * wv * is, evaluated left to right like the reference
+          r0 = f64x2.mul(f64x2.mul(g0, f64x2.splat(wv)), vis);
+          r1 = f64x2.mul(f64x2.mul(g1, f64x2.splat(wv)), vis);
+        }
+        v128.store(addr(gx, off + i), i64x2.shuffle(f32x4.demote_f64x2_zero(r0), f32x4.demote_f64x2_zero(r1), 0, 2));
+      }
+      for (; i < hw; i++) {
         const g = <f64>load<f32>(addr(gy, off + i));
         let r: f64;
         if (training) {

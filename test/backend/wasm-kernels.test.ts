@@ -254,6 +254,7 @@ function cases(w: WasmBackend): KernelCase[] {
   const reductions: [number[], number[]][] = [
     [[37], [0]], [[5, 9], [1]], [[5, 9], [0]], [[4, 3, 6, 5], [0, 2, 3]], [[3, 4, 5], [1]], [[2, 3, 4, 5], [1, 3]],
     [[2, 3, 4, 5, 2], [0, 2, 4]], [[3, 1, 4], [1]], [[2, 3], [0, 1]],
+    [[3, 5, 7, 37], [0, 2, 3]], [[2, 1000], [1]], [[4, 6, 50], [0, 2]], // long contiguous runs (16-lane path)
   ];
   for (const op of reduceOps) {
     for (const [shape, axes] of reductions) {

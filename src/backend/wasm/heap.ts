@@ -21,8 +21,11 @@
 
 /** A Float32Array whose storage is a block of the wasm heap; its subarrays keep it (and so the block) alive. */
 export class WasmFloat32Array extends Float32Array {
-  /** The array a subarray was cut from: holding it keeps the block from being finalized under the view. */
-  owner: Float32Array | null = null;
+  /**
+   * The array a subarray was cut from: holding it keeps the block from being finalized under the view.
+   * (`declare`: no initializer, so constructing the arrays the heap hands out stays as cheap as a plain view.)
+   */
+  declare owner?: Float32Array;
   override subarray(begin?: number, end?: number): WasmFloat32Array {
     const view = super.subarray(begin, end) as WasmFloat32Array;
     view.owner = this.owner ?? this;

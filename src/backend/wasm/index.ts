@@ -163,6 +163,8 @@ function collapseReduce(shape: readonly number[], axes: readonly number[]): [num
   if (runs[0]!.reduced) runs.unshift({ reduced: false, size: 1 });
   // runs now alternate K, R, K, R...
   if (runs.length > 4) return null;
+  // (K, R): reduce rows as contiguous runs (the kernel's 16-lane path), not as a strided column walk.
+  if (runs.length === 2) return [runs[0]!.size, 1, 1, runs[1]!.size];
   const size = (i: number) => runs[i]?.size ?? 1;
   return [size(0), size(1), size(2), size(3)];
 }
