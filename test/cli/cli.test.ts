@@ -169,3 +169,37 @@ test('datasets lists each split and its source', () => {
   const text = cli('datasets');
   assert.match(text.stdout, /fashion-mnist +train/);
 });
+
+test('train on an image folder (one subfolder per class), then predict with its class names', async () => {
+  const ds = loadEmbeddedFashionMnist('train');
+  const dir = join(work, 'folder');
+  const names = ['trousers', 'bags', 'boots'];
+  const wanted = [1, 8, 9];
+  const { mkdirSync } = await import('node:fs');
+  wanted.forEach((label, k) => {
+    mkdirSync(join(dir, names[k]!), { recursive: true });
+    let written = 0;
+    for (let i = 0; i < ds.length && written < 12; i++) {
+      if (ds.labels[i] !== label) continue;
+      const png = new PNG({ width: 28, height: 28 });
+      const img = ds.getImage(i);
+      for (let p = 0; p < 784; p++) {
+        const v = Math.round(img[p]! * 255);
+        png.data[4 * p] = v; png.data[4 * p + 1] = v; png.data[4 * p + 2] = v; png.data[4 * p + 3] = 255;
+      }
+      writeFileSync(join(dir, names[k]!, `${written++}.png`), PNG.sync.write(png));
+    }
+  });
+  writeFileSync(join(dir, 'bags', 'README.txt'), 'ignored: not an image extension');
+  const r = await cliInProcess('train', '--dataset', 'folder', '--epochs', '3', '--batch', '8', '--out', 'folder-run', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const summary = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { perClassAccuracy: Record<string, number>; dataset: string };
+  assert.deepEqual(Object.keys(summary.perClassAccuracy), ['bags', 'boots', 'trousers'], 'classes are the sorted folder names');
+  assert.match(r.stderr, /36 images|29 train \/ 7 test/);
+  const p = await cliInProcess('predict', '--checkpoint', 'folder-run', join('folder', 'boots', '0.png'), '--topk', '3');
+  assert.equal(p.code, 0, p.stderr);
+  assert.match(p.stdout, /boots|bags|trousers/);
+  const e = await cliInProcess('eval', '--checkpoint', 'folder-run', '--json');
+  assert.equal(e.code, 0, e.stderr);
+  assert.equal((JSON.parse(e.stdout) as { count: number }).count, 7, 'eval re-creates the same 20% held-out split');
+});
