@@ -22,6 +22,8 @@ export const ADAM: OptimizerSpec = { name: 'adam', lr: 1e-3 };
 export interface Protocol {
   /** Experiment 3: training-set sizes, the per-run budget, and how many test / train images are scored. */
   ablation: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
+  /** Experiment 3b: the same comparison with a 6x longer budget, on the small training sets only. */
+  ablationLong: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
   /** The trained reference models of experiments 2 and 6 (trained on the whole training set, seed 0). */
   reference: { cnn: TrainBudget; lc: TrainBudget; mlp: TrainBudget; probeImages: number };
   /** Experiment 4. */
@@ -37,6 +39,7 @@ export interface Protocol {
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
     ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 50, batchSize: 32, optimizer: ADAM }, testImages: 500, trainImages: 500 },
+    ablationLong: { sizes: [1000, 5000], budget: { steps: 300, batchSize: 32, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
     reference: {
       cnn: { steps: 150, batchSize: 64, optimizer: ADAM },
       lc: { steps: 60, batchSize: 64, optimizer: ADAM },
@@ -50,6 +53,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
   },
   quick: {
     ablation: { sizes: [500, 2000], budget: { steps: 20, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
+    ablationLong: { sizes: [500], budget: { steps: 60, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
     reference: {
       cnn: { steps: 40, batchSize: 32, optimizer: ADAM },
       lc: { steps: 10, batchSize: 32, optimizer: ADAM },
@@ -63,6 +67,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
   },
   smoke: {
     ablation: { sizes: [32, 64], budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
+    ablationLong: { sizes: [32], budget: { steps: 2, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
     reference: {
       cnn: { steps: 1, batchSize: 8, optimizer: ADAM },
       lc: { steps: 1, batchSize: 4, optimizer: ADAM },

@@ -28,16 +28,24 @@ export interface AblationRun {
   epochs: number;
 }
 
-export const ablationExperiment: Experiment = {
-  name: 'ablation',
+const CLAIM = 'Locality and weight sharing are an inductive bias: with the same budget, the CNN beats the locally connected net, which beats the MLP, and the gap is largest when training data is scarce.';
+
+export const ablationExperiment: Experiment = makeAblation('ablation', 'Locality and weight sharing: MLP vs locally connected vs CNN, and data efficiency', 'ablation');
+
+/** 3b: the same comparison with a longer budget on the small training sets (where the claim is about). */
+export const ablationLongExperiment: Experiment = makeAblation('ablation-long', 'Locality and weight sharing with a longer budget on small training sets', 'ablationLong');
+
+function makeAblation(name: string, title: string, key: 'ablation' | 'ablationLong'): Experiment {
+  return {
+  name,
   index: 3,
-  title: 'Locality and weight sharing: MLP vs locally connected vs CNN, and data efficiency',
-  claim: 'Locality and weight sharing are an inductive bias: with the same budget, the CNN beats the locally connected net, which beats the MLP, and the gap is largest when training data is scarce.',
+  title,
+  claim: CLAIM,
   defaultSeeds: { full: 3, quick: 1, smoke: 1 },
   async run(ctx) {
-    const p = protocolOf(ctx).ablation;
+    const p = protocolOf(ctx)[key];
     const data = await ctx.data();
-    const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
+    const seeds = seedList(ctx.options.seeds ?? (ctx.options.scale === 'full' ? 3 : 1));
     const sizes = [...new Set(p.sizes.map((s) => Math.min(s, data.train.length)))];
     const test = data.test.take(p.testImages);
     const params: Record<string, number> = {};
@@ -66,14 +74,14 @@ export const ablationExperiment: Experiment = {
       const tr = cell(m.name, size, 'trainAccuracy');
       return [m.name, count(params[m.name]!), count(size), pctSpread(te), `${pct(te.min)} - ${pct(te.max)}`, pctSpread(tr), (tr.mean - te.mean >= 0 ? '+' : '') + ((tr.mean - te.mean) * 100).toFixed(1)];
     }));
-    ctx.output.text('ablation/test-accuracy.svg', lineChart({
+    ctx.output.text(`${name}/test-accuracy.svg`, lineChart({
       title: 'Test accuracy vs training-set size (same step budget)', xLabel: 'training images', yLabel: 'test accuracy (mean, min-max over seeds)', logX: true,
       series: ABLATION_MODELS.map((m) => ({
         name: `${m.name} (${count(params[m.name]!)} params)`,
         points: sizes.map((size) => { const s = cell(m.name, size, 'testAccuracy'); return { x: size, y: s.mean, lo: s.min, hi: s.max }; }),
       })),
     }));
-    ctx.output.text('ablation/train-vs-test.svg', lineChart({
+    ctx.output.text(`${name}/train-vs-test.svg`, lineChart({
       title: 'Train (dashed) and test (solid) accuracy', xLabel: 'training images', yLabel: 'accuracy (mean over seeds)', logX: true,
       series: ABLATION_MODELS.flatMap((m, i) => [
         { name: `${m.name} test`, color: ['#0072B2', '#D55E00', '#009E73'][i], points: sizes.map((size) => ({ x: size, y: cell(m.name, size, 'testAccuracy').mean })) },
@@ -94,9 +102,9 @@ export const ablationExperiment: Experiment = {
       `- Ordering CNN > locally connected > MLP holds at ${orderHolds.filter(Boolean).length} of ${sizes.length} sizes${orderHolds.every(Boolean) ? '' : ` (fails at ${sizes.filter((_, i) => !orderHolds[i]).map(count).join(', ')})`}.`,
       `- Every run has the same budget (${describeBudget(p.budget)}), i.e. ${runs[0] ? runs.filter((r) => r.model === 'mlp').map((r) => `${r.epochs.toFixed(2)}`).filter((v, i, a) => a.indexOf(v) === i).join(' / ') : '-'} epochs at the sizes above: on the small sets the models see each image many times (train accuracy shows how far they overfit); on the large sets they see only part of the data once, so the large-size columns measure learning speed per image as much as data efficiency.`,
       '',
-      '![test accuracy](ablation/test-accuracy.svg)',
+      `![test accuracy](${name}/test-accuracy.svg)`,
       '',
-      '![train vs test](ablation/train-vs-test.svg)',
+      `![train vs test](${name}/train-vs-test.svg)`,
     ].join('\n');
     return {
       verdict,
@@ -107,3 +115,4 @@ export const ablationExperiment: Experiment = {
     };
   },
 };
+}

@@ -106,7 +106,7 @@ export const equivarianceExperiment: Experiment = {
       const hw = shape[2]! * shape[3]!;
       return { values: d.subarray(ch * hw, (ch + 1) * hw), width: shape[3]!, height: shape[2]! };
     };
-    pictureRows.push(tileGrid([tile(one.data, [...one.shape], 0), tile(shiftedOne.data, [...shiftedOne.shape], 0)], { columns: 5, scale: 4, normalize: 'global' }));
+    pictureRows.push(tileGrid([tile(one.data, [...one.shape], 0), tile(shiftedOne.data, [...shiftedOne.shape], 0)], { columns: 2, scale: 4, normalize: 'global' }));
     const layersToShow: { net: (typeof nets)[number]; layer: number }[] = [
       { net: nets[0]!, layer: 0 }, { net: nets[0]!, layer: 4 }, { net: nets[0]!, layer: 9 }, { net: nets[1]!, layer: 0 },
     ];
