@@ -1,7 +1,8 @@
 /**
- * A CLI command: its name, help, option table and `run`. Each command is one file in `src/cli/commands/`
- * whose default export is a `Command`; `main.ts` finds them by listing that folder, so adding a command
- * (`summary`, `ledger`, `models`, `lab`, ...) is adding one file.
+ * A CLI command: its name, help, option table and `run`. Each command is one file in `src/cli/commands/`,
+ * named after the command (`commands/train.ts` for `convkit train`), whose default export is a `Command`;
+ * `main.ts` finds them by listing that folder, so adding a command (`summary`, `ledger`, `models`, `lab`, ...)
+ * is adding one file. Running a command imports only its own file, so a broken command cannot break the others.
  */
 import type { OptionSpecs, ParsedArgs } from './options.js';
 

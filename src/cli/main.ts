@@ -14,16 +14,45 @@ import { formatHelp, parseCommandArgs } from './options.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
-/** Every command in ./commands/ (one file each, default export), sorted for the help listing. */
-export async function loadCommands(): Promise<Command[]> {
-  const dir = join(here, 'commands');
-  const files = readdirSync(dir).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_'));
+const commandsDir = join(here, 'commands');
+
+function commandFiles(): string[] {
+  return readdirSync(commandsDir).filter((f) => /\.(js|ts)$/.test(f) && !f.endsWith('.d.ts') && !f.startsWith('_')).sort();
+}
+
+async function importCommand(file: string): Promise<Command | null> {
+  const mod = (await import(pathToFileURL(join(commandsDir, file)).href)) as { default?: Command };
+  return mod.default && typeof mod.default.run === 'function' ? mod.default : null;
+}
+
+/**
+ * Every command in ./commands/ (one file each, default export), sorted for the help listing. A file that fails
+ * to load is skipped and reported in `broken`, so one broken command never takes the others down.
+ */
+export async function loadCommands(): Promise<{ commands: Command[]; broken: { file: string; error: string }[] }> {
   const commands: Command[] = [];
-  for (const f of files.sort()) {
-    const mod = (await import(pathToFileURL(join(dir, f)).href)) as { default?: Command };
-    if (mod.default && typeof mod.default.run === 'function') commands.push(mod.default);
+  const broken: { file: string; error: string }[] = [];
+  for (const f of commandFiles()) {
+    try {
+      const c = await importCommand(f);
+      if (c) commands.push(c);
+    } catch (e) {
+      broken.push({ file: f, error: (e as Error).message.split('\n')[0] ?? String(e) });
+    }
   }
-  return commands.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
+  commands.sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || a.name.localeCompare(b.name));
+  return { commands, broken };
+}
+
+/** The command called `name`: its own file (commands/<name>.ts) first, else a scan of all of them. */
+async function findCommand(name: string): Promise<Command | null> {
+  const own = commandFiles().find((f) => f.replace(/\.(js|ts)$/, '') === name);
+  if (own) {
+    const c = await importCommand(own);
+    if (c?.name === name) return c;
+  }
+  const { commands } = await loadCommands();
+  return commands.find((c) => c.name === name) ?? null;
 }
 
 function topLevelHelp(commands: readonly Command[]): string {
@@ -56,27 +85,36 @@ export async function main(argv: readonly string[], partial: Partial<CommandCont
   const out = partial.out ?? process.stdout;
   const err = partial.err ?? process.stderr;
   const debug = argv.includes('--debug');
+  // `convkit datasets | head`: a closed pipe ends the program quietly, as with other command-line tools.
+  if (out === process.stdout && process.stdout.listenerCount('error') === 0) {
+    process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(0);
+      throw e;
+    });
+  }
   try {
-    const commands = await loadCommands();
     const [name, ...rest] = argv;
     if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
       if (name === 'help' && rest[0]) {
-        const c = commands.find((x) => x.name === rest[0]);
-        if (!c) throw new UsageError(`unknown command '${rest[0]}' (commands: ${commands.map((x) => x.name).join(', ')})`);
+        const c = await findCommand(rest[0]);
+        if (!c) throw new UsageError(`unknown command '${rest[0]}' (see convkit --help)`);
         out.write(formatHelp(c) + '\n');
         return 0;
       }
+      const { commands, broken } = await loadCommands();
       out.write(topLevelHelp(commands) + '\n');
+      for (const b of broken) err.write(`convkit: note: command file ${b.file} failed to load: ${b.error}\n`);
       return name === undefined ? 2 : 0;
     }
     if (name === '--version' || name === '-v') {
       out.write(`convkit ${await version()}\n`);
       return 0;
     }
-    const command = commands.find((c) => c.name === name);
+    if (name.startsWith('-')) throw new UsageError(`a command comes first, got '${name}' (see convkit --help)`);
+    const command = await findCommand(name);
     if (!command) {
-      const hint = name.startsWith('-') ? 'a command comes first' : `commands: ${commands.map((c) => c.name).join(', ')}`;
-      throw new UsageError(`unknown command '${name}' (${hint}; see convkit --help)`);
+      const { commands } = await loadCommands();
+      throw new UsageError(`unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')}; see convkit --help)`);
     }
     const args = parseCommandArgs(command.name, rest, command.options, command.positionals ?? false);
     if (args.values['help']) {

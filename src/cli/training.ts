@@ -42,6 +42,8 @@ export interface TrainSettings {
   threads?: number;
   out: string;
   resume: boolean;
+  /** Replace the checkpoints of an earlier run in the same folder. */
+  force?: boolean;
   json: boolean;
   /** Use only the first N training / test images (quick runs). */
   trainLimit?: number;
@@ -113,6 +115,8 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
     if (resume.meta.epoch >= settings.epochs) {
       throw new UsageError(`--resume: the run in ${outDir} already finished ${resume.meta.epoch} of ${settings.epochs} epochs; pass --epochs N (> ${resume.meta.epoch}) to train longer`);
     }
+  } else if (!initial.force && checkpointExists(join(outDir, 'last'))) {
+    throw new UsageError(`${join(outDir, 'last')} already holds a checkpoint; continue it with --resume, or pass --out DIR for a new run (or --force to overwrite)`);
   }
   checkModelName(settings.model);
 

@@ -52,6 +52,14 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
   // Encode first, synchronously: the model's live tensors are read before anything else can change them.
   const files = encodeCheckpoint(ck);
   const { parent, name, old } = siblings(dir);
+  const target = resolve(dir);
+  if (existsSync(target)) {
+    const isDir = statSync(target).isDirectory();
+    const entries = isDir ? readdirSync(target) : [];
+    if (!isDir || (entries.length > 0 && !entries.includes(META_FILE))) {
+      throw new CheckpointError(`checkpoint: refusing to replace ${dir}: it exists and is not a convkit checkpoint folder`);
+    }
+  }
   await mkdir(parent, { recursive: true });
   const tmp = join(parent, `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);

@@ -132,6 +132,9 @@ test('train (--json), eval, predict, corrupt checkpoint, non-image file, resume'
   assertUsageError(await cliInProcess('predict', '--checkpoint', 'run/best', 'missing.png'), /missing\.png: no such file/);
   assertUsageError(await cliInProcess('predict', '--checkpoint', 'run/best'), /give at least one IMAGE/);
 
+  // The same --out again without --resume is refused (no silent overwrite).
+  assertUsageError(await cliInProcess('train', ...common, '--epochs', '1'), /run\/last already holds a checkpoint; continue it with --resume/);
+
   // Resume: a finished run says so; --epochs extends it; a conflicting flag is refused.
   assertUsageError(await cliInProcess('train', ...common, '--resume'), /already finished 1 of 1 epochs/);
   assertUsageError(await cliInProcess('train', ...common, '--resume', '--epochs', '2', '--lr', '0.5'), /--lr 0\.5 differs from the checkpoint's 0\.002/);

@@ -137,6 +137,18 @@ test('a missing or corrupt file gives a clear CheckpointError', async () => {
   }
 });
 
+test('a save never replaces a folder that is not a checkpoint', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-ck-'));
+  try {
+    const { ck } = trainedState();
+    writeFileSync(join(dir, 'precious.txt'), 'user data');
+    await assert.rejects(saveCheckpoint(dir, ck), /refusing to replace .*: it exists and is not a convkit checkpoint folder/);
+    assert.equal(readFileSync(join(dir, 'precious.txt'), 'utf8'), 'user data');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a save interrupted between its two renames falls back to the previous checkpoint', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'convkit-ck-'));
   try {

@@ -54,6 +54,7 @@ export default defineCommand({
       threads: v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 }),
       out,
       resume: false,
+      force: true,
       json: v['json'] === true,
       imageSize: 28,
       channels: 1,

@@ -8,7 +8,7 @@ import { formatDuration } from '../../node/progress.js';
 
 export const TRAIN_DEFAULTS = {
   model: 'lenet5', dataset: 'fashion-mnist', epochs: 5, batch: 64, opt: 'adam', schedule: 'onecycle', augment: 'none', seed: 0,
-  out: 'convkit-runs/train', imageSize: 28, channels: 1,
+  imageSize: 28, channels: 1,
 } as const;
 
 /** Default learning rate per optimizer (SGD needs a larger one). */
@@ -29,8 +29,9 @@ const options: OptionSpecs = {
   seed: { type: 'string', valueName: 'N', description: 'seed of weights, shuffling and augmentation', defaultText: String(TRAIN_DEFAULTS.seed) },
   backend: { type: 'string', valueName: 'NAME', description: 'kernels: auto (wasm when it loads), wasm or reference', defaultText: 'auto' },
   threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend', defaultText: 'number of cores' },
-  out: { type: 'string', valueName: 'DIR', description: 'run folder: checkpoints go to DIR/last and DIR/best', defaultText: TRAIN_DEFAULTS.out },
+  out: { type: 'string', valueName: 'DIR', description: 'run folder: checkpoints go to DIR/last and DIR/best', defaultText: 'runs/MODEL' },
   resume: { type: 'boolean', description: 'continue the run saved in --out DIR/last exactly where it stopped' },
+  force: { type: 'boolean', description: 'overwrite the checkpoints of an earlier run in --out DIR' },
   json: { type: 'boolean', description: 'print one JSON line per epoch and a final summary on stdout' },
   'train-limit': { type: 'string', valueName: 'N', description: 'use only the first N training images' },
   'test-limit': { type: 'string', valueName: 'N', description: 'use only the first N test images' },
@@ -68,8 +69,9 @@ export default defineCommand({
       seed: intOption(v, 'seed', TRAIN_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 }),
       backend: choiceOption(v, 'backend', BACKENDS, 'auto'),
       threads: v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 }),
-      out: stringOption(v, 'out') ?? TRAIN_DEFAULTS.out,
+      out: stringOption(v, 'out') ?? `runs/${stringOption(v, 'model') ?? TRAIN_DEFAULTS.model}`,
       resume: v['resume'] === true,
+      force: v['force'] === true,
       json: v['json'] === true,
       trainLimit: v['train-limit'] === undefined ? undefined : intOption(v, 'train-limit', 0, { min: 1 }),
       testLimit: v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 }),
