@@ -120,13 +120,13 @@ const PLAIN = 'The control for the depth experiment (He et al. 2015, Fig. 6): th
 for (const depth of [20, 32, 56]) {
   registerModel({
     name: `resnet${depth}`,
-    description: `CIFAR ResNet-${depth} (3 stages of ${(depth - 2) / 6} basic blocks, 16-32-64 channels), option A zero-padding shortcuts${depth === 20 ? ' (269,722 parameters)' : ''}`,
+    description: `CIFAR ResNet-${depth} (3 stages of ${(depth - 2) / 6} basic blocks, 16-32-64 channels), option A zero-padding shortcuts${depth === 20 ? ' (269,722 parameters on 3x32x32)' : ''}`,
     contribution: RESIDUAL,
     create: (o) => new CifarResNet(depth, 'A', o),
   });
   registerModel({
     name: `resnet${depth}b`,
-    description: `CIFAR ResNet-${depth} with option B shortcuts (1x1 conv + BN projection where the size changes)${depth === 20 ? ' (272,474 parameters)' : ''}`,
+    description: `CIFAR ResNet-${depth} with option B shortcuts (1x1 conv + BN projection where the size changes)${depth === 20 ? ' (272,474 parameters on 3x32x32)' : ''}`,
     contribution: RESIDUAL,
     create: (o) => new CifarResNet(depth, 'B', o),
   });

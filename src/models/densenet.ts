@@ -156,7 +156,7 @@ for (const [name, blocks, size] of [['densenet121', [6, 12, 24, 16], '8.0 M para
 }
 registerModel({
   name: 'densenet_bc100',
-  description: 'DenseNet-BC for 32x32/28x28 (L=100, k=12, 3 blocks of 16 bottleneck layers, compression 0.5; 769,162 parameters for 10 classes)',
+  description: 'DenseNet-BC for 32x32/28x28 (L=100, k=12, 3 blocks of 16 bottleneck layers, compression 0.5; 769,162 parameters on 3x32x32 with 10 classes)',
   contribution: CONTRIBUTION,
   create: (o) => new DenseNet(densenetBC(100, 12), o),
 });

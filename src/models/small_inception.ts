@@ -104,7 +104,7 @@ export class SmallInception extends Module {
 
 registerModel({
   name: 'inception_small',
-  description: 'Small Inception for 32x32/28x28 (Zhang et al. 2017): 1x1 + 3x3 Inception modules and conv/pool downsampling modules, 1.65 M parameters',
+  description: 'Small Inception for 32x32/28x28 (Zhang et al. 2017): 1x1 + 3x3 Inception modules and conv/pool downsampling modules (1,649,402 parameters on 3x32x32)',
   contribution: 'Szegedy et al. (2014): multi-scale processing in parallel branches concatenated along channels; here at CIFAR scale.',
   create: (o) => new SmallInception(o),
 });
