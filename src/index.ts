@@ -16,3 +16,5 @@ export * as optim from './optim/index.js';
 export * as models from './models/index.js';
 export * as train from './train/index.js';
 export * as io from './io/index.js';
+export * as inspect from './inspect/index.js';
+export { summary, formatSummary, layerLedger, modelLedger } from './inspect/index.js';
