@@ -68,9 +68,9 @@ function tickLabel(v: number): string {
 
 /** A line chart with axes, ticks, a legend and optional error bars. */
 export function lineChart(o: LineChartOptions): string {
-  const width = o.width ?? 640;
+  const width = o.width ?? 800;
   const height = o.height ?? 400;
-  const m = { left: 64, right: 170, top: 36, bottom: 52 };
+  const m = { left: 64, right: 330, top: 36, bottom: 52 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const all = o.series.flatMap((s) => s.points);
@@ -154,9 +154,9 @@ export interface BarChartOptions {
 
 /** A grouped bar chart with a legend and value labels. */
 export function barChart(o: BarChartOptions): string {
-  const width = o.width ?? 640;
+  const width = o.width ?? 800;
   const height = o.height ?? 380;
-  const m = { left: 64, right: 170, top: 36, bottom: 52 };
+  const m = { left: 64, right: 330, top: 36, bottom: 52 };
   const pw = width - m.left - m.right;
   const ph = height - m.top - m.bottom;
   const values = o.series.flatMap((s) => [...s.values, ...(s.hi ?? [])]).filter(Number.isFinite);
