@@ -1,4 +1,7 @@
-// Convolution and locally connected layers as im2col + packed GEMM.
+// Convolution and locally connected layers as packed GEMMs. The forward pass builds the im2col matrix (a row copy
+// per tap, then the GEMM packs it with vector copies: measured faster than gathering while packing); the weight
+// gradient reads the image through the taps while packing (implicit im2col, see gemm.ts, faster than im2col +
+// a transposing pack); the input gradient builds col = w^T gy and adds it back with col2im.
 //
 // Every kernel takes `geom`, the address of 16 i32 written by the host in this order:
 //   n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW
@@ -6,7 +9,7 @@
 // (GEMM_SCRATCH floats for the GEMM, then the im2col / patch buffers).
 // Work is split over output elements only, and each output element is always reduced in the same order,
 // so 1 and N threads give identical bits.
-import { gemmST, GEMM_SCRATCH, NR } from './gemm';
+import { gemmST, gemmConvST, GEMM_SCRATCH, NR, B_IM2COL_T } from './gemm';
 
 @inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
@@ -117,9 +120,9 @@ export function conv2dForward(x: usize, w: usize, bias: usize, geom: usize, out:
     const q0 = part(strips, ch, chunks) * NR, q1 = min<i32>(p, part(strips, ch + 1, chunks) * NR);
     if (q1 <= q0) continue;
     const xg = addr(x, (b * cIn + grp * cg) * h * wd);
+    const c = addr(out, (b * cOut + grp * og) * p + q0);
     let bm = col, ldb = q1 - q0;
     if (pointwise) { bm = addr(xg, q0); ldb = p; } else im2col(xg, cg, geom, q0, q1, col);
-    const c = addr(out, (b * cOut + grp * og) * p + q0);
     gemmST(false, false, og, q1 - q0, kk, addr(w, grp * og * kk), kk, bm, ldb, c, p, false, s);
     if (bias != 0) {
       for (let o = 0; o < og; o++) {
@@ -165,15 +168,15 @@ export function conv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
 
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten.
 // gw[o,(c,i,j)] = sum over images b (in order) of sum_q gy[b,o,q] * col_b[(c,i,j),q].
-// Work items: groups, each split into input-channel chunks (im2col only of those channels) or, when a group has
-// fewer channels than needed, into output-channel chunks (each thread then builds the whole im2col).
-// Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
+// Work items: groups, each split into input-channel chunks (taps of those channels) or, when a group has fewer
+// channels than needed, into output-channel chunks.
+// Scratch per thread: GEMM_SCRATCH floats.
 export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
   scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const khkw = gi(geom, 5) * gi(geom, 6), groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
   const cg = cIn / groups, og = cOut / groups, kk = cg * khkw;
-  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const s = scratch + <usize>tid * <usize>scratchStride;
   const pointwise = isPointwise(geom);
   const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
   const byChannel = need == 1 || cg >= need;
@@ -192,10 +195,9 @@ export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize
     }
     for (let b = 0; b < n; b++) {
       const xg = addr(x, (b * cIn + grp * cg + c0) * h * wd);
-      let bm = col;
-      if (pointwise) bm = xg; else im2col(xg, c1 - c0, geom, 0, p, col);
       const a = addr(gy, (b * cOut + grp * og + o0) * p);
-      gemmST(false, true, o1 - o0, (c1 - c0) * khkw, p, a, p, bm, p, cDst, kk, b > 0, s);
+      if (pointwise) gemmST(false, true, o1 - o0, (c1 - c0) * khkw, p, a, p, xg, p, cDst, kk, b > 0, s);
+      else gemmConvST(false, B_IM2COL_T, geom, o1 - o0, (c1 - c0) * khkw, p, a, p, xg, cDst, kk, b > 0, s, 0, 0);
     }
   }
 }

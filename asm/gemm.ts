@@ -109,6 +109,67 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
   }
 }
 
+// ---------------------------------------------------------------- implicit im2col operands
+// The weight gradient of a convolution passes B as an image instead of a matrix: B_IM2COL_T reads
+// op(B)[q, r] = x[c, iy, ix] for output position q = (oy,ox) and filter tap r = (c,i,j), zero in the padding. `x` points at channel 0 of the image block; `geom` is the convolution geometry (16 i32,
+// see conv.ts). The packed panels are the same as packB's, so the arithmetic is too.
+export const B_DENSE: i32 = 0;
+export const B_IM2COL_T: i32 = 2;
+
+@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
+
+// One run of `len` output positions (oy, ox..ox+len) of tap (c, i, j): writes x[c, iy, ix0 + t*sW] (0 outside
+// the image) for t < len to dst + t*step bytes. The in-image part is found once, so the copy loop has no tests.
+@inline function tapRun(x: usize, h: i32, w: i32, c: i32, iy: i32, ix0: i32, sW: i32, len: i32, dst: usize, step: usize): void {
+  let lo = 0, hi = 0;
+  if (iy >= 0 && iy < h) {
+    lo = ix0 >= 0 ? 0 : (sW - 1 - ix0) / sW;
+    hi = ix0 >= w ? 0 : min<i32>(len, (w - 1 - ix0) / sW + 1);
+    if (lo > hi) lo = hi;
+  }
+  for (let t = 0; t < lo; t++) store<f32>(dst + <usize>t * step, 0);
+  if (hi > lo) {
+    const row = x + (<usize>((c * h + iy) * w) << 2);
+    if (sW == 1) {
+      let src = row + (<usize>(ix0 + lo) << 2), d = dst + <usize>lo * step;
+      for (let t = lo; t < hi; t++) { store<f32>(d, load<f32>(src)); src += 4; d += step; }
+    } else {
+      for (let t = lo; t < hi; t++) store<f32>(dst + <usize>t * step, load<f32>(row + (<usize>(ix0 + t * sW) << 2)));
+    }
+  }
+  for (let t = hi; t < len; t++) store<f32>(dst + <usize>t * step, 0);
+}
+
+// B_IM2COL_T: rows p0..p0+kc are output positions, columns j0..j0+nc are taps.
+function packBIm2colT(x: usize, geom: usize, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
+  const h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
+  const outW = gi(geom, 15), khkw = kh * kw;
+  const oyStart = p0 / outW, oxStart = p0 % outW;
+  for (let js = 0; js < nc; js += NR) {
+    const wd = min<i32>(NR, nc - js);
+    const d = dst + (<usize>(js * kc) << 2);
+    const r0 = j0 + js;
+    let c = r0 / khkw, rem = r0 % khkw, i = rem / kw, j = rem % kw;
+    for (let jj = 0; jj < NR; jj++) {
+      const o = d + (<usize>jj << 2);
+      if (jj >= wd) {
+        for (let p = 0; p < kc; p++) store<f32>(o + (<usize>p << 6), 0);
+        continue;
+      }
+      // Positions p0..p0+kc of this tap, one output-row segment at a time, written with a stride of NR floats.
+      const iyTap = i * dH - pH, ixTap = j * dW - pW;
+      let p = 0, oy = oyStart, ox = oxStart;
+      while (p < kc) {
+        const len = min<i32>(outW - ox, kc - p);
+        tapRun(x, h, w, c, oy * sH + iyTap, ox * sW + ixTap, sW, len, o + (<usize>p << 6), 64);
+        p += len; ox = 0; oy++;
+      }
+      if (++j == kw) { j = 0; if (++i == kh) { i = 0; c++; } }
+    }
+  }
+}
+
 /**
  * Single-threaded GEMM on one sub-problem; `scratch` holds GEMM_SCRATCH floats.
  * a, b, c are byte addresses; lda/ldb/ldc are in floats.
@@ -116,6 +177,26 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
 export function gemmST(
   transA: bool, transB: bool, m: i32, n: i32, k: i32,
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize,
+): void {
+  gemmCore(transA, transB ? B_DENSE_T : B_DENSE, 0, m, n, k, a, lda, b, ldb, c, ldc, accumulate, scratch, 0, 0);
+}
+
+const B_DENSE_T: i32 = -1;
+
+/**
+ * GEMM whose B is an image read through a convolution's taps (B_IM2COL_T, see above), without
+ * materializing the im2col matrix. op(B)'s rows start at row b0 and its columns at column j0 of the implicit matrix.
+ */
+export function gemmConvST(
+  transA: bool, bMode: i32, geom: usize, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, x: usize, c: usize, ldc: i32, accumulate: bool, scratch: usize, b0: i32, j0: i32,
+): void {
+  gemmCore(transA, bMode, geom, m, n, k, a, lda, x, 0, c, ldc, accumulate, scratch, b0, j0);
+}
+
+function gemmCore(
+  transA: bool, bMode: i32, geom: usize, m: i32, n: i32, k: i32,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize, b0: i32, j0: i32,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -130,7 +211,8 @@ export function gemmST(
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min<i32>(KC, k - pc);
       const loadC = accumulate || pc > 0;
-      packB(transB, b, ldb, pc, kc, jc, nc, packedB);
+      if (bMode == B_IM2COL_T) packBIm2colT(b, geom, b0 + pc, kc, j0 + jc, nc, packedB);
+      else packB(bMode == B_DENSE_T, b, ldb, pc, kc, jc, nc, packedB);
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min<i32>(MC, m - ic);
         packA(transA, a, lda, ic, mc, pc, kc, packedA);

@@ -241,7 +241,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     geom.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH ?? 1, g.dilationW ?? 1, g.outH, g.outW]);
   }
   const convWork = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW * (g.cIn / g.groups) * g.kh * g.kw;
-  const convScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
+  // The weight gradient packs straight from the image; forward and input gradient need a col buffer.
+  const convScratch = (_g: Conv2dGeometry) => gemmScratchFloats * 4;
+  const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[]): void {
@@ -297,11 +299,11 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
-      withArgs((M) => convCall('conv2dForward', g, convScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+      withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
-      withArgs((M) => convCall('conv2dBackwardInput', g, convScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
+      withArgs((M) => convCall('conv2dBackwardInput', g, colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
