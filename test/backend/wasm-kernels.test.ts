@@ -321,7 +321,7 @@ for (const threads of [1, 2]) {
     try {
       for (const c of allCases) compare(c.run(wasm), c.run(ref), c.name, c.tol);
     } finally {
-      wasm.setParallelThreshold(1 << 16);
+      wasm.setParallelThreshold(20_000);
     }
   });
 }
@@ -337,7 +337,7 @@ test('wasm backend: 1 and 2 threads give bit-identical outputs', async () => {
       one.forEach((o, i) => assertSameBits(o, two[i]!, `${c.name} output ${i}`));
     }
   } finally {
-    wasm.setParallelThreshold(1 << 16);
+    wasm.setParallelThreshold(20_000);
   }
 });
 

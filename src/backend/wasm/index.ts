@@ -44,8 +44,14 @@ const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign
 const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min'];
 
-/** Below this many multiply-adds (or elements) a kernel runs on the calling thread only: waking workers costs more. */
-const DEFAULT_PARALLEL_WORK = 1 << 16;
+/**
+ * Kernels whose estimated single-thread time (in nanoseconds, see the estimates at each call) is below this run
+ * on the calling thread only: waking the workers and waiting for them costs some microseconds.
+ */
+const DEFAULT_PARALLEL_WORK = 20_000;
+/** Rough single-thread costs in nanoseconds, for the split decision only (results never depend on it). */
+const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
+const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
 
 export interface WasmBackend extends Backend {
   /** Threads kernels use (1 = the calling thread only). */
@@ -68,7 +74,7 @@ export interface WasmBackend extends Backend {
   liveBytes(): number;
   /** Debugging aid: fill freed blocks with NaN so a use after free (e.g. a forgotten keep()) shows in results. */
   setPoisonFreed(on: boolean): void;
-  /** Work (multiply-adds or elements) from which kernels use all threads; 0 = always (tests use it). */
+  /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
   measureSimdPeak(iterations: number, nt: number): number;
@@ -248,7 +254,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[]): void {
     writeConvGeometry(g);
-    const nt = ntFor(convWork(g));
+    const nt = ntFor(convWork(g) * NS_PER_MAC);
     const [s, stride] = scratch(bytesPerThread, nt);
     run(name, [...addresses.slice(0, -1), geomPtr, addresses[addresses.length - 1]!, s, stride], nt);
   }
@@ -291,7 +297,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       if (m <= 0 || n <= 0) return;
       withArgs((M) => {
         const pa = M.in(a, aOffset, m * k), pb = M.in(b, bOffset, k * n), pc = M.out(c, cOffset, m * n, accumulate);
-        const nt = ntFor(m * n * k);
+        const nt = ntFor(m * n * k * NS_PER_MAC);
         const [s, stride] = scratch(gemmScratchFloats * 4, nt);
         run('gemm', [transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, transA ? m : k, pb, transB ? k : n, pc, n, accumulate ? 1 : 0, s, stride], nt);
       });
@@ -324,27 +330,27 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     maxPool2d(x, g, out, argmax) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
         run('maxPool2d', [M.in(x), geomPtr, M.out(out), M.out(argmax)], nt);
       });
     },
     maxPool2dBackward(gy, argmax, g, gx) {
       withArgs((M) => {
         writePoolGeometry(g);
-        run('maxPool2dBackward', [M.in(gy), M.in(argmax), geomPtr, M.out(gx)], ntFor(g.n * g.c * g.h * g.w));
+        run('maxPool2dBackward', [M.in(gy), M.in(argmax), geomPtr, M.out(gx)], ntFor(g.n * g.c * g.h * g.w * NS_PER_STREAMED_FLOAT * 2));
       });
     },
     avgPool2d(x, g, countIncludePad, divisorOverride, out) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
         run('avgPool2d', [M.in(x), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(out)], nt);
       });
     },
     avgPool2dBackward(gy, g, countIncludePad, divisorOverride, gx) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw);
+        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
         run('avgPool2dBackward', [M.in(gy), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(gx)], nt);
       });
     },
@@ -352,37 +358,39 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     unary(op, x, out) {
       const code = UNARY_OPS.indexOf(op);
       if (code < 0) return referenceBackend.unary(op, x, out);
-      withArgs((M) => run('unary', [code, M.in(x), M.out(out), x.length], ntFor(x.length * 4)));
+      withArgs((M) => run('unary', [code, M.in(x), M.out(out), x.length],
+        ntFor(x.length * (TRANSCENDENTAL.has(op) ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT))));
     },
     binary(op, a, aShape, b, bShape, out, outShape) {
       const code = BINARY_OPS.indexOf(op);
       const plan = code < 0 ? null : collapseBroadcast(aShape, bShape, outShape);
       if (!plan || out.length === 0) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
       const { dims, sa, sb } = plan;
-      withArgs((M) => run('binary', [code, M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb], ntFor(out.length * 4)));
+      withArgs((M) => run('binary', [code, M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb],
+        ntFor(out.length * (op === 'pow' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2))));
     },
     reduce(op, x, shape, axes, out) {
       const code = REDUCE_OPS.indexOf(op);
       const plan = code < 0 ? null : collapseReduce(shape, axes);
       if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
-      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], ntFor(x.length)));
+      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], ntFor(x.length * NS_PER_STREAMED_FLOAT)));
     },
     // x is (rows, cols)
     logSoftmax(x, rows, cols, out) {
-      withArgs((M) => run('logSoftmax', [M.in(x), rows, cols, M.out(out)], ntFor(rows * cols * 8)));
+      withArgs((M) => run('logSoftmax', [M.in(x), rows, cols, M.out(out)], ntFor(rows * cols * NS_PER_SCALAR_F64 * 4)));
     },
     // x is (N,C,HW)
     channelMoments(x, n, c, hw, mean, variance) {
-      withArgs((M) => run('channelMoments', [M.in(x), n, c, hw, M.out(mean), M.out(variance)], ntFor(n * c * hw * 2)));
+      withArgs((M) => run('channelMoments', [M.in(x), n, c, hw, M.out(mean), M.out(variance)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 4)));
     },
     batchNormApply(x, n, c, hw, mean, invStd, weight, bias, out) {
       withArgs((M) => run('batchNormApply',
-        [M.in(x), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, bias ? M.in(bias) : 0, M.out(out)], ntFor(n * c * hw)));
+        [M.in(x), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, bias ? M.in(bias) : 0, M.out(out)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 2)));
     },
     batchNormBackward(x, gy, n, c, hw, mean, invStd, weight, training, gx, gWeight, gBias) {
       withArgs((M) => run('batchNormBackward',
         [M.in(x), M.in(gy), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, training ? 1 : 0,
-          M.out(gx), M.out(gWeight), M.out(gBias)], ntFor(n * c * hw * 2)));
+          M.out(gx), M.out(gWeight), M.out(gBias)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 6)));
     },
   };
   await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1));
