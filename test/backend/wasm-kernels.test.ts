@@ -367,3 +367,28 @@ test('wasm backend: alloc gives zero-filled arrays that live in the wasm memory'
   assert.ok(b.every((v) => v === 0));
   assert.equal(wasm.alloc(0).length, 0);
 });
+
+test('wasm backend: workers use memory the main thread grew just before the kernel', async () => {
+  await wasm.setThreads(2);
+  wasm.setParallelThreshold(0);
+  try {
+    for (let round = 0; round < 3; round++) {
+      const before = wasm.memoryBytes();
+      // A block as large as the whole memory cannot fit below the old end: it grows the memory, and its tail
+      // (used as B) lies in pages the workers have never seen.
+      const filler = wasm.alloc(before / 4);
+      assert.ok(wasm.memoryBytes() > before, 'the memory grew');
+      const m = 32, n = 32, k = 2048, bOffset = filler.length - k * n;
+      assert.ok(filler.byteOffset + bOffset * 4 >= before, 'B lies in the new pages');
+      filler.set(randomArray(k * n), bOffset);
+      const a = place(wasm, randomArray(m * k), true), c = wasm.alloc(m * n);
+      wasm.gemm(false, false, m, n, k, a, 0, filler, bOffset, c, 0, false);
+      const want = new Float32Array(m * n);
+      ref.gemm(false, false, m, n, k, a, 0, filler, bOffset, want, 0, false);
+      assertClose(c, want, `gemm after growth (round ${round})`);
+      wasm.release(filler); wasm.release(a); wasm.release(c);
+    }
+  } finally {
+    wasm.setParallelThreshold(20_000);
+  }
+});
