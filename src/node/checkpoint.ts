@@ -18,7 +18,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import {
@@ -106,7 +106,6 @@ function isAlive(pid: number): boolean {
 }
 
 async function fsyncDir(dir: string): Promise<void> {
-  const { open } = await import('node:fs/promises');
   try {
     const h = await open(dir, 'r');
     try { await h.sync(); } finally { await h.close(); }
