@@ -159,11 +159,14 @@ function fmt(x) {
 }
 const fmtRatio = (r) => `${r >= 10 ? r.toFixed(0) : r >= 1 ? r.toFixed(1) : r.toFixed(2)}x`;
 
-function cellText(cell, mode, footnotes) {
+/** A table cell's text; notes become footnotes (cells with the same note share one). */
+function cellText(cell, mode, footnotes, where) {
   if (!cell) return '';
   const mark = (note) => {
-    footnotes.push(note);
-    return `[^${footnotes.length}]`;
+    const text = cell.status === 'ok' ? `${where}: ${note}` : note;
+    let k = footnotes.indexOf(text);
+    if (k < 0) k = footnotes.push(text) - 1;
+    return `[^${k + 1}]`;
   };
   switch (cell.status) {
     case 'ok':
@@ -290,7 +293,7 @@ function report({ started, finished, info, results, loads, gemm }) {
       ? 'Training: images/s (batch 64; resnet20 batch 128; forward, cross-entropy, backward, SGD momentum 0.9)'
       : 'Inference: images/s (batch 256, eval mode)';
     out.push('', `## ${title}`, '');
-    const rows = peers.filter((p) => !p.modes || p.modes.includes(mode)).map((p) => [p.label, ...models.map((model) => cellText(results.get(`${mode}/${model}/${p.id}`), mode, footnotes))]);
+    const rows = peers.filter((p) => !p.modes || p.modes.includes(mode)).map((p) => [p.label, ...models.map((model) => cellText(results.get(`${mode}/${model}/${p.id}`), mode, footnotes, `${p.label}, ${model} ${mode === 'train' ? 'training' : 'inference'}`))]);
     out.push(table(['peer', ...models], rows));
   }
 
