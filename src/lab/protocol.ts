@@ -22,7 +22,7 @@ export const ADAM: OptimizerSpec = { name: 'adam', lr: 1e-3 };
 export interface Protocol {
   /** Experiment 3: training-set sizes, the per-run budget, and how many test / train images are scored. */
   ablation: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
-  /** Experiment 3b: the same comparison with a 6x longer budget, on the small training sets only. */
+  /** Experiment 3b: the same comparison with a 6x longer budget, on the smallest training set only (1k images, about 10 epochs). */
   ablationLong: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
   /** The trained reference models of experiments 2 and 6 (trained on the whole training set, seed 0). */
   reference: { cnn: TrainBudget; lc: TrainBudget; mlp: TrainBudget; probeImages: number };
@@ -39,7 +39,7 @@ export interface Protocol {
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
     ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 50, batchSize: 32, optimizer: ADAM }, testImages: 500, trainImages: 500 },
-    ablationLong: { sizes: [1000, 5000], budget: { steps: 300, batchSize: 32, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
+    ablationLong: { sizes: [1000], budget: { steps: 300, batchSize: 32, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
     reference: {
       cnn: { steps: 150, batchSize: 64, optimizer: ADAM },
       lc: { steps: 60, batchSize: 64, optimizer: ADAM },

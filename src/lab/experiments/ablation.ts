@@ -93,7 +93,7 @@ function makeAblation(name: string, title: string, key: 'ablation' | 'ablationLo
     const orderHolds = sizes.map((s) => mean('vggsmall', s) > mean('lcnet', s) && mean('lcnet', s) > mean('mlp', s));
     const cnnOverMlp = sizes.map((s) => mean('vggsmall', s) - mean('mlp', s));
     const lcOverMlp = sizes.map((s) => mean('lcnet', s) - mean('mlp', s));
-    const gapShrinks = cnnOverMlp[0]! > cnnOverMlp.at(-1)!;
+    const gapShrinks = sizes.length < 2 || cnnOverMlp[0]! > cnnOverMlp.at(-1)!;
     const verdict = orderHolds.every(Boolean) && gapShrinks ? 'holds' : cnnOverMlp.every((g) => g > 0) ? 'partly holds' : 'does not hold';
     const md = [
       markdownTable(['model', 'parameters', 'training images', 'test accuracy (mean ± std)', 'test min - max', 'train accuracy', 'train - test (points)'], rows),
