@@ -10,9 +10,9 @@
  *
  * Finalization needs two things a plain synchronous loop never provides: a garbage collection (the arrays are
  * tiny JS objects, so V8 sees no pressure), and a return to the event loop (finalization callbacks run as
- * tasks). For the first, after every max(4 MiB, memory/4) of finalizable arrays it asks the host for a
- * collection (`collectGarbage`, available in Node); the second is up to the loop (`await` a timer now and then). A loop that
- * never yields must use scopes, which free deterministically.
+ * tasks). For the first, after every max(4 MiB, memory/4) of arrays allocated outside any scope it asks the
+ * host for a collection (`collectGarbage`, available in Node); the second is up to the loop (`await` a timer now
+ * and then). A loop that never yields must use scopes, which free deterministically.
  *
  * Views: a SharedArrayBuffer never detaches, so arrays made before `memory.grow` stay valid; but each grow gives
  * `memory.buffer` a new SharedArrayBuffer object, so "is this array ours" is answered with a set of every buffer
@@ -135,7 +135,8 @@ export class WasmHeap {
   /** A zero-filled Float32Array of n floats in the heap, tracked by finalization and the current scope. */
   alloc(n: number): Float32Array {
     if (n === 0) return new Float32Array(0);
-    this.trackedSinceCollect += n * 4;
+    // Blocks of a scope come back when it ends: only count those that rely on finalization.
+    if (this.scopes.length === 0) this.trackedSinceCollect += n * 4;
     if (this.collectGarbage && this.trackedSinceCollect > Math.max(COLLECT_AFTER_BYTES, this.memoryBytes / 4)) {
       // Many finalizable arrays were handed out since the last collection: let the collector find the dead ones
       // well before the heap runs out. Their blocks come back when the loop next yields to the event loop.
