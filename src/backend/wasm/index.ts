@@ -19,8 +19,9 @@
  *   into the control block, wakes the workers, runs share 0 on the calling thread and waits for the others, so
  *   every kernel is synchronous for the ops. Node: worker_threads, unref'd so scripts exit; the main thread
  *   blocks in Atomics.wait. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
- *   Atomics.load, as a page's main thread may not block), otherwise the backend does not load (the module needs
- *   shared memory) and 'reference' remains.
+ *   Atomics.load, as a page's main thread may not block); otherwise one thread (Chromium still creates a shared
+ *   WebAssembly.Memory in a page that is not isolated, it only cannot hand it to workers; a host that refuses
+ *   shared memory altogether makes `setBackend('wasm')` fail with a message, and 'reference' remains).
  * - Determinism: work is split by output elements only (rows/columns of C, images, channels, planes), and every
  *   output element is reduced in the same order whatever the split, so 1 and N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
