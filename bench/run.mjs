@@ -297,6 +297,23 @@ function report({ started, finished, info, results, loads, gemm }) {
     out.push(table(['peer', ...models], rows));
   }
 
+  // How much CPU each peer got: on an idle machine a 1-thread peer shows ~1.0 and a 2-thread one up to ~2.0.
+  const cpuRows = [];
+  for (const mode of modes) {
+    for (const p of peers.filter((q) => !q.modes || q.modes.includes(mode))) {
+      const row = models.map((model) => {
+        const c = results.get(`${mode}/${model}/${p.id}`);
+        return c?.status === 'ok' && c.cpuSeconds !== undefined && c.wallSeconds ? (c.cpuSeconds / c.wallSeconds).toFixed(2) : '';
+      });
+      if (row.some((x) => x !== '')) cpuRows.push([`${p.label}, ${mode === 'train' ? 'training' : 'inference'}`, ...row]);
+    }
+  }
+  if (cpuRows.length) {
+    out.push('', '<details><summary>CPU-seconds per wall-second of each peer during its timed runs</summary>', '');
+    out.push('A single-threaded peer shows about 1.00 when it had a core to itself, a 2-thread peer up to about 2.00 (thread pools that spin while waiting count too); lower figures mean other processes took the CPU.', '');
+    out.push(table(['', ...models], cpuRows), '', '</details>');
+  }
+
   // Ratios: convkit's best backend for each cell against every other peer.
   const best = (mode, model) => {
     let top = null;

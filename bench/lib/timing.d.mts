@@ -5,6 +5,7 @@ export interface CellArgs {
 }
 export interface Measurement {
   imagesPerSec: number; runs: number[]; measuredBatch: number; steps: number; estimate: boolean; note?: string;
+  wallSeconds?: number; cpuSeconds?: number;
 }
 export function measure(step: (n: number) => unknown, batch: number, options: { seconds: number; repeats: number; warmup: number; maxStep: number }): Promise<Measurement>;
 export function median(values: readonly number[]): number;

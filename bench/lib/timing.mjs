@@ -47,6 +47,8 @@ export async function measure(step, batch, { seconds, repeats, warmup, maxStep }
   for (let count = 0; count < 2 || (performance.now() - t0) / 1000 < warmup; count++) await step(batch);
   const runs = [];
   let steps = 0;
+  let timed = 0;
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < repeats; r++) {
     let count = 0;
     let elapsed = 0;
@@ -58,8 +60,12 @@ export async function measure(step, batch, { seconds, repeats, warmup, maxStep }
     } while (elapsed < seconds);
     runs.push((count * batch) / elapsed);
     steps += count;
+    timed += elapsed;
   }
-  return { imagesPerSec: median(runs), runs, measuredBatch: batch, steps, estimate: false };
+  // CPU seconds of this process (all its threads) over the timed runs: a hint of how much of the wall time
+  // the peer actually ran when the machine is shared (spinning thread pools count as CPU time too).
+  const cpu = process.cpuUsage(cpu0);
+  return { imagesPerSec: median(runs), runs, measuredBatch: batch, steps, estimate: false, wallSeconds: timed, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
 }
 
 export function median(values) {
