@@ -11,6 +11,9 @@
 // x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax is the flat h*W+w index inside the plane.
 // Same scan order and NaN rule as the reference: the first maximum wins; the first NaN wins and stays.
 @inline function better(v: f32, best: f32): bool { return v > best || (v != v && best == best); }
+@inline function better4(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+}
 
 export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid: i32, nt: i32): void {
   const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
@@ -24,7 +27,29 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
       // The common 2x2/2 window: four candidates in the reference's scan order.
       for (let oy = 0; oy < outH; oy++) {
         const i0 = 2 * oy * w;
-        for (let ox = 0; ox < outW; ox++) {
+        let ox = 0;
+        // Four outputs at a time: even/odd columns of both rows, compared in the scalar order below.
+        for (; ox + 4 <= outW; ox += 4) {
+          const i = i0 + 2 * ox;
+          const r0a = v128.load(addr(xp, i)), r0b = v128.load(addr(xp, i + 4));
+          const r1a = v128.load(addr(xp, i + w)), r1b = v128.load(addr(xp, i + w + 4));
+          const v0 = i32x4.shuffle(r0a, r0b, 0, 2, 4, 6), v1 = i32x4.shuffle(r0a, r0b, 1, 3, 5, 7);
+          const v2 = i32x4.shuffle(r1a, r1b, 0, 2, 4, 6), v3 = i32x4.shuffle(r1a, r1b, 1, 3, 5, 7);
+          let best = v0;
+          let idx = i32x4.add(i32x4.splat(i), i32x4(0, 2, 4, 6));
+          let take = better4(v1, best);
+          best = v128.bitselect(v1, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(i + 1), i32x4(0, 2, 4, 6)), idx, take);
+          take = better4(v2, best);
+          best = v128.bitselect(v2, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(i + w), i32x4(0, 2, 4, 6)), idx, take);
+          take = better4(v3, best);
+          best = v128.bitselect(v3, best, take);
+          idx = v128.bitselect(i32x4.add(i32x4.splat(i + w + 1), i32x4(0, 2, 4, 6)), idx, take);
+          v128.store(addr(out, op + oy * outW + ox), best);
+          v128.store(addr(argmax, op + oy * outW + ox), idx);
+        }
+        for (; ox < outW; ox++) {
           const i = i0 + 2 * ox;
           let best = load<f32>(addr(xp, i)), idx = i;
           let v = load<f32>(addr(xp, i + 1));

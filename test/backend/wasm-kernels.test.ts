@@ -106,6 +106,7 @@ const POOLS: Pool2dGeometry[] = [
   poolGeometry({ n: 2, c: 2, h: 7, w: 6, k: 3, stride: 1 }),
   poolGeometry({ n: 2, c: 2, h: 7, w: 8, k: 3, stride: 2, pad: 1, ceil: true }),
   poolGeometry({ n: 2, c: 2, h: 7, w: 9, k: 2, stride: 2, ceil: true }), // clipped last 2x2 windows
+  poolGeometry({ n: 2, c: 3, h: 12, w: 22, k: 2, stride: 2 }), // 4-wide SIMD 2x2 path and its scalar tail
 ];
 const MAX_ONLY_POOLS: Pool2dGeometry[] = [poolGeometry({ n: 1, c: 3, h: 10, w: 9, k: 3, stride: 1, pad: 1, dilation: 2 })];
 
@@ -192,6 +193,8 @@ function cases(w: WasmBackend): KernelCase[] {
     const x = randomArray(g.n * g.c * g.h * g.w);
     x[5] = NaN; // NaN propagates through max pooling
     x[9] = x[10]!; // ties: the first maximum wins
+    x[x.length - 30] = NaN; x[x.length - 29] = NaN; // two NaNs in one window: the first wins
+    for (let i = 40; i < 48; i++) x[i] = 0.5; // a flat region: every window's first cell wins
     const gy = randomArray(g.n * g.c * g.outH * g.outW);
     const put = (be: Backend, a: Float32Array) => (onWasm(be) ? place(w, a, true) : a);
     list.push({ name: `maxPool2d + backward ${tag}`, run(be) {
