@@ -123,7 +123,7 @@ async function main() {
   } else {
     step = (k) => {
       const [xb] = batchOf(k);
-      tf.tidy(() => model.predict(xb).dataSync());
+      tf.tidy(() => model.predict(xb, { batchSize: k }).dataSync()); // one pass over the whole batch (predict splits into 32s by default)
     };
   }
   try {
