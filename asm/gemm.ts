@@ -38,6 +38,35 @@ function kernel2x16(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, load: boo
   v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32); v128.store(r1, c13, 48);
 }
 
+// Narrow variants for the last strip of a row of tiles (only the first 8 or 4 of the 16 packed columns are
+// useful): same per-element arithmetic as kernel2x16, so which one computed an element never shows in the bits.
+@inline
+function kernel2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+  const r1 = c + (<usize>ldc << 2);
+  let c00 = v128.load(c), c01 = v128.load(c, 16), c10 = v128.load(r1), c11 = v128.load(r1, 16);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp), b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    ap += 8; bp += 64;
+  }
+  v128.store(c, c00); v128.store(c, c01, 16); v128.store(r1, c10); v128.store(r1, c11, 16);
+}
+
+@inline
+function kernel2x4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+  const r1 = c + (<usize>ldc << 2);
+  let c00 = v128.load(c), c10 = v128.load(r1);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(bp);
+    c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(ap), b0));
+    c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(ap, 4), b0));
+    ap += 8; bp += 64;
+  }
+  v128.store(c, c00); v128.store(r1, c10);
+}
+
 // Pack op(B)[p0:p0+kc, j0:j0+nc] into strips of NR columns: strip s holds (kc, NR), zero-padded past nc.
 function packB(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i32, dst: usize): void {
   for (let js = 0; js < nc; js += NR) {
@@ -233,7 +262,9 @@ function gemmCore(
                   store<f32>(tile + (<usize>(ii * NR + jj) << 2), v);
                 }
               }
-              kernel2x16(kc, ap, bp, tile, NR, true);
+              if (w <= 4) kernel2x4(kc, ap, bp, tile, NR);
+              else if (w <= 8) kernel2x8(kc, ap, bp, tile, NR);
+              else kernel2x16(kc, ap, bp, tile, NR, true);
               for (let ii = 0; ii < h; ii++) {
                 for (let jj = 0; jj < w; jj++) {
                   store<f32>(cp + (<usize>(ii * ldc + jj) << 2), load<f32>(tile + (<usize>(ii * NR + jj) << 2)));
