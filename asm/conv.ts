@@ -15,6 +15,18 @@ import { gemmST, gemmConvST, GEMM_SCRATCH, NR, B_IM2COL_T } from './gemm';
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 
+// Short runs (an image row, tens of floats): inline loops, cheaper than memory.copy/fill's call for so few bytes.
+@inline function copyFloats(dst: usize, src: usize, len: i32): void {
+  let t = 0;
+  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), v128.load(addr(src, t)));
+  for (; t < len; t++) store<f32>(addr(dst, t), load<f32>(addr(src, t)));
+}
+@inline function zeroFloats(dst: usize, len: i32): void {
+  let t = 0;
+  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), f32x4.splat(0));
+  for (; t < len; t++) store<f32>(addr(dst, t), 0);
+}
+
 // x points at channel 0 of nch channels (each H*W) of one image; col is (nch*KH*KW, q1-q0):
 // column q of row (c,i,j) holds x[c, oy*sH-pH+i*dH, ox*sW-pW+j*dW] for output position q = oy*OW+ox, or 0 in padding.
 function im2col(x: usize, nch: i32, geom: usize, q0: i32, q1: i32, col: usize): void {
@@ -32,15 +44,15 @@ function im2col(x: usize, nch: i32, geom: usize, q0: i32, q1: i32, col: usize): 
           const len = xEnd - ox;
           const iy = oy * sH - pH + i * dH;
           if (iy < 0 || iy >= h) {
-            memory.fill(dst, 0, <usize>len << 2);
+            zeroFloats(dst, len);
           } else {
             const src = addr(xc, iy * w);
             if (sW == 1) {
               // ix = ox' - pW + j*dW is valid for ox' in [pW - j*dW, w + pW - j*dW)
               const lo = max<i32>(ox, min<i32>(xEnd, pW - j * dW)), hi = max<i32>(lo, min<i32>(xEnd, w + pW - j * dW));
-              if (lo > ox) memory.fill(dst, 0, <usize>(lo - ox) << 2);
-              if (hi > lo) memory.copy(addr(dst, lo - ox), addr(src, lo - pW + j * dW), <usize>(hi - lo) << 2);
-              if (xEnd > hi) memory.fill(addr(dst, hi - ox), 0, <usize>(xEnd - hi) << 2);
+              zeroFloats(dst, lo - ox);
+              copyFloats(addr(dst, lo - ox), addr(src, lo - pW + j * dW), hi - lo);
+              zeroFloats(addr(dst, hi - ox), xEnd - hi);
             } else {
               for (let xo = ox; xo < xEnd; xo++) {
                 const ix = xo * sW - pW + j * dW;

@@ -152,8 +152,14 @@ export const B_IM2COL_T: i32 = 2;
 @inline function tapRun(x: usize, h: i32, w: i32, c: i32, iy: i32, ix0: i32, sW: i32, len: i32, dst: usize, step: usize): void {
   let lo = 0, hi = 0;
   if (iy >= 0 && iy < h) {
-    lo = ix0 >= 0 ? 0 : (sW - 1 - ix0) / sW;
-    hi = ix0 >= w ? 0 : min<i32>(len, (w - 1 - ix0) / sW + 1);
+    if (sW == 1) { // no divisions in the common case
+      lo = max<i32>(0, -ix0);
+      hi = min<i32>(len, w - ix0);
+    } else {
+      lo = ix0 >= 0 ? 0 : (sW - 1 - ix0) / sW;
+      hi = ix0 >= w ? 0 : min<i32>(len, (w - 1 - ix0) / sW + 1);
+    }
+    if (hi < 0) hi = 0;
     if (lo > hi) lo = hi;
   }
   for (let t = 0; t < lo; t++) store<f32>(dst + <usize>t * step, 0);
