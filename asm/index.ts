@@ -14,3 +14,13 @@ export { simdPeak } from './peak';
 
 /** First byte after the module's static data: the host places its own blocks above it. */
 export const HEAP_BASE: usize = __heap_base;
+
+/** Zero `bytes` bytes at `ptr` (the heap zero-fills blocks with this: TypedArray.fill is slow on shared memory). */
+export function fillZero(ptr: usize, bytes: usize): void {
+  memory.fill(ptr, 0, bytes);
+}
+
+/** Copy `bytes` bytes from `src` to `dst` inside the memory. */
+export function copyBytes(dst: usize, src: usize, bytes: usize): void {
+  memory.copy(dst, src, bytes);
+}

@@ -62,6 +62,8 @@ export class WasmHeap {
   liveBytes = 0;
   /** Forces a full garbage collection (so finalization can return blocks), when the host offers one. */
   collectGarbage: (() => void) | null = null;
+  /** Zeroes bytes of the memory (the wasm module's memory.fill: TypedArray.fill is slow on shared buffers). */
+  zeroBytes: ((offset: number, bytes: number) => void) | null = null;
   /** Fill returned blocks with NaN, so a use after free shows up in results (a debugging aid, off by default). */
   poisonFreed = false;
   private trackedSinceCollect = 0;
@@ -145,7 +147,8 @@ export class WasmHeap {
     }
     const offset = this.allocBlock(n * 4);
     const array = new WasmFloat32Array(this.buffer as ArrayBuffer, offset, n);
-    array.fill(0);
+    if (this.zeroBytes) this.zeroBytes(offset, n * 4);
+    else array.fill(0);
     const generation = this.live.get(offset)!.generation;
     this.registry.register(array, { offset, generation });
     const scope = this.scopes[this.scopes.length - 1];

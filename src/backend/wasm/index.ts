@@ -212,6 +212,8 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const control = Math.ceil(heapBase / 64) * 64;
   const heap = new WasmHeap(memory, control + CONTROL_BYTES);
   heap.collectGarbage = platform.collectGarbage;
+  const fillZero = exports.fillZero as (ptr: number, bytes: number) => void;
+  heap.zeroBytes = (offset, bytes) => fillZero(offset, bytes);
   const pool = new ThreadPool(module, memory, [...KERNELS], fns, control, platform.spawnWorker, platform.mainThreadMayWait);
   const geom = new Int32Array(memory.buffer, control + GEOM_BYTE, 16);
   const geomPtr = control + GEOM_BYTE;
