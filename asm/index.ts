@@ -19,8 +19,3 @@ export const HEAP_BASE: usize = __heap_base;
 export function fillZero(ptr: usize, bytes: usize): void {
   memory.fill(ptr, 0, bytes);
 }
-
-/** Copy `bytes` bytes from `src` to `dst` inside the memory. */
-export function copyBytes(dst: usize, src: usize, bytes: usize): void {
-  memory.copy(dst, src, bytes);
-}
