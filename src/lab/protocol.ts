@@ -34,6 +34,8 @@ export interface Protocol {
   hierarchy: { images: number; searchImages: number; channelsPerLayer: number; patchesPerChannel: number };
   /** Experiment 7. */
   depth: { budget: TrainBudget; lossEvery: number; testImages: number };
+  /** Experiment 7b: the same four nets with the lab's default optimizer (Adam) and a longer budget. */
+  depthAdam: { budget: TrainBudget; lossEvery: number; testImages: number };
 }
 
 export const PROTOCOLS: Record<LabScale, Protocol> = {
@@ -50,6 +52,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
     pooling: { budget: { steps: 200, batchSize: 64, optimizer: ADAM }, testImages: 1000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
     depth: { budget: { steps: 60, batchSize: 16, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 3, testImages: 500 },
+    depthAdam: { budget: { steps: 150, batchSize: 32, optimizer: ADAM }, lossEvery: 5, testImages: 500 },
   },
   quick: {
     ablation: { sizes: [500, 2000], budget: { steps: 20, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
@@ -64,6 +67,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
     pooling: { budget: { steps: 60, batchSize: 32, optimizer: ADAM }, testImages: 300, maxShift: 4 },
     hierarchy: { images: 3, searchImages: 300, channelsPerLayer: 3, patchesPerChannel: 6 },
     depth: { budget: { steps: 12, batchSize: 16, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 2, testImages: 300 },
+    depthAdam: { budget: { steps: 12, batchSize: 16, optimizer: ADAM }, lossEvery: 2, testImages: 300 },
   },
   smoke: {
     ablation: { sizes: [32, 64], budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
@@ -78,6 +82,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
     pooling: { budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 8, maxShift: 2 },
     hierarchy: { images: 2, searchImages: 8, channelsPerLayer: 2, patchesPerChannel: 2 },
     depth: { budget: { steps: 2, batchSize: 2, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 1, testImages: 8 },
+    depthAdam: { budget: { steps: 2, batchSize: 2, optimizer: ADAM }, lossEvery: 1, testImages: 8 },
   },
 };
 

@@ -12,18 +12,25 @@ import type { Experiment } from '../types.js';
 
 export const DEPTH_MODELS = ['plain20', 'plain56', 'resnet20', 'resnet56'] as const;
 
-export const depthExperiment: Experiment = {
-  name: 'depth',
+const CLAIM = 'Without skip connections a deeper net (plain56) trains worse than a shallower one (plain20): degradation. With skip connections (resnet20, resnet56) depth does not hurt training.';
+
+export const depthExperiment: Experiment = makeDepth('depth', 'Depth and skip connections: degradation of plain nets, and ResNets (SGD)', 'depth');
+/** 7b: the same comparison with the lab's default optimizer, Adam, and a longer budget. */
+export const depthAdamExperiment: Experiment = makeDepth('depth-adam', 'Depth and skip connections with Adam and a longer budget', 'depthAdam');
+
+function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam'): Experiment {
+  return {
+  name,
   index: 7,
-  title: 'Depth and skip connections: degradation of plain nets, and ResNets',
-  claim: 'Without skip connections a deeper net (plain56) trains worse than a shallower one (plain20): degradation. With skip connections (resnet20, resnet56) depth does not hurt training.',
+  title,
+  claim: CLAIM,
   defaultSeeds: { full: 1, quick: 1, smoke: 1 },
   async run(ctx) {
-    const p = protocolOf(ctx).depth;
+    const p = protocolOf(ctx)[key];
     const data = await ctx.data();
-    const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
+    const seeds = seedList(ctx.options.seeds ?? 1);
     const missing = DEPTH_MODELS.filter((m) => !models.has(m));
-    if (missing.length) throw new Error(`lab depth: the model zoo has no ${missing.join(', ')} (available: ${models.list().map((m) => m.name).join(', ')})`);
+    if (missing.length) throw new Error(`lab ${name}: the model zoo has no ${missing.join(', ')} (available: ${models.list().map((m) => m.name).join(', ')})`);
     const test = data.test.take(p.testImages);
     const runs: { model: string; seed: number; params: number; curve: { step: number; loss: number }[]; seconds: number; testAccuracy: number; lastLoss: number }[] = [];
     for (const seed of seeds) {
@@ -37,7 +44,7 @@ export const depthExperiment: Experiment = {
         ctx.options.log(`  ${name} seed=${seed}: final training loss ${lastLoss.toFixed(3)}, test ${pct(testAccuracy)} (${outcome.seconds.toFixed(0)} s)`);
       }
     }
-    ctx.output.text('depth/training-loss.svg', lineChart({
+    ctx.output.text(`${name}/training-loss.svg`, lineChart({
       title: 'Training loss (same optimizer, batch and steps)', xLabel: 'step', yLabel: `training loss (mean of ${p.lossEvery} steps)`,
       series: runs.map((r) => ({ name: `${r.model}${seeds.length > 1 ? ` s${r.seed}` : ''}`, dashed: r.model.startsWith('plain'), color: { plain20: '#0072B2', plain56: '#D55E00', resnet20: '#56B4E9', resnet56: '#E69F00' }[r.model], points: r.curve.map((c) => ({ x: c.step, y: c.loss })) })),
     }));
@@ -55,7 +62,7 @@ export const depthExperiment: Experiment = {
       `- Degradation (plain56 trains worse than plain20): ${degradation ? 'yes' : 'no'} (${mean('plain56', 'lastLoss').toFixed(3)} vs ${mean('plain20', 'lastLoss').toFixed(3)}).`,
       `- resnet56 vs plain56: ${mean('resnet56', 'lastLoss').toFixed(3)} vs ${mean('plain56', 'lastLoss').toFixed(3)}; resnet56 vs resnet20: ${mean('resnet56', 'lastLoss').toFixed(3)} vs ${mean('resnet20', 'lastLoss').toFixed(3)}.`,
       '',
-      '![training loss](depth/training-loss.svg)',
+      `![training loss](${name}/training-loss.svg)`,
     ].join('\n');
     return {
       verdict: degradation && resnetOk && resnetNoDegradation ? 'holds' : degradation || resnetOk ? 'partly holds' : 'does not hold',
@@ -66,3 +73,4 @@ export const depthExperiment: Experiment = {
     };
   },
 };
+}

@@ -6,14 +6,14 @@ import { ablationExperiment, ablationLongExperiment } from './ablation.js';
 import { shuffleExperiment } from './shuffle.js';
 import { poolingExperiment } from './pooling.js';
 import { hierarchyExperiment } from './hierarchy.js';
-import { depthExperiment } from './depth.js';
+import { depthExperiment, depthAdamExperiment } from './depth.js';
 
 export const EXPERIMENTS: readonly Experiment[] = [
-  ledgerExperiment, equivarianceExperiment, ablationExperiment, ablationLongExperiment, shuffleExperiment, poolingExperiment, hierarchyExperiment, depthExperiment,
+  ledgerExperiment, equivarianceExperiment, ablationExperiment, ablationLongExperiment, shuffleExperiment, poolingExperiment, hierarchyExperiment, depthExperiment, depthAdamExperiment,
 ];
 
 export function findExperiment(name: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.name === name.toLowerCase());
 }
 
-export { ledgerExperiment, equivarianceExperiment, ablationExperiment, ablationLongExperiment, shuffleExperiment, poolingExperiment, hierarchyExperiment, depthExperiment };
+export { ledgerExperiment, equivarianceExperiment, ablationExperiment, ablationLongExperiment, shuffleExperiment, poolingExperiment, hierarchyExperiment, depthExperiment, depthAdamExperiment };
