@@ -109,6 +109,9 @@ function col2imAdd(col: usize, nch: i32, geom: usize, gx: usize): void {
   }
 }
 
+/** Output positions per f32 partial sum of the weight gradient (then summed in f64); a multiple of 16. */
+const POSITIONS_PER_PARTIAL: i32 = 64;
+
 @inline function isPointwise(geom: usize): bool {
   return gi(geom, 5) == 1 && gi(geom, 6) == 1 && gi(geom, 7) == 1 && gi(geom, 8) == 1 && gi(geom, 9) == 0 && gi(geom, 10) == 0;
 }
@@ -179,10 +182,10 @@ export function conv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
 }
 
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten.
-// gw[o,(c,i,j)] = sum over images b (in order) of sum_q gy[b,o,q] * col_b[(c,i,j),q].
+// gw[o,(c,i,j)] = sum over images b (in order, in f64) of the f32 GEMM sum_q gy[b,o,q] * col_b[(c,i,j),q].
 // Work items: groups, each split into input-channel chunks (taps of those channels) or, when a group has fewer
 // channels than needed, into output-channel chunks.
-// Scratch per thread: GEMM_SCRATCH floats.
+// Scratch per thread: GEMM_SCRATCH + 3*(O/g)*(C/g*KH*KW) floats (an f32 partial and an f64 sum).
 export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
   scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
@@ -200,16 +203,34 @@ export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize
     if (byChannel) { c0 = part(cg, ch, chunks); c1 = part(cg, ch + 1, chunks); }
     else { o0 = part(og, ch, chunks); o1 = part(og, ch + 1, chunks); }
     if (c1 <= c0 || o1 <= o0) continue;
-    const cDst = addr(gw, (grp * og + o0) * kk + c0 * khkw);
-    if (n == 0) {
-      for (let o = o0; o < o1; o++) memory.fill(addr(gw, (grp * og + o) * kk + c0 * khkw), 0, <usize>((c1 - c0) * khkw) << 2);
-      continue;
-    }
+    const rows = o1 - o0, cols = (c1 - c0) * khkw;
+    // The contribution of one image and POSITIONS_PER_PARTIAL output positions (rows, cols) in f32, summed in
+    // f64: a gradient that sums to nearly zero over many positions (as after batch norm) keeps its accuracy.
+    const partial = addr(s, GEMM_SCRATCH), acc = addr(partial, rows * cols);
+    const accLen = rows * cols;
+    for (let t = 0; t < accLen; t++) store<f64>(acc + (<usize>t << 3), 0);
     for (let b = 0; b < n; b++) {
+     for (let q0 = 0; q0 < p; q0 += POSITIONS_PER_PARTIAL) {
+      const q1 = min<i32>(p, q0 + POSITIONS_PER_PARTIAL);
       const xg = addr(x, (b * cIn + grp * cg + c0) * h * wd);
-      const a = addr(gy, (b * cOut + grp * og + o0) * p);
-      if (pointwise) gemmST(false, true, o1 - o0, (c1 - c0) * khkw, p, a, p, xg, p, cDst, kk, b > 0, s);
-      else gemmConvST(false, B_IM2COL_T, geom, o1 - o0, (c1 - c0) * khkw, p, a, p, xg, cDst, kk, b > 0, s, 0, 0);
+      const a = addr(gy, (b * cOut + grp * og + o0) * p + q0);
+      if (pointwise) gemmST(false, true, rows, cols, q1 - q0, a, p, addr(xg, q0), p, partial, cols, false, s);
+      else gemmConvST(false, B_IM2COL_T, geom, rows, cols, q1 - q0, a, p, xg, partial, cols, false, s, q0, 0);
+      let t = 0;
+      for (; t + 4 <= accLen; t += 4) {
+        const v = v128.load(addr(partial, t)), d = acc + (<usize>t << 3);
+        v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
+        v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+      }
+      for (; t < accLen; t++) {
+        const d = acc + (<usize>t << 3);
+        store<f64>(d, load<f64>(d) + <f64>load<f32>(addr(partial, t)));
+      }
+     }
+    }
+    for (let r = 0; r < rows; r++) {
+      const dst = addr(gw, (grp * og + o0 + r) * kk + c0 * khkw);
+      for (let t = 0; t < cols; t++) store<f32>(addr(dst, t), <f32>load<f64>(acc + (<usize>(r * cols + t) << 3)));
     }
   }
 }

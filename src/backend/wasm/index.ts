@@ -250,8 +250,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     geom.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH ?? 1, g.dilationW ?? 1, g.outH, g.outW]);
   }
   const convWork = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW * (g.cIn / g.groups) * g.kh * g.kw;
-  // The weight gradient packs straight from the image; forward and input gradient need a col buffer.
-  const convScratch = (_g: Conv2dGeometry) => gemmScratchFloats * 4;
+  // Forward and input gradient need a col buffer; the weight gradient packs straight from the image and needs
+  // an f32 partial plus an f64 sum of its (O/g, C/g*KH*KW) block.
+  const weightGradScratch = (g: Conv2dGeometry) => (gemmScratchFloats + 3 * (g.cOut / g.groups) * (g.cIn / g.groups) * g.kh * g.kw) * 4 + 64;
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
@@ -316,7 +317,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      withArgs((M) => convCall('conv2dBackwardWeight', g, convScratch(g), [M.in(x), M.in(gy), M.out(gw)]));
+      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)]));
     },
     // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
     locallyConnected2d(x, w, bias, g, out) {
