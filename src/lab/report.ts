@@ -14,6 +14,8 @@ export interface ReportInput {
   scale: LabScale;
   /** Extra notes for the header (e.g. how the run was split over processes). */
   notes?: readonly string[];
+  /** Markdown placed after the summary table (e.g. a discussion of results that contradict a claim). */
+  discussion?: string;
   backend: string;
   data: string;
 }
@@ -43,6 +45,7 @@ export function renderReport(r: ReportInput): string {
   for (const e of r.records) lines.push(`| ${e.index} | [${e.title}](#${e.index}-${slug(e.title)}) | **${e.verdict}** | ${e.summary.replace(/\|/g, '\\|')} | ${duration(e.seconds)} |`);
   for (const f of r.failures) lines.push(`| - | ${f.name} | **failed** | ${f.error.replace(/\|/g, '\\|')} | - |`);
   lines.push('');
+  if (r.discussion) lines.push(r.discussion.trim(), '');
   for (const e of r.records) {
     lines.push(`## ${e.index}. ${e.title}`, '');
     lines.push(`**Claim.** ${e.claim}`, '');
@@ -59,7 +62,7 @@ export function renderReport(r: ReportInput): string {
  * Rebuild the report from experiment records (the `NAME.json` files of a run), e.g. when the experiments ran
  * in separate processes. The wall time is from the first start to the last end.
  */
-export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = []): string {
+export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = [], discussion?: string): string {
   if (records.length === 0) throw new Error('lab report: no experiment results (NAME.json) found');
   const sorted = [...records].sort((a, b) => a.index - b.index);
   const start = Math.min(...sorted.map((r) => Date.parse(r.startedAt)));
@@ -69,6 +72,7 @@ export function reportFromRecords(records: readonly ExperimentRecord[], notes: r
   return renderReport({
     records: sorted, failures: [], seconds: (end - start) / 1000, command: commands, scale: scales.length === 1 ? scales[0]! : 'quick',
     backend: [...new Set(sorted.map((r) => r.backend))].join(', '), data: [...new Set(sorted.map((r) => r.data))].join('; '), notes,
+    ...(discussion !== undefined ? { discussion } : {}),
   });
 }
 

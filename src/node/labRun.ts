@@ -97,12 +97,15 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
 
 /**
  * Rebuild `LAB.md` in `outDir` from the `NAME.json` files there (for runs split over several processes or
- * commands). Returns the experiments found.
+ * commands), with `DISCUSSION.md` from the same folder (if present) after the summary table. Returns the
+ * experiments found.
  */
 export function rebuildReport(outDir: string, notes: readonly string[] = []): ExperimentRecord[] {
   const dir = resolve(outDir);
   const records = EXPERIMENTS.map((e) => join(dir, `${e.name}.json`)).filter((f) => existsSync(f))
     .map((f) => JSON.parse(readFileSync(f, 'utf8')) as ExperimentRecord);
-  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes));
+  const discussionFile = join(dir, 'DISCUSSION.md');
+  const discussion = existsSync(discussionFile) ? readFileSync(discussionFile, 'utf8') : undefined;
+  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes, discussion));
   return records;
 }

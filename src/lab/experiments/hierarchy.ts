@@ -131,7 +131,8 @@ export const hierarchyExperiment: Experiment = {
       purity.push({ layer: o.path, receptiveField: rf.size[0], meanPurity, channels });
       purityRows.push([o.path, `${rf.size[0]}x${rf.size[1]}`, pct(meanPurity), channels.map((c) => `${c.channel}: ${c.topClass} ${pct(c.purity, 0)}`).join('; ')]);
     });
-    const increasing = purity.length > 1 && purity.at(-1)!.meanPurity > purity[0]!.meanPurity;
+    const rises = purity.length > 1 && purity.at(-1)!.meanPurity > purity[0]!.meanPurity;
+    const monotonic = purity.every((q, i) => i === 0 || q.meanPurity >= purity[i - 1]!.meanPurity);
     const md = [
       'First-layer filters (blue negative, red positive; each filter on its own scale). vggsmall (3x3):',
       '',
@@ -156,8 +157,8 @@ export const hierarchyExperiment: Experiment = {
       markdownTable(['layer', 'receptive field', 'mean share of the top class', 'per channel'], purityRows),
     ].join('\n');
     return {
-      verdict: increasing ? 'holds' : 'partly holds',
-      summary: `Receptive fields grow from ${purity[0]?.receptiveField ?? '-'} to ${purity.at(-1)?.receptiveField ?? '-'} pixels across the ReLU layers; the top-patch class share goes from ${pct(purity[0]?.meanPurity ?? NaN)} (first layer) to ${pct(purity.at(-1)?.meanPurity ?? NaN)} (last conv layer) for the channels shown.`,
+      verdict: rises && monotonic ? 'holds' : rises ? 'partly holds' : 'does not hold',
+      summary: `Receptive fields grow from ${purity[0]?.receptiveField ?? '-'} to ${purity.at(-1)?.receptiveField ?? '-'} pixels across the ReLU layers; the share of a channel's top images from one class goes ${purity.map((q) => pct(q.meanPurity)).join(' -> ')} layer by layer (10% = chance)${monotonic ? '' : ', not monotonically'}.`,
       protocol: `vggsmall trained on the full training set, ${describeBudget(p.reference.cnn)}, seed 0 (LeNet-5 likewise for its filters); top patches searched over the first ${count(search)} test images, channels 0-${h.channelsPerLayer - 1} of each ReLU layer.`,
       markdown: md,
       results: { receptiveFields: leafRows.map((r) => ({ path: r.path, type: r.type, outputShape: r.outputShape, receptiveField: r.receptiveField })), chosenImages: chosen, purity },
