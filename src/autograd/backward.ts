@@ -30,8 +30,9 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-function addInto(a: Tensor, b: Tensor): Tensor {
-  const out = getBackend().alloc(a.numel);
+function addInto(a: Tensor, b: Tensor, forLeaf = false): Tensor {
+  // A leaf's .grad outlives the step (and any backend memory scope), so it is a plain, GC-owned array.
+  const out = forLeaf ? new Float32Array(a.numel) : getBackend().alloc(a.numel);
   for (let i = 0; i < out.length; i++) out[i] = a.data[i]! + b.data[i]!;
   return new Tensor(out, a.shape);
 }
@@ -59,7 +60,7 @@ export function backward(root: Tensor, gradient: Tensor | undefined, options: { 
       const node = t.gradFn;
       if (!node) {
         // A leaf: accumulate into .grad (copy on first write so later in-place updates never alias).
-        t.grad = t.grad ? addInto(t.grad, g) : new Tensor(g.data.slice(), t.shape);
+        t.grad = t.grad ? addInto(t.grad, g, true) : new Tensor(new Float32Array(g.data), t.shape);
         continue;
       }
       if (node.saved === null) {

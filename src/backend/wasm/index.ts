@@ -16,14 +16,16 @@
  *   returns every block of the step at once and stays flat. Growth never invalidates views: the buffer of a
  *   shared memory never detaches.
  * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
- *   into the control block, wakes the workers, runs share 0 on the calling thread and waits for the others, so
- *   every kernel is synchronous for the ops. Node: worker_threads, unref'd so scripts exit; the main thread
+ *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
+ *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
+ *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts exit; the main thread
  *   blocks in Atomics.wait. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
  *   Atomics.load, as a page's main thread may not block); otherwise one thread (Chromium still creates a shared
  *   WebAssembly.Memory in a page that is not isolated, it only cannot hand it to workers; a host that refuses
  *   shared memory altogether makes `setBackend('wasm')` fail with a message, and 'reference' remains).
  * - Determinism: work is split by output elements only (rows/columns of C, images, channels, planes), and every
- *   output element is reduced in the same order whatever the split, so 1 and N threads give identical bits.
+ *   output element is reduced in the same order whatever the split and whichever thread runs its share, so 1 and
+ *   N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
  */
@@ -51,6 +53,8 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min'];
  */
 const DEFAULT_PARALLEL_WORK = 20_000;
 /** Rough single-thread costs in nanoseconds, for the split decision only (results never depend on it). */
+/** Shares per thread for kernels whose shares are independent (images, planes, rows): see sharesFor. */
+const SHARES_PER_THREAD = 4;
 const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
 const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
 
@@ -220,10 +224,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const kernelIndex = new Map<KernelName, number>(KERNELS.map((k, i) => [k, i]));
 
   let scratchPtr = -1, scratchBytes = 0;
-  /** Per-thread scratch of `bytesPerThread` for nt threads: [address, stride]. */
-  function scratch(bytesPerThread: number, nt: number): [number, number] {
+  /** Scratch of `bytesPerThread` for every thread: [thread 0's address, stride between threads]. */
+  function scratch(bytesPerThread: number): [number, number] {
     const stride = Math.ceil(bytesPerThread / 64) * 64;
-    const need = stride * nt;
+    const need = stride * pool.threads;
     if (need > scratchBytes) {
       if (scratchPtr >= 0) heap.freeBlock(scratchPtr);
       scratchPtr = heap.allocBlock(need);
@@ -232,8 +236,13 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     return [scratchPtr, stride];
   }
   let parallelWork = DEFAULT_PARALLEL_WORK;
-  const ntFor = (work: number): number => (work >= parallelWork ? pool.threads : 1);
-  const run = (name: KernelName, args: number[], nt: number): void => pool.run(kernelIndex.get(name)!, args, nt);
+  /**
+   * Shares to cut a kernel into: 1 below the threshold, else SHARES_PER_THREAD per thread (threads take shares
+   * as they come free, so a late or busy thread costs little).
+   */
+  const sharesFor = (ns: number, perThread = SHARES_PER_THREAD): number => (ns >= parallelWork ? pool.threads * perThread : 1);
+  const run = (name: KernelName, args: number[], shares: number, scratchArg = -1, scratchStride = 0): void =>
+    pool.run(kernelIndex.get(name)!, args, shares, scratchArg, scratchStride);
   const withArgs = <T>(body: (m: Marshal) => T): T => {
     const m = new Marshal(heap);
     try {
@@ -258,9 +267,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[]): void {
     writeConvGeometry(g);
-    const nt = ntFor(convWork(g) * NS_PER_MAC);
-    const [s, stride] = scratch(bytesPerThread, nt);
-    run(name, [...addresses.slice(0, -1), geomPtr, addresses[addresses.length - 1]!, s, stride], nt);
+    const [s, stride] = scratch(bytesPerThread);
+    const args = [...addresses.slice(0, -1), geomPtr, addresses[addresses.length - 1]!, s];
+    run(name, args, sharesFor(convWork(g) * NS_PER_MAC), args.length - 1, stride);
   }
 
   const backend: WasmBackend = {
@@ -268,7 +277,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     name: 'wasm',
     get threads() { return pool.threads; },
     setThreads: (n: number) => pool.setThreads(n),
-    alloc: (n: number) => heap.alloc(n),
+    // Inside a scope, blocks of the wasm heap (kernels use them in place; the scope frees them). Outside any scope,
+    // plain Float32Arrays that the garbage collector owns: kernels copy them in and out, a little slower, but a
+    // user's ordinary synchronous loop (which never lets finalizers run) keeps flat memory with no dispose().
+    alloc: (n: number) => (heap.scopeDepth > 0 ? heap.alloc(n) : new Float32Array(n)),
 
     scope<T>(fn: () => T): T {
       heap.beginScope();
@@ -301,9 +313,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       if (m <= 0 || n <= 0) return;
       withArgs((M) => {
         const pa = M.in(a, aOffset, m * k), pb = M.in(b, bOffset, k * n), pc = M.out(c, cOffset, m * n, accumulate);
-        const nt = ntFor(m * n * k * NS_PER_MAC);
-        const [s, stride] = scratch(gemmScratchFloats * 4, nt);
-        run('gemm', [transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, transA ? m : k, pb, transB ? k : n, pc, n, accumulate ? 1 : 0, s, stride], nt);
+        const [s, stride] = scratch(gemmScratchFloats * 4);
+        const args = [transA ? 1 : 0, transB ? 1 : 0, m, n, k, pa, transA ? m : k, pb, transB ? k : n, pc, n, accumulate ? 1 : 0, s];
+        // One share per thread: every share packs its own copy of B, so finer shares would repeat that work.
+        run('gemm', args, sharesFor(m * n * k * NS_PER_MAC, 1), args.length - 1, stride);
       });
     },
 
@@ -334,28 +347,27 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     maxPool2d(x, g, out, argmax) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
-        run('maxPool2d', [M.in(x), geomPtr, M.out(out), M.out(argmax)], nt);
+        run('maxPool2d', [M.in(x), geomPtr, M.out(out), M.out(argmax)], sharesFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2));
       });
     },
     maxPool2dBackward(gy, argmax, g, gx) {
       withArgs((M) => {
         writePoolGeometry(g);
-        run('maxPool2dBackward', [M.in(gy), M.in(argmax), geomPtr, M.out(gx)], ntFor(g.n * g.c * g.h * g.w * NS_PER_STREAMED_FLOAT * 2));
+        run('maxPool2dBackward', [M.in(gy), M.in(argmax), geomPtr, M.out(gx)], sharesFor(g.n * g.c * g.h * g.w * NS_PER_STREAMED_FLOAT * 2));
       });
     },
     avgPool2d(x, g, countIncludePad, divisorOverride, out) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
-        run('avgPool2d', [M.in(x), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(out)], nt);
+        run('avgPool2d', [M.in(x), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(out)],
+          sharesFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2));
       });
     },
     avgPool2dBackward(gy, g, countIncludePad, divisorOverride, gx) {
       withArgs((M) => {
         writePoolGeometry(g);
-        const nt = ntFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2);
-        run('avgPool2dBackward', [M.in(gy), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(gx)], nt);
+        run('avgPool2dBackward', [M.in(gy), geomPtr, countIncludePad ? 1 : 0, divisorOverride, M.out(gx)],
+          sharesFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2));
       });
     },
 
@@ -363,7 +375,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       const code = UNARY_OPS.indexOf(op);
       if (code < 0) return referenceBackend.unary(op, x, out);
       withArgs((M) => run('unary', [code, M.in(x), M.out(out), x.length],
-        ntFor(x.length * (TRANSCENDENTAL.has(op) ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT))));
+        sharesFor(x.length * (TRANSCENDENTAL.has(op) ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT))));
     },
     binary(op, a, aShape, b, bShape, out, outShape) {
       const code = BINARY_OPS.indexOf(op);
@@ -371,30 +383,30 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       if (!plan || out.length === 0) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
       const { dims, sa, sb } = plan;
       withArgs((M) => run('binary', [code, M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb],
-        ntFor(out.length * (op === 'pow' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2))));
+        sharesFor(out.length * (op === 'pow' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2))));
     },
     reduce(op, x, shape, axes, out) {
       const code = REDUCE_OPS.indexOf(op);
       const plan = code < 0 ? null : collapseReduce(shape, axes);
       if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
-      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], ntFor(x.length * NS_PER_STREAMED_FLOAT)));
+      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], sharesFor(x.length * NS_PER_STREAMED_FLOAT)));
     },
     // x is (rows, cols)
     logSoftmax(x, rows, cols, out) {
-      withArgs((M) => run('logSoftmax', [M.in(x), rows, cols, M.out(out)], ntFor(rows * cols * NS_PER_SCALAR_F64 * 4)));
+      withArgs((M) => run('logSoftmax', [M.in(x), rows, cols, M.out(out)], sharesFor(rows * cols * NS_PER_SCALAR_F64 * 4)));
     },
     // x is (N,C,HW)
     channelMoments(x, n, c, hw, mean, variance) {
-      withArgs((M) => run('channelMoments', [M.in(x), n, c, hw, M.out(mean), M.out(variance)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 4)));
+      withArgs((M) => run('channelMoments', [M.in(x), n, c, hw, M.out(mean), M.out(variance)], sharesFor(n * c * hw * NS_PER_STREAMED_FLOAT * 4)));
     },
     batchNormApply(x, n, c, hw, mean, invStd, weight, bias, out) {
       withArgs((M) => run('batchNormApply',
-        [M.in(x), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, bias ? M.in(bias) : 0, M.out(out)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 2)));
+        [M.in(x), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, bias ? M.in(bias) : 0, M.out(out)], sharesFor(n * c * hw * NS_PER_STREAMED_FLOAT * 2)));
     },
     batchNormBackward(x, gy, n, c, hw, mean, invStd, weight, training, gx, gWeight, gBias) {
       withArgs((M) => run('batchNormBackward',
         [M.in(x), M.in(gy), n, c, hw, M.in(mean), M.in(invStd), weight ? M.in(weight) : 0, training ? 1 : 0,
-          M.out(gx), M.out(gWeight), M.out(gBias)], ntFor(n * c * hw * NS_PER_STREAMED_FLOAT * 6)));
+          M.out(gx), M.out(gWeight), M.out(gBias)], sharesFor(n * c * hw * NS_PER_STREAMED_FLOAT * 6)));
     },
   };
   await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1));

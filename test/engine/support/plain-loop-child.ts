@@ -1,0 +1,31 @@
+// Child of plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop and prints memory at steps 200 and 2000.
+import { setBackend, getBackend, manualSeed, randn, F, models, optim } from '../../../src/index.js';
+
+const backendName = process.argv[2] ?? 'reference';
+try {
+  await setBackend(backendName);
+} catch (e) {
+  process.stderr.write((e as Error).message);
+  process.exit(3);
+}
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with --expose-gc');
+manualSeed(0);
+const net = models.create('lenet5');
+const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
+const x = randn([32, 1, 28, 28]);
+const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+const backend = getBackend() as { memoryBytes?: () => number };
+const readings: { step: number; rssMiB: number; wasmMiB: number }[] = [];
+for (let i = 1; i <= 2000; i++) {
+  const loss = F.crossEntropy(net.forward(x), y);
+  opt.zeroGrad();
+  loss.backward();
+  opt.step();
+  if (i === 200 || i === 2000) {
+    gc();
+    readings.push({ step: i, rssMiB: process.memoryUsage().rss / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
+  }
+}
+console.log(JSON.stringify(readings));
+process.exit(0);
