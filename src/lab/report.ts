@@ -41,13 +41,20 @@ export function renderReport(r: ReportInput): string {
     ...(r.notes ?? []).map((n) => `- ${n}`),
     '',
   );
+  // A second experiment with the same number (a variant, e.g. a longer budget) is numbered 3b, 7b, ...
+  const seen = new Map<number, number>();
+  const label = new Map(r.records.map((e) => {
+    const k = seen.get(e.index) ?? 0;
+    seen.set(e.index, k + 1);
+    return [e, k === 0 ? String(e.index) : `${e.index}${String.fromCharCode(97 + k)}`] as const;
+  }));
   lines.push('| # | claim | verdict | measured | time |', '| --- | --- | --- | --- | --- |');
-  for (const e of r.records) lines.push(`| ${e.index} | [${e.title}](#${e.index}-${slug(e.title)}) | **${e.verdict}** | ${e.summary.replace(/\|/g, '\\|')} | ${duration(e.seconds)} |`);
+  for (const e of r.records) lines.push(`| ${label.get(e)} | [${e.title}](#${label.get(e)}-${slug(e.title)}) | **${e.verdict}** | ${e.summary.replace(/\|/g, '\\|')} | ${duration(e.seconds)} |`);
   for (const f of r.failures) lines.push(`| - | ${f.name} | **failed** | ${f.error.replace(/\|/g, '\\|')} | - |`);
   lines.push('');
   if (r.discussion) lines.push(r.discussion.trim(), '');
   for (const e of r.records) {
-    lines.push(`## ${e.index}. ${e.title}`, '');
+    lines.push(`## ${label.get(e)}. ${e.title}`, '');
     lines.push(`**Claim.** ${e.claim}`, '');
     lines.push(`**Verdict: ${e.verdict}.** ${e.summary}`, '');
     lines.push(`**Protocol.** ${e.protocol}`, '');

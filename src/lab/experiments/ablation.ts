@@ -108,7 +108,9 @@ function makeAblation(name: string, title: string, key: 'ablation' | 'ablationLo
     ].join('\n');
     return {
       verdict,
-      summary: `Test accuracy at ${count(sizes[0]!)} / ${count(sizes.at(-1)!)} training images: vggsmall ${pct(mean('vggsmall', sizes[0]!))} / ${pct(mean('vggsmall', sizes.at(-1)!))}, lcnet ${pct(mean('lcnet', sizes[0]!))} / ${pct(mean('lcnet', sizes.at(-1)!))}, mlp ${pct(mean('mlp', sizes[0]!))} / ${pct(mean('mlp', sizes.at(-1)!))} (${seeds.length} seed${seeds.length > 1 ? 's' : ''}).`,
+      summary: sizes.length === 1
+        ? `Test accuracy with ${count(sizes[0]!)} training images: vggsmall ${pct(mean('vggsmall', sizes[0]!))}, lcnet ${pct(mean('lcnet', sizes[0]!))}, mlp ${pct(mean('mlp', sizes[0]!))} (${seeds.length} seed${seeds.length > 1 ? 's' : ''}).`
+        : `Test accuracy at ${count(sizes[0]!)} / ${count(sizes.at(-1)!)} training images: vggsmall ${pct(mean('vggsmall', sizes[0]!))} / ${pct(mean('vggsmall', sizes.at(-1)!))}, lcnet ${pct(mean('lcnet', sizes[0]!))} / ${pct(mean('lcnet', sizes.at(-1)!))}, mlp ${pct(mean('mlp', sizes[0]!))} / ${pct(mean('mlp', sizes.at(-1)!))} (${seeds.length} seed${seeds.length > 1 ? 's' : ''}).`,
       protocol: `Sizes ${sizes.map(count).join(', ')} (a seeded random draw of the training set per seed), seeds ${seeds.join(', ')}, each run ${describeBudget(p.budget)} (shuffled, cycling over the subset), test accuracy on the first ${count(test.length)} test images, train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
       markdown: md,
       results: { sizes, seeds, params, budget: p.budget, runs },
