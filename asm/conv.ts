@@ -5,7 +5,7 @@
 //
 // Every kernel takes `geom`, the address of 16 i32 written by the host in this order:
 //   n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW
-// and (scratch, scratchStride, tid, nt): thread tid of nt uses scratch + tid*scratchStride bytes
+// and (scratch, tid, nt): the share tid of nt, computed with the calling thread's own scratch memory
 // (GEMM_SCRATCH floats for the GEMM, then the im2col / patch buffers).
 // Work is split over output elements only, and each output element is always reduced in the same order,
 // so 1 and N threads give identical bits.
@@ -120,11 +120,11 @@ const POSITIONS_PER_PARTIAL: i32 = 64;
 // Work items: (image, group) units, each split into column chunks of output positions when units < nt.
 // Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
 export function conv2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
   const cg = cIn / groups, og = cOut / groups, kk = cg * gi(geom, 5) * gi(geom, 6);
-  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const s = scratch, col = addr(s, GEMM_SCRATCH);
   const pointwise = isPointwise(geom);
   const units = n * groups;
   const chunks = units >= nt ? 1 : (nt + units - 1) / units;
@@ -155,11 +155,11 @@ export function conv2dForward(x: usize, w: usize, bias: usize, geom: usize, out:
 // Work items: (image, group) units, each split into input-channel chunks when units < nt (disjoint gx planes).
 // Scratch per thread: GEMM_SCRATCH + (C/g*KH*KW)*(OH*OW) floats.
 export function conv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const khkw = gi(geom, 5) * gi(geom, 6), groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
   const cg = cIn / groups, og = cOut / groups, kk = cg * khkw;
-  const s = scratch + <usize>tid * <usize>scratchStride, col = addr(s, GEMM_SCRATCH);
+  const s = scratch, col = addr(s, GEMM_SCRATCH);
   const pointwise = isPointwise(geom);
   const units = n * groups;
   const chunks = units >= nt ? 1 : min<i32>(cg, (nt + units - 1) / units);
@@ -187,11 +187,11 @@ export function conv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
 // channels than needed, into output-channel chunks.
 // Scratch per thread: GEMM_SCRATCH + 3*(O/g)*(C/g*KH*KW) floats (an f32 partial and an f64 sum).
 export function conv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const khkw = gi(geom, 5) * gi(geom, 6), groups = gi(geom, 13), p = gi(geom, 14) * gi(geom, 15);
   const cg = cIn / groups, og = cOut / groups, kk = cg * khkw;
-  const s = scratch + <usize>tid * <usize>scratchStride;
+  const s = scratch;
   const pointwise = isPointwise(geom);
   const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
   const byChannel = need == 1 || cg >= need;
@@ -284,10 +284,10 @@ function scatterPatchesAdd(patches: usize, geom: usize, oy: i32, ox: i32, b0: i3
 // Per output position: y (N,O) = patches (N, C*KH*KW) @ w_pos^T. Threads split positions.
 // Scratch per thread: GEMM_SCRATCH + N*C*KH*KW + N*O floats.
 export function locallyConnected2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), cOut = gi(geom, 4), outW = gi(geom, 15), p = gi(geom, 14) * outW;
   const kk = cIn * gi(geom, 5) * gi(geom, 6);
-  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), y = addr(patches, n * kk);
+  const s = scratch, patches = addr(s, GEMM_SCRATCH), y = addr(patches, n * kk);
   for (let pos = part(p, tid, nt); pos < part(p, tid + 1, nt); pos++) {
     gatherPatches(x, geom, pos / outW, pos % outW, 0, n, patches);
     gemmST(false, true, n, cOut, kk, patches, kk, addr(w, pos * cOut * kk), kk, y, cOut, false, s);
@@ -305,10 +305,10 @@ export function locallyConnected2dForward(x: usize, w: usize, bias: usize, geom:
 // Threads split images (each gx image is written by one thread; positions are added in order).
 // Scratch per thread: GEMM_SCRATCH + N*C*KH*KW + N*O floats.
 export function locallyConnected2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const outW = gi(geom, 15), p = gi(geom, 14) * outW, kk = cIn * gi(geom, 5) * gi(geom, 6);
-  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
+  const s = scratch, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
   const b0 = part(n, tid, nt), b1 = part(n, tid + 1, nt), nb = b1 - b0;
   if (nb <= 0) return;
   memory.fill(addr(gx, b0 * cIn * h * wd), 0, <usize>(nb * cIn * h * wd) << 2);
@@ -324,10 +324,10 @@ export function locallyConnected2dBackwardInput(gy: usize, w: usize, geom: usize
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (OH*OW, O, C, KH, KW) and is overwritten.
 // Per position: gw_pos (O, C*KH*KW) = gy_pos^T (O,N) @ patches (N, C*KH*KW). Threads split positions.
 export function locallyConnected2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32): void {
+  scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), cOut = gi(geom, 4), outW = gi(geom, 15), p = gi(geom, 14) * outW;
   const kk = cIn * gi(geom, 5) * gi(geom, 6);
-  const s = scratch + <usize>tid * <usize>scratchStride, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
+  const s = scratch, patches = addr(s, GEMM_SCRATCH), gyPos = addr(patches, n * kk);
   for (let pos = part(p, tid, nt); pos < part(p, tid + 1, nt); pos++) {
     gatherPatches(x, geom, pos / outW, pos % outW, 0, n, patches);
     for (let b = 0; b < n; b++) {

@@ -285,15 +285,15 @@ function gemmCore(
 }
 
 /**
- * Thread `tid` of `nt` computes its share of C: contiguous MR-aligned row strips, or NR-aligned column strips when
- * there are more column strips than row strips. scratch + tid*scratchStride (bytes) is this thread's scratch.
+ * Share `tid` of `nt` of C: contiguous MR-aligned row strips, or NR-aligned column strips when there are more
+ * column strips than row strips. `scratch` is the calling thread's own (GEMM_SCRATCH floats).
  */
 export function gemm(
   transA: i32, transB: i32, m: i32, n: i32, k: i32,
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: i32,
-  scratch: usize, scratchStride: i32, tid: i32, nt: i32,
+  scratch: usize, tid: i32, nt: i32,
 ): void {
-  const s = scratch + <usize>tid * <usize>scratchStride;
+  const s = scratch;
   const rowStrips = (m + MR - 1) / MR, colStrips = (n + NR - 1) / NR;
   if (rowStrips >= colStrips) {
     const s0 = <i32>((<i64>rowStrips * tid) / nt), s1 = <i32>((<i64>rowStrips * (tid + 1)) / nt);

@@ -315,6 +315,10 @@ function compare(got: (Float32Array | Int32Array)[], want: (Float32Array | Int32
 }
 
 const wasm = await loadWasmBackend();
+// Outside a scope alloc() hands out plain GC-owned arrays (kernels then copy them in and out); inside one it
+// hands out blocks of the wasm heap, used in place. This file stays inside one scope, so `place(..., true)` and
+// every alloc() test the in-heap path, and `place(..., false)` the copying path.
+wasm.beginScope();
 const allCases = cases(wasm);
 
 for (const threads of [1, 2]) {
@@ -360,7 +364,7 @@ test('wasm backend: large GEMM and conv split across threads stay bit-identical'
   assertClose(outs[0]!, want, 'gemm 203x301x517 vs reference');
 });
 
-test('wasm backend: alloc gives zero-filled arrays that live in the wasm memory', () => {
+test('wasm backend: alloc in a scope gives zero-filled arrays that live in the wasm memory', () => {
   const a = wasm.alloc(1000);
   assert.ok(wasm.owns(a));
   assert.ok(a.every((v) => v === 0));

@@ -10,9 +10,10 @@
  *
  * Finalization needs two things a plain synchronous loop never provides: a garbage collection (the arrays are
  * tiny JS objects, so V8 sees no pressure), and a return to the event loop (finalization callbacks run as
- * tasks). For the first, after every max(4 MiB, memory/4) of arrays allocated outside any scope it asks the
- * host for a collection (`collectGarbage`, available in Node); the second is up to the loop (`await` a timer now
- * and then). A loop that never yields must use scopes, which free deterministically.
+ * tasks). For the first, after every max(4 MiB, memory/4) of blocks that only finalization can return
+ * (allocated outside any scope, or kept past their scope) it asks the host for a collection (`collectGarbage`,
+ * available in Node); the second is up to the loop (`await` a timer now and then). A loop that never yields must
+ * use scopes, which free deterministically. (The backend's alloc() only uses the heap inside scopes; see index.ts.)
  *
  * Views: a SharedArrayBuffer never detaches, so arrays made before `memory.grow` stay valid; but each grow gives
  * `memory.buffer` a new SharedArrayBuffer object, so "is this array ours" is answered with a set of every buffer
@@ -188,6 +189,7 @@ export class WasmHeap {
         // A kept block belongs to the enclosing scope (if any), as a value returned from a function would.
         block.kept = false;
         if (outer) outer.push(offset, generation);
+        else this.trackedSinceCollect += block.size; // from now on only finalization returns it
         continue;
       }
       this.freeBlock(offset, generation);

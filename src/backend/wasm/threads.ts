@@ -2,15 +2,24 @@
  * The worker pool of the wasm backend and its job protocol.
  *
  * All threads instantiate the same module on the same shared memory. A job is written into a control block in
- * that memory (kernel index, thread count, arguments as f64) and published by incrementing SEQ; every worker
- * wakes (a short spin on Atomics.load, then Atomics.wait), runs `kernel(...args, tid, nt)` when tid < nt, and
- * increments DONE. The calling thread runs share 0 itself, then waits until DONE = nt-1, so kernels stay
- * synchronous for the ops. In Node the main thread sleeps in Atomics.wait after a short spin; on a browser main
- * thread Atomics.wait is forbidden, so it spins on Atomics.load (workers finish within the kernel's runtime).
+ * that memory (kernel index, arguments as f64, number of chunks) and published by incrementing SEQ; every worker
+ * wakes (a short spin on Atomics.load, then Atomics.wait). The job's output is cut into `chunks` shares; every
+ * thread, the caller included, takes the next share with a compare-and-swap on NEXT and runs
+ * `kernel(...args, share, chunks)` with its own scratch memory, until none is left, and counts it in DONE. The
+ * caller returns when DONE = chunks, so kernels stay synchronous for the ops. Taking shares dynamically means a
+ * worker that the OS has not scheduled yet delays nothing: the caller does its shares. Kernels compute each
+ * output element the same way whatever share it is in, so results never depend on who ran what.
+ *
+ * NEXT packs the job's generation (low bits of SEQ) above the share counter, so a worker that wakes late can never
+ * take a share of a newer job with the arguments of an older one. In Node the caller sleeps in Atomics.wait after
+ * a short spin; on a browser main thread Atomics.wait is forbidden, so it spins on Atomics.load.
  */
 
 // Int32 slots of the control block.
-export const SEQ = 0, DONE = 1, NT = 2, KERNEL = 3, ARGC = 4, ERROR = 5;
+export const SEQ = 0, DONE = 1, NT = 2, KERNEL = 3, ARGC = 4, ERROR = 5, NEXT = 6, CHUNKS = 7, SCRATCH_ARG = 8, SCRATCH_STRIDE = 9;
+/** Bits of NEXT that count shares (so at most 1023 shares per job); the bits above hold the job generation. */
+export const SHARE_BITS = 10;
+export const MAX_CHUNKS = (1 << SHARE_BITS) - 1;
 /** Byte offset of the f64 argument array inside the control block, and its capacity. */
 export const ARGS_BYTE = 64, MAX_ARGS = 32;
 /** Byte offset of the geometry i32 array inside the control block. */
@@ -32,13 +41,48 @@ export interface WorkerHandle {
   ready: Promise<void>;
 }
 
+type Kernel = (...args: number[]) => unknown;
+
+/**
+ * The share loop, run by the caller and by the workers: takes shares of the job of generation `gen` until none
+ * is left and returns how many it ran. Workers get it as source text (Function.prototype.toString), so it must
+ * stay self-contained: control slots are literals here (CHUNKS 7, ARGC 4, SCRATCH_ARG 8, SCRATCH_STRIDE 9,
+ * KERNEL 3, NEXT 6, ERROR 5, DONE 1) and 10 is SHARE_BITS (1023 = MAX_CHUNKS).
+ */
+function convkitRunShares(ctl: Int32Array, args: Float64Array, fns: Kernel[], tid: number, gen: number): number {
+  const chunks = ctl[7]!, argc = ctl[4]!, scratchArg = ctl[8]!;
+  const list: number[] = new Array(argc + 2);
+  for (let i = 0; i < argc; i++) list[i] = args[i]!;
+  if (scratchArg >= 0) list[scratchArg] = args[scratchArg]! + tid * ctl[9]!;
+  list[argc + 1] = chunks;
+  const fn = fns[ctl[3]!]!;
+  let ran = 0;
+  for (;;) {
+    const v = Atomics.load(ctl, 6);
+    if (v >>> 10 !== gen || (v & 1023) >= chunks) return ran;
+    if (Atomics.compareExchange(ctl, 6, v, v + 1) !== v) continue;
+    list[argc] = v & 1023;
+    try {
+      fn.apply(null, list);
+    } catch {
+      Atomics.store(ctl, 5, tid + 1);
+    }
+    ran++;
+    Atomics.add(ctl, 1, 1);
+    Atomics.notify(ctl, 1);
+  }
+}
+
+/** Generation of job `seq` as stored in NEXT (the bits above the share counter). */
+const GEN_MASK = (1 << (31 - SHARE_BITS)) - 1;
+
 /**
  * The worker's whole program, as source text, so it can start from a string in Node (`eval: true`) and from a
  * Blob URL in browsers, without a separate file to locate in src/ and dist/. `post` reports 'ready'.
  */
 export const WORKER_SOURCE = String.raw`
+${convkitRunShares.toString()}
 function convkitWorkerMain(init, post) {
-  const SEQ = ${SEQ}, DONE = ${DONE}, NT = ${NT}, KERNEL = ${KERNEL}, ARGC = ${ARGC}, ERROR = ${ERROR};
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const fns = init.kernels.map((name) => instance.exports[name]);
   const ctl = new Int32Array(init.memory.buffer, init.control, 16);
@@ -47,30 +91,17 @@ function convkitWorkerMain(init, post) {
   let seen = init.seq;
   post('ready');
   for (;;) {
-    let seq = Atomics.load(ctl, SEQ);
-    for (let spin = 0; seq === seen && spin < 20000; spin++) seq = Atomics.load(ctl, SEQ);
-    while (seq === seen) { Atomics.wait(ctl, SEQ, seen); seq = Atomics.load(ctl, SEQ); }
+    let seq = Atomics.load(ctl, ${SEQ});
+    for (let spin = 0; seq === seen && spin < 20000; spin++) seq = Atomics.load(ctl, ${SEQ});
+    while (seq === seen) { Atomics.wait(ctl, ${SEQ}, seen); seq = Atomics.load(ctl, ${SEQ}); }
     seen = seq;
-    const nt = Atomics.load(ctl, NT);
-    if (tid >= nt) continue;
-    try {
-      const argc = ctl[ARGC], list = new Array(argc + 2);
-      for (let i = 0; i < argc; i++) list[i] = args[i];
-      list[argc] = tid; list[argc + 1] = nt;
-      fns[ctl[KERNEL]].apply(null, list);
-    } catch (e) {
-      Atomics.store(ctl, ERROR, tid);
-    }
-    Atomics.add(ctl, DONE, 1);
-    Atomics.notify(ctl, DONE);
+    if (tid < Atomics.load(ctl, ${NT})) convkitRunShares(ctl, args, fns, tid, seq & ${GEN_MASK});
   }
 }
 `;
 
 /** Spawns one worker; supplied by the platform glue (worker_threads in Node, Web Workers in browsers). */
 export type SpawnWorker = (init: WorkerInit) => WorkerHandle;
-
-type Kernel = (...args: number[]) => unknown;
 
 export class ThreadPool {
   private readonly ctl: Int32Array;
@@ -115,11 +146,15 @@ export class ThreadPool {
     this.threads = n;
   }
 
-  /** Run kernel `index` with `args` on min(nt, threads) threads and return when every share is done. */
-  run(index: number, args: number[], nt: number): void {
-    nt = Math.max(1, Math.min(nt, this.threads, this.readyWorkers + 1));
+  /**
+   * Run kernel `index` with `args` cut into `chunks` shares over up to `threads` threads, and return when every
+   * share is done. args[scratchArg] (when >= 0) is thread 0's scratch; thread t gets it + t*scratchStride.
+   */
+  run(index: number, args: number[], chunks: number, scratchArg = -1, scratchStride = 0): void {
     const fn = this.fns[index]!;
-    if (nt === 1) {
+    const threads = Math.min(this.threads, this.readyWorkers + 1);
+    chunks = Math.max(1, Math.min(chunks, MAX_CHUNKS));
+    if (threads === 1 || chunks === 1) {
       fn(...args, 0, 1);
       return;
     }
@@ -128,27 +163,26 @@ export class ThreadPool {
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
     ctl[KERNEL] = index;
     ctl[ARGC] = args.length;
-    Atomics.store(ctl, NT, nt);
+    ctl[CHUNKS] = chunks;
+    ctl[SCRATCH_ARG] = scratchArg;
+    ctl[SCRATCH_STRIDE] = scratchStride;
+    Atomics.store(ctl, NT, threads);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERROR, 0);
-    Atomics.add(ctl, SEQ, 1);
+    // Only this thread writes SEQ: publish the shares (NEXT, with the new generation) before waking anyone.
+    const seq = (ctl[SEQ]! + 1) | 0;
+    Atomics.store(ctl, NEXT, (seq & GEN_MASK) << SHARE_BITS);
+    Atomics.store(ctl, SEQ, seq);
     Atomics.notify(ctl, SEQ);
-    let failure: unknown = null;
-    try {
-      fn(...args, 0, nt);
-    } catch (e) {
-      failure = e;
-    }
-    // Always wait for the workers: they write into memory the caller is about to reuse.
-    const want = nt - 1;
+    convkitRunShares(ctl, this.args, this.fns, 0, seq & GEN_MASK);
+    // Wait for shares still running in workers: they write into memory the caller is about to reuse.
     let done = Atomics.load(ctl, DONE);
-    for (let spin = 0; done < want && spin < 20000; spin++) done = Atomics.load(ctl, DONE);
-    while (done < want) {
+    for (let spin = 0; done < chunks && spin < 20000; spin++) done = Atomics.load(ctl, DONE);
+    while (done < chunks) {
       if (this.mainThreadMayWait) Atomics.wait(ctl, DONE, done, 1000);
       done = Atomics.load(ctl, DONE);
     }
-    if (failure) throw failure;
-    const failedTid = Atomics.load(ctl, ERROR);
-    if (failedTid !== 0) throw new Error(`wasm backend: kernel ${this.kernelNames[index]} failed in worker ${failedTid}`);
+    const failed = Atomics.load(ctl, ERROR);
+    if (failed !== 0) throw new Error(`wasm backend: kernel ${this.kernelNames[index]} failed in thread ${failed - 1}`);
   }
 }
