@@ -92,7 +92,7 @@ function convkitWorkerMain(init, post) {
   post('ready');
   for (;;) {
     let seq = Atomics.load(ctl, ${SEQ});
-    for (let spin = 0; seq === seen && spin < 20000; spin++) seq = Atomics.load(ctl, ${SEQ});
+    for (let spin = 0; seq === seen && spin < 2000; spin++) seq = Atomics.load(ctl, ${SEQ});
     while (seq === seen) { Atomics.wait(ctl, ${SEQ}, seen); seq = Atomics.load(ctl, ${SEQ}); }
     seen = seq;
     if (tid < Atomics.load(ctl, ${NT})) convkitRunShares(ctl, args, fns, tid, seq & ${GEN_MASK});
@@ -177,7 +177,7 @@ export class ThreadPool {
     convkitRunShares(ctl, this.args, this.fns, 0, seq & GEN_MASK);
     // Wait for shares still running in workers: they write into memory the caller is about to reuse.
     let done = Atomics.load(ctl, DONE);
-    for (let spin = 0; done < chunks && spin < 20000; spin++) done = Atomics.load(ctl, DONE);
+    for (let spin = 0; done < chunks && spin < 2000; spin++) done = Atomics.load(ctl, DONE);
     while (done < chunks) {
       if (this.mainThreadMayWait) Atomics.wait(ctl, DONE, done, 1000);
       done = Atomics.load(ctl, DONE);
