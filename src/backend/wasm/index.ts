@@ -6,20 +6,21 @@
  * - Build: `npm run build:wasm` (part of `npm run build` and `prepare`) compiles asm/index.ts into
  *   src/backend/wasm/kernels.wasm and copies it to dist/backend/wasm/kernels.wasm; the loader finds it next
  *   to this module in both trees (Node reads it through src/node/wasm-node.ts, browsers fetch it).
- * - Memory: one shared memory, [static data | control block | heap]. `alloc(n)` returns a view of a heap block
- *   (a WasmFloat32Array), so kernels take `array.byteOffset` as the address: no copy between kernels. Arrays that
- *   do not live in the heap (plain Float32Arrays from elsewhere) are copied into temporary blocks around the call.
- *   Blocks come from size classes with free lists (see heap.ts) and return to them by `release(array)`, at the
- *   end of the `scope()` / `beginScope()`..`endScope()` they were allocated in (unless `keep(array)`), or when
- *   the FinalizationRegistry sees the array (and its subarrays) collected. Finalization depends on the garbage
- *   collector's schedule, so it bounds memory only loosely; a training loop that runs each step in a scope
- *   returns every block of the step at once and stays flat. Growth never invalidates views: the buffer of a
- *   shared memory never detaches.
+ * - Memory: one shared memory, [static data | control block | heap]. Inside a scope (`scope(fn)` or
+ *   `beginScope()`..`endScope()`, which fit() and the lab use per step) `alloc(n)` returns a view of a heap block
+ *   (a WasmFloat32Array), so kernels take `array.byteOffset` as the address: no copy between kernels, and the
+ *   scope's end returns every block it allocated (except `keep(array)` ones and arrays in fn's result). Outside
+ *   any scope `alloc(n)` returns a plain GC-owned Float32Array: a plain synchronous loop never lets finalizers
+ *   run, so only the garbage collector can keep its memory flat; kernels copy such arrays (and any other
+ *   foreign array) into temporary heap blocks around the call. Blocks come from size classes with free lists
+ *   (heap.ts) and also return by `release(array)`, or, for blocks kept past their scope, when the
+ *   FinalizationRegistry sees the array (and its subarrays) collected. Growth never invalidates views: the
+ *   buffer of a shared memory never detaches.
  * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
- *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts exit; the main thread
- *   blocks in Atomics.wait. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
+ *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts
+ *   exit; the main thread blocks in Atomics.wait after a short spin. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
  *   Atomics.load, as a page's main thread may not block); otherwise one thread (Chromium still creates a shared
  *   WebAssembly.Memory in a page that is not isolated, it only cannot hand it to workers; a host that refuses
  *   shared memory altogether makes `setBackend('wasm')` fail with a message, and 'reference' remains).
