@@ -20,10 +20,11 @@
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
  *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts
- *   exit; the main thread blocks in Atomics.wait after a short spin. Browsers: Web Workers when `crossOriginIsolated` (the calling thread spins on
- *   Atomics.load, as a page's main thread may not block); otherwise one thread (Chromium still creates a shared
- *   WebAssembly.Memory in a page that is not isolated, it only cannot hand it to workers; a host that refuses
- *   shared memory altogether makes `setBackend('wasm')` fail with a message, and 'reference' remains).
+ *   exit; the main thread blocks in Atomics.wait after a short spin. Browsers: Web Workers when
+ *   `crossOriginIsolated` (the calling thread spins on Atomics.load, as a page's main thread may not block);
+ *   otherwise one thread (Chromium still creates a shared WebAssembly.Memory in a page that is not isolated, it
+ *   only cannot hand it to workers; a host that refuses shared memory altogether makes `setBackend('wasm')` fail
+ *   with a message, and 'reference' remains).
  * - Determinism: work is split by output elements only (rows/columns of C, images, channels, planes), and every
  *   output element is reduced in the same order whatever the split and whichever thread runs its share, so 1 and
  *   N threads give identical bits.
