@@ -267,11 +267,11 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
-  function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[]): void {
+  function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
     const [s, stride] = scratch(bytesPerThread);
     const args = [...addresses.slice(0, -1), geomPtr, addresses[addresses.length - 1]!, s];
-    run(name, args, sharesFor(convWork(g) * NS_PER_MAC), args.length - 1, stride);
+    run(name, args, sharesFor(convWork(g) * NS_PER_MAC, sharesPerThread), args.length - 1, stride);
   }
 
   const backend: WasmBackend = {
@@ -332,7 +332,8 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)]));
+      // 2 shares per thread, not 4: each share packs the output gradient of every image again.
+      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
     // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
     locallyConnected2d(x, w, bias, g, out) {
