@@ -399,3 +399,27 @@ test('wasm backend: workers use memory the main thread grew just before the kern
     wasm.setParallelThreshold(20_000);
   }
 });
+
+test('wasm backend: 600 back-to-back threaded kernels of random sizes match their 1-thread bits', async () => {
+  // Exercises the job protocol (wake, shares, completion) with jobs that follow each other at once.
+  const jobs: { run: () => Float32Array }[] = [];
+  for (let i = 0; i < 200; i++) {
+    const m = 1 + Math.floor(random() * 40), n = 1 + Math.floor(random() * 40), k = 1 + Math.floor(random() * 40);
+    const a = place(wasm, randomArray(m * k), true), b = place(wasm, randomArray(k * n), true);
+    jobs.push({ run: () => { const c = wasm.alloc(m * n); wasm.gemm(false, false, m, n, k, a, 0, b, 0, c, 0, false); return c; } });
+    const len = 1 + Math.floor(random() * 5000), x = place(wasm, randomArray(len), true);
+    jobs.push({ run: () => { const o = wasm.alloc(len); wasm.unary('relu', x, o); return o; } });
+    const rows = 1 + Math.floor(random() * 30), cols = 1 + Math.floor(random() * 30), y = place(wasm, randomArray(rows * cols), true);
+    jobs.push({ run: () => { const o = wasm.alloc(rows); wasm.reduce('sum', y, [rows, cols], [1], o); return o; } });
+  }
+  await wasm.setThreads(1);
+  const one = jobs.map((j) => j.run());
+  await wasm.setThreads(2);
+  wasm.setParallelThreshold(0);
+  try {
+    const two = jobs.map((j) => j.run());
+    one.forEach((o, i) => assertSameBits(o, two[i]!, `job ${i}`));
+  } finally {
+    wasm.setParallelThreshold(20_000);
+  }
+});
