@@ -270,6 +270,7 @@ function gemmCore(
               }
               if (w <= 4) kernel2x4(kc, ap, bp, tile, NR);
               else if (w <= 8) kernel2x8(kc, ap, bp, tile, NR);
+              else if (w <= 12) { kernel2x8(kc, ap, bp, tile, NR); kernel2x4(kc, ap, bp + 32, tile + 32, NR); }
               else kernel2x16(kc, ap, bp, tile, NR, true);
               for (let ii = 0; ii < h; ii++) {
                 for (let jj = 0; jj < w; jj++) {
