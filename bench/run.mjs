@@ -172,7 +172,7 @@ function cellText(cell, mode, footnotes, where) {
     case 'ok':
       return cell.estimate ? `~${fmt(cell.imagesPerSec)} (est.)${mark(cell.note)}` : fmt(cell.imagesPerSec);
     case 'cannot':
-      return `${mode === 'train' ? 'cannot train' : 'cannot run'}${mark(cell.note)}`;
+      return `${cell.note?.startsWith('cannot express') ? 'cannot express' : mode === 'train' ? 'cannot train' : 'cannot run'}${mark(cell.note)}`;
     case 'unavailable':
       return 'not available';
     case 'skipped':
@@ -182,8 +182,8 @@ function cellText(cell, mode, footnotes, where) {
   }
 }
 
-function table(header, rows) {
-  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
+function table(header, rows, numeric = true) {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 || !numeric ? '---' : '---:')).join('|')}|`];
   for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
   return lines.join('\n');
 }
@@ -285,7 +285,7 @@ function report({ started, finished, info, results, loads, gemm }) {
     if (i.status !== 'ok') return [p.label, 'not available', i.note ?? ''];
     const detail = [i.backend && `backend ${i.backend}`, i.threads && `${i.threads} thread${i.threads === 1 ? '' : 's'}`, i.detail, i.blas].filter(Boolean).join('; ');
     return [p.label, i.version, detail];
-  })));
+  }), false));
 
   const footnotes = [];
   for (const mode of modes) {
