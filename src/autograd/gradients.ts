@@ -67,7 +67,8 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   log: (gy, _out, [x]) => [div(gy, x!)],
   sqrt: (gy, out) => [map2(gy, out.data, (g, y) => g / (2 * y))],
   abs: (gy, _out, [x]) => [map2(gy, x!.data, (g, v) => (v > 0 ? g : v < 0 ? -g : 0))],
-  relu: (gy, out) => [map2(gy, out.data, (g, y) => (y > 0 ? g : 0))],
+  // Two backend passes (mask, product) beat one scalar JS loop over backend memory.
+  relu: (gy, out) => [mul(gy, binary('gt', out, 0))],
   sigmoid: (gy, out) => [map2(gy, out.data, (g, y) => g * y * (1 - y))],
   tanh: (gy, out) => [map2(gy, out.data, (g, y) => g * (1 - y * y))],
   // d/dx x·Φ(x) = Φ(x) + x·φ(x)
