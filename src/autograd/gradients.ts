@@ -12,7 +12,7 @@ import { erf } from '../backend/reference/index.js';
 import { numelOf } from '../tensor/shape.js';
 import { empty, sumToShape } from '../ops/util.js';
 import { binary, log, mul, div, neg, pow, sub } from '../ops/elementwise.js';
-import { permute } from '../ops/shape.js';
+import { copyShiftedPlanes, permute } from '../ops/shape.js';
 import { matmulBatchPairs } from '../ops/linalg.js';
 
 type Vjp<K extends keyof OpContexts> = (gy: Tensor, out: Tensor, inputs: readonly (Tensor | null)[], saved: OpContexts[K]) => (Tensor | null)[];
@@ -123,22 +123,12 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
       return g;
     });
   },
-  pad(gy, _out, [x], { pads: [left, , top] }) {
+  pad(gy, _out, [x], { pads: [left, right, top, bottom] }) {
+    // The inverse shift of the forward copy: gx[i, j] = gy[i + top, j + left].
     const gx = empty(x!.shape);
-    const twoD = gy.ndim >= 2 && gy.shape.length === x!.shape.length && x!.ndim >= 2;
-    const h = twoD ? x!.shape[x!.ndim - 2]! : 1, w = x!.shape[x!.ndim - 1]!;
-    const oh = twoD ? gy.shape[gy.ndim - 2]! : 1, ow = gy.shape[gy.ndim - 1]!;
-    const planes = x!.numel / (h * w);
-    for (let p = 0; p < planes; p++) {
-      for (let i = 0; i < h; i++) {
-        const oi = i + top;
-        if (oi < 0 || oi >= oh) continue;
-        for (let j = 0; j < w; j++) {
-          const oj = j + left;
-          if (oj >= 0 && oj < ow) gx.data[(p * h + i) * w + j] = gy.data[(p * oh + oi) * ow + oj]!;
-        }
-      }
-    }
+    // Without vertical padding every row is its own plane (this also covers 2-value pads of any rank).
+    const w = x!.shape[x!.ndim - 1]!, h = top === 0 && bottom === 0 ? 1 : x!.shape[x!.ndim - 2]!;
+    copyShiftedPlanes(gy.data, h + top + bottom, w + left + right, gx.data, h, w, -top, -left);
     return [gx];
   },
 

@@ -126,16 +126,22 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
   const outShape = pads.length === 4 ? [...x.shape.slice(0, -2), oh, ow] : [...x.shape.slice(0, -1), ow];
   const out = empty(outShape);
   if (value !== 0) out.data.fill(value);
-  const planes = x.numel / (h * w);
+  copyShiftedPlanes(x.data, h, w, out.data, oh, ow, top, left);
+  return record('pad', [x], out, { pads: [left, right, top, bottom] });
+}
+
+/**
+ * For each plane: to[i + dy, j + dx] = from[i, j] wherever both are in range. Constant padding (dy, dx ≥ 0),
+ * cropping (negative) and the gradient of either (the inverse shift) are all this one copy.
+ */
+export function copyShiftedPlanes(from: Float32Array, fromH: number, fromW: number, to: Float32Array, toH: number, toW: number, dy: number, dx: number): void {
+  const planes = from.length / (fromH * fromW);
+  const j0 = Math.max(0, -dx), j1 = Math.min(fromW, toW - dx);
+  if (j1 <= j0) return;
   for (let p = 0; p < planes; p++) {
-    for (let i = 0; i < h; i++) {
-      const oi = i + top;
-      if (oi < 0 || oi >= oh) continue;
-      for (let j = 0; j < w; j++) {
-        const oj = j + left;
-        if (oj >= 0 && oj < ow) out.data[(p * oh + oi) * ow + oj] = x.data[(p * h + i) * w + j]!;
-      }
+    for (let i = Math.max(0, -dy); i < Math.min(fromH, toH - dy); i++) {
+      const src = (p * fromH + i) * fromW, dst = (p * toH + i + dy) * toW + dx;
+      to.set(from.subarray(src + j0, src + j1), dst + j0);
     }
   }
-  return record('pad', [x], out, { pads: [left, right, top, bottom] });
 }
