@@ -40,7 +40,7 @@ export interface Protocol {
 
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
-    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 50, batchSize: 32, optimizer: ADAM }, testImages: 500, trainImages: 500 },
+    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 300, batchSize: 64, optimizer: ADAM }, testImages: 2000, trainImages: 1000 },
     ablationLong: { sizes: [1000], budget: { steps: 300, batchSize: 32, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
     reference: {
       cnn: { steps: 150, batchSize: 64, optimizer: ADAM },
@@ -48,7 +48,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
       mlp: { steps: 300, batchSize: 64, optimizer: ADAM },
       probeImages: 16,
     },
-    shuffle: { budget: { steps: 400, batchSize: 64, optimizer: ADAM }, testImages: 5000 },
+    shuffle: { budget: { steps: 2000, batchSize: 64, optimizer: ADAM }, testImages: 5000 },
     pooling: { budget: { steps: 200, batchSize: 64, optimizer: ADAM }, testImages: 1000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
     depth: { budget: { steps: 60, batchSize: 16, optimizer: { name: 'sgd', lr: 0.05, momentum: 0.9 } }, lossEvery: 3, testImages: 500 },
