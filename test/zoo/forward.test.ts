@@ -11,18 +11,8 @@ import { useBackend, getBackend } from '../../src/backend/registry.js';
 import { randn } from '../../src/tensor/creation.js';
 import { backendScope } from '../../src/train/scope.js';
 import type { Module } from '../../src/nn/module.js';
-import type { Backend } from '../../src/backend/backend.js';
+import { fastestBackend } from './support/fastest-backend.js';
 
-async function fastestBackend(): Promise<Backend | null> {
-  try {
-    const { loadWasmBackend } = await import('../../src/backend/wasm/index.js');
-    const wasm = await loadWasmBackend();
-    await wasm.setThreads(2);
-    return wasm;
-  } catch {
-    return null;
-  }
-}
 
 /** Cheap deterministic weights (a hash, scaled like PyTorch's default init): random init of VGG takes seconds. */
 function fillWeights(net: Module): void {

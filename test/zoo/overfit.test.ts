@@ -14,18 +14,8 @@ import { manualSeed } from '../../src/tensor/random.js';
 import { crossEntropy, argmax } from '../../src/ops/index.js';
 import { Adam } from '../../src/optim/adam.js';
 import { backendScope } from '../../src/train/scope.js';
-import type { Backend } from '../../src/backend/backend.js';
+import { fastestBackend } from './support/fastest-backend.js';
 
-async function fastestBackend(): Promise<Backend | null> {
-  try {
-    const { loadWasmBackend } = await import('../../src/backend/wasm/index.js');
-    const wasm = await loadWasmBackend();
-    await wasm.setThreads(2);
-    return wasm;
-  } catch {
-    return null;
-  }
-}
 const wasm = await fastestBackend();
 
 /** Train on one batch until it is fitted; returns the number of steps taken, or throws with the last loss. */
