@@ -24,6 +24,9 @@ const args = [
   ascBin, join(root, 'asm/index.ts'), '-o', out,
   '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd,threads',
   '--importMemory', '--sharedMemory', '--initialMemory', '1', '--maximumMemory', '65536',
+  // A name section (about 1 KB): profiles show `asm/gemm/gemmCore` instead of `wasm-function[4]`. It does not
+  // change the optimised code (measured: lenet5 training 8,114 vs 8,071 images/s with and without).
+  '--debug',
 ];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
 if (result.status !== 0) {
