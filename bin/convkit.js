@@ -9,15 +9,5 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('convkit: the compiled CLI (dist/cli/main.js) is missing; run `npm run build` in the convkit folder first\n');
   process.exit(2);
 }
-let main;
-try {
-  ({ main } = await import(entry.href));
-} catch (e) {
-  // Loading the library chooses its backend; an invalid CONVKIT_BACKEND / CONVKIT_THREADS (or
-  // CONVKIT_BACKEND=wasm where wasm cannot load) fails there, before any command runs: one line, as for a bad flag.
-  if (process.argv.includes('--debug')) throw e;
-  const message = e instanceof Error ? e.message : String(e);
-  process.stderr.write(`convkit: ${message}\n`);
-  process.exit(message.startsWith('CONVKIT_') ? 2 : 1);
-}
+const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -14,7 +14,7 @@
  */
 import type { Backend } from './backend.js';
 import { referenceBackend } from './reference/index.js';
-import { backendFromEnv, processEnvironment, threadsFromEnv } from './settings.js';
+import { BackendConfigError, backendFromEnv, processEnvironment, threadsFromEnv } from './settings.js';
 
 export type BackendName = 'reference' | 'wasm';
 
@@ -63,7 +63,7 @@ async function chooseDefaultBackend(): Promise<Backend> {
   try {
     return await loaders.get('wasm')!();
   } catch (e) {
-    if (requested === 'wasm') throw new Error(`CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: ${(e as Error).message}`);
+    if (requested === 'wasm') throw new BackendConfigError(`CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: ${(e as Error).message}`);
     return referenceBackend;
   }
 }

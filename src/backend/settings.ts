@@ -12,6 +12,11 @@ export const MAX_THREADS = 256;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** A backend setting the user must fix: an invalid CONVKIT_BACKEND / CONVKIT_THREADS, or wasm asked for where it cannot load. */
+export class BackendConfigError extends Error {
+  override name = 'BackendConfigError';
+}
+
 /** `process.env` in Node, an empty environment elsewhere. */
 export function processEnvironment(): Environment {
   const p = (globalThis as { process?: { env?: Environment } }).process;
@@ -23,7 +28,7 @@ export function backendFromEnv(env: Environment): BackendSetting {
   const raw = env['CONVKIT_BACKEND']?.trim().toLowerCase() ?? '';
   if (raw === '') return 'auto';
   const setting = BACKEND_SETTINGS.find((s) => s === raw);
-  if (!setting) throw new Error(`CONVKIT_BACKEND=${env['CONVKIT_BACKEND']}: expected ${BACKEND_SETTINGS.join(', ')} (or unset)`);
+  if (!setting) throw new BackendConfigError(`CONVKIT_BACKEND=${env['CONVKIT_BACKEND']}: expected ${BACKEND_SETTINGS.join(', ')} (or unset)`);
   return setting;
 }
 
@@ -33,7 +38,7 @@ export function threadsFromEnv(env: Environment): number | undefined {
   if (raw === '') return undefined;
   const n = Number(raw);
   if (!/^\d+$/.test(raw) || n < 1 || n > MAX_THREADS) {
-    throw new Error(`CONVKIT_THREADS=${env['CONVKIT_THREADS']}: expected a whole number of threads from 1 to ${MAX_THREADS} (or unset for the number of cores)`);
+    throw new BackendConfigError(`CONVKIT_THREADS=${env['CONVKIT_THREADS']}: expected a whole number of threads from 1 to ${MAX_THREADS} (or unset for the number of cores)`);
   }
   return n;
 }

@@ -28,11 +28,7 @@ export type BackendChoice = (typeof BACKENDS)[number];
 /** --backend, and when it is not given CONVKIT_BACKEND (as for the library), else auto. */
 export function backendOption(values: ParsedArgs['values'], env: Environment): BackendChoice {
   if (values['backend'] !== undefined) return choiceOption(values, 'backend', BACKENDS, 'auto');
-  try {
-    return backendFromEnv(env);
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return backendFromEnv(env); // an invalid value throws a BackendConfigError: one line, exit code 2
 }
 
 /** Help text of --backend's default. */
