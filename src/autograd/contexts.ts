@@ -41,4 +41,9 @@ export interface OpContexts {
   dropout: { mask: Float32Array };
   logSoftmax: { dim: number };
   nllLoss: { target: Int32Array; weight: Float32Array | null; reduction: 'mean' | 'sum' | 'none'; totalWeight: number };
+  /** Fused crossEntropy: each row's log-sum-exp (2 floats per row, see Backend.softmaxCrossEntropy) is all the backward needs besides the logits. */
+  softmaxCrossEntropy: {
+    target: Int32Array; weight: Float32Array | null; labelSmoothing: number; reduction: 'mean' | 'sum' | 'none';
+    totalWeight: number; lse: Float32Array;
+  };
 }

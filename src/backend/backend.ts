@@ -97,14 +97,17 @@ export interface Backend {
 
   /**
    * Fused softmax cross-entropy of x (rows, cols) against class indices `target` (rows, each in [0, cols)), with
-   * optional class weights w (cols; null = 1) and label smoothing eps:
-   *   lse[r] = log Σ_j exp(x[r,j]);  loss[r] = (1−eps)·w[t]·(lse[r] − x[r,t]) + eps/cols · Σ_j w[j]·(lse[r] − x[r,j]).
+   * optional class weights w (cols; null = 1) and label smoothing eps. With lse[r] = log Σ_j exp(x[r,j]) and the
+   * log-probabilities rounded to float32 as logSoftmax stores them, logp[r,j] = f32(x[r,j] − lse[r]):
+   *   loss[r] = −(1−eps)·w[t]·logp[r,t] − eps/cols · Σ_j w[j]·logp[r,j].
+   * lse has 2·rows floats: row r's log-sum-exp as the unevaluated sum lse[2r] + lse[2r+1] (float32 alone loses
+   * what the gradient needs where a probability is close to 1 and softmax − 1 cancels).
    */
   softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target: Int32Array, weight: Float32Array | null,
     labelSmoothing: number, loss: Float32Array, lse: Float32Array): void;
   /**
-   * Its gradient, each row scaled by rowScale[r]: gx[r,j] = rowScale[r]·(softmax[r,j]·a − (1−eps)·w[t]·[j = t] − eps/cols·w[j])
-   * with a = (1−eps)·w[t] + eps/cols·Σw and softmax[r,j] = exp(x[r,j] − lse[r]). gx is overwritten.
+   * Its gradient, each row scaled by rowScale[r]: gx[r,j] = rowScale[r]·(p[r,j]·a − (1−eps)·w[t]·[j = t] − eps/cols·w[j])
+   * with a = (1−eps)·w[t] + eps/cols·Σw and p[r,j] = exp(logp[r,j]) (lse as the forward wrote it). gx is overwritten.
    */
   softmaxCrossEntropyBackward(x: Float32Array, lse: Float32Array, rows: number, cols: number, target: Int32Array,
     weight: Float32Array | null, labelSmoothing: number, rowScale: Float32Array, gx: Float32Array): void;

@@ -78,27 +78,41 @@ export interface CrossEntropyOptions extends NllLossOptions {
 /**
  * Cross-entropy of logits [N, C] against class indices, = nllLoss(logSoftmax(logits)), with PyTorch's label
  * smoothing: (1−ε)·nll + ε/C · Σ_c −w_c·log p_c (normalised like nll under `mean`).
+ *
+ * One fused op (backend kernels softmaxCrossEntropy / softmaxCrossEntropyBackward): the forward keeps only each
+ * row's log-sum-exp, and the backward writes (softmax − smoothed one-hot)·scale in one pass. The class weight is a
+ * constant (no gradient), as in PyTorch and as in nllLoss.
  */
 export function crossEntropy(logits: Tensor, target: Int32Array | readonly number[], options: CrossEntropyOptions = {}): Tensor {
   const t = checkTarget('crossEntropy', logits, target);
   const eps = options.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
-  const logp = logSoftmax(logits, 1);
-  const nll = nllLoss(logp, t, options);
-  if (eps === 0) return nll;
   const reduction = options.reduction ?? 'mean';
-  const c = logits.shape[1]!;
-  const weighted = options.weight ? mul(logp, options.weight) : logp;
-  const smooth = neg(sum(weighted, 1)); // [N]
-  let smoothReduced: Tensor;
-  if (reduction === 'none') smoothReduced = smooth;
-  else if (reduction === 'sum') smoothReduced = sum(smooth);
-  else if (options.weight) {
-    let total = 0;
-    for (let i = 0; i < t.length; i++) total += options.weight.data[t[i]!]!;
-    smoothReduced = mul(sum(smooth), 1 / total);
-  } else smoothReduced = mean(smooth);
-  return add(mul(nll, 1 - eps), mul(smoothReduced, eps / c));
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+    throw new Error(`crossEntropy: reduction must be 'mean', 'sum' or 'none', got '${reduction as string}'`);
+  }
+  const [n, c] = logits.shape as [number, number];
+  if (options.weight && options.weight.numel !== c) {
+    throw new Error(`crossEntropy: weight must have one entry per class (${c}), got ${formatShape(options.weight.shape)}`);
+  }
+  const weight = options.weight ? options.weight.data : null;
+  const backend = getBackend();
+  const losses = backend.alloc(n), lse = backend.alloc(2 * n);
+  backend.softmaxCrossEntropy(logits.data, n, c, t, weight, eps, losses, lse);
+  let totalWeight = n;
+  if (weight) {
+    totalWeight = 0;
+    for (let i = 0; i < n; i++) totalWeight += weight[t[i]!]!;
+  }
+  let out: Tensor;
+  if (reduction === 'none') out = new Tensor(losses, [n]);
+  else {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += losses[i]!;
+    out = empty([]);
+    out.data[0] = reduction === 'sum' ? s : s / totalWeight;
+  }
+  return record('softmaxCrossEntropy', [logits], out, { target: t, weight, labelSmoothing: eps, reduction, totalWeight, lse });
 }
 
 function reduce(x: Tensor, reduction: Reduction, op: string): Tensor {

@@ -310,7 +310,7 @@ function cases(w: WasmBackend): KernelCase[] {
     for (const weighted of [false, true]) {
       for (const eps of [0, 0.1]) {
         list.push({ name: `softmaxCrossEntropy ${rows}x${cols} weighted${+weighted} eps${eps}`, run(be) {
-          const loss = be.alloc(rows), lse = be.alloc(rows), gx = be.alloc(rows * cols);
+          const loss = be.alloc(rows), lse = be.alloc(2 * rows), gx = be.alloc(rows * cols);
           const wt = weighted ? put(be, weight) : null;
           be.softmaxCrossEntropy(put(be, x), rows, cols, target, wt, eps, loss, lse);
           be.softmaxCrossEntropyBackward(put(be, x), lse, rows, cols, target, wt, eps, put(be, rowScale), gx);

@@ -1,6 +1,7 @@
 // Central-difference gradient checks (random cotangent; bound in test/helpers/gradcheck.ts) for batchNorm,
 // dropout (fixed mask), localResponseNorm and every loss.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import * as F from '../../src/ops/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -52,5 +53,42 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
     const posWeight = constant([4], (i) => 0.5 + i);
     gradcheck(`bceWithLogits ${reduction}`, (x) => F.bceWithLogits(x, target, { reduction }), [randomLeaf([5, 4], 16, 2)]);
     gradcheck(`bceWithLogits ${reduction} posWeight`, (x) => F.bceWithLogits(x, target, { reduction, posWeight }), [randomLeaf([5, 4], 17, 2)]);
+  });
+}
+
+// crossEntropy is one fused op (softmaxCrossEntropy); the gradchecks above go through it. Here it is also checked
+// against the same loss built from differentiable parts: logSoftmax, nllLoss and the label-smoothing term.
+function composedCrossEntropy(x: Tensor, target: Int32Array, reduction: 'mean' | 'sum' | 'none', eps: number, weight: Tensor | null): Tensor {
+  const logp = F.logSoftmax(x, 1);
+  const nll = F.nllLoss(logp, target, { reduction, weight });
+  const c = x.shape[1]!;
+  const smooth = F.neg(F.sum(weight ? F.mul(logp, weight) : logp, 1));
+  let total = target.length;
+  if (weight) { total = 0; for (const t of target) total += weight.data[t]!; }
+  const smoothReduced = reduction === 'none' ? smooth : reduction === 'sum' ? F.sum(smooth) : F.mul(F.sum(smooth), 1 / total);
+  return F.add(F.mul(nll, 1 - eps), F.mul(smoothReduced, eps / c));
+}
+
+for (const reduction of ['mean', 'sum', 'none'] as const) {
+  test(`fused crossEntropy equals logSoftmax + nllLoss + smoothing (value and gradient), reduction ${reduction}`, () => {
+    for (const labelSmoothing of [0, 0.15]) {
+      for (const weighted of [false, true]) {
+        const weight = weighted ? constant([5], (i) => 0.4 + 0.25 * i) : null;
+        const run = (fused: boolean) => {
+          const x = randomLeaf([6, 5], 20, 3);
+          const y = fused ? F.crossEntropy(x, targets, { reduction, labelSmoothing, weight }) : composedCrossEntropy(x, targets, reduction, labelSmoothing, weight);
+          y.backward(new Tensor(Float32Array.from({ length: y.numel }, (_, i) => 1 + 0.5 * i), y.shape));
+          return { y: y.data, gx: x.grad!.data, op: y.gradFn?.op };
+        };
+        const fused = run(true), composed = run(false);
+        const label = `smoothing ${labelSmoothing} weighted ${weighted}`;
+        assert.equal(fused.op, 'softmaxCrossEntropy', `${label}: crossEntropy is the fused op`);
+        for (const [a, b, what] of [[fused.y, composed.y, 'loss'], [fused.gx, composed.gx, 'gradient']] as const) {
+          for (let i = 0; i < a.length; i++) {
+            assert.ok(Math.abs(a[i]! - b[i]!) <= 2e-6 * (1 + Math.abs(b[i]!)), `${label}: ${what}[${i}] fused ${a[i]} vs composed ${b[i]}`);
+          }
+        }
+      }
+    }
   });
 }

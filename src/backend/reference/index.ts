@@ -410,16 +410,20 @@ function softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target
     let s = 0;
     for (let j = 0; j < cols; j++) s += Math.exp(x[off + j]! - m);
     const l = m + Math.log(s);
+    // The log-probabilities as logSoftmax stores them (float32), so the loss equals nllLoss(logSoftmax(x)).
+    const logp = (j: number) => Math.fround(x[off + j]! - l);
     const t = target[r]!;
-    let value = (weight ? weight[t]! : 1) * (l - x[off + t]!);
+    let value = -(weight ? weight[t]! : 1) * logp(t);
     if (eps !== 0) {
       // Label smoothing: the cross-entropy against the uniform distribution, mixed in with weight eps.
       let smooth = 0;
-      for (let j = 0; j < cols; j++) smooth += (weight ? weight[j]! : 1) * (l - x[off + j]!);
+      for (let j = 0; j < cols; j++) smooth -= (weight ? weight[j]! : 1) * logp(j);
       value = (1 - eps) * value + eps / cols * smooth;
     }
     loss[r] = value;
-    lse[r] = l;
+    const hi = Math.fround(l);
+    lse[2 * r] = hi;
+    lse[2 * r + 1] = l - hi;
   }
 }
 
@@ -429,12 +433,12 @@ function softmaxCrossEntropyBackward(x: Float32Array, lse: Float32Array, rows: n
   let weightSum = cols;
   if (weight) { weightSum = 0; for (let j = 0; j < cols; j++) weightSum += weight[j]!; }
   for (let r = 0; r < rows; r++) {
-    const off = r * cols, l = lse[r]!, scale = rowScale[r]!, t = target[r]!;
+    const off = r * cols, l = lse[2 * r]! + lse[2 * r + 1]!, scale = rowScale[r]!, t = target[r]!;
     const hit = (1 - eps) * (weight ? weight[t]! : 1);
-    // d loss / d x[j] = softmax[j] * (total target mass) - target mass at j
+    // d loss / d x[j] = softmax[j] · (the row's total target mass) − (target mass at j)
     const a = hit + spread * weightSum;
     for (let j = 0; j < cols; j++) {
-      let g = Math.exp(x[off + j]! - l) * a - spread * (weight ? weight[j]! : 1);
+      let g = Math.exp(Math.fround(x[off + j]! - l)) * a - spread * (weight ? weight[j]! : 1);
       if (j === t) g -= hit;
       gx[off + j] = scale * g;
     }
