@@ -5,7 +5,8 @@
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 
-// x is (rows, cols), target (rows) i32, weight (cols) or 0 for none. For each row r with t = target[r]:
+// x is (rows, cols), target (rows) i32 (< 0: an ignored row, loss 0 and gradient 0), weight (cols) or 0 for none.
+// For each row r with t = target[r]:
 //   lse = max + log(sum(exp(x[r,:] - max))), logp[j] = f32(x[r,j] - lse) (as logSoftmax stores it)
 //   loss[r] = -(1 - eps) * w[t] * logp[t] - eps/cols * sum_j w[j] * logp[j]
 // lse is written as two floats, lse[2r] + lse[2r+1] (hi and the rest), for the backward's precision.
@@ -18,7 +19,14 @@ export function softmaxCrossEntropy(x: usize, rows: i32, cols: i32, target: usiz
     let s: f64 = 0;
     for (let j = 0; j < cols; j++) s += Math.exp(<f64>load<f32>(addr(xr, j)) - m);
     const l = m + Math.log(s);
+    const hi = <f32>l;
+    store<f32>(addr(lse, 2 * r), hi);
+    store<f32>(addr(lse, 2 * r + 1), <f32>(l - <f64>hi));
     const t = load<i32>(addr(target, r));
+    if (t < 0) { // an ignored row
+      store<f32>(addr(loss, r), 0);
+      continue;
+    }
     const wt: f64 = weight != 0 ? <f64>load<f32>(addr(weight, t)) : 1;
     let value = -wt * <f64><f32>(<f64>load<f32>(addr(xr, t)) - l);
     if (eps != 0) {
@@ -30,9 +38,6 @@ export function softmaxCrossEntropy(x: usize, rows: i32, cols: i32, target: usiz
       value = (1 - eps) * value + eps / cols * smooth;
     }
     store<f32>(addr(loss, r), <f32>value);
-    const hi = <f32>l;
-    store<f32>(addr(lse, 2 * r), hi);
-    store<f32>(addr(lse, 2 * r + 1), <f32>(l - <f64>hi));
   }
 }
 
@@ -47,6 +52,10 @@ export function softmaxCrossEntropyBackward(x: usize, lse: usize, rows: i32, col
     const l = <f64>load<f32>(addr(lse, 2 * r)) + <f64>load<f32>(addr(lse, 2 * r + 1));
     const scale = <f64>load<f32>(addr(rowScale, r));
     const t = load<i32>(addr(target, r));
+    if (t < 0) { // an ignored row
+      memory.fill(gr, 0, <usize>cols << 2);
+      continue;
+    }
     const wt: f64 = weight != 0 ? <f64>load<f32>(addr(weight, t)) : 1;
     const hit = (1 - eps) * wt;
     const a = hit + spread * weightSum;

@@ -209,10 +209,11 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     getBackend().softmaxCrossEntropyBackward(logits!.data, lse, rows, cols, target, weight, labelSmoothing, rowScale, gx.data);
     return [gx];
   },
-  nllLoss(gy, _out, [logProbs], { target, weight, reduction, totalWeight }) {
+  nllLoss(gy, _out, [logProbs], { target, weight, reduction, totalWeight, ignoreIndex }) {
     const gx = empty(logProbs!.shape);
     const c = logProbs!.shape[1]!;
     for (let i = 0; i < target.length; i++) {
+      if (target[i] === ignoreIndex) continue;
       const w = weight ? weight[target[i]!]! : 1;
       const g = reduction === 'none' ? gy.data[i]! : reduction === 'sum' ? gy.data[0]! : gy.data[0]! / totalWeight;
       gx.data[i * c + target[i]!] = -w * g;

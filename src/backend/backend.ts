@@ -96,7 +96,8 @@ export interface Backend {
   logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
 
   /**
-   * Fused softmax cross-entropy of x (rows, cols) against class indices `target` (rows, each in [0, cols)), with
+   * Fused softmax cross-entropy of x (rows, cols) against class indices `target` (rows, each in [0, cols), or negative
+   * for a row to ignore: loss 0 and, in the backward, gradient 0), with
    * optional class weights w (cols; null = 1) and label smoothing eps. With lse[r] = log Σ_j exp(x[r,j]) and the
    * log-probabilities rounded to float32 as logSoftmax stores them, logp[r,j] = f32(x[r,j] − lse[r]):
    *   loss[r] = −(1−eps)·w[t]·logp[r,t] − eps/cols · Σ_j w[j]·logp[r,j].

@@ -29,23 +29,38 @@ export function softmax(x: Tensor, dim = -1): Tensor {
   return exp(logSoftmax(x, dim, 'softmax'));
 }
 
-function checkTarget(op: string, input: Tensor, target: Int32Array | readonly number[]): Int32Array {
+/** PyTorch's default ignore_index: no class has it, so nothing is ignored unless a target says -100. */
+const DEFAULT_IGNORE_INDEX = -100;
+
+function checkTarget(op: string, input: Tensor, target: Int32Array | readonly number[], ignoreIndex: number): Int32Array {
   if (input.ndim !== 2) throw new Error(`${op}: expected input [N, C] (batch, classes), got ${formatShape(input.shape)}`);
   const [n, c] = input.shape as [number, number];
   if (target.length !== n) throw new Error(`${op}: target has ${target.length} labels but the input batch has ${n} rows (input ${formatShape(input.shape)})`);
+  if (!Number.isInteger(ignoreIndex)) throw new Error(`${op}: ignoreIndex must be an integer, got ${ignoreIndex}`);
   const t = target instanceof Int32Array ? target : Int32Array.from(target);
   for (let i = 0; i < n; i++) {
     const v = t[i]!;
-    if (!Number.isInteger(target[i]) || v < 0 || v >= c) throw new Error(`${op}: target ${target[i]} at position ${i} is out of range for ${c} classes`);
+    if (!Number.isInteger(target[i]) || ((v < 0 || v >= c) && v !== ignoreIndex)) {
+      throw new Error(`${op}: target ${target[i]} at position ${i} is out of range for ${c} classes`);
+    }
   }
   return t;
 }
 
-export interface NllLossOptions { reduction?: Reduction; weight?: Tensor | null }
+export interface NllLossOptions {
+  reduction?: Reduction;
+  weight?: Tensor | null;
+  /**
+   * Rows whose target equals this index add nothing: loss 0, no gradient, and `mean` does not count them
+   * (default -100, as in PyTorch; it may also be a real class index).
+   */
+  ignoreIndex?: number;
+}
 
 /** Negative log-likelihood of class indices given log-probabilities [N, C]; `mean` divides by the total target weight. */
 export function nllLoss(logProbs: Tensor, target: Int32Array | readonly number[], options: NllLossOptions = {}): Tensor {
-  const t = checkTarget('nllLoss', logProbs, target);
+  const ignoreIndex = options.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
+  const t = checkTarget('nllLoss', logProbs, target, ignoreIndex);
   const [n, c] = logProbs.shape as [number, number];
   const reduction = options.reduction ?? 'mean';
   const weight = options.weight ? options.weight.data : null;
@@ -53,6 +68,7 @@ export function nllLoss(logProbs: Tensor, target: Int32Array | readonly number[]
   const losses = new Float32Array(n);
   let totalWeight = 0;
   for (let i = 0; i < n; i++) {
+    if (t[i] === ignoreIndex) continue;
     const w = weight ? weight[t[i]!]! : 1;
     losses[i] = -w * logProbs.data[i * c + t[i]!]!;
     totalWeight += w;
@@ -67,7 +83,7 @@ export function nllLoss(logProbs: Tensor, target: Int32Array | readonly number[]
     out = empty([]);
     out.data[0] = reduction === 'sum' ? s : s / totalWeight;
   }
-  return record('nllLoss', [logProbs], out, { target: t, weight, reduction, totalWeight });
+  return record('nllLoss', [logProbs], out, { target: t, weight, reduction, totalWeight, ignoreIndex });
 }
 
 export interface CrossEntropyOptions extends NllLossOptions {
@@ -84,7 +100,8 @@ export interface CrossEntropyOptions extends NllLossOptions {
  * constant (no gradient), as in PyTorch and as in nllLoss.
  */
 export function crossEntropy(logits: Tensor, target: Int32Array | readonly number[], options: CrossEntropyOptions = {}): Tensor {
-  const t = checkTarget('crossEntropy', logits, target);
+  const ignoreIndex = options.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
+  let t = checkTarget('crossEntropy', logits, target, ignoreIndex);
   const eps = options.labelSmoothing ?? 0;
   if (!(eps >= 0 && eps <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${eps}`);
   const reduction = options.reduction ?? 'mean';
@@ -95,15 +112,14 @@ export function crossEntropy(logits: Tensor, target: Int32Array | readonly numbe
   if (options.weight && options.weight.numel !== c) {
     throw new Error(`crossEntropy: weight must have one entry per class (${c}), got ${formatShape(options.weight.shape)}`);
   }
+  // The kernels know an ignored row by a negative target (ignoreIndex may be a real class).
+  if (t.includes(ignoreIndex)) t = t.map((v) => (v === ignoreIndex ? -1 : v));
   const weight = options.weight ? options.weight.data : null;
   const backend = getBackend();
   const losses = backend.alloc(n), lse = backend.alloc(2 * n);
   backend.softmaxCrossEntropy(logits.data, n, c, t, weight, eps, losses, lse);
-  let totalWeight = n;
-  if (weight) {
-    totalWeight = 0;
-    for (let i = 0; i < n; i++) totalWeight += weight[t[i]!]!;
-  }
+  let totalWeight = 0;
+  for (let i = 0; i < n; i++) if (t[i]! >= 0) totalWeight += weight ? weight[t[i]!]! : 1;
   let out: Tensor;
   if (reduction === 'none') out = new Tensor(losses, [n]);
   else {

@@ -302,10 +302,11 @@ function cases(w: WasmBackend): KernelCase[] {
       }
     }
   }
-  // Fused softmax cross-entropy: forward (loss, lse) and backward, with and without weights and smoothing.
+  // Fused softmax cross-entropy: forward (loss, lse) and backward, with and without weights and smoothing, one row ignored.
   for (const [rows, cols] of [[7, 10], [33, 3], [1, 1]] as const) {
     const x = randomArray(rows * cols, -4, 4), weight = randomArray(cols, 0.5, 1.5), rowScale = randomArray(rows);
     const target = Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
+    if (rows > 1) target[1] = -1; // an ignored row
     const put = (be: Backend, a: Float32Array) => (onWasm(be) ? place(w, a, true) : a);
     for (const weighted of [false, true]) {
       for (const eps of [0, 0.1]) {

@@ -413,6 +413,10 @@ function softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target
     // The log-probabilities as logSoftmax stores them (float32), so the loss equals nllLoss(logSoftmax(x)).
     const logp = (j: number) => Math.fround(x[off + j]! - l);
     const t = target[r]!;
+    const hi = Math.fround(l);
+    lse[2 * r] = hi;
+    lse[2 * r + 1] = l - hi;
+    if (t < 0) { loss[r] = 0; continue; } // an ignored row
     let value = -(weight ? weight[t]! : 1) * logp(t);
     if (eps !== 0) {
       // Label smoothing: the cross-entropy against the uniform distribution, mixed in with weight eps.
@@ -421,9 +425,6 @@ function softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target
       value = (1 - eps) * value + eps / cols * smooth;
     }
     loss[r] = value;
-    const hi = Math.fround(l);
-    lse[2 * r] = hi;
-    lse[2 * r + 1] = l - hi;
   }
 }
 
@@ -434,6 +435,7 @@ function softmaxCrossEntropyBackward(x: Float32Array, lse: Float32Array, rows: n
   if (weight) { weightSum = 0; for (let j = 0; j < cols; j++) weightSum += weight[j]!; }
   for (let r = 0; r < rows; r++) {
     const off = r * cols, l = lse[2 * r]! + lse[2 * r + 1]!, scale = rowScale[r]!, t = target[r]!;
+    if (t < 0) { gx.fill(0, off, off + cols); continue; } // an ignored row
     const hit = (1 - eps) * (weight ? weight[t]! : 1);
     // d loss / d x[j] = softmax[j] · (the row's total target mass) − (target mass at j)
     const a = hit + spread * weightSum;
