@@ -436,6 +436,24 @@ def loss_cases():
             ff.add(f"nll_{reduction}_ignore{ignore}_{'w' if weighted else 'nw'}", "nllLoss",
                    {"reduction": reduction, "weighted": weighted, "ignoreIndex": ignore},
                    with_grads(fn, inputs, g, constant={"weight"}))
+
+    # logits [N, C, H, W] with targets [N, H, W] (per-position classes)
+    for reduction, smoothing, weighted, ignore in (("mean", 0.0, False, -100), ("none", 0.0, False, -100),
+                                                   ("sum", 0.1, True, -100), ("mean", 0.1, True, 1)):
+        g = nextg()
+        logits = randn(g, 2, 4, 3, 2, scale=2.0)
+        target = torch.randint(0, 4, (2, 3, 2), generator=g)
+        target[0, 1, 0] = ignore
+        inputs = {"logits": logits, "target": target}
+        if weighted:
+            inputs["weight"] = torch.rand(4, generator=g) + 0.5
+        params = {"reduction": reduction, "labelSmoothing": smoothing, "weighted": weighted, "ignoreIndex": ignore}
+
+        def fn(logits, target, weight=None):
+            return F.cross_entropy(logits, target, weight=weight, reduction=reduction, label_smoothing=smoothing,
+                                   ignore_index=ignore)
+        ff.add(f"ce_nchw_{reduction}_ls{smoothing}_{'w' if weighted else 'nw'}_ignore{ignore}", "crossEntropy", params,
+               with_grads(fn, inputs, g, constant={"weight"}))
     return ff
 
 

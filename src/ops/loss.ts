@@ -6,7 +6,7 @@ import { formatShape, normDim } from '../tensor/shape.js';
 import { empty } from './util.js';
 import { abs, add, exp, log, maximum, mul, neg, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { permute } from './shape.js';
+import { permute, reshape } from './shape.js';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -33,7 +33,9 @@ export function softmax(x: Tensor, dim = -1): Tensor {
 const DEFAULT_IGNORE_INDEX = -100;
 
 function checkTarget(op: string, input: Tensor, target: Int32Array | readonly number[], ignoreIndex: number): Int32Array {
-  if (input.ndim !== 2) throw new Error(`${op}: expected input [N, C] (batch, classes), got ${formatShape(input.shape)}`);
+  if (input.ndim !== 2) {
+    throw new Error(`${op}: expected input [N, C] (batch, classes)${op === 'crossEntropy' ? ' or [N, C, d1, ...]' : ''}, got ${formatShape(input.shape)}`);
+  }
   const [n, c] = input.shape as [number, number];
   if (target.length !== n) throw new Error(`${op}: target has ${target.length} labels but the input batch has ${n} rows (input ${formatShape(input.shape)})`);
   if (!Number.isInteger(ignoreIndex)) throw new Error(`${op}: ignoreIndex must be an integer, got ${ignoreIndex}`);
@@ -94,12 +96,26 @@ export interface CrossEntropyOptions extends NllLossOptions {
 /**
  * Cross-entropy of logits [N, C] against class indices, = nllLoss(logSoftmax(logits)), with PyTorch's label
  * smoothing: (1−ε)·nll + ε/C · Σ_c −w_c·log p_c (normalised like nll under `mean`).
+ * Logits [N, C, d1, ...] (e.g. per-pixel classes) take targets [N, d1, ...] flattened row-major; `none` then
+ * returns [N, d1, ...] and `mean` averages over every position, as in PyTorch.
  *
  * One fused op (backend kernels softmaxCrossEntropy / softmaxCrossEntropyBackward): the forward keeps only each
  * row's log-sum-exp, and the backward writes (softmax − smoothed one-hot)·scale in one pass. The class weight is a
  * constant (no gradient), as in PyTorch and as in nllLoss.
  */
 export function crossEntropy(logits: Tensor, target: Int32Array | readonly number[], options: CrossEntropyOptions = {}): Tensor {
+  if (logits.ndim > 2) {
+    // Move the classes last and make every position a row: the permute is differentiable, the rest is the 2-D op.
+    const [n, c] = logits.shape as [number, number];
+    const positions = logits.shape.slice(2);
+    const rows = n * positions.reduce((a, b) => a * b, 1);
+    if (target.length !== rows) {
+      throw new Error(`crossEntropy: logits ${formatShape(logits.shape)} need ${rows} targets ([N, d1, ...] flattened), got ${target.length}`);
+    }
+    const order = [0, ...positions.map((_, i) => i + 2), 1];
+    const loss = crossEntropy(reshape(permute(logits, order), [rows, c]), target, options);
+    return (options.reduction ?? 'mean') === 'none' ? reshape(loss, [n, ...positions]) : loss;
+  }
   const ignoreIndex = options.ignoreIndex ?? DEFAULT_IGNORE_INDEX;
   let t = checkTarget('crossEntropy', logits, target, ignoreIndex);
   const eps = options.labelSmoothing ?? 0;

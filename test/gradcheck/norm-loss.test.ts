@@ -106,3 +106,12 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
     }
   });
 }
+
+test('gradcheck crossEntropy on [N, C, H, W] logits (per-position targets, one ignored)', () => {
+  const target = Int32Array.from([0, 2, -100, 1, 3, 0, 2, 2, 1, 0, 3, 1]); // [2, 3, 2] flattened
+  const weight = constant([4], (i) => 0.6 + 0.2 * i);
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    gradcheck(`crossEntropy NCHW ${reduction}`, (x) => F.crossEntropy(x, target, { reduction, labelSmoothing: 0.1, weight }),
+      [randomLeaf([2, 4, 3, 2], 24, 2)]);
+  }
+});

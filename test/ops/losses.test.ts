@@ -1,4 +1,5 @@
-// Losses against PyTorch: crossEntropy (reduction mean/sum/none, label smoothing, class weights, both, ignoreIndex),
+// Losses against PyTorch: crossEntropy (reduction mean/sum/none, label smoothing, class weights, both, ignoreIndex,
+// [N, C, H, W] logits),
 // nllLoss (with and without weights, ignoreIndex), mseLoss and bceWithLogits (with and without posWeight).
 import { test } from 'node:test';
 import * as F from '../../src/ops/index.js';
