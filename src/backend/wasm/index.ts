@@ -15,7 +15,9 @@
  *   foreign array) into temporary heap blocks around the call. Blocks come from size classes with free lists
  *   (heap.ts) and also return by `release(array)`, or, for blocks kept past their scope, when the
  *   FinalizationRegistry sees the array (and its subarrays) collected. Growth never invalidates views: the
- *   buffer of a shared memory never detaches.
+ *   buffer of a shared memory never detaches. Optimizer state (`allocState`) is a heap block outside every scope,
+ *   returned by finalization: the update kernels then copy only the parameter and its gradient, not the state
+ *   (measured on the MLP benchmark, 1 thread: ~8% more images per CPU-second than GC-owned state).
  * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
