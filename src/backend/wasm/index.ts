@@ -79,7 +79,10 @@ export interface WasmBackend extends Backend {
   /** Bytes of the wasm memory, and of the blocks currently handed out. */
   memoryBytes(): number;
   liveBytes(): number;
-  /** Debugging aid: fill freed blocks with NaN so a use after free (e.g. a forgotten keep()) shows in results. */
+  /**
+   * Debugging aid: fill freed blocks and uninitialised allocations with NaN, so a use after free (e.g. a forgotten
+   * keep()) or an op reading an output element its kernel did not write shows in results.
+   */
   setPoisonFreed(on: boolean): void;
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
@@ -283,6 +286,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // plain Float32Arrays that the garbage collector owns: kernels copy them in and out, a little slower, but a
     // user's ordinary synchronous loop (which never lets finalizers run) keeps flat memory with no dispose().
     alloc: (n: number) => (heap.scopeDepth > 0 ? heap.alloc(n) : new Float32Array(n)),
+    allocUninitialized: (n: number) => (heap.scopeDepth > 0 ? heap.allocUninitialized(n) : new Float32Array(n)),
 
     scope<T>(fn: () => T): T {
       heap.beginScope();
