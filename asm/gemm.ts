@@ -164,7 +164,8 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
 }
 
 // ---------------------------------------------------------------- implicit im2col operands
-// The weight gradient of a convolution passes B as an image instead of a matrix: B_IM2COL_T reads
+// B can be an image instead of a matrix (conv.ts's weight gradient used this; it now builds im2col and packs
+// it with packB's 4x4 transposes, measured faster): B_IM2COL_T reads
 // op(B)[q, r] = x[c, iy, ix] for output position q = (oy,ox) and filter tap r = (c,i,j), zero in the padding. `x` points at channel 0 of the image block; `geom` is the convolution geometry (16 i32,
 // see conv.ts). The packed panels are the same as packB's, so the arithmetic is too.
 export const B_DENSE: i32 = 0;

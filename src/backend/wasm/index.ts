@@ -264,9 +264,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     geom.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH ?? 1, g.dilationW ?? 1, g.outH, g.outW]);
   }
   const convWork = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW * (g.cIn / g.groups) * g.kh * g.kw;
-  // Forward and input gradient need a col buffer; the weight gradient packs straight from the image and needs
-  // an f32 partial plus an f64 sum of its (O/g, C/g*KH*KW) block.
-  const weightGradScratch = (g: Conv2dGeometry) => (gemmScratchFloats + 3 * (g.cOut / g.groups) * (g.cIn / g.groups) * g.kh * g.kw) * 4 + 64;
+  // Forward and input gradient need a col buffer; the weight gradient needs one too, plus an f32 partial and an
+  // f64 sum of its (O/g, C/g*KH*KW) block.
+  const weightGradScratch = (g: Conv2dGeometry) =>
+    (gemmScratchFloats + (3 * (g.cOut / g.groups) + g.outH * g.outW) * (g.cIn / g.groups) * g.kh * g.kw) * 4 + 64;
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
