@@ -35,6 +35,36 @@ function im2col(x: usize, nch: i32, geom: usize, q0: i32, q1: i32, col: usize): 
   const sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10), dH = gi(geom, 11), dW = gi(geom, 12);
   const outW = gi(geom, 15);
   let dst = col;
+  if (sW == 1 && q0 % outW == 0 && q1 % outW == 0) {
+    // Whole output rows at stride 1 (the common case): a tap's in-image column range is the same for every row,
+    // so it is found once per tap, and the rows above/below the image once per kernel row.
+    const oy0 = q0 / outW, oy1 = q1 / outW;
+    for (let c = 0; c < nch; c++) {
+      const xc = addr(x, c * h * w);
+      for (let i = 0; i < kh; i++) {
+        // rows oy with 0 <= oy*sH - pH + i*dH < h: [yLo, yHi) within [oy0, oy1)
+        const off = i * dH - pH;
+        let yLo = off >= 0 ? 0 : (-off + sH - 1) / sH, yHi = h - off <= 0 ? 0 : (h - off + sH - 1) / sH;
+        yLo = min<i32>(oy1, max<i32>(oy0, yLo)); yHi = min<i32>(oy1, max<i32>(yLo, yHi));
+        for (let j = 0; j < kw; j++) {
+          const lo = max<i32>(0, min<i32>(outW, pW - j * dW)), hi = max<i32>(lo, min<i32>(outW, w + pW - j * dW));
+          const shift = j * dW - pW;
+          zeroFloats(dst, (yLo - oy0) * outW);
+          dst = addr(dst, (yLo - oy0) * outW);
+          for (let oy = yLo; oy < yHi; oy++) {
+            const src = addr(xc, (oy * sH + off) * w + shift);
+            zeroFloats(dst, lo);
+            copyFloats(addr(dst, lo), addr(src, lo), hi - lo);
+            zeroFloats(addr(dst, hi), outW - hi);
+            dst = addr(dst, outW);
+          }
+          zeroFloats(dst, (oy1 - yHi) * outW);
+          dst = addr(dst, (oy1 - yHi) * outW);
+        }
+      }
+    }
+    return;
+  }
   for (let c = 0; c < nch; c++) {
     const xc = addr(x, c * h * w);
     for (let i = 0; i < kh; i++) {
