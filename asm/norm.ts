@@ -86,20 +86,29 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
     let sumGy: f64 = 0, sumGyXhat: f64 = 0;
     for (let b = 0; b < n; b++) {
       const off = (b * c + ch) * hw;
-      sumGy += sumRow(addr(gy, off), hw);
-      // sum of g * (x - m) * is over the row: two f64x2 partial sums, then the tail.
-      let s0 = f64x2.splat(0), s1 = s0;
+      // One pass over the row for both sums: sum of g (the same partial sums, in the same order, as sumRow) and
+      // sum of g * (x - m) * is, each as two f64x2 partial sums, then the tail.
+      let g0s = f64x2.splat(0), g1s = g0s, s0 = g0s, s1 = g0s;
       let i = 0;
       for (; i + 4 <= hw; i += 4) {
         const g = v128.load(addr(gy, off + i)), xv = v128.load(addr(x, off + i));
         const g0 = f64x2.promote_low_f32x4(g), g1 = f64x2.promote_low_f32x4(i32x4.shuffle(g, g, 2, 3, 0, 1));
         const x0 = f64x2.promote_low_f32x4(xv), x1 = f64x2.promote_low_f32x4(i32x4.shuffle(xv, xv, 2, 3, 0, 1));
+        g0s = f64x2.add(g0s, g0);
+        g1s = f64x2.add(g1s, g1);
         s0 = f64x2.add(s0, f64x2.mul(f64x2.mul(g0, f64x2.sub(x0, vm)), vis));
         s1 = f64x2.add(s1, f64x2.mul(f64x2.mul(g1, f64x2.sub(x1, vm)), vis));
       }
+      const tg = f64x2.add(g0s, g1s);
+      let sg = f64x2.extract_lane(tg, 0) + f64x2.extract_lane(tg, 1);
       const t = f64x2.add(s0, s1);
       let s = f64x2.extract_lane(t, 0) + f64x2.extract_lane(t, 1);
-      for (; i < hw; i++) s += <f64>load<f32>(addr(gy, off + i)) * (<f64>load<f32>(addr(x, off + i)) - m) * is;
+      for (; i < hw; i++) {
+        const g = <f64>load<f32>(addr(gy, off + i));
+        sg += g;
+        s += g * (<f64>load<f32>(addr(x, off + i)) - m) * is;
+      }
+      sumGy += sg;
       sumGyXhat += s;
     }
     store<f32>(addr(gWeight, ch), <f32>sumGyXhat);
