@@ -18,9 +18,14 @@ import { gemmST, GEMM_SCRATCH, NR } from './gemm';
 
 // Short runs (an image row, tens of floats): inline loops, cheaper than memory.copy/fill's call for so few bytes.
 @inline function copyFloats(dst: usize, src: usize, len: i32): void {
+  if (len < 4) {
+    for (let t = 0; t < len; t++) store<f32>(addr(dst, t), load<f32>(addr(src, t)));
+    return;
+  }
   let t = 0;
   for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), v128.load(addr(src, t)));
-  for (; t < len; t++) store<f32>(addr(dst, t), load<f32>(addr(src, t)));
+  // The last 1-3 floats as one vector ending at len (rewriting a few with the same values): no scalar tail.
+  if (t < len) v128.store(addr(dst, len - 4), v128.load(addr(src, len - 4)));
 }
 @inline function zeroFloats(dst: usize, len: i32): void {
   let t = 0;
