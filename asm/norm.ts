@@ -115,6 +115,9 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
     store<f32>(addr(gBias, ch), <f32>sumGy);
     const k = wv * is / count;
     const vk = f64x2.splat(k), vcount = f64x2.splat(count), vsg = f64x2.splat(sumGy), vsgx = f64x2.splat(sumGyXhat);
+    // k*(count*g - sumGy - (x - m)*is*sumGyXhat) expanded as gA*g + (xB*x + cC): 4 f64 operations per pair of
+    // elements instead of 7 (the same value up to f64 rounding, far below the f32 result's precision).
+    const vgA = f64x2.splat(k * count), vxB = f64x2.splat(-k * sumGyXhat * is), vcC = f64x2.splat(k * (sumGyXhat * is * m - sumGy));
     for (let b = 0; b < n; b++) {
       const off = (b * c + ch) * hw;
       let i = 0;
@@ -124,10 +127,9 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
         let r0: v128, r1: v128;
         if (training) {
           const xv = v128.load(addr(x, off + i));
-          const xh0 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(xv), vm), vis);
-          const xh1 = f64x2.mul(f64x2.sub(f64x2.promote_low_f32x4(i32x4.shuffle(xv, xv, 2, 3, 0, 1)), vm), vis);
-          r0 = f64x2.mul(vk, f64x2.sub(f64x2.sub(f64x2.mul(vcount, g0), vsg), f64x2.mul(xh0, vsgx)));
-          r1 = f64x2.mul(vk, f64x2.sub(f64x2.sub(f64x2.mul(vcount, g1), vsg), f64x2.mul(xh1, vsgx)));
+          const x0 = f64x2.promote_low_f32x4(xv), x1 = f64x2.promote_low_f32x4(i32x4.shuffle(xv, xv, 2, 3, 0, 1));
+          r0 = f64x2.add(f64x2.mul(vgA, g0), f64x2.add(f64x2.mul(vxB, x0), vcC));
+          r1 = f64x2.add(f64x2.mul(vgA, g1), f64x2.add(f64x2.mul(vxB, x1), vcC));
         } else {
           // g * wv * is, evaluated left to right like the reference
           r0 = f64x2.mul(f64x2.mul(g0, f64x2.splat(wv)), vis);
@@ -138,10 +140,8 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
       for (; i < hw; i++) {
         const g = <f64>load<f32>(addr(gy, off + i));
         let r: f64;
-        if (training) {
-          const xhat = (<f64>load<f32>(addr(x, off + i)) - m) * is;
-          r = k * (count * g - sumGy - xhat * sumGyXhat);
-        } else r = g * wv * is;
+        if (training) r = (k * count) * g + ((-k * sumGyXhat * is) * <f64>load<f32>(addr(x, off + i)) + k * (sumGyXhat * is * m - sumGy));
+        else r = g * wv * is;
         store<f32>(addr(gx, off + i), <f32>r);
       }
     }
