@@ -109,7 +109,9 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     for (let o = 0; o < outer; o++) out.data.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
     offset += chunk;
   }
-  return record('concat', tensors, out, { dim: d });
+  // A copy of the list: callers (DenseNet's blocks) keep appending to theirs, and the gradient must see only
+  // the tensors this output was made from.
+  return record('concat', [...tensors], out, { dim: d });
 }
 
 /** Constant padding of the last two dimensions: pads = [left, right, top, bottom] (PyTorch's F.pad order). */
