@@ -90,6 +90,31 @@ function packB(transB: bool, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: 
           src += step;
         }
       }
+    } else if (w == NR) {
+      // element (p, j) = b[j*ldb + p]: 4 source rows x 4 values at a time, transposed in registers, so every
+      // store is a whole vector (4 loads, 8 shuffles, 4 stores per 16 floats instead of 32 scalar accesses).
+      const step = <usize>ldb << 2;
+      for (let g = 0; g < NR; g += 4) {
+        const s0 = b + (<usize>((j0 + js + g) * ldb + p0) << 2), s1 = s0 + step, s2 = s1 + step, s3 = s2 + step;
+        const o = d + (<usize>g << 2);
+        let p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          const q = <usize>p << 2;
+          const v0 = v128.load(s0 + q), v1 = v128.load(s1 + q), v2 = v128.load(s2 + q), v3 = v128.load(s3 + q);
+          const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v2, v3, 0, 4, 1, 5);
+          const t2 = i32x4.shuffle(v0, v1, 2, 6, 3, 7), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+          const r = o + (<usize>p << 6);
+          v128.store(r, i32x4.shuffle(t0, t1, 0, 1, 4, 5));
+          v128.store(r, i32x4.shuffle(t0, t1, 2, 3, 6, 7), 64);
+          v128.store(r, i32x4.shuffle(t2, t3, 0, 1, 4, 5), 128);
+          v128.store(r, i32x4.shuffle(t2, t3, 2, 3, 6, 7), 192);
+        }
+        for (; p < kc; p++) {
+          const q = <usize>p << 2, r = o + (<usize>p << 6);
+          store<f32>(r, load<f32>(s0 + q)); store<f32>(r + 4, load<f32>(s1 + q));
+          store<f32>(r + 8, load<f32>(s2 + q)); store<f32>(r + 12, load<f32>(s3 + q));
+        }
+      }
     } else {
       // element (p, j) = b[j*ldb + p]: read each source row contiguously, write with stride NR.
       for (let jj = 0; jj < w; jj++) {
@@ -139,7 +164,8 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
 }
 
 // ---------------------------------------------------------------- implicit im2col operands
-// The weight gradient of a convolution passes B as an image instead of a matrix: B_IM2COL_T reads
+// B can be an image instead of a matrix (conv.ts's weight gradient used this; it now builds im2col and packs
+// it with packB's 4x4 transposes, measured faster): B_IM2COL_T reads
 // op(B)[q, r] = x[c, iy, ix] for output position q = (oy,ox) and filter tap r = (c,i,j), zero in the padding. `x` points at channel 0 of the image block; `geom` is the convolution geometry (16 i32,
 // see conv.ts). The packed panels are the same as packB's, so the arithmetic is too.
 export const B_DENSE: i32 = 0;

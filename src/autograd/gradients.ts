@@ -10,7 +10,7 @@ import type { OpContexts } from './contexts.js';
 import { getBackend } from '../backend/registry.js';
 import { erf } from '../backend/reference/index.js';
 import { numelOf } from '../tensor/shape.js';
-import { empty, sumToShape } from '../ops/util.js';
+import { empty, sumToShape, uninitialized } from '../ops/util.js';
 import { binary, log, mul, div, neg, pow, sub } from '../ops/elementwise.js';
 import { copyShiftedPlanes, permute } from '../ops/shape.js';
 import { matmulBatchPairs } from '../ops/linalg.js';
@@ -21,7 +21,7 @@ const needs = (t: Tensor | null | undefined): t is Tensor => !!t && t.requiresGr
 
 /** Elementwise map over (gy, a[, b]) of equal length into a new tensor of gy's shape. */
 function map2(gy: Tensor, a: Float32Array, f: (g: number, v: number) => number): Tensor {
-  const r = empty(gy.shape);
+  const r = uninitialized(gy.shape);
   const gd = gy.data, rd = r.data;
   for (let i = 0; i < rd.length; i++) rd[i] = f(gd[i]!, a[i]!);
   return r;
@@ -85,7 +85,7 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   sum(gy, _out, [x], { axes }) {
     // Broadcast gy (reduced dims kept as size 1) back over x.
     const keptShape = x!.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-    const gx = empty(x!.shape);
+    const gx = uninitialized(x!.shape);
     getBackend().binary('add', new Float32Array(1), [], gy.data, keptShape, gx.data, x!.shape);
     return [gx];
   },
@@ -116,7 +116,7 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
       const chunk = t!.shape[dim]! * inner;
       let g: Tensor | null = null;
       if (needs(t)) {
-        g = empty(t.shape);
+        g = uninitialized(t.shape);
         for (let o = 0; o < outer; o++) g.data.set(gy.data.subarray(o * total * inner + offset, o * total * inner + offset + chunk), o * chunk);
       }
       offset += chunk;
@@ -148,41 +148,41 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     const [outF, inF] = w!.shape as [number, number];
     const rows = x!.numel / inF, be = getBackend();
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
-    if (needs(x)) { gx = empty(x.shape); be.gemm(false, false, rows, inF, outF, gy.data, 0, w!.data, 0, gx.data, 0, false); }
-    if (needs(w)) { gw = empty(w.shape); be.gemm(true, false, outF, inF, rows, gy.data, 0, x!.data, 0, gw.data, 0, false); }
-    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [rows, outF], [0], gb.data); }
+    if (needs(x)) { gx = uninitialized(x.shape); be.gemm(false, false, rows, inF, outF, gy.data, 0, w!.data, 0, gx.data, 0, false); }
+    if (needs(w)) { gw = uninitialized(w.shape); be.gemm(true, false, outF, inF, rows, gy.data, 0, x!.data, 0, gw.data, 0, false); }
+    if (needs(b)) { gb = uninitialized(b.shape); be.reduce('sum', gy.data, [rows, outF], [0], gb.data); }
     return [gx, gw, gb];
   },
 
   conv2d(gy, _out, [x, w, b], { geometry: g }) {
     const be = getBackend();
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
-    if (needs(x)) { gx = empty(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }
-    if (needs(w)) { gw = empty(w.shape); be.conv2dBackwardWeight(x!.data, gy.data, g, gw.data); }
-    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut, g.outH * g.outW], [0, 2], gb.data); }
+    if (needs(x)) { gx = uninitialized(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }
+    if (needs(w)) { gw = uninitialized(w.shape); be.conv2dBackwardWeight(x!.data, gy.data, g, gw.data); }
+    if (needs(b)) { gb = uninitialized(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut, g.outH * g.outW], [0, 2], gb.data); }
     return [gx, gw, gb];
   },
   locallyConnected2d(gy, _out, [x, w, b], { geometry: g }) {
     const be = getBackend();
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
-    if (needs(x)) { gx = empty(x.shape); be.locallyConnected2dBackwardInput(gy.data, w!.data, g, gx.data); }
-    if (needs(w)) { gw = empty(w.shape); be.locallyConnected2dBackwardWeight(x!.data, gy.data, g, gw.data); }
-    if (needs(b)) { gb = empty(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut * g.outH * g.outW], [0], gb.data); }
+    if (needs(x)) { gx = uninitialized(x.shape); be.locallyConnected2dBackwardInput(gy.data, w!.data, g, gx.data); }
+    if (needs(w)) { gw = uninitialized(w.shape); be.locallyConnected2dBackwardWeight(x!.data, gy.data, g, gw.data); }
+    if (needs(b)) { gb = uninitialized(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut * g.outH * g.outW], [0], gb.data); }
     return [gx, gw, gb];
   },
   maxPool2d(gy, _out, [x], { geometry, argmax }) {
-    const gx = empty(x!.shape);
+    const gx = uninitialized(x!.shape);
     getBackend().maxPool2dBackward(gy.data, argmax, geometry, gx.data);
     return [gx];
   },
   avgPool2d(gy, _out, [x], { geometry, countIncludePad, divisorOverride }) {
-    const gx = empty(x!.shape);
+    const gx = uninitialized(x!.shape);
     getBackend().avgPool2dBackward(gy.data, geometry, countIncludePad, divisorOverride, gx.data);
     return [gx];
   },
 
   batchNorm(gy, _out, [x, w, b], { mean, invStd, batchStats, n, c, hw }) {
-    const gx = empty(x!.shape), gWeight = new Float32Array(c), gBias = new Float32Array(c);
+    const gx = uninitialized(x!.shape), gWeight = new Float32Array(c), gBias = new Float32Array(c);
     getBackend().batchNormBackward(x!.data, gy.data, n, c, hw, mean, invStd, w ? w.data : null, batchStats, gx.data, gWeight, gBias);
     const wrap = (t: Tensor | null, d: Float32Array) => (needs(t) ? new Tensor(d, t.shape) : null);
     return [needs(x) ? gx : null, wrap(w!, gWeight), wrap(b!, gBias)];
@@ -191,7 +191,7 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   logSoftmax(gy, out) {
     // gx = gy − softmax · Σ gy (per row)
     const cols = out.shape[out.ndim - 1]!, rows = out.numel / Math.max(cols, 1);
-    const gx = empty(out.shape);
+    const gx = uninitialized(out.shape);
     for (let r = 0; r < rows; r++) {
       let s = 0;
       for (let j = 0; j < cols; j++) s += gy.data[r * cols + j]!;

@@ -51,6 +51,11 @@ export interface Backend {
 
   /** A new zero-filled buffer of n floats, owned by this backend. */
   alloc(n: number): Float32Array;
+  /**
+   * A new buffer of n floats with unspecified contents, for an output the caller overwrites entirely (it saves
+   * zeroing memory that is about to be written). Optional: without it, `alloc` serves (see ops/util.ts `uninitialized`).
+   */
+  allocUninitialized?(n: number): Float32Array;
 
   /**
    * C[m,n] (+)= op(A) @ op(B), all row-major. op(A) is m×k: A is [m,k], or [k,m] when transA.

@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import type { Conv2dGeometry } from '../backend/backend.js';
 import { formatShape } from '../tensor/shape.js';
-import { empty, pair } from './util.js';
+import { pair, uninitialized } from './util.js';
 
 export type Padding2d = number | readonly [number, number] | 'same' | 'valid';
 
@@ -74,7 +74,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const [cOut, cg, kh, kw] = weight.shape as [number, number, number, number];
   const g = conv2dGeometry('conv2d', x.shape, cOut, cg, kh, kw, options);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== cOut)) throw new Error(`conv2d: bias must be [${cOut}], got ${formatShape(bias.shape)}`);
-  const out = empty([g.n, cOut, g.outH, g.outW]);
+  const out = uninitialized([g.n, cOut, g.outH, g.outW]);
   getBackend().conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
   return record('conv2d', [x, weight, bias ?? null], out, { geometry: g });
 }
@@ -101,7 +101,7 @@ export function locallyConnected2d(x: Tensor, weight: Tensor, bias?: Tensor | nu
   if (bias && (bias.ndim !== 3 || bias.shape[0] !== cOut || bias.shape[1] !== g.outH || bias.shape[2] !== g.outW)) {
     throw new Error(`locallyConnected2d: bias must be [${cOut}, ${g.outH}, ${g.outW}], got ${formatShape(bias.shape)}`);
   }
-  const out = empty([g.n, cOut, g.outH, g.outW]);
+  const out = uninitialized([g.n, cOut, g.outH, g.outW]);
   getBackend().locallyConnected2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
   return record('locallyConnected2d', [x, weight, bias ?? null], out, { geometry: g });
 }

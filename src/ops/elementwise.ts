@@ -4,12 +4,12 @@ import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import type { BinaryOp, UnaryOp } from '../backend/backend.js';
 import { broadcastShapes } from '../tensor/shape.js';
-import { asTensor, empty } from './util.js';
+import { asTensor, uninitialized } from './util.js';
 
 /** a (op) b with PyTorch broadcasting. Comparisons (gt, ge, lt, le, eq) return 0/1 floats and carry no gradient. */
 export function binary(op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
   const ta = asTensor(a), tb = asTensor(b);
-  const out = empty(broadcastShapes(ta.shape, tb.shape, op));
+  const out = uninitialized(broadcastShapes(ta.shape, tb.shape, op));
   getBackend().binary(op, ta.data, ta.shape, tb.data, tb.shape, out.data, out.shape);
   if (op === 'gt' || op === 'ge' || op === 'lt' || op === 'le' || op === 'eq') return out;
   return record('binary', [ta, tb], out, { op });
@@ -29,7 +29,7 @@ export const eq = (a: Tensor | number, b: Tensor | number): Tensor => binary('eq
 
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
 function unary(op: UnaryName & UnaryOp, x: Tensor): Tensor {
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   getBackend().unary(op, x.data, out.data);
   return record(op, [x], out, {});
 }
@@ -47,7 +47,7 @@ export const gelu = (x: Tensor): Tensor => unary('gelu', x);
 
 /** max(0,x) + negativeSlope·min(0,x). */
 export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   const xd = x.data, od = out.data;
   for (let i = 0; i < xd.length; i++) { const v = xd[i]!; od[i] = v > 0 ? v : v * negativeSlope; }
   return record('leakyRelu', [x], out, { negativeSlope });
@@ -55,7 +55,7 @@ export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
 
 /** x for x > 0, alpha·(exp(x) − 1) otherwise. */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   const xd = x.data, od = out.data;
   for (let i = 0; i < xd.length; i++) { const v = xd[i]!; od[i] = v > 0 ? v : alpha * Math.expm1(v); }
   return record('elu', [x], out, { alpha });
@@ -64,7 +64,7 @@ export function elu(x: Tensor, alpha = 1): Tensor {
 /** Clamp into [min, max]; the gradient passes where the input was inside the range (inclusive, like PyTorch). */
 export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
   if (min > max) throw new Error(`clamp: min (${min}) is greater than max (${max})`);
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   const xd = x.data, od = out.data;
   for (let i = 0; i < xd.length; i++) od[i] = Math.min(Math.max(xd[i]!, min), max);
   return record('clamp', [x], out, { min, max });
@@ -76,7 +76,7 @@ export function square(x: Tensor): Tensor {
 
 /** A copy that stays on the tape. */
 export function clone(x: Tensor): Tensor {
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   out.data.set(x.data);
   return record('reshape', [x], out, {});
 }

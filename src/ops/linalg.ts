@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import { broadcastShapes, formatShape, numelOf } from '../tensor/shape.js';
 import { reshape } from './shape.js';
-import { empty } from './util.js';
+import { uninitialized } from './util.js';
 
 /**
  * For broadcast batch dimensions: which batch of a and which of b feed each output batch.
@@ -56,7 +56,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const k2 = b.shape[b.ndim - 2]!, n = b.shape[b.ndim - 1]!;
   if (k !== k2) throw new Error(`matmul: inner dimensions differ: ${formatShape(a.shape)} @ ${formatShape(b.shape)} (${k} vs ${k2})`);
   const { outBatch, aIndex, bIndex } = matmulBatchPairs(a.shape.slice(0, -2), b.shape.slice(0, -2));
-  const out = empty([...outBatch, m, n]);
+  const out = uninitialized([...outBatch, m, n]);
   const be = getBackend();
   for (let i = 0; i < aIndex.length; i++) {
     be.gemm(false, false, m, n, k, a.data, aIndex[i]! * m * k, b.data, bIndex[i]! * k * n, out.data, i * m * n, false);
@@ -76,7 +76,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new Error(`linear: bias must be [${outF}], got ${formatShape(bias.shape)}`);
   const rows = x.numel / inF;
-  const out = empty([...x.shape.slice(0, -1), outF]);
+  const out = uninitialized([...x.shape.slice(0, -1), outF]);
   getBackend().gemm(false, true, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
   if (bias) {
     const od = out.data, bd = bias.data;

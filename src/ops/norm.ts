@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import { formatShape, numelOf } from '../tensor/shape.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
-import { empty } from './util.js';
+import { uninitialized } from './util.js';
 import { avgPool2d } from './pool.js';
 import { add, div, mul, pow } from './elementwise.js';
 import { pad, reshape } from './shape.js';
@@ -50,7 +50,7 @@ export function batchNorm(x: Tensor, runningMean: Tensor | null, runningVar: Ten
     mean.set(runningMean!.data);
     for (let i = 0; i < c; i++) invStd[i] = 1 / Math.sqrt(runningVar!.data[i]! + eps);
   }
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   be.batchNormApply(x.data, n, c, hw, mean, invStd, weight ? weight.data : null, bias ? bias.data : null, out.data);
   return record('batchNorm', [x, weight, bias], out, { mean, invStd, batchStats, n, c, hw });
 }
@@ -66,7 +66,7 @@ export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   const mask = new Float32Array(x.numel);
   const scale = p === 1 ? 0 : 1 / (1 - p);
   for (let i = 0; i < mask.length; i++) mask[i] = g.uniform() < p ? 0 : scale;
-  const out = empty(x.shape);
+  const out = uninitialized(x.shape);
   for (let i = 0; i < mask.length; i++) out.data[i] = x.data[i]! * mask[i]!;
   return record('dropout', [x], out, { mask });
 }

@@ -4,7 +4,7 @@ import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import type { Pool2dGeometry } from '../backend/backend.js';
 import { formatShape } from '../tensor/shape.js';
-import { assertRank, empty, pair } from './util.js';
+import { assertRank, pair, uninitialized } from './util.js';
 import { mean } from './reduce.js';
 import { reshape } from './shape.js';
 import { matmul } from './linalg.js';
@@ -49,7 +49,7 @@ function poolGeometry(op: string, x: Tensor, options: Pool2dOptions & { dilation
  */
 export function maxPool2d(x: Tensor, options: Pool2dOptions & { dilation?: number | readonly [number, number] }): Tensor {
   const g = poolGeometry('maxPool2d', x, options);
-  const out = empty([g.n, g.c, g.outH, g.outW]);
+  const out = uninitialized([g.n, g.c, g.outH, g.outW]);
   const argmax = new Int32Array(out.numel);
   getBackend().maxPool2d(x.data, g, out.data, argmax);
   return record('maxPool2d', [x], out, { geometry: g, argmax });
@@ -67,7 +67,7 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
   const countIncludePad = options.countIncludePad ?? true;
   const divisorOverride = options.divisorOverride ?? 0;
   if (divisorOverride < 0 || !Number.isFinite(divisorOverride)) throw new Error(`avgPool2d: divisorOverride must be positive, got ${divisorOverride}`);
-  const out = empty([g.n, g.c, g.outH, g.outW]);
+  const out = uninitialized([g.n, g.c, g.outH, g.outW]);
   getBackend().avgPool2d(x.data, g, countIncludePad, divisorOverride, out.data);
   return record('avgPool2d', [x], out, { geometry: g, countIncludePad, divisorOverride });
 }
@@ -108,7 +108,7 @@ export function adaptiveMaxPool2d(x: Tensor, outputSize: number | readonly [numb
   const [oh, ow] = adaptiveSize(x, outputSize, 'adaptiveMaxPool2d');
   const [n, c, h, w] = x.shape as [number, number, number, number];
   const rows = adaptiveWindows(h, oh), cols = adaptiveWindows(w, ow);
-  const out = empty([n, c, oh, ow]);
+  const out = uninitialized([n, c, oh, ow]);
   const argmax = new Int32Array(out.numel);
   const xd = x.data;
   for (let p = 0; p < n * c; p++) {

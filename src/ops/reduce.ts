@@ -3,7 +3,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import { normDim, numelOf } from '../tensor/shape.js';
-import { empty } from './util.js';
+import { uninitialized } from './util.js';
 import { mul } from './elementwise.js';
 
 function axesOf(x: Tensor, dim: number | readonly number[] | undefined, op: string): number[] {
@@ -19,7 +19,7 @@ function keptShape(x: Tensor, axes: number[], keepdim: boolean): number[] {
 /** Sum over `dim` (a dimension, a list, or all when omitted). */
 export function sum(x: Tensor, dim?: number | readonly number[], keepdim = false): Tensor {
   const axes = axesOf(x, dim, 'sum');
-  const out = empty(keptShape(x, axes, keepdim));
+  const out = uninitialized(keptShape(x, axes, keepdim));
   if (x.ndim === 0) out.data[0] = x.data[0]!;
   else getBackend().reduce('sum', x.data, x.shape, axes, out.data);
   return record('sum', [x], out, { axes });
@@ -40,7 +40,7 @@ function extremum(kind: 'max' | 'min', x: Tensor, dim: number | undefined, keepd
   const inner = flat ? 1 : numelOf(x.shape.slice(d + 1));
   const outer = flat ? 1 : numelOf(x.shape.slice(0, d));
   const shape = flat ? (keepdim ? x.shape.map(() => 1) : []) : keepdim ? x.shape.map((s, i) => (i === d ? 1 : s)) : x.shape.filter((_, i) => i !== d);
-  const values = empty(shape);
+  const values = uninitialized(shape);
   const indices = new Int32Array(outer * inner);
   const xd = x.data;
   for (let o = 0; o < outer; o++) {

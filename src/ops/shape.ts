@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { formatShape, normDim, numelOf, stridesOf } from '../tensor/shape.js';
-import { empty } from './util.js';
+import { empty, uninitialized } from './util.js';
 
 /** Same data, new shape (one dimension may be -1). Shares storage like `torch.reshape` of a contiguous tensor. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
@@ -35,7 +35,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
   const d = dims.map((v) => normDim(v, rank, 'permute'));
   if (d.length !== rank || new Set(d).size !== rank) throw new Error(`permute: dims ${formatShape(dims)} are not a permutation of ${rank} dimensions`);
   const outShape = d.map((i) => x.shape[i]!);
-  const out = empty(outShape);
+  const out = uninitialized(outShape);
   const inStrides = stridesOf(x.shape);
   const srcStride = d.map((i) => inStrides[i]!);
   const idx = new Array<number>(rank).fill(0);
@@ -69,7 +69,7 @@ export function narrow(x: Tensor, dim: number, start: number, length: number): T
   }
   const outShape = [...x.shape];
   outShape[d] = length;
-  const out = empty(outShape);
+  const out = uninitialized(outShape);
   const inner = numelOf(x.shape.slice(d + 1)), outer = numelOf(x.shape.slice(0, d));
   for (let o = 0; o < outer; o++) {
     out.data.set(x.data.subarray((o * size + start) * inner, (o * size + start + length) * inner), o * length * inner);
@@ -101,7 +101,7 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
   const total = tensors.reduce((s, t) => s + t.shape[d]!, 0);
   const outShape = [...first.shape];
   outShape[d] = total;
-  const out = empty(outShape);
+  const out = uninitialized(outShape);
   const inner = numelOf(first.shape.slice(d + 1)), outer = numelOf(first.shape.slice(0, d));
   let offset = 0;
   for (const t of tensors) {
@@ -109,7 +109,9 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
     for (let o = 0; o < outer; o++) out.data.set(t.data.subarray(o * chunk, (o + 1) * chunk), o * total * inner + offset);
     offset += chunk;
   }
-  return record('concat', tensors, out, { dim: d });
+  // A copy of the list: callers (DenseNet's blocks) keep appending to theirs, and the gradient must see only
+  // the tensors this output was made from.
+  return record('concat', [...tensors], out, { dim: d });
 }
 
 /** Constant padding of the last two dimensions: pads = [left, right, top, bottom] (PyTorch's F.pad order). */

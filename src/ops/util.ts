@@ -8,6 +8,16 @@ export function empty(shape: Shape): Tensor {
   return new Tensor(getBackend().alloc(numelOf(shape)), shape);
 }
 
+/**
+ * A new tensor with unspecified contents, for an output whose every element the caller then writes (a kernel that
+ * overwrites its output, a full copy): on the wasm backend this skips zeroing the block. Anything that accumulates
+ * into its output, or writes only some elements, takes `empty`.
+ */
+export function uninitialized(shape: Shape): Tensor {
+  const be = getBackend(), n = numelOf(shape);
+  return new Tensor(be.allocUninitialized ? be.allocUninitialized(n) : be.alloc(n), shape);
+}
+
 /** Promote a number to a 0-d tensor (never requiring grad). */
 export function asTensor(x: Tensor | number): Tensor {
   return typeof x === 'number' ? new Tensor(Float32Array.of(x), []) : x;
@@ -22,9 +32,9 @@ export function sumToShape(g: Tensor, shape: readonly number[]): Tensor {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   const reducedShape = g.shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const out = getBackend().alloc(numelOf(reducedShape));
-  getBackend().reduce('sum', g.data, g.shape, axes, out);
-  return new Tensor(out, shape);
+  const out = uninitialized(reducedShape); // the reduction writes every element
+  getBackend().reduce('sum', g.data, g.shape, axes, out.data);
+  return new Tensor(out.data, shape);
 }
 
 export function assertRank(x: Tensor, ranks: number[], op: string, layout: string): void {

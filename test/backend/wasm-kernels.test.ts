@@ -417,6 +417,25 @@ test('wasm backend: alloc in a scope gives zero-filled arrays that live in the w
   assert.equal(wasm.alloc(0).length, 0);
 });
 
+test('wasm backend: allocUninitialized skips zeroing, poison mode fills it with NaN, and alloc still zeroes', () => {
+  const a = wasm.allocUninitialized!(1000);
+  assert.ok(wasm.owns(a));
+  assert.equal(a.length, 1000);
+  a.fill(3);
+  wasm.release(a);
+  wasm.setPoisonFreed(true);
+  try {
+    const b = wasm.allocUninitialized!(1000);
+    assert.ok(b.every((v) => Number.isNaN(v)), 'an uninitialised block reads as NaN in poison mode');
+    wasm.release(b);
+    const c = wasm.alloc(1000); // the poisoned block again: alloc must zero it
+    assert.ok(c.every((v) => v === 0));
+  } finally {
+    wasm.setPoisonFreed(false);
+  }
+  assert.equal(wasm.allocUninitialized!(0).length, 0);
+});
+
 test('wasm backend: workers use memory the main thread grew just before the kernel', async () => {
   await wasm.setThreads(2);
   wasm.setParallelThreshold(0);

@@ -543,6 +543,8 @@ function batchNormBackward(x: Float32Array, gy: Float32Array, n: number, c: numb
 export const referenceBackend = {
   name: 'reference',
   alloc: (n: number) => new Float32Array(n),
+  // A fresh JS array is always zeroed; nothing to save.
+  allocUninitialized: (n: number) => new Float32Array(n),
   gemm,
   conv2d, conv2dBackwardInput, conv2dBackwardWeight,
   locallyConnected2d, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,

@@ -65,7 +65,10 @@ export class WasmHeap {
   collectGarbage: (() => void) | null = null;
   /** Zeroes bytes of the memory (the wasm module's memory.fill: TypedArray.fill is slow on shared buffers). */
   zeroBytes: ((offset: number, bytes: number) => void) | null = null;
-  /** Fill returned blocks with NaN, so a use after free shows up in results (a debugging aid, off by default). */
+  /**
+   * Fill returned blocks and uninitialised allocations with NaN, so a use after free or a read of an element no
+   * kernel wrote shows up in results (a debugging aid, off by default; the wasm op suite turns it on).
+   */
   poisonFreed = false;
   private trackedSinceCollect = 0;
 
@@ -140,6 +143,18 @@ export class WasmHeap {
    * scope. Unscoped blocks (long-lived state such as optimizer moments) only come back by finalization or release().
    */
   alloc(n: number, unscoped = false): Float32Array {
+    return this.allocTracked(n, true, unscoped);
+  }
+
+  /**
+   * Like alloc, but the contents are whatever the block held before (NaN in poison mode, so a kernel that reads an
+   * element it did not write shows up in results): for outputs a kernel overwrites entirely, which saves zeroing.
+   */
+  allocUninitialized(n: number): Float32Array {
+    return this.allocTracked(n, false, false);
+  }
+
+  private allocTracked(n: number, zero: boolean, unscoped: boolean): Float32Array {
     if (n === 0) return new Float32Array(0);
     // Blocks of a scope come back when it ends: only count those that rely on finalization.
     if (this.scopes.length === 0 || unscoped) this.trackedSinceCollect += n * 4;
@@ -151,8 +166,12 @@ export class WasmHeap {
     }
     const offset = this.allocBlock(n * 4);
     const array = new WasmFloat32Array(this.buffer as ArrayBuffer, offset, n);
-    if (this.zeroBytes) this.zeroBytes(offset, n * 4);
-    else array.fill(0);
+    if (zero) {
+      if (this.zeroBytes) this.zeroBytes(offset, n * 4);
+      else array.fill(0);
+    } else if (this.poisonFreed) {
+      array.fill(NaN);
+    }
     const generation = this.live.get(offset)!.generation;
     this.registry.register(array, { offset, generation });
     const scope = unscoped ? undefined : this.scopes[this.scopes.length - 1];

@@ -82,7 +82,10 @@ export interface WasmBackend extends Backend {
   /** Bytes of the wasm memory, and of the blocks currently handed out. */
   memoryBytes(): number;
   liveBytes(): number;
-  /** Debugging aid: fill freed blocks with NaN so a use after free (e.g. a forgotten keep()) shows in results. */
+  /**
+   * Debugging aid: fill freed blocks and uninitialised allocations with NaN, so a use after free (e.g. a forgotten
+   * keep()) or an op reading an output element its kernel did not write shows in results.
+   */
   setPoisonFreed(on: boolean): void;
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
@@ -264,9 +267,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     geom.set([g.n, g.c, g.h, g.w, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH ?? 1, g.dilationW ?? 1, g.outH, g.outW]);
   }
   const convWork = (g: Conv2dGeometry) => g.n * g.cOut * g.outH * g.outW * (g.cIn / g.groups) * g.kh * g.kw;
-  // Forward and input gradient need a col buffer; the weight gradient packs straight from the image and needs
-  // an f32 partial plus an f64 sum of its (O/g, C/g*KH*KW) block.
-  const weightGradScratch = (g: Conv2dGeometry) => (gemmScratchFloats + 3 * (g.cOut / g.groups) * (g.cIn / g.groups) * g.kh * g.kw) * 4 + 64;
+  // Forward and input gradient need a col buffer; the weight gradient needs one too, plus an f32 partial and an
+  // f64 sum of its (O/g, C/g*KH*KW) block.
+  const weightGradScratch = (g: Conv2dGeometry) =>
+    (gemmScratchFloats + (3 * (g.cOut / g.groups) + g.outH * g.outW) * (g.cIn / g.groups) * g.kh * g.kw) * 4 + 64;
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
@@ -286,6 +290,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // plain Float32Arrays that the garbage collector owns: kernels copy them in and out, a little slower, but a
     // user's ordinary synchronous loop (which never lets finalizers run) keeps flat memory with no dispose().
     alloc: (n: number) => (heap.scopeDepth > 0 ? heap.alloc(n) : new Float32Array(n)),
+    allocUninitialized: (n: number) => (heap.scopeDepth > 0 ? heap.allocUninitialized(n) : new Float32Array(n)),
 
     scope<T>(fn: () => T): T {
       heap.beginScope();

@@ -3,11 +3,14 @@
 // is split across all threads however small (setParallelThreshold(0)), so the multi-thread paths run too.
 // A scope that never ends makes alloc() hand out wasm-heap blocks (the in-place path training steps use inside
 // their scopes) instead of GC-owned arrays; a test process is short, so nothing needs returning.
+// Poison mode fills every uninitialised allocation with NaN: an op that takes an uninitialised output
+// (ops/util.ts `uninitialized`) but leaves some element unwritten, or accumulates into it, fails its fixture.
 import { useBackend } from '../../../src/backend/registry.js';
 import { loadWasmBackend } from '../../../src/backend/wasm/index.js';
 
 const wasm = await loadWasmBackend();
 await wasm.setThreads(Number(process.env.WASM_TEST_THREADS ?? '1'));
 wasm.setParallelThreshold(0);
+wasm.setPoisonFreed(true);
 wasm.beginScope();
 useBackend(wasm);
