@@ -10,6 +10,7 @@ export {
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';
+export { biasActivation, activationBackward } from './fused';
 export { simdPeak } from './peak';
 
 /** First byte after the module's static data: the host places its own blocks above it. */
