@@ -59,8 +59,11 @@ const DEFAULT_PARALLEL_WORK = 20_000;
 const SHARES_PER_THREAD = 4;
 const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
 const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
-/** Nanoseconds per element of a fused bias + activation pass (sigmoid and tanh run in scalar f64). */
-const activationCost = (a: Activation): number => (a === 'sigmoid' || a === 'tanh' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2);
+/**
+ * Nanoseconds per element of a fused bias + activation pass: one streamed float like `unary` (the bias row stays
+ * in cache), or scalar f64 for sigmoid and tanh. The backward streams two inputs, like `binary`.
+ */
+const activationCost = (a: Activation): number => (a === 'sigmoid' || a === 'tanh' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT);
 
 export interface WasmBackend extends Backend {
   /** Threads kernels use (1 = the calling thread only). */
