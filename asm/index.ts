@@ -11,6 +11,8 @@ export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './po
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';
 export { biasActivation, activationBackward } from './fused';
+export { sgdStep, adamStep } from './optim';
+export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
 export { simdPeak } from './peak';
 
 /** First byte after the module's static data: the host places its own blocks above it. */

@@ -1,8 +1,7 @@
-import { manualSeed, setBackend, models, optim, F, data, noGrad } from 'convkit';
+import { manualSeed, models, optim, F, data, noGrad } from 'convkit';
 import { loadFashionMnist } from 'convkit/node';
 
-await setBackend('wasm');                                   // SIMD + threads; 'reference' is the plain-TS oracle
-manualSeed(0);
+manualSeed(0);                                              // runs on wasm (SIMD + threads) wherever it loads
 const train = new data.DataLoader(await loadFashionMnist({ split: 'train' }), { batchSize: 64, shuffle: true });
 const test = new data.DataLoader(await loadFashionMnist({ split: 'test' }), { batchSize: 256 });
 const net = models.create('lenet5', { numClasses: 10 });

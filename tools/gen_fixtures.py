@@ -402,6 +402,58 @@ def loss_cases():
                 return F.binary_cross_entropy_with_logits(input, target, reduction=reduction, pos_weight=posWeight)
             ff.add(f"bce_{reduction}_{'pw' if pos else 'nopw'}", "bceWithLogits", {"reduction": reduction, "posWeight": pos},
                    with_grads(fn, inputs, g, constant={"target", "posWeight"}))
+
+    # ignore_index (appended last so the cases above keep their seeds): rows 1 and 4 are ignored, either through
+    # the default -100 or through a real class index (2: every row whose target is 2).
+    for reduction in ("mean", "sum", "none"):
+        for ignore, smoothing, weighted in ((-100, 0.0, False), (-100, 0.1, True), (2, 0.0, True)):
+            g = nextg()
+            logits = randn(g, n, c, scale=2.0)
+            target = torch.randint(0, c, (n,), generator=g)
+            target[1] = ignore
+            target[4] = ignore
+            inputs = {"logits": logits, "target": target}
+            if weighted:
+                inputs["weight"] = torch.rand(c, generator=g) + 0.5
+            params = {"reduction": reduction, "labelSmoothing": smoothing, "weighted": weighted, "ignoreIndex": ignore}
+
+            def fn(logits, target, weight=None):
+                return F.cross_entropy(logits, target, weight=weight, reduction=reduction, label_smoothing=smoothing,
+                                       ignore_index=ignore)
+            name = f"ce_{reduction}_ignore{ignore}_ls{smoothing}_{'w' if weighted else 'nw'}"
+            ff.add(name, "crossEntropy", params, with_grads(fn, inputs, g, constant={"weight"}))
+        for ignore, weighted in ((-100, True), (2, False)):
+            g = nextg()
+            target = torch.randint(0, c, (n,), generator=g)
+            target[1] = ignore
+            target[4] = ignore
+            inputs = {"input": F.log_softmax(randn(g, n, c, scale=2.0), dim=1), "target": target}
+            if weighted:
+                inputs["weight"] = torch.rand(c, generator=g) + 0.5
+
+            def fn(input, target, weight=None):
+                return F.nll_loss(input, target, weight=weight, reduction=reduction, ignore_index=ignore)
+            ff.add(f"nll_{reduction}_ignore{ignore}_{'w' if weighted else 'nw'}", "nllLoss",
+                   {"reduction": reduction, "weighted": weighted, "ignoreIndex": ignore},
+                   with_grads(fn, inputs, g, constant={"weight"}))
+
+    # logits [N, C, H, W] with targets [N, H, W] (per-position classes)
+    for reduction, smoothing, weighted, ignore in (("mean", 0.0, False, -100), ("none", 0.0, False, -100),
+                                                   ("sum", 0.1, True, -100), ("mean", 0.1, True, 1)):
+        g = nextg()
+        logits = randn(g, 2, 4, 3, 2, scale=2.0)
+        target = torch.randint(0, 4, (2, 3, 2), generator=g)
+        target[0, 1, 0] = ignore
+        inputs = {"logits": logits, "target": target}
+        if weighted:
+            inputs["weight"] = torch.rand(4, generator=g) + 0.5
+        params = {"reduction": reduction, "labelSmoothing": smoothing, "weighted": weighted, "ignoreIndex": ignore}
+
+        def fn(logits, target, weight=None):
+            return F.cross_entropy(logits, target, weight=weight, reduction=reduction, label_smoothing=smoothing,
+                                   ignore_index=ignore)
+        ff.add(f"ce_nchw_{reduction}_ls{smoothing}_{'w' if weighted else 'nw'}_ignore{ignore}", "crossEntropy", params,
+               with_grads(fn, inputs, g, constant={"weight"}))
     return ff
 
 

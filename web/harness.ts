@@ -13,7 +13,7 @@
  * run.losses; // [2.30..., ...]
  * ```
  */
-import { data, F, manualSeed, models, optim, setBackend, tensor } from '../src/index.js';
+import { data, F, getBackend, manualSeed, models, optim, setBackend, tensor } from '../src/index.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 
 /** A fixed batch of grey 28x28 images, pixels scaled to [0, 1]. */
@@ -121,6 +121,14 @@ export async function trainLeNetSteps(batch: ImageBatch, options: TrainStepsOpti
 }
 
 /** What a page reports about its environment (the test checks it before training). */
+/** The backend the library chose while loading (before any selectBackend call), and its threads. */
+const chosenAtImport = ((backend: { name: string; threads?: number }) => ({ name: backend.name, threads: backend.threads ?? 1 }))(getBackend());
+
+/** Which backend importing the library selected here, with no setBackend call: wasm wherever it loads. */
+export function backendAtImport(): { name: string; threads: number } {
+  return { ...chosenAtImport };
+}
+
 export function pageEnvironment(): { crossOriginIsolated: boolean; sharedArrayBuffer: boolean; hardwareConcurrency: number } {
   const g = globalThis as { crossOriginIsolated?: boolean; navigator?: { hardwareConcurrency?: number } };
   return {

@@ -33,8 +33,18 @@ function topologicalOrder(root: Tensor): Tensor[] {
 function addInto(a: Tensor, b: Tensor, forLeaf = false): Tensor {
   // A leaf's .grad outlives the step (and any backend memory scope), so it is a plain, GC-owned array.
   const out = forLeaf ? new Float32Array(a.numel) : getBackend().alloc(a.numel);
-  for (let i = 0; i < out.length; i++) out[i] = a.data[i]! + b.data[i]!;
+  getBackend().binary('add', a.data, a.shape, b.data, b.shape, out, a.shape);
   return new Tensor(out, a.shape);
+}
+
+/**
+ * A plain (GC-owned) copy. `new Float32Array(source)` reads a view of shared memory (the wasm heap) element by
+ * element, about 6x slower than `set`, which copies in bulk (measured on 235k floats: 294 µs against 47 µs).
+ */
+function plainCopy(source: Float32Array): Float32Array {
+  const copy = new Float32Array(source.length);
+  copy.set(source);
+  return copy;
 }
 
 export function backward(root: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void {
@@ -60,7 +70,7 @@ export function backward(root: Tensor, gradient: Tensor | undefined, options: { 
       const node = t.gradFn;
       if (!node) {
         // A leaf: accumulate into .grad (copy on first write so later in-place updates never alias).
-        t.grad = t.grad ? addInto(t.grad, g, true) : new Tensor(new Float32Array(g.data), t.shape);
+        t.grad = t.grad ? addInto(t.grad, g, true) : new Tensor(plainCopy(g.data), t.shape);
         continue;
       }
       if (node.saved === null) {

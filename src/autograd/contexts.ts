@@ -41,5 +41,11 @@ export interface OpContexts {
   batchNorm: { mean: Float32Array; invStd: Float32Array; batchStats: boolean; n: number; c: number; hw: number };
   dropout: { mask: Float32Array };
   logSoftmax: { dim: number };
-  nllLoss: { target: Int32Array; weight: Float32Array | null; reduction: 'mean' | 'sum' | 'none'; totalWeight: number };
+  nllLoss: { target: Int32Array; weight: Float32Array | null; reduction: 'mean' | 'sum' | 'none'; totalWeight: number; ignoreIndex: number };
+  /** Fused crossEntropy: each row's log-sum-exp (2 floats per row, see Backend.softmaxCrossEntropy) is all the backward needs besides the logits. */
+  softmaxCrossEntropy: {
+    /** Class per row; -1 marks an ignored row. */
+    target: Int32Array; weight: Float32Array | null; labelSmoothing: number; reduction: 'mean' | 'sum' | 'none';
+    totalWeight: number; lse: Float32Array;
+  };
 }

@@ -2,7 +2,7 @@
  * THE gradient table: for every op, its vector-Jacobian product. Given the gradient `gy` of the op's output
  * (and the output itself, the inputs and what the op saved), return the gradient of each input, or null
  * where the input needs none. Backward runs under noGrad, so ops used here record nothing.
- * Composite ops (softmax, crossEntropy, mseLoss, localResponseNorm, ...) have no entry: they are built from
+ * Composite ops (softmax, mseLoss, localResponseNorm, ...) have no entry: they are built from
  * these and get their gradients for free.
  */
 import { Tensor } from '../tensor/tensor.js';
@@ -210,10 +210,21 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     }
     return [gx];
   },
-  nllLoss(gy, _out, [logProbs], { target, weight, reduction, totalWeight }) {
+  softmaxCrossEntropy(gy, _out, [logits], { target, weight, labelSmoothing, reduction, totalWeight, lse }) {
+    // gx = (softmax − smoothed one-hot) · scale per row, where scale carries the reduction and the incoming gradient.
+    const [rows, cols] = logits!.shape as [number, number];
+    const rowScale = new Float32Array(rows);
+    if (reduction === 'none') rowScale.set(gy.data);
+    else rowScale.fill(reduction === 'sum' ? gy.data[0]! : gy.data[0]! / totalWeight);
+    const gx = empty(logits!.shape);
+    getBackend().softmaxCrossEntropyBackward(logits!.data, lse, rows, cols, target, weight, labelSmoothing, rowScale, gx.data);
+    return [gx];
+  },
+  nllLoss(gy, _out, [logProbs], { target, weight, reduction, totalWeight, ignoreIndex }) {
     const gx = empty(logProbs!.shape);
     const c = logProbs!.shape[1]!;
     for (let i = 0; i < target.length; i++) {
+      if (target[i] === ignoreIndex) continue;
       const w = weight ? weight[target[i]!]! : 1;
       const g = reduction === 'none' ? gy.data[i]! : reduction === 'sum' ? gy.data[0]! : gy.data[0]! / totalWeight;
       gx.data[i * c + target[i]!] = -w * g;

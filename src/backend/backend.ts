@@ -37,6 +37,18 @@ export type ReduceOp = 'sum' | 'max' | 'min';
 export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
 export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'sigmoid', 'tanh'];
 
+/** Hyper-parameters of one SGD update (torch.optim.SGD's meaning). */
+export interface SgdHyper {
+  lr: number; momentum: number; dampening: number; nesterov: boolean; weightDecay: number; maximize: boolean;
+}
+/** Hyper-parameters of one Adam / AdamW update; `step` counts from 1 (this update included). */
+export interface AdamHyper {
+  lr: number; beta1: number; beta2: number; eps: number; weightDecay: number;
+  /** AdamW: decay the weight itself (p *= 1 - lr*weightDecay) instead of adding an L2 term to the gradient. */
+  decoupled: boolean;
+  maximize: boolean; step: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -98,6 +110,39 @@ export interface Backend {
 
   // x is (rows, cols); out[r,:] = log_softmax(x[r,:])
   logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+
+  /**
+   * Fused softmax cross-entropy of x (rows, cols) against class indices `target` (rows, each in [0, cols), or negative
+   * for a row to ignore: loss 0 and, in the backward, gradient 0), with
+   * optional class weights w (cols; null = 1) and label smoothing eps. With lse[r] = log Σ_j exp(x[r,j]) and the
+   * log-probabilities rounded to float32 as logSoftmax stores them, logp[r,j] = f32(x[r,j] − lse[r]):
+   *   loss[r] = −(1−eps)·w[t]·logp[r,t] − eps/cols · Σ_j w[j]·logp[r,j].
+   * lse has 2·rows floats: row r's log-sum-exp as the unevaluated sum lse[2r] + lse[2r+1] (float32 alone loses
+   * what the gradient needs where a probability is close to 1 and softmax − 1 cancels).
+   */
+  softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target: Int32Array, weight: Float32Array | null,
+    labelSmoothing: number, loss: Float32Array, lse: Float32Array): void;
+  /**
+   * Its gradient, each row scaled by rowScale[r]: gx[r,j] = rowScale[r]·(p[r,j]·a − (1−eps)·w[t]·[j = t] − eps/cols·w[j])
+   * with a = (1−eps)·w[t] + eps/cols·Σw and p[r,j] = exp(logp[r,j]) (lse as the forward wrote it). gx is overwritten.
+   */
+  softmaxCrossEntropyBackward(x: Float32Array, lse: Float32Array, rows: number, cols: number, target: Int32Array,
+    weight: Float32Array | null, labelSmoothing: number, rowScale: Float32Array, gx: Float32Array): void;
+
+  /**
+   * One SGD update of `param` in place from `grad` (same length). With momentum, `momentumBuffer` (same length) is
+   * the running buffer, set to the first step's direction when `firstStep`; it may be null when momentum is 0.
+   */
+  sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, firstStep: boolean, h: SgdHyper): void;
+  /** One Adam / AdamW update of `param` in place; maxExpAvgSq is null unless AMSGrad. */
+  adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array,
+    maxExpAvgSq: Float32Array | null, h: AdamHyper): void;
+  /**
+   * A zero-filled buffer of n floats for state that lives across steps (optimizer moments): it outlives every
+   * memory scope and is reclaimed by the garbage collector once unreachable. The wasm backend places it in its heap
+   * so the update kernels use it without copying.
+   */
+  allocState(n: number): Float32Array;
 
   // x is (N,C,HW): per channel mean and biased variance over N and HW
   channelMoments(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array): void;

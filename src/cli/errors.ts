@@ -15,7 +15,7 @@ export class UsageError extends Error {
  */
 const USER_ERROR_NAMES = new Set([
   'UsageError', 'CheckpointError', 'SafetensorsError', 'DatasetNotFoundError', 'IdxFormatError', 'ImageFileError',
-  'DownloadError', 'ModelConfigError', 'UnknownModelError',
+  'DownloadError', 'ModelConfigError', 'UnknownModelError', 'BackendConfigError',
 ]);
 
 /** Errors that end a run for a reason the message explains (exit code 1, no stack trace). */

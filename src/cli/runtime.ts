@@ -5,6 +5,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setBackend, useBackend } from '../backend/registry.js';
+import { backendFromEnv, type Environment } from '../backend/settings.js';
 import { isBuiltinDatasetName } from '../data/catalog.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { Generator } from '../tensor/random.js';
@@ -19,9 +20,19 @@ import { loadImageFolder } from '../node/dataImages.js';
 import type { Checkpoint, CheckpointMeta } from '../io/checkpoint.js';
 import { loadCheckpoint } from '../node/checkpoint.js';
 import { UsageError } from './errors.js';
+import { choiceOption, type ParsedArgs } from './options.js';
 
 export const BACKENDS = ['auto', 'reference', 'wasm'] as const;
 export type BackendChoice = (typeof BACKENDS)[number];
+
+/** --backend, and when it is not given CONVKIT_BACKEND (as for the library), else auto. */
+export function backendOption(values: ParsedArgs['values'], env: Environment): BackendChoice {
+  if (values['backend'] !== undefined) return choiceOption(values, 'backend', BACKENDS, 'auto');
+  return backendFromEnv(env); // an invalid value throws a BackendConfigError: one line, exit code 2
+}
+
+/** Help text of --backend's default. */
+export const BACKEND_DEFAULT_TEXT = 'auto, or $CONVKIT_BACKEND';
 
 /**
  * Select the kernels: `wasm` (SIMD, threads) or `reference` (plain TypeScript). `auto` takes wasm when it loads.

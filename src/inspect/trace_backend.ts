@@ -177,6 +177,15 @@ export class TraceBackend implements Backend {
     this.emit(out, this.fieldOf(x));
   }
 
+  // A loss has no receptive field to report; training is not traced (summary runs forward passes).
+  softmaxCrossEntropy(): void {}
+  softmaxCrossEntropyBackward(): void {}
+  sgdStep(): void {}
+  adamStep(): void {}
+  allocState(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
   channelMoments(): void {}
 
   batchNormApply(x: Float32Array, _n: number, _c: number, _hw: number, _mean: Float32Array, _invStd: Float32Array,

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
+import { processEnvironment, threadsFromEnv } from '../backend/settings.js';
 import { MISSING_WASM_HINT, type WasmPlatform } from '../backend/wasm/platform.js';
 import { WORKER_SOURCE, type WorkerHandle, type WorkerInit } from '../backend/wasm/threads.js';
 
@@ -54,7 +55,8 @@ export const nodePlatform: WasmPlatform = {
       throw new Error(`wasm backend: ${fileURLToPath(url)} not found; ${MISSING_WASM_HINT}`);
     }
   },
-  defaultThreads: () => availableParallelism(),
+  // CONVKIT_THREADS when set (validated: a bad value is an error), else one thread per core.
+  defaultThreads: () => threadsFromEnv(processEnvironment()) ?? availableParallelism(),
   spawnWorker,
   mainThreadMayWait: true,
   collectGarbage: garbageCollector(),

@@ -1,4 +1,5 @@
 /** Adam (L2 weight decay in the gradient) and AdamW (decoupled weight decay), as in PyTorch. */
+import { getBackend } from '../backend/registry.js';
 import { Optimizer, type Param, type ParamGroupBase, type ParamGroupSpec } from './optimizer.js';
 
 export interface AdamOptions {
@@ -32,38 +33,22 @@ abstract class AdamBase extends Optimizer<AdamGroup> {
   }
 
   step(): void {
+    // The update itself is a backend kernel (the reference backend's loop is the readable version).
+    const backend = getBackend();
     for (const g of this.paramGroups) {
       const { lr, eps, weightDecay, amsgrad, maximize } = g;
       const [beta1, beta2] = g.betas;
       for (const p of g.params) {
         if (p.grad === null) continue;
-        const w = p.data;
-        const grad = p.grad.data;
+        const n = p.data.length;
         const s = this.stateOf(p);
         const step = ((s.step as number | undefined) ?? 0) + 1;
         s.step = step;
-        const m = this.buffer(s, 'expAvg', w.length);
-        const v = this.buffer(s, 'expAvgSq', w.length);
-        const vMax = amsgrad ? this.buffer(s, 'maxExpAvgSq', w.length) : null;
-        const biasCorrection1 = 1 - beta1 ** step;
-        const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-        const stepSize = lr / biasCorrection1;
-        const sign = maximize ? -1 : 1;
-        const l2 = this.decoupled ? 0 : weightDecay;
-        const shrink = this.decoupled ? 1 - lr * weightDecay : 1;
-        for (let i = 0; i < w.length; i++) {
-          // AdamW decays the weight itself before the update; Adam adds the L2 term to the gradient.
-          const wi = w[i]! * shrink;
-          const gi = sign * grad[i]! + l2 * wi;
-          m[i] = beta1 * m[i]! + (1 - beta1) * gi;
-          v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-          let second = v[i]!;
-          if (vMax !== null) {
-            if (second > vMax[i]!) vMax[i] = second;
-            second = vMax[i]!;
-          }
-          w[i] = wi - stepSize * m[i]! / (Math.sqrt(second) / biasCorrection2Sqrt + eps);
-        }
+        const m = this.buffer(s, 'expAvg', n);
+        const v = this.buffer(s, 'expAvgSq', n);
+        const vMax = amsgrad ? this.buffer(s, 'maxExpAvgSq', n) : null;
+        backend.adamStep(p.data, p.grad.data, m, v, vMax,
+          { lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, maximize, step });
       }
     }
   }

@@ -4,6 +4,7 @@
  * is recorded) and allocate their state buffers once, on a parameter's first step, never per step.
  */
 import type { Tensor } from '../tensor/tensor.js';
+import { getBackend } from '../backend/registry.js';
 
 /** A trainable tensor as optimizers see it (an `nn.Parameter`, or any tensor with `requiresGrad`). */
 export type Param = Tensor;
@@ -92,11 +93,14 @@ export abstract class Optimizer<G extends ParamGroupBase = ParamGroupBase> {
     return s;
   }
 
-  /** A state buffer of the parameter's size, allocated once. */
+  /**
+   * A state buffer of the parameter's size, allocated once, by the backend (the wasm backend keeps it in its heap,
+   * where the update kernels read and write it without copying).
+   */
   protected buffer(s: ParamState, name: string, n: number): Float32Array {
     let b = s[name];
     if (!(b instanceof Float32Array)) {
-      b = new Float32Array(n);
+      b = getBackend().allocState(n);
       s[name] = b;
     }
     return b;
@@ -113,7 +117,7 @@ export abstract class Optimizer<G extends ParamGroupBase = ParamGroupBase> {
         const s = this.state.get(p);
         if (s !== undefined) {
           const copy: ParamState = {};
-          for (const [k, v] of Object.entries(s)) copy[k] = v instanceof Float32Array ? v.slice() : v;
+          for (const [k, v] of Object.entries(s)) copy[k] = v instanceof Float32Array ? copyOf(v) : v;
           state[index] = copy;
         }
         ids.push(index++);
@@ -154,7 +158,9 @@ export abstract class Optimizer<G extends ParamGroupBase = ParamGroupBase> {
       for (const [k, v] of Object.entries(s)) {
         if (v instanceof Float32Array) {
           if (v.length !== p.numel) throw new Error(`${name}.loadStateDict: state ${key}.${k} has ${v.length} values, the parameter has ${p.numel}`);
-          copy[k] = v.slice();
+          const own = getBackend().allocState(v.length);
+          own.set(v);
+          copy[k] = own;
         } else copy[k] = v;
       }
       restored.set(p, copy);
@@ -168,4 +174,11 @@ export abstract class Optimizer<G extends ParamGroupBase = ParamGroupBase> {
     this.state.clear();
     for (const [p, s] of restored) this.state.set(p, s);
   }
+}
+
+/** A plain copy (buffers may be views of the wasm heap's shared memory, which `slice()` would keep as that class). */
+function copyOf(v: Float32Array): Float32Array {
+  const copy = new Float32Array(v.length);
+  copy.set(v);
+  return copy;
 }

@@ -1,4 +1,5 @@
 /** Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (PyTorch's update order). */
+import { getBackend } from '../backend/registry.js';
 import { Optimizer, type Param, type ParamGroupBase, type ParamGroupSpec } from './optimizer.js';
 
 export interface SGDOptions {
@@ -41,26 +42,21 @@ export class SGD extends Optimizer<SGDGroup> {
   }
 
   step(): void {
+    // The update itself is a backend kernel (the reference backend's loop is the readable version).
+    const backend = getBackend();
     for (const g of this.paramGroups) {
       const { lr, momentum, dampening, nesterov, weightDecay, maximize } = g;
+      const hyper = { lr, momentum, dampening, nesterov, weightDecay, maximize };
       for (const p of g.params) {
         if (p.grad === null) continue;
-        const w = p.data;
-        const grad = p.grad.data;
-        const sign = maximize ? -1 : 1;
         if (momentum === 0) {
-          for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * (sign * grad[i]! + weightDecay * w[i]!);
+          backend.sgdStep(p.data, p.grad.data, null, false, hyper);
           continue;
         }
         const s = this.stateOf(p);
         const first = !(s.momentumBuffer instanceof Float32Array);
-        const buf = this.buffer(s, 'momentumBuffer', w.length);
-        for (let i = 0; i < w.length; i++) {
-          const d = sign * grad[i]! + weightDecay * w[i]!;
-          const b = first ? d : momentum * buf[i]! + (1 - dampening) * d;
-          buf[i] = b;
-          w[i] = w[i]! - lr * (nesterov ? d + momentum * buf[i]! : buf[i]!);
-        }
+        const buf = this.buffer(s, 'momentumBuffer', p.data.length);
+        backend.sgdStep(p.data, p.grad.data, buf, first, hyper);
       }
     }
   }

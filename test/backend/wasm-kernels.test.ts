@@ -329,6 +329,48 @@ function cases(w: WasmBackend): KernelCase[] {
       }
     }
   }
+  // Fused softmax cross-entropy: forward (loss, lse) and backward, with and without weights and smoothing, one row ignored.
+  for (const [rows, cols] of [[7, 10], [33, 3], [1, 1]] as const) {
+    const x = randomArray(rows * cols, -4, 4), weight = randomArray(cols, 0.5, 1.5), rowScale = randomArray(rows);
+    const target = Int32Array.from({ length: rows }, () => Math.floor(random() * cols));
+    if (rows > 1) target[1] = -1; // an ignored row
+    const put = (be: Backend, a: Float32Array) => (onWasm(be) ? place(w, a, true) : a);
+    for (const weighted of [false, true]) {
+      for (const eps of [0, 0.1]) {
+        list.push({ name: `softmaxCrossEntropy ${rows}x${cols} weighted${+weighted} eps${eps}`, run(be) {
+          const loss = be.alloc(rows), lse = be.alloc(2 * rows), gx = be.alloc(rows * cols);
+          const wt = weighted ? put(be, weight) : null;
+          be.softmaxCrossEntropy(put(be, x), rows, cols, target, wt, eps, loss, lse);
+          be.softmaxCrossEntropyBackward(put(be, x), lse, rows, cols, target, wt, eps, put(be, rowScale), gx);
+          return [loss, lse, gx];
+        } });
+      }
+    }
+  }
+  // Optimizer updates over 3 steps (the first initialises SGD's momentum buffer). The parameter and gradient are
+  // plain arrays (the usual case: the kernel copies them), the state comes from allocState; 1003 floats leave a tail.
+  const len = 1003, param0 = randomArray(len), grads = [randomArray(len), randomArray(len), randomArray(len)];
+  const sgdVariants = [
+    { lr: 0.1, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0.01, maximize: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
+    { lr: 0.05, momentum: 0.9, dampening: 0.3, nesterov: false, weightDecay: 1e-3, maximize: true },
+    { lr: 0.05, momentum: 0.8, dampening: 0, nesterov: true, weightDecay: 5e-4, maximize: false },
+  ];
+  for (const h of sgdVariants) {
+    list.push({ name: `sgdStep ${JSON.stringify(h)}`, run(be) {
+      const p = param0.slice(), buf = be.allocState(len);
+      grads.forEach((g, k) => be.sgdStep(p, g, h.momentum === 0 ? null : buf, k === 0, h));
+      return [p, buf];
+    } });
+  }
+  for (const [decoupled, amsgrad, maximize, weightDecay] of [[false, false, false, 0], [false, true, true, 0.01], [true, false, false, 0.01], [true, true, false, 0.1]] as const) {
+    list.push({ name: `adamStep decoupled${+decoupled} amsgrad${+amsgrad} maximize${+maximize} wd${weightDecay}`, run(be) {
+      const p = param0.slice(), m = be.allocState(len), v = be.allocState(len), vMax = amsgrad ? be.allocState(len) : null;
+      grads.forEach((g, k) => be.adamStep(p, g, m, v, vMax,
+        { lr: 0.01, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay, decoupled, maximize, step: k + 1 }));
+      return vMax ? [p, m, v, vMax] : [p, m, v];
+    } });
+  }
   return list;
 }
 

@@ -174,6 +174,19 @@ describe('browser bundle', () => {
       assert.equal(env.sab, 'function', 'SharedArrayBuffer');
     });
 
+    // A missing kernels.wasm is a build step not run: skip on a developer machine, fail in CI.
+    const wasmSkip = haveKernels || inCI ? false : missingKernels;
+
+    test('importing the library in the page selects wasm, with workers, before any setBackend call', { skip: wasmSkip }, async () => {
+      const chosen = await page!.evaluate(async ({ base }) => {
+        const h = await import(`${base}harness.js`) as typeof import('../../web/harness.js');
+        return { atImport: h.backendAtImport(), cores: h.pageEnvironment().hardwareConcurrency };
+      }, { base: server!.url });
+      assert.equal(chosen.atImport.name, 'wasm');
+      assert.equal(chosen.atImport.threads, chosen.cores, 'one thread per core in a cross-origin isolated page');
+      assert.deepEqual(pageErrors, []);
+    });
+
     test('LeNet-5 trains on the reference backend with the same losses as in Node', { timeout: 60_000 }, async (t) => {
       const options: TrainStepsOptions = { backend: 'reference', ...RUN };
       const inBrowser = await trainInPage(options);
@@ -183,8 +196,6 @@ describe('browser bundle', () => {
       assertLossesAgree(inBrowser, inNode, 'reference');
     });
 
-    // A missing kernels.wasm is a build step not run: skip on a developer machine, fail in CI.
-    const wasmSkip = haveKernels || inCI ? false : missingKernels;
     test('LeNet-5 trains on the wasm backend with 2 threads (Web Workers) with the same losses as in Node', { timeout: 60_000, skip: wasmSkip }, async (t) => {
       assert.ok(haveKernels, missingKernels);
       const options: TrainStepsOptions = { backend: 'wasm', threads: 2, ...RUN };
@@ -231,6 +242,7 @@ describe('browser bundle', () => {
         const result = await other.evaluate(async ({ base }) => {
           const h = await import(`${base}harness.js`) as typeof import('../../web/harness.js');
           const env = h.pageEnvironment();
+          const atImport = h.backendAtImport();
           const batch = await h.fetchSubsetBatch(`${base}data/fashion-mnist-subset/`, 4);
           const reference = await h.trainLeNetSteps(batch, { backend: 'reference', seed: 0, steps: 2 });
           let twoThreadsError = '';
@@ -240,9 +252,10 @@ describe('browser bundle', () => {
             twoThreadsError = (e as Error).message;
           }
           const wasm = await h.trainLeNetSteps(batch, { backend: 'wasm', threads: 1, seed: 0, steps: 2 });
-          return { env, reference, wasm, twoThreadsError };
+          return { env, atImport, reference, wasm, twoThreadsError };
         }, { base: plain.url });
         assert.equal(result.env.crossOriginIsolated, false);
+        assert.deepEqual(result.atImport, { name: 'wasm', threads: 1 }, 'the default there: wasm on the page\'s own thread');
         assert.match(result.twoThreadsError, /crossOriginIsolated/,
           `asking for 2 wasm threads in a page that is not isolated should fail and say how to fix it; got: '${result.twoThreadsError}'`);
         assert.equal(result.wasm.threads, 1);

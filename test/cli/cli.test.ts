@@ -31,12 +31,17 @@ function cli(...args: string[]): Run {
 
 /** The same CLI called in this process (fast), for the many flag and value checks. */
 async function cliInProcess(...args: string[]): Promise<Run> {
+  return cliInProcessWithEnv({}, ...args);
+}
+
+/** cliInProcess with extra environment variables for the command. */
+async function cliInProcessWithEnv(extraEnv: Record<string, string>, ...args: string[]): Promise<Run> {
   const { main: run } = await import('../../src/cli/main.js');
   let stdout = '';
   let stderr = '';
   const out = { write: (s: string) => { stdout += s; return true; } } as unknown as NodeJS.WritableStream;
   const err = { write: (s: string) => { stderr += s; return true; } } as unknown as NodeJS.WritableStream;
-  const code = await run(args, { out, err, cwd: work, env: { ...process.env, CONVKIT_OFFLINE: '1', XDG_CACHE_HOME: join(work, 'cache') } });
+  const code = await run(args, { out, err, cwd: work, env: { ...process.env, CONVKIT_OFFLINE: '1', XDG_CACHE_HOME: join(work, 'cache'), ...extraEnv } });
   return { code, stdout, stderr };
 }
 
@@ -80,6 +85,25 @@ test('bad flags, bad values, unknown commands: one line, exit code 2', async () 
   assertUsageError(await cliInProcess('predict', '--topk', '2', '--checkpoint'), /--checkpoint needs a value/);
   assertUsageError(await cliInProcess('datasets', 'extra'), /unexpected argument 'extra'/);
   assertUsageError(await cliInProcess('eval'), /--checkpoint DIR is required/);
+});
+
+test('--backend defaults to CONVKIT_BACKEND, else auto (wasm where it loads); the flag wins; a bad value is one line, exit code 2', async () => {
+  const tiny = ['train', '--dataset', 'fashion-mnist-subset', '--train-limit', '32', '--test-limit', '32', '--batch', '32', '--epochs', '1', '--out', 'run-backend', '--force'];
+  const byEnv = await cliInProcessWithEnv({ CONVKIT_BACKEND: 'reference' }, ...tiny);
+  assert.equal(byEnv.code, 0, byEnv.stderr);
+  assert.match(byEnv.stderr, /^backend: reference$/m);
+  const byFlag = await cliInProcessWithEnv({ CONVKIT_BACKEND: 'reference' }, ...tiny, '--backend', 'wasm', '--threads', '1');
+  assert.equal(byFlag.code, 0, byFlag.stderr);
+  assert.match(byFlag.stderr, /^backend: wasm \(1 thread\)$/m);
+  const unset = await cliInProcessWithEnv({ CONVKIT_BACKEND: '' }, ...tiny, '--threads', '1');
+  assert.equal(unset.code, 0, unset.stderr);
+  assert.match(unset.stderr, /^backend: wasm \(1 thread\)$/m);
+  assertUsageError(await cliInProcessWithEnv({ CONVKIT_BACKEND: 'gpu' }, ...tiny), /CONVKIT_BACKEND=gpu: expected auto, reference, wasm/);
+  // Spawned: the library itself rejects the value while loading, and the CLI still reports it in one line.
+  const spawned = spawnSync(process.execPath, ['--import', tsx, main, 'models'], {
+    cwd: work, encoding: 'utf8', env: { ...process.env, CONVKIT_BACKEND: 'gpu' }, timeout: 120_000,
+  });
+  assertUsageError({ code: spawned.status, stdout: spawned.stdout, stderr: spawned.stderr }, /CONVKIT_BACKEND=gpu: expected auto, reference, wasm/);
 });
 
 test('a missing dataset path or data folder: one line, exit code 2', async () => {

@@ -1,6 +1,7 @@
 // Central-difference gradient checks (random cotangent; bound in test/helpers/gradcheck.ts) for batchNorm,
 // dropout (fixed mask), localResponseNorm and every loss.
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import * as F from '../../src/ops/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Generator } from '../../src/tensor/random.js';
@@ -54,3 +55,63 @@ for (const reduction of ['mean', 'sum', 'none'] as const) {
     gradcheck(`bceWithLogits ${reduction} posWeight`, (x) => F.bceWithLogits(x, target, { reduction, posWeight }), [randomLeaf([5, 4], 17, 2)]);
   });
 }
+
+// crossEntropy is one fused op (softmaxCrossEntropy); the gradchecks above go through it. Here it is also checked
+// against the same loss built from differentiable parts: logSoftmax, nllLoss and the label-smoothing term.
+function composedCrossEntropy(x: Tensor, target: Int32Array, reduction: 'mean' | 'sum' | 'none', eps: number, weight: Tensor | null,
+  ignoreIndex: number): Tensor {
+  const logp = F.logSoftmax(x, 1);
+  const nll = F.nllLoss(logp, target, { reduction, weight, ignoreIndex });
+  const c = x.shape[1]!;
+  const kept = constant([target.length], (i) => (target[i] === ignoreIndex ? 0 : 1));
+  const smooth = F.mul(F.neg(F.sum(weight ? F.mul(logp, weight) : logp, 1)), kept);
+  let total = 0;
+  for (const t of target) if (t !== ignoreIndex) total += weight ? weight.data[t]! : 1;
+  const smoothReduced = reduction === 'none' ? smooth : reduction === 'sum' ? F.sum(smooth) : F.mul(F.sum(smooth), 1 / total);
+  return F.add(F.mul(nll, 1 - eps), F.mul(smoothReduced, eps / c));
+}
+
+const withIgnored = Int32Array.from([0, -100, 1, 4, -100, 3]);
+for (const reduction of ['mean', 'sum', 'none'] as const) {
+  test(`gradcheck crossEntropy with ignored rows, reduction ${reduction}`, () => {
+    const weight = constant([5], (i) => 0.5 + 0.3 * i);
+    gradcheck(`crossEntropy ${reduction} ignoreIndex`, (x) => F.crossEntropy(x, withIgnored, { reduction }), [randomLeaf([6, 5], 21, 2)]);
+    gradcheck(`crossEntropy ${reduction} ignoreIndex smoothing + weight`,
+      (x) => F.crossEntropy(x, withIgnored, { reduction, labelSmoothing: 0.2, weight }), [randomLeaf([6, 5], 22, 2)]);
+    gradcheck(`crossEntropy ${reduction} ignoreIndex = class 3`,
+      (x) => F.crossEntropy(x, targets, { reduction, weight, ignoreIndex: 3 }), [randomLeaf([6, 5], 23, 2)]);
+  });
+  test(`fused crossEntropy equals logSoftmax + nllLoss + smoothing (value and gradient), reduction ${reduction}`, () => {
+    for (const [target, ignoreIndex] of [[targets, -100], [withIgnored, -100], [targets, 3]] as const) {
+      for (const labelSmoothing of [0, 0.15]) {
+        for (const weighted of [false, true]) {
+          const weight = weighted ? constant([5], (i) => 0.4 + 0.25 * i) : null;
+          const run = (fused: boolean) => {
+            const x = randomLeaf([6, 5], 20, 3);
+            const y = fused ? F.crossEntropy(x, target, { reduction, labelSmoothing, weight, ignoreIndex })
+              : composedCrossEntropy(x, target, reduction, labelSmoothing, weight, ignoreIndex);
+            y.backward(new Tensor(Float32Array.from({ length: y.numel }, (_, i) => 1 + 0.5 * i), y.shape));
+            return { y: y.data, gx: x.grad!.data, op: y.gradFn?.op };
+          };
+          const fused = run(true), composed = run(false);
+          const label = `target ${Array.from(target)} ignoreIndex ${ignoreIndex} smoothing ${labelSmoothing} weighted ${weighted}`;
+          assert.equal(fused.op, 'softmaxCrossEntropy', `${label}: crossEntropy is the fused op`);
+          for (const [a, b, what] of [[fused.y, composed.y, 'loss'], [fused.gx, composed.gx, 'gradient']] as const) {
+            for (let i = 0; i < a.length; i++) {
+              assert.ok(Math.abs(a[i]! - b[i]!) <= 2e-6 * (1 + Math.abs(b[i]!)), `${label}: ${what}[${i}] fused ${a[i]} vs composed ${b[i]}`);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
+test('gradcheck crossEntropy on [N, C, H, W] logits (per-position targets, one ignored)', () => {
+  const target = Int32Array.from([0, 2, -100, 1, 3, 0, 2, 2, 1, 0, 3, 1]); // [2, 3, 2] flattened
+  const weight = constant([4], (i) => 0.6 + 0.2 * i);
+  for (const reduction of ['mean', 'sum', 'none'] as const) {
+    gradcheck(`crossEntropy NCHW ${reduction}`, (x) => F.crossEntropy(x, target, { reduction, labelSmoothing: 0.1, weight }),
+      [randomLeaf([2, 4, 3, 2], 24, 2)]);
+  }
+});

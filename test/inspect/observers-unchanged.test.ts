@@ -3,7 +3,8 @@
 // (src/lab/probe.ts: each leaf's forward in turn, checked against model.forward, which does fuse). The fixture
 // test/fixtures/inspect/observers-before-fusion.json was written by the same code below on the commit before
 // fusion (dcf17ac, /work/main then): the formatted summaries, and per probed layer its path, type, shape and a
-// SHA-256 prefix of its output bytes (so the values, not only the rows, must be unchanged).
+// SHA-256 prefix of its output bytes (so the values, not only the rows, must be unchanged), computed on the
+// reference backend (the default then), which this test therefore selects.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -11,11 +12,16 @@ import { readFileSync } from 'node:fs';
 import { manualSeed, Generator, models } from '../../src/index.js';
 import { summary, formatSummary } from '../../src/inspect/index.js';
 import { traceLayers } from '../../src/lab/probe.js';
+import { getBackend, useBackend } from '../../src/backend/registry.js';
+import { referenceBackend } from '../../src/backend/reference/index.js';
 
 const before = JSON.parse(readFileSync(new URL('../fixtures/inspect/observers-before-fusion.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
 for (const name of ['lenet5', 'mlp', 'vggsmall']) {
-  test(`${name}: summary rows and lab probe outputs are the same as before fusion`, () => {
+  test(`${name}: summary rows and lab probe outputs are the same as before fusion`, (t) => {
+    const previous = getBackend();
+    useBackend(referenceBackend);
+    t.after(() => useBackend(previous));
     manualSeed(7);
     const model = models.create(name);
     assert.equal(formatSummary(summary(model, [1, 28, 28])), before[`summary ${name}`]);

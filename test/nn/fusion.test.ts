@@ -1,8 +1,8 @@
 // nn.Sequential fuses a Conv2d or Linear directly followed by a ReLU into one op (src/nn/layers/fusion.ts):
 // the same output and parameter gradients BIT FOR BIT as running every module's forward one by one (the fused
 // pass does the same float32 additions and comparisons; see test/ops/fused-activation.test.ts), only when
-// nothing observes the modules' forwards, and the zoo's reference models take the fused path. Runs on the
-// reference backend here and on wasm with 1 and 2 threads through test/backend/wasm-op-suite.test.ts.
+// nothing observes the modules' forwards, and the zoo's reference models take the fused path. The op suite
+// (test/backend/wasm-op-suite.test.ts) runs it on reference and on wasm with 1 and 2 threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nn from '../../src/nn/index.js';

@@ -1,5 +1,6 @@
-// Losses against PyTorch: crossEntropy (reduction mean/sum/none, label smoothing, class weights, both),
-// nllLoss (with and without weights), mseLoss and bceWithLogits (with and without posWeight).
+// Losses against PyTorch: crossEntropy (reduction mean/sum/none, label smoothing, class weights, both, ignoreIndex,
+// [N, C, H, W] logits),
+// nllLoss (with and without weights, ignoreIndex), mseLoss and bceWithLogits (with and without posWeight).
 import { test } from 'node:test';
 import * as F from '../../src/ops/index.js';
 import { fixturesFor, type FixtureCase } from '../helpers/fixtures.js';
@@ -16,6 +17,7 @@ for (const c of fixturesFor('losses', 'crossEntropy')) {
     const t = fixtureLeaves(c, ['logits']);
     const y = F.crossEntropy(t.logits!, c.i32('target'), {
       reduction: reduction(c), labelSmoothing: c.num('labelSmoothing'), weight: c.optionalTensor('weight'),
+      ignoreIndex: c.optionalNum('ignoreIndex'),
     });
     checkOutputAndGradients(c, y, t);
   });
@@ -24,7 +26,7 @@ for (const c of fixturesFor('losses', 'crossEntropy')) {
 for (const c of fixturesFor('losses', 'nllLoss')) {
   test(`nllLoss matches PyTorch: ${c.name} ${JSON.stringify(c.params)}`, () => {
     const t = fixtureLeaves(c, ['input']);
-    const y = F.nllLoss(t.input!, c.i32('target'), { reduction: reduction(c), weight: c.optionalTensor('weight') });
+    const y = F.nllLoss(t.input!, c.i32('target'), { reduction: reduction(c), weight: c.optionalTensor('weight'), ignoreIndex: c.optionalNum('ignoreIndex') });
     checkOutputAndGradients(c, y, t);
   });
 }

@@ -2,7 +2,7 @@
 // 'convkit/node' point at src/), and the training-loop example must equal examples/train-loop.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
@@ -18,7 +18,11 @@ function run(code: string): { status: number | null; stdout: string; stderr: str
     writeFileSync(file, code
       .replaceAll("from 'convkit/node'", `from '${join(root, 'src/node/index.ts')}'`)
       .replaceAll("from 'convkit'", `from '${join(root, 'src/index.ts')}'`));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 240_000 });
+    // As a reader runs it: the default backend, whatever this test process was started with.
+    const env = { ...process.env };
+    delete env.CONVKIT_BACKEND;
+    delete env.CONVKIT_THREADS;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, encoding: 'utf8', timeout: 240_000, env });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -38,6 +42,10 @@ blocks.forEach((code, i) => {
   test(`README ts block ${i + 1} runs`, () => {
     const r = run(code);
     assert.equal(r.status, 0, `block ${i + 1} failed:\n${r.stderr.slice(-2000)}`);
+    // A block that prints the backend right after the import shows the default: wasm, where the kernels are built.
+    if (/^console\.log\(getBackend\(\)\.name\);/m.test(code) && existsSync(join(root, 'src/backend/wasm/kernels.wasm'))) {
+      assert.equal(r.stdout.split('\n')[0], 'wasm', `block ${i + 1}: the default backend`);
+    }
     if (code.includes('test accuracy after one epoch')) {
       const m = /test accuracy after one epoch: ([\d.]+)%/.exec(r.stdout);
       assert.ok(m, `no accuracy line in output: ${r.stdout}`);

@@ -2,7 +2,7 @@
  * The reference backend: plain TypeScript, written to be read. It is the oracle that every faster backend is
  * tested against, and the fallback for anything a faster backend does not implement.
  */
-import type { Activation, Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
+import type { Activation, AdamHyper, Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, SgdHyper, UnaryOp } from '../backend.js';
 
 // ---------------------------------------------------------------- GEMM
 
@@ -398,6 +398,97 @@ function logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Arr
   }
 }
 
+// ---------------------------------------------------------------- fused softmax cross-entropy
+
+function softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target: Int32Array, weight: Float32Array | null,
+  labelSmoothing: number, loss: Float32Array, lse: Float32Array): void {
+  const eps = labelSmoothing;
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols;
+    let m = -Infinity;
+    for (let j = 0; j < cols; j++) m = Math.max(m, x[off + j]!);
+    let s = 0;
+    for (let j = 0; j < cols; j++) s += Math.exp(x[off + j]! - m);
+    const l = m + Math.log(s);
+    // The log-probabilities as logSoftmax stores them (float32), so the loss equals nllLoss(logSoftmax(x)).
+    const logp = (j: number) => Math.fround(x[off + j]! - l);
+    const t = target[r]!;
+    const hi = Math.fround(l);
+    lse[2 * r] = hi;
+    lse[2 * r + 1] = l - hi;
+    if (t < 0) { loss[r] = 0; continue; } // an ignored row
+    let value = -(weight ? weight[t]! : 1) * logp(t);
+    if (eps !== 0) {
+      // Label smoothing: the cross-entropy against the uniform distribution, mixed in with weight eps.
+      let smooth = 0;
+      for (let j = 0; j < cols; j++) smooth -= (weight ? weight[j]! : 1) * logp(j);
+      value = (1 - eps) * value + eps / cols * smooth;
+    }
+    loss[r] = value;
+  }
+}
+
+function softmaxCrossEntropyBackward(x: Float32Array, lse: Float32Array, rows: number, cols: number, target: Int32Array,
+  weight: Float32Array | null, labelSmoothing: number, rowScale: Float32Array, gx: Float32Array): void {
+  const eps = labelSmoothing, spread = eps / cols;
+  let weightSum = cols;
+  if (weight) { weightSum = 0; for (let j = 0; j < cols; j++) weightSum += weight[j]!; }
+  for (let r = 0; r < rows; r++) {
+    const off = r * cols, l = lse[2 * r]! + lse[2 * r + 1]!, scale = rowScale[r]!, t = target[r]!;
+    if (t < 0) { gx.fill(0, off, off + cols); continue; } // an ignored row
+    const hit = (1 - eps) * (weight ? weight[t]! : 1);
+    // d loss / d x[j] = softmax[j] · (the row's total target mass) − (target mass at j)
+    const a = hit + spread * weightSum;
+    for (let j = 0; j < cols; j++) {
+      let g = Math.exp(Math.fround(x[off + j]! - l)) * a - spread * (weight ? weight[j]! : 1);
+      if (j === t) g -= hit;
+      gx[off + j] = scale * g;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- optimizer updates
+
+function sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, firstStep: boolean, h: SgdHyper): void {
+  const { lr, momentum, dampening, nesterov, weightDecay } = h;
+  const w = param, sign = h.maximize ? -1 : 1;
+  if (momentum === 0 || momentumBuffer === null) {
+    for (let i = 0; i < w.length; i++) w[i] = w[i]! - lr * (sign * grad[i]! + weightDecay * w[i]!);
+    return;
+  }
+  const buf = momentumBuffer;
+  for (let i = 0; i < w.length; i++) {
+    const d = sign * grad[i]! + weightDecay * w[i]!;
+    const b = firstStep ? d : momentum * buf[i]! + (1 - dampening) * d;
+    buf[i] = b;
+    w[i] = w[i]! - lr * (nesterov ? d + momentum * buf[i]! : buf[i]!);
+  }
+}
+
+function adamStep(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, vMax: Float32Array | null, h: AdamHyper): void {
+  const { lr, beta1, beta2, eps, weightDecay, step } = h;
+  const w = param;
+  const biasCorrection1 = 1 - beta1 ** step;
+  const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+  const stepSize = lr / biasCorrection1;
+  const sign = h.maximize ? -1 : 1;
+  const l2 = h.decoupled ? 0 : weightDecay;
+  const shrink = h.decoupled ? 1 - lr * weightDecay : 1;
+  for (let i = 0; i < w.length; i++) {
+    // AdamW decays the weight itself before the update; Adam adds the L2 term to the gradient.
+    const wi = w[i]! * shrink;
+    const gi = sign * grad[i]! + l2 * wi;
+    m[i] = beta1 * m[i]! + (1 - beta1) * gi;
+    v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
+    let second = v[i]!;
+    if (vMax !== null) {
+      if (second > vMax[i]!) vMax[i] = second;
+      second = vMax[i]!;
+    }
+    w[i] = wi - stepSize * m[i]! / (Math.sqrt(second) / biasCorrection2Sqrt + eps);
+  }
+}
+
 // ---------------------------------------------------------------- batch norm
 
 function channelMoments(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, variance: Float32Array): void {
@@ -489,6 +580,9 @@ export const referenceBackend = {
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   unary, binary, reduce, logSoftmax,
   biasActivation, activationBackward,
+  softmaxCrossEntropy, softmaxCrossEntropyBackward,
+  sgdStep, adamStep,
+  allocState: (n: number) => new Float32Array(n),
   channelMoments, batchNormApply, batchNormBackward,
 } satisfies Backend;
 

@@ -135,11 +135,14 @@ export class WasmHeap {
     list.push(offset);
   }
 
-  /** A zero-filled Float32Array of n floats in the heap, tracked by finalization and the current scope. */
-  alloc(n: number): Float32Array {
+  /**
+   * A zero-filled Float32Array of n floats in the heap, tracked by finalization and (unless `unscoped`) the current
+   * scope. Unscoped blocks (long-lived state such as optimizer moments) only come back by finalization or release().
+   */
+  alloc(n: number, unscoped = false): Float32Array {
     if (n === 0) return new Float32Array(0);
     // Blocks of a scope come back when it ends: only count those that rely on finalization.
-    if (this.scopes.length === 0) this.trackedSinceCollect += n * 4;
+    if (this.scopes.length === 0 || unscoped) this.trackedSinceCollect += n * 4;
     if (this.collectGarbage && this.trackedSinceCollect > Math.max(COLLECT_AFTER_BYTES, this.memoryBytes / 4)) {
       // Many finalizable arrays were handed out since the last collection: let the collector find the dead ones
       // well before the heap runs out. Their blocks come back when the loop next yields to the event loop.
@@ -152,7 +155,7 @@ export class WasmHeap {
     else array.fill(0);
     const generation = this.live.get(offset)!.generation;
     this.registry.register(array, { offset, generation });
-    const scope = this.scopes[this.scopes.length - 1];
+    const scope = unscoped ? undefined : this.scopes[this.scopes.length - 1];
     if (scope) scope.push(offset, generation);
     return array;
   }

@@ -1,12 +1,12 @@
 /** `convkit eval`: accuracy, per-class accuracy and the confusion matrix of a checkpoint on its test set. */
 import { defineCommand } from '../command.js';
-import { choiceOption, intOption, stringOption } from '../options.js';
+import { intOption, stringOption } from '../options.js';
 import { DataLoader } from '../../data/loader.js';
 import { normalize } from '../../data/transforms.js';
 import { evaluate, formatConfusionMatrix, formatPerClassTable } from '../../train/metrics.js';
 import { jsonLine } from '../../node/progress.js';
 import { UsageError } from '../errors.js';
-import { BACKENDS, loadModelCheckpoint, loadTrainTest, percent, selectBackend } from '../runtime.js';
+import { BACKEND_DEFAULT_TEXT, backendOption, loadModelCheckpoint, loadTrainTest, percent, selectBackend } from '../runtime.js';
 
 export default defineCommand({
   name: 'eval',
@@ -19,7 +19,7 @@ export default defineCommand({
     data: { type: 'string', valueName: 'DIR', description: 'folder with the IDX files of fashion-mnist/mnist' },
     batch: { type: 'string', valueName: 'N', description: 'batch size', defaultText: '256' },
     'test-limit': { type: 'string', valueName: 'N', description: 'use only the first N test images' },
-    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: 'auto' },
+    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
     threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
     json: { type: 'boolean', description: 'print the result as one JSON line' },
   },
@@ -29,7 +29,7 @@ export default defineCommand({
     const note = (m: string): void => { err.write(m + '\n'); };
     const batch = intOption(v, 'batch', 256, { min: 1 });
     const testLimit = v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 });
-    const backendChoice = choiceOption(v, 'backend', BACKENDS, 'auto');
+    const backendChoice = backendOption(v, env);
     const threads = v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 });
     const { ck, net, dir } = await loadModelCheckpoint(stringOption(v, 'checkpoint'), cwd);
     const meta = ck.meta;

@@ -1,5 +1,5 @@
-// Preload (node --import) that makes the wasm backend the current backend before any test runs, so test files
-// written for the default backend run unchanged on wasm. WASM_TEST_THREADS picks the thread count; every kernel
+// Preload (node --import) that sets up the wasm backend (the default where it loads) before any test runs, for
+// test files written for the default backend. WASM_TEST_THREADS picks the thread count; every kernel
 // is split across all threads however small (setParallelThreshold(0)), so the multi-thread paths run too.
 // A scope that never ends makes alloc() hand out wasm-heap blocks (the in-place path training steps use inside
 // their scopes) instead of GC-owned arrays; a test process is short, so nothing needs returning.

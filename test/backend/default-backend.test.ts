@@ -1,0 +1,118 @@
+// The default backend as a user meets it: a fresh `node` process imports the library and runs ops with no
+// setBackend call. wasm where it loads; CONVKIT_BACKEND / CONVKIT_THREADS override; a host where wasm cannot
+// run (kernels.wasm missing, no shared memory, no SIMD) falls back to reference silently; and a process whose
+// kernels ran on worker threads still exits by itself. Each case is a child process, since the choice is made
+// once per process, while the library loads.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+const child = 'test/backend/support/report-default.ts';
+const simulateHost = './test/backend/support/simulate-host.mjs';
+const kernels = join(root, 'src/backend/wasm/kernels.wasm');
+// A missing kernels.wasm is a build step not run: skip the wasm cases on a developer machine, fail them in CI.
+const wasmSkip = existsSync(kernels) || process.env.CI === 'true' ? false : `${kernels} is not built (npm run build:wasm)`;
+/** Generous: only a process kept alive (e.g. by a worker) comes near it; it is a hang guard, not a timing. */
+const HANG_GUARD_MS = 120_000;
+
+interface Report { backend: string; threads: number; ready: string; checksum: number; wasmError: string | null }
+interface Run { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; report: Report | null }
+
+function runChild(options: { env?: Record<string, string>; preload?: string[]; args?: string[] } = {}): Run {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  // The child must choose for itself: nothing inherited from an outer run or from the test runner.
+  for (const name of ['CONVKIT_BACKEND', 'CONVKIT_THREADS', 'NODE_TEST_CONTEXT']) if (!options.env?.[name]) delete env[name];
+  const preload = (options.preload ?? []).flatMap((p) => ['--import', p]);
+  const r = spawnSync(process.execPath, ['--import', 'tsx', ...preload, child, ...(options.args ?? [])], {
+    cwd: root, env, encoding: 'utf8', timeout: HANG_GUARD_MS,
+  });
+  const line = r.stdout.trim().split('\n').pop() ?? '';
+  let report: Report | null = null;
+  try { report = JSON.parse(line) as Report; } catch { /* reported by the assertions */ }
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, report };
+}
+
+function assertClean(run: Run, label: string): Report {
+  assert.equal(run.signal, null, `${label}: the process did not exit by itself within ${HANG_GUARD_MS / 1000} s (killed by ${run.signal})`);
+  assert.equal(run.status, 0, `${label}: exit code ${run.status}\n${run.stderr.slice(-2000)}`);
+  assert.equal(run.stderr.trim(), '', `${label}: the import must not print anything`);
+  assert.ok(run.report, `${label}: no report line in ${JSON.stringify(run.stdout)}`);
+  assert.ok(Number.isFinite(run.report.checksum), `${label}: the matrix product gave ${run.report.checksum}`);
+  return run.report;
+}
+
+const referenceRun = runChild({ env: { CONVKIT_BACKEND: 'reference' } });
+const referenceChecksum = (): number => assertClean(referenceRun, 'CONVKIT_BACKEND=reference').checksum;
+
+test('CONVKIT_BACKEND=reference: importing the library selects the reference backend', () => {
+  const r = assertClean(referenceRun, 'CONVKIT_BACKEND=reference');
+  assert.equal(r.backend, 'reference');
+  assert.equal(r.ready, 'reference');
+});
+
+test('a fresh process importing the library runs on wasm, with one thread per core, and exits by itself', { skip: wasmSkip }, () => {
+  const r = assertClean(runChild(), 'default');
+  assert.equal(r.backend, 'wasm');
+  assert.equal(r.ready, 'wasm', 'ready() resolves to the backend in use');
+  assert.ok(r.threads >= 1);
+  // The same product on both backends: within float32 rounding of a 128-term dot product.
+  assert.ok(Math.abs(r.checksum - referenceChecksum()) <= 1e-3 * Math.max(1, Math.abs(referenceChecksum())), `${r.checksum} vs ${referenceChecksum()}`);
+});
+
+test('CONVKIT_THREADS sets the threads; the product is split across worker threads and the process still exits', { skip: wasmSkip }, () => {
+  const r = assertClean(runChild({ env: { CONVKIT_THREADS: '3' } }), 'CONVKIT_THREADS=3');
+  assert.equal(r.backend, 'wasm');
+  assert.equal(r.threads, 3);
+  const one = assertClean(runChild({ env: { CONVKIT_THREADS: '1' } }), 'CONVKIT_THREADS=1');
+  assert.equal(one.threads, 1);
+  assert.equal(r.checksum, one.checksum, '1 and 3 threads give identical bits');
+});
+
+test('CONVKIT_BACKEND=wasm selects wasm', { skip: wasmSkip }, () => {
+  const r = assertClean(runChild({ env: { CONVKIT_BACKEND: 'wasm' } }), 'CONVKIT_BACKEND=wasm');
+  assert.equal(r.backend, 'wasm');
+});
+
+test('an invalid CONVKIT_BACKEND or CONVKIT_THREADS fails the import with a message naming the variable', () => {
+  const badBackend = runChild({ env: { CONVKIT_BACKEND: 'referance' } });
+  assert.notEqual(badBackend.status, 0);
+  assert.match(badBackend.stderr, /CONVKIT_BACKEND=referance: expected auto, reference, wasm/);
+  const badThreads = runChild({ env: { CONVKIT_THREADS: '0' } });
+  assert.notEqual(badThreads.status, 0);
+  assert.match(badThreads.stderr, /CONVKIT_THREADS=0: expected a whole number of threads from 1 to 256/);
+});
+
+test('without kernels.wasm the library loads on the reference backend, silently; CONVKIT_BACKEND=wasm then says why', () => {
+  // A copy of the library whose build step never ran: the same sources, no kernels.wasm.
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-no-kernels-'));
+  try {
+    cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true, filter: (p) => !p.endsWith('.wasm') });
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    const entry = join(dir, 'src/index.ts');
+    const r = assertClean(runChild({ args: [entry, '--try-wasm'] }), 'no kernels.wasm');
+    assert.equal(r.backend, 'reference');
+    assert.equal(r.ready, 'reference');
+    assert.match(r.wasmError ?? '', /kernels\.wasm not found; .*npm run build:wasm/, 'setBackend(\'wasm\') explains the fallback');
+    assert.equal(r.checksum, referenceChecksum());
+    const forced = runChild({ env: { CONVKIT_BACKEND: 'wasm' }, args: [entry] });
+    assert.notEqual(forced.status, 0);
+    assert.match(forced.stderr, /CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: .*kernels\.wasm not found/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+for (const host of ['no-shared-memory', 'no-simd'] as const) {
+  test(`on a host with ${host.replace(/-/g, ' ')} the library loads on the reference backend, silently`, { skip: wasmSkip }, () => {
+    const r = assertClean(runChild({ env: { CONVKIT_TEST_HOST: host }, preload: [simulateHost], args: [join(root, 'src/index.ts'), '--try-wasm'] }), host);
+    assert.equal(r.backend, 'reference');
+    // The simulation really stopped wasm (so the fallback above is the one under test), and says so on request.
+    assert.match(r.wasmError ?? '', host === 'no-simd' ? /SIMD is not available/ : /shared WebAssembly\.Memory/);
+    assert.equal(r.checksum, referenceChecksum());
+  });
+}
