@@ -10,6 +10,7 @@ export {
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';
+export { biasActivation, activationBackward } from './fused';
 export { sgdStep, adamStep } from './optim';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
 export { simdPeak } from './peak';

@@ -9,7 +9,7 @@ export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike } f
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/tape.js';
 export { setBackend, getBackend, useBackend, registerBackend, availableBackends, ready, type BackendName } from './backend/registry.js';
-export type { Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
+export type { Activation, Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
 export * as F from './ops/index.js';
 export * from './ops/index.js';
 export * as data from './data/index.js';

@@ -2,7 +2,7 @@
  * What each op saves for its backward pass. One entry per op name: the ONE gradient table (gradients.ts)
  * has exactly these keys, so adding an op means one line here, one VJP there, and the op itself.
  */
-import type { BinaryOp, Conv2dGeometry, Pool2dGeometry } from '../backend/backend.js';
+import type { Activation, BinaryOp, Conv2dGeometry, Pool2dGeometry } from '../backend/backend.js';
 
 export interface OpContexts {
   // elementwise (inputs [a, b]; the output is available to the VJP too)
@@ -30,9 +30,10 @@ export interface OpContexts {
   pad: { pads: [number, number, number, number] };
   // linear algebra
   matmul: Record<string, never>;
-  linear: Record<string, never>;
+  // activation: applied to the output by the op itself (the VJP first takes gy through it)
+  linear: { activation: Activation };
   // convolution and pooling
-  conv2d: { geometry: Conv2dGeometry };
+  conv2d: { geometry: Conv2dGeometry; activation: Activation };
   locallyConnected2d: { geometry: Conv2dGeometry };
   maxPool2d: { geometry: Pool2dGeometry; argmax: Int32Array };
   avgPool2d: { geometry: Pool2dGeometry; countIncludePad: boolean; divisorOverride: number };

@@ -7,6 +7,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import type { OpContexts } from './contexts.js';
+import type { Activation } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { erf } from '../backend/reference/index.js';
 import { numelOf } from '../tensor/shape.js';
@@ -25,6 +26,14 @@ function map2(gy: Tensor, a: Float32Array, f: (g: number, v: number) => number):
   const gd = gy.data, rd = r.data;
   for (let i = 0; i < rd.length; i++) rd[i] = f(gd[i]!, a[i]!);
   return r;
+}
+
+/** The gradient before a fused activation, from the gradient after it and the op's (activated) output: one pass. */
+function throughActivation(gy: Tensor, out: Tensor, activation: Activation): Tensor {
+  if (activation === 'none') return gy;
+  const g = empty(gy.shape);
+  getBackend().activationBackward(out.data, gy.data, g.data, activation);
+  return g;
 }
 
 const SQRT_HALF = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -144,7 +153,8 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     }
     return [ga, gb];
   },
-  linear(gy, _out, [x, w, b]) {
+  linear(gyOut, out, [x, w, b], { activation }) {
+    const gy = throughActivation(gyOut, out, activation);
     const [outF, inF] = w!.shape as [number, number];
     const rows = x!.numel / inF, be = getBackend();
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
@@ -154,7 +164,8 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     return [gx, gw, gb];
   },
 
-  conv2d(gy, _out, [x, w, b], { geometry: g }) {
+  conv2d(gyOut, out, [x, w, b], { geometry: g, activation }) {
+    const gy = throughActivation(gyOut, out, activation);
     const be = getBackend();
     let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
     if (needs(x)) { gx = uninitialized(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }

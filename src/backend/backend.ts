@@ -33,6 +33,9 @@ export type UnaryOp =
   | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'reciprocal' | 'square';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'ge' | 'lt' | 'le' | 'eq';
 export type ReduceOp = 'sum' | 'max' | 'min';
+/** Activations that Linear / Conv2d can apply in their own output pass (tf.fused.matMul's `activation`). */
+export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
+export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'sigmoid', 'tanh'];
 
 /** Hyper-parameters of one SGD update (torch.optim.SGD's meaning). */
 export interface SgdHyper {
@@ -96,6 +99,19 @@ export interface Backend {
   binary(op: BinaryOp, a: Float32Array, aShape: readonly number[], b: Float32Array, bShape: readonly number[], out: Float32Array, outShape: readonly number[]): void;
   /** Reduce x of `shape` over the sorted axes (kept as size-1 in the output layout). */
   reduce(op: ReduceOp, x: Float32Array, shape: readonly number[], axes: readonly number[], out: Float32Array): void;
+
+  /**
+   * In place: out[r, c] = act(out[r, c] + bias[c]) for out (rows, cols) and bias (cols), or act(out[r, c]) when
+   * bias is null. The values are exactly those of a separate `binary('add')` then `unary(act)` (relu, sigmoid,
+   * tanh as in `unary`; 'none' only adds).
+   */
+  biasActivation(out: Float32Array, bias: Float32Array | null, rows: number, cols: number, activation: Activation): void;
+  /**
+   * gx = gy · act'(x), written from the activation's saved output y (all of one length; gx may be gy):
+   * relu gy·(y > 0 ? 1 : 0), sigmoid gy·y·(1 − y), tanh gy·(1 − y²) (the last two in f64, rounded once), none gy.
+   * The same values as the unfused activation's gradient.
+   */
+  activationBackward(y: Float32Array, gy: Float32Array, gx: Float32Array, activation: Activation): void;
 
   // x is (rows, cols); out[r,:] = log_softmax(x[r,:])
   logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void;

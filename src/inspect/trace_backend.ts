@@ -18,7 +18,7 @@
  *   concatenation, LocalResponseNorm, softmax. This is the convention of the commonly published figures
  *   (ResNet-50 4.09 G, VGG-16 15.47 G, torchvision's "GFLOPS" column) and of tools/torchvision_counts.py.
  */
-import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
+import type { Activation, Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend/backend.js';
 import { composeField, mergeFields, type ReceptiveField } from './receptive.js';
 
 /** The field of a buffer and the spatial size [H, W] of the map it holds. */
@@ -168,6 +168,10 @@ export class TraceBackend implements Backend {
     const kh = axes.includes(2) ? shape[2]! : 1, kw = axes.includes(3) ? shape[3]! : 1;
     this.emit(out, { field: composeField(src.field, { kernel: [kh, kw] }), height: shape[2]! / kh, width: shape[3]! / kw });
   }
+
+  // In place and pointwise: the buffer keeps the field its producer (gemm, conv2d) registered.
+  biasActivation(_out: Float32Array, _bias: Float32Array | null, _rows: number, _cols: number, _activation: Activation): void {}
+  activationBackward(): void {}
 
   logSoftmax(x: Float32Array, _rows: number, _cols: number, out: Float32Array): void {
     this.emit(out, this.fieldOf(x));

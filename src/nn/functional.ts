@@ -5,6 +5,7 @@
  * ```ts
  * import { F } from 'convkit';
  * const y = F.relu(F.conv2d(x, w, b, { stride: 1, padding: 'same' }));
+ * const z = F.linear(h, w2, b2, { activation: 'relu' });   // = F.relu(F.linear(h, w2, b2)), one fused op
  * const loss = F.crossEntropy(logits, labels, { labelSmoothing: 0.1 });
  * ```
  */
@@ -24,6 +25,6 @@ export {
   softmax, logSoftmax, crossEntropy, nllLoss, mseLoss, bceWithLogits,
 } from '../ops/index.js';
 export type {
-  Conv2dOptions, LocallyConnected2dOptions, Padding2d, Pool2dOptions, AvgPool2dOptions,
+  Conv2dOptions, FusedConv2dOptions, FusedActivationOptions, LocallyConnected2dOptions, Padding2d, Pool2dOptions, AvgPool2dOptions,
   BatchNormOptions, DropoutOptions, LocalResponseNormOptions, Reduction, NllLossOptions, CrossEntropyOptions,
 } from '../ops/index.js';

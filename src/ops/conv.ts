@@ -5,6 +5,7 @@ import { getBackend } from '../backend/registry.js';
 import type { Conv2dGeometry } from '../backend/backend.js';
 import { formatShape } from '../tensor/shape.js';
 import { pair, uninitialized } from './util.js';
+import { checkActivation, type FusedActivationOptions } from './linalg.js';
 
 export type Padding2d = number | readonly [number, number] | 'same' | 'valid';
 
@@ -14,6 +15,9 @@ export interface Conv2dOptions {
   dilation?: number | readonly [number, number];
   groups?: number;
 }
+
+/** conv2d's options: the geometry and, optionally, an activation fused into the output pass. */
+export interface FusedConv2dOptions extends Conv2dOptions, FusedActivationOptions {}
 
 /**
  * Output size of a convolution along one axis: floor((in + padBefore + padAfter − dilation·(k−1) − 1) / stride) + 1.
@@ -66,17 +70,24 @@ export function conv2dGeometry(op: string, xShape: readonly number[], cOut: numb
  * 2-D convolution (cross-correlation, as in every deep-learning library).
  * x [N, C, H, W], weight [O, C/groups, KH, KW], bias [O] -> [N, O, OH, OW] with
  * OH = floor((H + 2·pad − dilation·(KH−1) − 1) / stride) + 1.
+ * With `activation` ('relu', 'sigmoid', 'tanh'; default 'none') the activation runs in place on the output
+ * (the kernel already added the bias) and is part of this one autograd op: the same values and gradients as
+ * the separate activation, one buffer and one backward pass fewer.
  *
  * @example conv2d(x, w, b, { stride: 2, padding: 1 })
+ * @example conv2d(x, w, b, { padding: 1, activation: 'relu' })   // = relu(conv2d(x, w, b, { padding: 1 }))
  */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: Conv2dOptions = {}): Tensor {
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
+  const activation = checkActivation('conv2d', options.activation);
   if (weight.ndim !== 4) throw new Error(`conv2d: weight must be 4-D [out, in/groups, kh, kw], got ${formatShape(weight.shape)}`);
   const [cOut, cg, kh, kw] = weight.shape as [number, number, number, number];
   const g = conv2dGeometry('conv2d', x.shape, cOut, cg, kh, kw, options);
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== cOut)) throw new Error(`conv2d: bias must be [${cOut}], got ${formatShape(bias.shape)}`);
   const out = uninitialized([g.n, cOut, g.outH, g.outW]);
-  getBackend().conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
-  return record('conv2d', [x, weight, bias ?? null], out, { geometry: g });
+  const be = getBackend();
+  be.conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
+  if (activation !== 'none') be.biasActivation(out.data, null, 1, out.numel, activation);
+  return record('conv2d', [x, weight, bias ?? null], out, { geometry: g, activation });
 }
 
 export interface LocallyConnected2dOptions {

@@ -2,6 +2,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
+import { ACTIVATIONS, type Activation } from '../backend/backend.js';
 import { broadcastShapes, formatShape, numelOf } from '../tensor/shape.js';
 import { reshape } from './shape.js';
 import { uninitialized } from './util.js';
@@ -64,11 +65,32 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return record('matmul', [a, b], out, {});
 }
 
+/** Options of the fused ops `linear` and `conv2d`: an activation applied in the same output pass. */
+export interface FusedActivationOptions {
+  /**
+   * Applied to the output in the pass that adds the bias, recorded as one autograd op (like tf.fused.matMul's
+   * `activation`): the values and gradients equal those of the separate activation op. Default 'none'.
+   */
+  activation?: Activation;
+}
+
+/** Validate a user-given activation name (the option may come from untyped JS). */
+export function checkActivation(op: string, activation: Activation | undefined): Activation {
+  const a = activation ?? 'none';
+  if (!ACTIVATIONS.includes(a)) throw new Error(`${op}: activation must be one of ${ACTIVATIONS.map((n) => `'${n}'`).join(', ')}, got '${String(a)}'`);
+  return a;
+}
+
 /**
- * y = x·Wᵀ + b for x [N, in] (or any [..., in]), W [out, in], b [out].
+ * y = act(x·Wᵀ + b) for x [N, in] (or any [..., in]), W [out, in], b [out]; act is `options.activation`
+ * (default 'none': PyTorch's F.linear). The bias and the activation are one pass over the output, and the
+ * backward masks gy by the saved output in one pass before the matrix products.
  * Shape: (*, in) -> (*, out).
+ *
+ * @example linear(x, w, b, { activation: 'relu' })   // = relu(linear(x, w, b)), one op
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedActivationOptions = {}): Tensor {
+  const activation = checkActivation('linear', options.activation);
   if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${formatShape(weight.shape)}`);
   const [outF, inF] = weight.shape as [number, number];
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
@@ -77,10 +99,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== outF)) throw new Error(`linear: bias must be [${outF}], got ${formatShape(bias.shape)}`);
   const rows = x.numel / inF;
   const out = uninitialized([...x.shape.slice(0, -1), outF]);
-  getBackend().gemm(false, true, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
-  if (bias) {
-    const od = out.data, bd = bias.data;
-    for (let r = 0; r < rows; r++) for (let o = 0; o < outF; o++) od[r * outF + o]! += bd[o]!;
-  }
-  return record('linear', [x, weight, bias ?? null], out, {});
+  const be = getBackend();
+  be.gemm(false, true, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
+  if (bias || activation !== 'none') be.biasActivation(out.data, bias ? bias.data : null, rows, outF, activation);
+  return record('linear', [x, weight, bias ?? null], out, { activation });
 }

@@ -6,7 +6,7 @@
 // bound is relative to the output's scale. Integer outputs (argmax) must match exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, Conv2dGeometry, Pool2dGeometry, UnaryOp, BinaryOp, ReduceOp } from '../../src/backend/backend.js';
+import type { Activation, Backend, Conv2dGeometry, Pool2dGeometry, UnaryOp, BinaryOp, ReduceOp } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { loadWasmBackend, type WasmBackend } from '../../src/backend/wasm/index.js';
 
@@ -277,6 +277,33 @@ function cases(w: WasmBackend): KernelCase[] {
       be.logSoftmax(onWasm(be) ? place(w, x, true) : x, rows, cols, out);
       return [out];
     } });
+  }
+  // Fused epilogues: row lengths that are and are not multiples of 4 (thread ranges then start inside a row),
+  // without a bias (the conv2d case), and the backward in place (gx = gy) and from plain arrays.
+  const activations: Activation[] = ['none', 'relu', 'sigmoid', 'tanh'];
+  for (const activation of activations) {
+    for (const [rows, cols, withBias] of [[1, 1, true], [7, 5, true], [64, 120, true], [3, 1003, false], [33, 10, true]] as const) {
+      const x = randomArray(rows * cols, -3, 3), bias = randomArray(cols);
+      if (x.length > 4) { x[2] = 0; x[3] = -0; bias[0] = 0; }
+      list.push({ name: `biasActivation ${activation} ${rows}x${cols}${withBias ? '' : ' no bias'}`, run(be) {
+        const out = rows === 7 ? new Float32Array(x.length) : be.alloc(x.length); // 7: plain arrays (copy path)
+        out.set(x);
+        be.biasActivation(out, withBias ? (onWasm(be) ? place(w, bias, rows !== 7) : bias) : null, rows, cols, activation);
+        return [out];
+      } });
+    }
+    for (const n of [1, 7, 1003]) {
+      const y = randomArray(n, activation === 'relu' ? -1 : 0, 1), gy = randomArray(n);
+      if (n > 4) { y[2] = 0; gy[3] = -1; }
+      for (const inPlace of [false, true]) {
+        list.push({ name: `activationBackward ${activation} n${n}${inPlace ? ' in place' : ''}`, run(be) {
+          const g = onWasm(be) ? place(w, gy, n !== 7) : gy.slice();
+          const gx = inPlace ? g : be.alloc(n);
+          be.activationBackward(onWasm(be) ? place(w, y, n !== 7) : y, g, gx, activation);
+          return [gx];
+        } });
+      }
+    }
   }
   for (const [n, c, hw] of [[4, 3, 25], [2, 5, 1], [8, 16, 49]]) {
     const x = randomArray(n * c * hw, -2, 3), gy = randomArray(n * c * hw);

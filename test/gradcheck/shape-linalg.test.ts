@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import * as F from '../../src/ops/index.js';
 import { gradcheck, randomLeaf } from '../helpers/gradcheck.js';
+import { noGrad } from '../../src/autograd/tape.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 
 test('gradcheck shape ops', () => {
   // a random cotangent makes even a pure permutation of values a real check: a wrong index order fails
@@ -24,4 +26,29 @@ test('gradcheck matmul (2-D, batched, batched by 2-D, broadcast batch dims) and 
   gradcheck('matmul broadcast batch dims', F.matmul, [randomLeaf([2, 1, 3, 4], 31), randomLeaf([3, 4, 2], 32)]);
   gradcheck('linear', (x, w, b) => F.linear(x, w, b), [randomLeaf([5, 7], 26), randomLeaf([4, 7], 27, 0.4), randomLeaf([4], 28)]);
   gradcheck('linear 3-D input, no bias', (x, w) => F.linear(x, w), [randomLeaf([2, 3, 4], 29), randomLeaf([6, 4], 30, 0.5)]);
+});
+
+// The fused ops (F.linear / F.conv2d with `activation`). ReLU is only differentiable away from its kink, so
+// for relu the inputs are drawn from the first seed whose pre-activations all lie further from 0 than any
+// central-difference step can move them (step 1e-2 times the largest input/weight magnitude, doubled).
+function kinkSafeSeed(make: (seed: number) => Tensor[], pre: (...xs: Tensor[]) => Tensor): Tensor[] {
+  for (let seed = 100; seed < 400; seed++) {
+    const inputs = make(seed);
+    const scale = Math.max(1, ...inputs.map((t) => Math.max(...Array.from(t.data, Math.abs))));
+    const z = noGrad(() => pre(...inputs));
+    if (Array.from(z.data).every((v) => Math.abs(v) > 4e-2 * scale)) return inputs;
+  }
+  throw new Error('no seed keeps the pre-activations away from the relu kink');
+}
+
+test('gradcheck fused linear and conv2d with relu, sigmoid and tanh', () => {
+  for (const activation of ['relu', 'sigmoid', 'tanh'] as const) {
+    const linearInputs = (s: number) => [randomLeaf([3, 5], s), randomLeaf([4, 5], s + 1000, 0.4), randomLeaf([4], s + 2000)];
+    const linearLeaves = activation === 'relu' ? kinkSafeSeed(linearInputs, (x, w, b) => F.linear(x, w, b)) : linearInputs(60);
+    gradcheck(`linear ${activation}`, (x, w, b) => F.linear(x, w, b, { activation }), linearLeaves);
+    const convInputs = (s: number) => [randomLeaf([1, 2, 4, 4], s), randomLeaf([2, 2, 2, 2], s + 1000, 0.4), randomLeaf([2], s + 2000)];
+    const conv = { stride: 1, padding: 0 } as const;
+    const convLeaves = activation === 'relu' ? kinkSafeSeed(convInputs, (x, w, b) => F.conv2d(x, w, b, conv)) : convInputs(70);
+    gradcheck(`conv2d ${activation}`, (x, w, b) => F.conv2d(x, w, b, { ...conv, activation }), convLeaves);
+  }
 });

@@ -2,7 +2,7 @@
  * The reference backend: plain TypeScript, written to be read. It is the oracle that every faster backend is
  * tested against, and the fallback for anything a faster backend does not implement.
  */
-import type { AdamHyper, Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, SgdHyper, UnaryOp } from '../backend.js';
+import type { Activation, AdamHyper, Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, SgdHyper, UnaryOp } from '../backend.js';
 
 // ---------------------------------------------------------------- GEMM
 
@@ -540,6 +540,37 @@ function batchNormBackward(x: Float32Array, gy: Float32Array, n: number, c: numb
   }
 }
 
+const activationFns: Record<Activation, (v: number) => number> = {
+  none: (v) => v,
+  relu: unaryFns.relu,
+  sigmoid: unaryFns.sigmoid,
+  tanh: unaryFns.tanh,
+};
+
+// out is (rows, cols), updated in place; bias is (cols) or null
+function biasActivation(out: Float32Array, bias: Float32Array | null, rows: number, cols: number, activation: Activation): void {
+  const f = activationFns[activation];
+  if (!bias) {
+    for (let i = 0; i < rows * cols; i++) out[i] = f(out[i]!);
+    return;
+  }
+  for (let r = 0; r < rows; r++) {
+    const row = r * cols;
+    // Math.fround: the activation sees the float32 sum, as it would after a separate add pass.
+    for (let c = 0; c < cols; c++) out[row + c] = f(Math.fround(out[row + c]! + bias[c]!));
+  }
+}
+
+function activationBackward(y: Float32Array, gy: Float32Array, gx: Float32Array, activation: Activation): void {
+  switch (activation) {
+    // A product with the 0/1 mask (not a select), like the unfused gt-then-mul: gy = -1 masks to -0, inf to NaN.
+    case 'relu': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * (y[i]! > 0 ? 1 : 0); break;
+    case 'sigmoid': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * y[i]! * (1 - y[i]!); break;
+    case 'tanh': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * (1 - y[i]! * y[i]!); break;
+    default: if (gx !== gy) gx.set(gy);
+  }
+}
+
 export const referenceBackend = {
   name: 'reference',
   alloc: (n: number) => new Float32Array(n),
@@ -550,6 +581,7 @@ export const referenceBackend = {
   locallyConnected2d, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
   maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
   unary, binary, reduce, logSoftmax,
+  biasActivation, activationBackward,
   softmaxCrossEntropy, softmaxCrossEntropyBackward,
   sgdStep, adamStep,
   allocState: (n: number) => new Float32Array(n),

@@ -33,7 +33,7 @@
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
  */
-import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
+import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { WasmHeap } from './heap.js';
 import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
@@ -43,7 +43,7 @@ const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
-  'unary', 'binary', 'reduce', 'logSoftmax', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
+  'unary', 'binary', 'reduce', 'logSoftmax', 'biasActivation', 'activationBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
   'sgdStep', 'adamStep', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
@@ -62,6 +62,11 @@ const DEFAULT_PARALLEL_WORK = 20_000;
 const SHARES_PER_THREAD = 4;
 const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
 const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
+/**
+ * Nanoseconds per element of a fused bias + activation pass: one streamed float like `unary` (the bias row stays
+ * in cache), or scalar f64 for sigmoid and tanh. The backward streams two inputs, like `binary`.
+ */
+const activationCost = (a: Activation): number => (a === 'sigmoid' || a === 'tanh' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT);
 
 export interface WasmBackend extends Backend {
   /** Threads kernels use (1 = the calling thread only). */
@@ -401,6 +406,20 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       const plan = code < 0 ? null : collapseReduce(shape, axes);
       if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
       withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], sharesFor(x.length * NS_PER_STREAMED_FLOAT)));
+    },
+    // out is (rows, cols), in place; bias is (cols) or null
+    biasActivation(out, bias, rows, cols, activation) {
+      if (rows * cols === 0) return;
+      withArgs((M) => run('biasActivation', [M.out(out, 0, rows * cols, true), bias ? M.in(bias) : 0, rows, cols, ACTIVATIONS.indexOf(activation)],
+        sharesFor(rows * cols * activationCost(activation))));
+    },
+    activationBackward(y, gy, gx, activation) {
+      if (gx.length === 0) return;
+      // gx may alias gy: when it is a foreign array, M.out copies it in (reads) and the kernel reads it there.
+      withArgs((M) => {
+        const py = M.in(y), pgx = M.out(gx, 0, gx.length, gx === gy), pgy = gx === gy ? pgx : M.in(gy);
+        run('activationBackward', [py, pgy, pgx, gx.length, ACTIVATIONS.indexOf(activation)], sharesFor(gx.length * activationCost(activation) * 2));
+      });
     },
     // x is (rows, cols)
     logSoftmax(x, rows, cols, out) {

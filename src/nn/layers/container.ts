@@ -1,6 +1,7 @@
 /** Containers: `Sequential`. */
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, withModuleContext } from '../module.js';
+import { fusibleActivation, type ActivationFusingLayer } from './fusion.js';
 
 /**
  * A chain of modules applied in order; children are named '0', '1', ... (so state-dict keys read
@@ -14,6 +15,9 @@ import { Module, withModuleContext } from '../module.js';
  * features.length;        // 3
  * ```
  * An error inside a child's forward is re-thrown naming that child and its path (`Conv2d(1->6) in features.0: ...`).
+ *
+ * A Conv2d or Linear directly followed by a ReLU runs as one fused op, with bit-identical values and gradients,
+ * unless something observes either module's forward (src/nn/layers/fusion.ts has the exact rule).
  */
 export class Sequential extends Module {
   private readonly items: Module[] = [];
@@ -62,7 +66,19 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.items) y = withModuleContext(m, () => m.forward(y));
+    const items = this.items;
+    for (let i = 0; i < items.length; i++) {
+      const m = items[i]!;
+      const activation = fusibleActivation(m, items[i + 1]);
+      if (activation !== null) {
+        // The layer and the ReLU after it as one op; the ReLU is consumed.
+        const layer = m as ActivationFusingLayer;
+        y = withModuleContext(m, () => layer.forwardWithActivation(y, activation));
+        i++;
+      } else {
+        y = withModuleContext(m, () => m.forward(y));
+      }
+    }
     return y;
   }
 }

@@ -1,5 +1,6 @@
 /** Convolution layers: `Conv2d` (shared weights) and `LocallyConnected2d` (one filter bank per position). */
 import type { Tensor } from '../../tensor/tensor.js';
+import type { Activation } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import { conv2d, locallyConnected2d, convOutputSize, type Padding2d } from '../../ops/index.js';
 import { Module, Parameter, withModuleContext, pyBool, pyPair } from '../module.js';
@@ -114,8 +115,17 @@ export class Conv2d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWithActivation(x, 'none');
+  }
+
+  /**
+   * activation(this.forward(x)) as one fused op (F.conv2d's `activation`): the same values and gradients.
+   * nn.Sequential calls it for a Conv2d directly followed by a ReLU (see src/nn/layers/fusion.ts).
+   */
+  forwardWithActivation(x: Tensor, activation: Activation): Tensor {
     this.expectInput(x, 4, `[N,${this.inChannels},H,W]`, this.inChannels);
-    return withModuleContext(this, () => conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups }));
+    return withModuleContext(this, () => conv2d(x, this.weight, this.bias,
+      { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, activation }));
   }
 
   override extraRepr(): string {

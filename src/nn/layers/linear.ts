@@ -1,5 +1,6 @@
 /** `Linear`, `Flatten`, `Identity`. */
 import type { Tensor } from '../../tensor/tensor.js';
+import type { Activation } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
 import { linear, flatten } from '../../ops/index.js';
 import { Module, Parameter, withModuleContext, pyBool } from '../module.js';
@@ -47,11 +48,19 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.forwardWithActivation(x, 'none');
+  }
+
+  /**
+   * activation(this.forward(x)) as one fused op (F.linear's `activation`): the same values and gradients.
+   * nn.Sequential calls it for a Linear directly followed by a ReLU (see src/nn/layers/fusion.ts).
+   */
+  forwardWithActivation(x: Tensor, activation: Activation): Tensor {
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       const hint = x.ndim > 2 ? ' (flatten the input first, e.g. with nn.Flatten)' : '';
       this.fail(`expected input with ${this.inFeatures} features [N,${this.inFeatures}], got ${formatShape(x.shape)}${hint}`);
     }
-    return withModuleContext(this, () => linear(x, this.weight, this.bias));
+    return withModuleContext(this, () => linear(x, this.weight, this.bias, { activation }));
   }
 
   override extraRepr(): string {

@@ -1,0 +1,86 @@
+// Fused epilogues of Linear / Conv2d: a bias add and an activation in one in-place pass over the output, and the
+// activation's backward as one pass over (y, gy). Threads split element ranges (aligned to 4 floats); every element
+// is computed by one thread with the same arithmetic as the separate passes it replaces (asm/elementwise.ts
+// binary add, unary relu/sigmoid/tanh; the JS gradient formulas in src/autograd/gradients.ts), so the fused
+// result has the same bits as the unfused one, and 1 and N threads agree.
+
+@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
+@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+@inline function part4(total: i32, tid: i32, nt: i32): i32 {
+  return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
+}
+
+// Activation codes (host order): none relu sigmoid tanh
+@inline function activate(act: i32, v: f32): f32 {
+  if (act == 1) return v > 0 ? v : 0;
+  // The f64 formulas of the reference backend and of asm/elementwise.ts unary, rounded once.
+  if (act == 2) {
+    const x = <f64>v;
+    return <f32>(x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+  }
+  if (act == 3) return <f32>Math.tanh(<f64>v);
+  return v;
+}
+
+// One run out[i] = act(out[i] + b[i]) for i in [0, len). Without a bias there is no add at all (adding 0 would turn
+// -0 into +0, which a separate activation pass would not).
+@inline function epilogueRun(act: i32, o: usize, b: usize, withBias: bool, len: i32): void {
+  let i = 0;
+  if (act <= 1) {
+    const zero = f32x4.splat(0);
+    for (; i + 4 <= len; i += 4) {
+      let v = v128.load(addr(o, i));
+      if (withBias) v = f32x4.add(v, v128.load(addr(b, i)));
+      if (act == 1) v = v128.and(v, f32x4.gt(v, zero));
+      v128.store(addr(o, i), v);
+    }
+  }
+  for (; i < len; i++) {
+    let v = load<f32>(addr(o, i));
+    if (withBias) v += load<f32>(addr(b, i));
+    store<f32>(addr(o, i), activate(act, v));
+  }
+}
+
+// out is (rows, cols), updated in place: out[r, c] = act(out[r, c] + bias[c]); bias = 0 means no bias.
+// Threads split the rows*cols elements; a range that starts or ends inside a row handles the partial row.
+export function biasActivation(out: usize, bias: usize, rows: i32, cols: i32, act: i32, tid: i32, nt: i32): void {
+  const total = rows * cols;
+  const i0 = part4(total, tid, nt), i1 = part4(total, tid + 1, nt);
+  if (bias == 0) {
+    epilogueRun(act, addr(out, i0), 0, false, i1 - i0);
+    return;
+  }
+  let i = i0;
+  while (i < i1) {
+    const c = i % cols;
+    const len = min<i32>(cols - c, i1 - i);
+    epilogueRun(act, addr(out, i), addr(bias, c), true, len);
+    i += len;
+  }
+}
+
+// y, gy and gx are (len); gx = gy * act'(x) written from the saved output y:
+// relu gy * (y > 0 ? 1 : 0) (a product, like the unfused mask-and-multiply, so gy = -1 or inf masks to the same
+// -0 or NaN), sigmoid gy * y * (1 - y), tanh gy * (1 - y * y) in f64 like the JS formulas; none copies gy.
+// gx may alias gy.
+export function activationBackward(y: usize, gy: usize, gx: usize, len: i32, act: i32, tid: i32, nt: i32): void {
+  const i0 = part4(len, tid, nt), i1 = part4(len, tid + 1, nt);
+  let i = i0;
+  if (act <= 1) {
+    const zero = f32x4.splat(0), one = f32x4.splat(1);
+    for (; i + 4 <= i1; i += 4) {
+      const g = v128.load(addr(gy, i));
+      v128.store(addr(gx, i), act == 1 ? f32x4.mul(g, v128.and(f32x4.gt(v128.load(addr(y, i)), zero), one)) : g);
+    }
+  }
+  for (; i < i1; i++) {
+    const g = load<f32>(addr(gy, i)), v = load<f32>(addr(y, i));
+    let r: f32;
+    if (act == 1) r = g * <f32>(v > 0 ? 1 : 0);
+    else if (act == 2) r = <f32>(<f64>g * <f64>v * (1 - <f64>v));
+    else if (act == 3) r = <f32>(<f64>g * (1 - <f64>v * <f64>v));
+    else r = g;
+    store<f32>(addr(gx, i), r);
+  }
+}
