@@ -1,0 +1,261 @@
+// Winograd minimal filtering F(2x2,3x3) for 3x3, stride-1, dilation-1, ungrouped convolutions.
+//
+// A 2x2 block of outputs (a "tile") of one output channel needs 4x4 inputs per input channel. With the filter
+// transformed once, U = G g G^T (4x4 per (o,c)), and each 4x4 input patch transformed, V = B^T d B, the 16
+// elementwise products summed over input channels give M = sum_c U[o,c] . V[c], and Y = A^T M A is the 2x2 output:
+// 16 multiplies per tile and input channel instead of 36. The sum over c at each of the 16 tile positions is a
+// GEMM [cOut x cIn] @ [cIn x tiles], run by the packed SGEMM of gemm.ts (gemmST) over the tiles of all images.
+//
+//   B^T = [1  0 -1  0]     G = [ 1    0    0 ]     A^T = [1 1  1  0]
+//         [0  1  1  0]         [1/2  1/2  1/2]           [0 1 -1 -1]
+//         [0 -1  1  0]         [1/2 -1/2  1/2]
+//         [0  1  0 -1]         [ 0    0    1 ]
+//
+// The input gradient of such a convolution is the same operation on the output gradient, with the filters rotated
+// 180 degrees and their in/out channels swapped (winogradFilter's `backward`), and padding 2 - pad: the host writes
+// that geometry and calls winogradConv.
+//
+// Determinism: a tile's outputs depend only on that tile's inputs and on U, and are computed by the same
+// arithmetic (4-lane vectors whose lanes are tiles; the GEMM reduces each column in the same order whatever the
+// number of columns) wherever the tile falls in a share or a chunk, so 1 and N threads give identical bits.
+import { gemmST, GEMM_SCRATCH } from './gemm';
+
+@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
+@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
+@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+
+/** Tiles per GEMM chunk (the GEMM's column count); a multiple of the micro-kernel's 16 columns. */
+export const WINOGRAD_TILES: i32 = 128;
+/** Row stride (floats) of the transformed-input and product buffers: 4-tile vector writes may run 3 past a chunk. */
+const TILE_STRIDE: i32 = WINOGRAD_TILES + 4;
+
+/** Floats of scratch one thread needs for winogradConv with cIn input and cOut output channels and outW columns. */
+export function winogradScratchFloats(cIn: i32, cOut: i32, outW: i32): i32 {
+  return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW);
+}
+
+// One input row of a tile row, zero-padded: entry e holds x[ix = e - padW]. A 4-tile group starting at tile tx
+// reads entries 2tx .. 2tx+9, and groups may start at any tile up to tilesW-1.
+@inline function paddedRowLength(outW: i32): i32 {
+  const tilesW = (outW + 1) >> 1;
+  return (2 * tilesW + 8 + 3) & ~3;
+}
+
+// w is (O,C,3,3); u is (16, rows, cols): u[p, r, s] is position p of G g G^T, where for the forward convolution
+// (rows, cols) = (o, c) and g = w[o,c], and for the input gradient (rows, cols) = (c, o) and g = w[o,c] rotated
+// 180 degrees. The transform runs in f64 and rounds once. Threads split the rows.
+export function winogradFilter(w: usize, u: usize, cOut: i32, cIn: i32, backward: i32, tid: i32, nt: i32): void {
+  const rows = backward != 0 ? cIn : cOut, cols = backward != 0 ? cOut : cIn;
+  const plane = rows * cols;
+  for (let r = part(rows, tid, nt); r < part(rows, tid + 1, nt); r++) {
+    for (let s = 0; s < cols; s++) {
+      const o = backward != 0 ? s : r, c = backward != 0 ? r : s;
+      const src = addr(w, (o * cIn + c) * 9);
+      // g[i][j], rotated 180 degrees for the input gradient
+      let g0: f64, g1: f64, g2: f64, g3: f64, g4: f64, g5: f64, g6: f64, g7: f64, g8: f64;
+      if (backward != 0) {
+        g0 = load<f32>(src, 32); g1 = load<f32>(src, 28); g2 = load<f32>(src, 24);
+        g3 = load<f32>(src, 20); g4 = load<f32>(src, 16); g5 = load<f32>(src, 12);
+        g6 = load<f32>(src, 8); g7 = load<f32>(src, 4); g8 = load<f32>(src, 0);
+      } else {
+        g0 = load<f32>(src, 0); g1 = load<f32>(src, 4); g2 = load<f32>(src, 8);
+        g3 = load<f32>(src, 12); g4 = load<f32>(src, 16); g5 = load<f32>(src, 20);
+        g6 = load<f32>(src, 24); g7 = load<f32>(src, 28); g8 = load<f32>(src, 32);
+      }
+      // t = G g (4x3), column by column
+      const t00 = g0, t10 = 0.5 * (g0 + g3 + g6), t20 = 0.5 * (g0 - g3 + g6), t30 = g6;
+      const t01 = g1, t11 = 0.5 * (g1 + g4 + g7), t21 = 0.5 * (g1 - g4 + g7), t31 = g7;
+      const t02 = g2, t12 = 0.5 * (g2 + g5 + g8), t22 = 0.5 * (g2 - g5 + g8), t32 = g8;
+      // U = t G^T (4x4), row by row
+      const dst = addr(u, r * cols + s), step = <usize>plane << 2;
+      storeRow(dst, step, 0, t00, t01, t02);
+      storeRow(dst, step, 4, t10, t11, t12);
+      storeRow(dst, step, 8, t20, t21, t22);
+      storeRow(dst, step, 12, t30, t31, t32);
+    }
+  }
+}
+
+@inline function storeRow(dst: usize, step: usize, p0: i32, a: f64, b: f64, c: f64): void {
+  store<f32>(dst + <usize>p0 * step, <f32>a);
+  store<f32>(dst + <usize>(p0 + 1) * step, <f32>(0.5 * (a + b + c)));
+  store<f32>(dst + <usize>(p0 + 2) * step, <f32>(0.5 * (a - b + c)));
+  store<f32>(dst + <usize>(p0 + 3) * step, <f32>c);
+}
+
+// Zero-padded copy of input row iy of one channel plane into row (length len): entry e holds xc[iy, e - padW].
+@inline function padRow(xc: usize, h: i32, w: i32, iy: i32, padW: i32, row: usize, len: i32): void {
+  if (iy < 0 || iy >= h) {
+    for (let e = 0; e < len; e += 4) v128.store(addr(row, e), f32x4.splat(0));
+    return;
+  }
+  const src = addr(xc, iy * w);
+  const lo = min<i32>(len, max<i32>(0, padW)), hi = max<i32>(lo, min<i32>(len, w + padW));
+  for (let e = 0; e < lo; e++) store<f32>(addr(row, e), 0);
+  let e = lo;
+  for (; e + 4 <= hi; e += 4) v128.store(addr(row, e), v128.load(addr(src, e - padW)));
+  for (; e < hi; e++) store<f32>(addr(row, e), load<f32>(addr(src, e - padW)));
+  for (; e < len; e++) store<f32>(addr(row, e), 0);
+}
+
+// x is (N,C,H,W), u is (16, O, C) from winogradFilter, bias is (O) or 0, out is (N,O,OH,OW).
+// geom: a 3x3 stride-1 convolution (kernel size, stride, dilation and groups are not read).
+// Threads split the tiles of all images (tile t = (b*tilesH + ty)*tilesW + tx); each share runs chunks of
+// WINOGRAD_TILES tiles: transform their inputs to V (16, C, tiles), 16 GEMMs M[p] = U[p] @ V[p], then Y = A^T M A.
+// Scratch per thread: winogradScratchFloats(C, O, OW) floats.
+export function winogradConv(x: usize, u: usize, bias: usize, geom: usize, out: usize,
+  scratch: usize, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), cOut = gi(geom, 4);
+  const padH = gi(geom, 9), padW = gi(geom, 10), outH = gi(geom, 14), outW = gi(geom, 15);
+  const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, tilesPerImage = tilesH * tilesW;
+  const total = n * tilesPerImage;
+  const v = addr(scratch, GEMM_SCRATCH), m = addr(v, 16 * cIn * TILE_STRIDE), rows = addr(m, 16 * cOut * TILE_STRIDE);
+  const rowLen = paddedRowLength(outW);
+  const t0 = part(total, tid, nt), t1 = part(total, tid + 1, nt);
+  for (let c0 = t0; c0 < t1; c0 += WINOGRAD_TILES) {
+    const c1 = min<i32>(t1, c0 + WINOGRAD_TILES), count = c1 - c0;
+    inputTransform(x, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
+    for (let p = 0; p < 16; p++) {
+      gemmST(false, false, cOut, count, cIn, addr(u, p * cOut * cIn), cIn, addr(v, p * cIn * TILE_STRIDE), TILE_STRIDE,
+        addr(m, p * cOut * TILE_STRIDE), TILE_STRIDE, false, scratch);
+    }
+    outputTransform(m, bias, cOut, outH, outW, tilesH, tilesW, c0, c1, out);
+  }
+}
+
+// V[p, c, k] for the tiles c0..c1 (k = t - c0), one tile-row segment (image b, row ty, tiles tx0..) at a time.
+// Each 4-tile group is transformed in 4 lanes; a group that runs past its segment writes garbage into the next
+// k slots, which the next segment (processed later) overwrites, or into the 4 spare columns after the chunk.
+function inputTransform(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
+  c0: i32, c1: i32, v: usize, rows: usize, rowLen: i32): void {
+  const tilesPerImage = tilesH * tilesW, plane = cIn * TILE_STRIDE;
+  const r0 = rows, r1 = addr(rows, rowLen), r2 = addr(rows, 2 * rowLen), r3 = addr(rows, 3 * rowLen);
+  let t = c0;
+  while (t < c1) {
+    const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
+    const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
+    const iy = 2 * ty - padH;
+    for (let c = 0; c < cIn; c++) {
+      const xc = addr(x, (b * cIn + c) * h * w);
+      padRow(xc, h, w, iy, padW, r0, rowLen);
+      padRow(xc, h, w, iy + 1, padW, r1, rowLen);
+      padRow(xc, h, w, iy + 2, padW, r2, rowLen);
+      padRow(xc, h, w, iy + 3, padW, r3, rowLen);
+      const vc = addr(v, c * TILE_STRIDE + k0);
+      for (let g = 0; g < len; g += 4) {
+        const e = 2 * (tx0 + g);
+        // d.B of each patch row: columns (d0-d2, d1+d2, d2-d1, d1-d3), lanes = 4 tiles
+        let a0: v128, a1: v128, a2: v128, a3: v128;
+        let b0: v128, b1: v128, b2: v128, b3: v128;
+        let q0: v128, q1: v128, q2: v128, q3: v128;
+        let s0: v128, s1: v128, s2: v128, s3: v128;
+        {
+          const lo = v128.load(addr(r0, e)), hi = v128.load(addr(r0, e + 4));
+          const lo2 = v128.load(addr(r0, e + 2)), hi2 = v128.load(addr(r0, e + 6));
+          const d0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), d1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+          const d2 = v128.shuffle<f32>(lo2, hi2, 0, 2, 4, 6), d3 = v128.shuffle<f32>(lo2, hi2, 1, 3, 5, 7);
+          a0 = f32x4.sub(d0, d2); a1 = f32x4.add(d1, d2); a2 = f32x4.sub(d2, d1); a3 = f32x4.sub(d1, d3);
+        }
+        {
+          const lo = v128.load(addr(r1, e)), hi = v128.load(addr(r1, e + 4));
+          const lo2 = v128.load(addr(r1, e + 2)), hi2 = v128.load(addr(r1, e + 6));
+          const d0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), d1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+          const d2 = v128.shuffle<f32>(lo2, hi2, 0, 2, 4, 6), d3 = v128.shuffle<f32>(lo2, hi2, 1, 3, 5, 7);
+          b0 = f32x4.sub(d0, d2); b1 = f32x4.add(d1, d2); b2 = f32x4.sub(d2, d1); b3 = f32x4.sub(d1, d3);
+        }
+        {
+          const lo = v128.load(addr(r2, e)), hi = v128.load(addr(r2, e + 4));
+          const lo2 = v128.load(addr(r2, e + 2)), hi2 = v128.load(addr(r2, e + 6));
+          const d0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), d1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+          const d2 = v128.shuffle<f32>(lo2, hi2, 0, 2, 4, 6), d3 = v128.shuffle<f32>(lo2, hi2, 1, 3, 5, 7);
+          q0 = f32x4.sub(d0, d2); q1 = f32x4.add(d1, d2); q2 = f32x4.sub(d2, d1); q3 = f32x4.sub(d1, d3);
+        }
+        {
+          const lo = v128.load(addr(r3, e)), hi = v128.load(addr(r3, e + 4));
+          const lo2 = v128.load(addr(r3, e + 2)), hi2 = v128.load(addr(r3, e + 6));
+          const d0 = v128.shuffle<f32>(lo, hi, 0, 2, 4, 6), d1 = v128.shuffle<f32>(lo, hi, 1, 3, 5, 7);
+          const d2 = v128.shuffle<f32>(lo2, hi2, 0, 2, 4, 6), d3 = v128.shuffle<f32>(lo2, hi2, 1, 3, 5, 7);
+          s0 = f32x4.sub(d0, d2); s1 = f32x4.add(d1, d2); s2 = f32x4.sub(d2, d1); s3 = f32x4.sub(d1, d3);
+        }
+        // B^T (d.B): rows (r0-r2, r1+r2, r2-r1, r1-r3); position p = 4*i + j goes to V[p, c, k]
+        const at = addr(vc, g), step = <usize>plane << 2;
+        v128.store(at, f32x4.sub(a0, q0));
+        v128.store(at + step, f32x4.sub(a1, q1));
+        v128.store(at + 2 * step, f32x4.sub(a2, q2));
+        v128.store(at + 3 * step, f32x4.sub(a3, q3));
+        v128.store(at + 4 * step, f32x4.add(b0, q0));
+        v128.store(at + 5 * step, f32x4.add(b1, q1));
+        v128.store(at + 6 * step, f32x4.add(b2, q2));
+        v128.store(at + 7 * step, f32x4.add(b3, q3));
+        v128.store(at + 8 * step, f32x4.sub(q0, b0));
+        v128.store(at + 9 * step, f32x4.sub(q1, b1));
+        v128.store(at + 10 * step, f32x4.sub(q2, b2));
+        v128.store(at + 11 * step, f32x4.sub(q3, b3));
+        v128.store(at + 12 * step, f32x4.sub(b0, s0));
+        v128.store(at + 13 * step, f32x4.sub(b1, s1));
+        v128.store(at + 14 * step, f32x4.sub(b2, s2));
+        v128.store(at + 15 * step, f32x4.sub(b3, s3));
+      }
+    }
+    t = segEnd;
+  }
+}
+
+// Y = A^T M A (+ bias) for the tiles c0..c1, 4 tiles per vector. Groups that run past their segment compute
+// garbage lanes (never stored); partial tiles at an odd right or bottom edge store only their valid outputs.
+function outputTransform(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
+  c0: i32, c1: i32, out: usize): void {
+  const tilesPerImage = tilesH * tilesW, outPlane = outH * outW;
+  const step = <usize>(cOut * TILE_STRIDE) << 2;
+  let t = c0;
+  while (t < c1) {
+    const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
+    const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
+    const oy = 2 * ty, fullRows = oy + 1 < outH;
+    for (let o = 0; o < cOut; o++) {
+      const bv = bias != 0 ? f32x4.splat(load<f32>(addr(bias, o))) : f32x4.splat(0);
+      const mo = addr(m, o * TILE_STRIDE + k0);
+      const row0 = addr(out, (b * cOut + o) * outPlane + oy * outW);
+      const row1 = addr(row0, outW);
+      for (let g = 0; g < len; g += 4) {
+        const at = addr(mo, g);
+        const m0 = v128.load(at), m1 = v128.load(at + step), m2 = v128.load(at + 2 * step), m3 = v128.load(at + 3 * step);
+        const m4 = v128.load(at + 4 * step), m5 = v128.load(at + 5 * step), m6 = v128.load(at + 6 * step), m7 = v128.load(at + 7 * step);
+        const m8 = v128.load(at + 8 * step), m9 = v128.load(at + 9 * step), m10 = v128.load(at + 10 * step), m11 = v128.load(at + 11 * step);
+        const m12 = v128.load(at + 12 * step), m13 = v128.load(at + 13 * step), m14 = v128.load(at + 14 * step), m15 = v128.load(at + 15 * step);
+        // M A, row by row: (m0+m1+m2, m1-m2-m3)
+        const a0 = f32x4.add(f32x4.add(m0, m1), m2), e0 = f32x4.sub(f32x4.sub(m1, m2), m3);
+        const a1 = f32x4.add(f32x4.add(m4, m5), m6), e1 = f32x4.sub(f32x4.sub(m5, m6), m7);
+        const a2 = f32x4.add(f32x4.add(m8, m9), m10), e2 = f32x4.sub(f32x4.sub(m9, m10), m11);
+        const a3 = f32x4.add(f32x4.add(m12, m13), m14), e3 = f32x4.sub(f32x4.sub(m13, m14), m15);
+        // A^T (M A) + bias
+        const y00 = f32x4.add(f32x4.add(f32x4.add(a0, a1), a2), bv), y01 = f32x4.add(f32x4.add(f32x4.add(e0, e1), e2), bv);
+        const y10 = f32x4.add(f32x4.sub(f32x4.sub(a1, a2), a3), bv), y11 = f32x4.add(f32x4.sub(f32x4.sub(e1, e2), e3), bv);
+        // output columns 2tx, 2tx+1 of the 4 tiles, interleaved
+        const top0 = v128.shuffle<f32>(y00, y01, 0, 4, 1, 5), top1 = v128.shuffle<f32>(y00, y01, 2, 6, 3, 7);
+        const bot0 = v128.shuffle<f32>(y10, y11, 0, 4, 1, 5), bot1 = v128.shuffle<f32>(y10, y11, 2, 6, 3, 7);
+        const ox = 2 * (tx0 + g);
+        if (g + 4 <= len && ox + 8 <= outW) {
+          v128.store(addr(row0, ox), top0); v128.store(addr(row0, ox + 4), top1);
+          if (fullRows) { v128.store(addr(row1, ox), bot0); v128.store(addr(row1, ox + 4), bot1); }
+        } else {
+          const cols = min<i32>(min<i32>(8, 2 * (len - g)), outW - ox);
+          storePartial(addr(row0, ox), top0, top1, cols);
+          if (fullRows) storePartial(addr(row1, ox), bot0, bot1, cols);
+        }
+      }
+    }
+    t = segEnd;
+  }
+}
+
+@inline function storePartial(dst: usize, lo: v128, hi: v128, cols: i32): void {
+  if (cols > 0) store<f32>(dst, f32x4.extract_lane(lo, 0));
+  if (cols > 1) store<f32>(dst, f32x4.extract_lane(lo, 1), 4);
+  if (cols > 2) store<f32>(dst, f32x4.extract_lane(lo, 2), 8);
+  if (cols > 3) store<f32>(dst, f32x4.extract_lane(lo, 3), 12);
+  if (cols > 4) store<f32>(dst, f32x4.extract_lane(hi, 0), 16);
+  if (cols > 5) store<f32>(dst, f32x4.extract_lane(hi, 1), 20);
+  if (cols > 6) store<f32>(dst, f32x4.extract_lane(hi, 2), 24);
+  if (cols > 7) store<f32>(dst, f32x4.extract_lane(hi, 3), 28);
+}
