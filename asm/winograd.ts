@@ -114,7 +114,7 @@ export function winogradConv(x: usize, u: usize, bias: usize, geom: usize, out: 
   const t0 = part(total, tid, nt), t1 = part(total, tid + 1, nt);
   for (let c0 = t0; c0 < t1; c0 += WINOGRAD_TILES) {
     const c1 = min<i32>(t1, c0 + WINOGRAD_TILES), count = c1 - c0;
-    inputTransform(x, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
+    inputTransform(x, cIn, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
     for (let p = 0; p < 16; p++) {
       gemmST(false, false, cOut, count, cIn, addr(u, p * cOut * cIn), cIn, addr(v, p * cIn * TILE_STRIDE), TILE_STRIDE,
         addr(m, p * cOut * TILE_STRIDE), TILE_STRIDE, false, scratch);
@@ -126,7 +126,8 @@ export function winogradConv(x: usize, u: usize, bias: usize, geom: usize, out: 
 // V[p, c, k] for the tiles c0..c1 (k = t - c0), one tile-row segment (image b, row ty, tiles tx0..) at a time.
 // Each 4-tile group is transformed in 4 lanes; a group that runs past its segment writes garbage into the next
 // k slots, which the next segment (processed later) overwrites, or into the 4 spare columns after the chunk.
-function inputTransform(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
+// x holds images of imageChannels channels; the cIn transformed ones start at x.
+function inputTransform(x: usize, cIn: i32, imageChannels: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, v: usize, rows: usize, rowLen: i32): void {
   const tilesPerImage = tilesH * tilesW, plane = cIn * TILE_STRIDE;
   const r0 = rows, r1 = addr(rows, rowLen), r2 = addr(rows, 2 * rowLen), r3 = addr(rows, 3 * rowLen);
@@ -136,7 +137,7 @@ function inputTransform(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i32
     const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
     const iy = 2 * ty - padH;
     for (let c = 0; c < cIn; c++) {
-      const xc = addr(x, (b * cIn + c) * h * w);
+      const xc = addr(x, (b * imageChannels + c) * h * w);
       padRow(xc, h, w, iy, padW, r0, rowLen);
       padRow(xc, h, w, iy + 1, padW, r1, rowLen);
       padRow(xc, h, w, iy + 2, padW, r2, rowLen);
@@ -258,4 +259,131 @@ function outputTransform(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32,
   if (cols > 5) store<f32>(dst, f32x4.extract_lane(hi, 1), 20);
   if (cols > 6) store<f32>(dst, f32x4.extract_lane(hi, 2), 24);
   if (cols > 7) store<f32>(dst, f32x4.extract_lane(hi, 3), 28);
+}
+
+// ---------------------------------------------------------------- weight gradient: F(3x3,2x2)
+//
+// gw[o,c,i,j] = sum over images and output positions of gy[o,oy,ox] * x[c, oy+i-padH, ox+j-padW]. Per 2x2 tile of
+// gy (the same tiles as the forward pass) that is a 3x3 correlation of the tile's 4x4 input patch d with the 2x2
+// gy block g, computed as A'^T [(G' g G'^T) . (B'^T d B')] A' with
+//   B'^T = [1  0 -1  0]    G' = [ 1    0  ]    A'^T = [1 1  1 0]
+//          [0  1  1  0]         [1/2  1/2]            [0 1 -1 0]
+//          [0 -1  1  0]         [1/2 -1/2]            [0 1  1 1]
+//          [0 -1  0  1]         [ 0    1 ]
+// B'^T = D B^T with D = diag(1,1,1,-1), so B'^T d B' = D V D with V the forward transform: the signs move onto
+// G'' = D G' (last row -1) and the forward inputTransform serves unchanged. The inverse transform is linear, so
+// M[p] = sum over tiles U''[p](gy) V[p](x) (a GEMM [cOut x tiles] @ [tiles x cIn] per position p), and A'^T M A' runs
+// once per (o,c) at the end.
+
+/** Tiles per f32 partial sum of the weight gradient's GEMMs (128 output positions); the partials sum in f64. */
+const TILES_PER_PARTIAL: i32 = 32;
+
+/** Floats of scratch one thread needs for winogradWeightGrad (cIn: the most input channels one share takes). */
+export function winogradWeightGradScratchFloats(cIn: i32, cOut: i32, outW: i32): i32 {
+  return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW) + 16 * cIn * cOut * 3 + 2;
+}
+
+// U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW): G'' g G''^T of each 2x2 block (zero past the edges),
+// 4 tiles per vector, garbage lanes as in inputTransform.
+function gradTransform(gy: usize, cOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
+  c0: i32, c1: i32, ug: usize, rows: usize, rowLen: i32): void {
+  const tilesPerImage = tilesH * tilesW, step = <usize>(cOut * TILE_STRIDE) << 2;
+  const r0 = rows, r1 = addr(rows, rowLen), half = f32x4.splat(0.5);
+  let t = c0;
+  while (t < c1) {
+    const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
+    const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
+    for (let o = 0; o < cOut; o++) {
+      const plane = addr(gy, (b * cOut + o) * outH * outW);
+      padRow(plane, outH, outW, 2 * ty, 0, r0, rowLen);
+      padRow(plane, outH, outW, 2 * ty + 1, 0, r1, rowLen);
+      const at0 = addr(ug, o * TILE_STRIDE + k0);
+      for (let g = 0; g < len; g += 4) {
+        const e = 2 * (tx0 + g);
+        const lo0 = v128.load(addr(r0, e)), hi0 = v128.load(addr(r0, e + 4));
+        const lo1 = v128.load(addr(r1, e)), hi1 = v128.load(addr(r1, e + 4));
+        const g00 = v128.shuffle<f32>(lo0, hi0, 0, 2, 4, 6), g01 = v128.shuffle<f32>(lo0, hi0, 1, 3, 5, 7);
+        const g10 = v128.shuffle<f32>(lo1, hi1, 0, 2, 4, 6), g11 = v128.shuffle<f32>(lo1, hi1, 1, 3, 5, 7);
+        // G'' g (4x2): rows (g0, (g0+g1)/2, (g0-g1)/2, -g1), per column b
+        const t00 = g00, t01 = g01;
+        const t10 = f32x4.mul(f32x4.add(g00, g10), half), t11 = f32x4.mul(f32x4.add(g01, g11), half);
+        const t20 = f32x4.mul(f32x4.sub(g00, g10), half), t21 = f32x4.mul(f32x4.sub(g01, g11), half);
+        const t30 = f32x4.neg(g10), t31 = f32x4.neg(g11);
+        const at = addr(at0, g);
+        storeGradRow(at, step, 0, t00, t01, half);
+        storeGradRow(at, step, 4, t10, t11, half);
+        storeGradRow(at, step, 8, t20, t21, half);
+        storeGradRow(at, step, 12, t30, t31, half);
+      }
+    }
+    t = segEnd;
+  }
+}
+
+// (t G''^T) of one row: (a, (a+b)/2, (a-b)/2, -b) at positions p0..p0+3.
+@inline function storeGradRow(at: usize, step: usize, p0: i32, a: v128, b: v128, half: v128): void {
+  v128.store(at + <usize>p0 * step, a);
+  v128.store(at + <usize>(p0 + 1) * step, f32x4.mul(f32x4.add(a, b), half));
+  v128.store(at + <usize>(p0 + 2) * step, f32x4.mul(f32x4.sub(a, b), half));
+  v128.store(at + <usize>(p0 + 3) * step, f32x4.neg(b));
+}
+
+// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C,3,3) and is overwritten. geom as for winogradConv.
+// Threads split the input channels (each share transforms its channels of x and all of gy). Every gw element is
+// the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order, of f32 GEMM partials, then A'^T M A' in f64.
+// Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats (a share uses its channels' part).
+export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, scratch: usize, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), cOut = gi(geom, 4);
+  const padH = gi(geom, 9), padW = gi(geom, 10), outH = gi(geom, 14), outW = gi(geom, 15);
+  const ca = part(cIn, tid, nt), cb = part(cIn, tid + 1, nt), cs = cb - ca;
+  if (cs <= 0) return;
+  const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, total = n * tilesH * tilesW;
+  const rowLen = paddedRowLength(max<i32>(outW, 2 * tilesW));
+  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cs * TILE_STRIDE), rows = addr(ug, 16 * cOut * TILE_STRIDE);
+  const partial = addr(rows, 4 * rowLen), block = cOut * cs;
+  const acc = (addr(partial, 16 * block) + 7) & ~(<usize>7);
+  for (let i = 0; i < 16 * block; i++) store<f64>(acc + (<usize>i << 3), 0);
+  const xs = addr(x, ca * h * w);
+  for (let c0 = 0; c0 < total; c0 += WINOGRAD_TILES) {
+    const c1 = min<i32>(total, c0 + WINOGRAD_TILES);
+    inputTransform(xs, cs, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
+    gradTransform(gy, cOut, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
+    for (let k0 = 0; k0 < c1 - c0; k0 += TILES_PER_PARTIAL) {
+      const kc = min<i32>(TILES_PER_PARTIAL, c1 - c0 - k0);
+      for (let p = 0; p < 16; p++) {
+        gemmST(false, true, cOut, cs, kc, addr(ug, p * cOut * TILE_STRIDE + k0), TILE_STRIDE,
+          addr(v, p * cs * TILE_STRIDE + k0), TILE_STRIDE, addr(partial, p * block), cs, false, scratch);
+      }
+      const len = 16 * block;
+      let t = 0;
+      for (; t + 4 <= len; t += 4) {
+        const pv = v128.load(addr(partial, t)), d = acc + (<usize>t << 3);
+        v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(pv)));
+        v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(pv, pv, 2, 3, 0, 1))), 16);
+      }
+      for (; t < len; t++) {
+        const d = acc + (<usize>t << 3);
+        store<f64>(d, load<f64>(d) + <f64>load<f32>(addr(partial, t)));
+      }
+    }
+  }
+  // gw = A'^T M A' per (o, c)
+  const pstep = <usize>block << 3;
+  for (let o = 0; o < cOut; o++) {
+    for (let c = 0; c < cs; c++) {
+      const m = acc + (<usize>(o * cs + c) << 3);
+      const m0 = load<f64>(m), m1 = load<f64>(m + pstep), m2 = load<f64>(m + 2 * pstep), m3 = load<f64>(m + 3 * pstep);
+      const m4 = load<f64>(m + 4 * pstep), m5 = load<f64>(m + 5 * pstep), m6 = load<f64>(m + 6 * pstep), m7 = load<f64>(m + 7 * pstep);
+      const m8 = load<f64>(m + 8 * pstep), m9 = load<f64>(m + 9 * pstep), m10 = load<f64>(m + 10 * pstep), m11 = load<f64>(m + 11 * pstep);
+      const m12 = load<f64>(m + 12 * pstep), m13 = load<f64>(m + 13 * pstep), m14 = load<f64>(m + 14 * pstep), m15 = load<f64>(m + 15 * pstep);
+      // A'^T M (3x4), column by column q: (m0q+m1q+m2q, m1q-m2q, m1q+m2q+m3q)
+      const a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11;
+      const b0 = m4 - m8, b1 = m5 - m9, b2 = m6 - m10, b3 = m7 - m11;
+      const e0 = m4 + m8 + m12, e1 = m5 + m9 + m13, e2 = m6 + m10 + m14, e3 = m7 + m11 + m15;
+      const dst = addr(gw, (o * cIn + ca + c) * 9);
+      store<f32>(dst, <f32>(a0 + a1 + a2)); store<f32>(dst, <f32>(a1 - a2), 4); store<f32>(dst, <f32>(a1 + a2 + a3), 8);
+      store<f32>(dst, <f32>(b0 + b1 + b2), 12); store<f32>(dst, <f32>(b1 - b2), 16); store<f32>(dst, <f32>(b1 + b2 + b3), 20);
+      store<f32>(dst, <f32>(e0 + e1 + e2), 24); store<f32>(dst, <f32>(e1 - e2), 28); store<f32>(dst, <f32>(e1 + e2 + e3), 32);
+    }
+  }
 }

@@ -1,6 +1,7 @@
-// Winograd F(2x2,3x3) in the wasm backend (asm/winograd.ts): which convolutions take it, that the fixture cases
-// meant for it do (so the PyTorch fixture suite checks it), 1 vs 2 threads bit-identity on a vggsmall-sized layer,
-// and its error against the GEMM path on that layer with realistic magnitudes.
+// Winograd in the wasm backend (asm/winograd.ts: F(2x2,3x3) forward and input gradient, F(3x3,2x2) weight
+// gradient): which convolutions take it, that the fixture cases meant for it do (so the PyTorch fixture suite checks
+// it), 1 vs 2 threads bit-identity on a vggsmall-sized layer, and its error against the GEMM path with realistic
+// magnitudes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
@@ -84,24 +85,26 @@ test('convAlgorithm: the conv2d fixture cases named winograd_* (and wide_channel
   assert.ok(geometries.every((g) => g.n === 2));
 });
 
-test('wasm Winograd: forward and input gradient of a vggsmall-sized layer are bit-identical on 1 and 2 threads', async () => {
+test('wasm Winograd: forward, input and weight gradients of a vggsmall-sized layer are bit-identical on 1 and 2 threads', async () => {
   wasm.beginScope();
   try {
     const g = geometry({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32 });
     assert.equal(convAlgorithm(g), 'winograd');
     const x = heapArray(g.n * g.cIn * g.h * g.w, gaussian), w = heapArray(g.cOut * g.cIn * 9, () => gaussian() / Math.sqrt(288));
     const b = heapArray(g.cOut, gaussian), gy = heapArray(g.n * g.cOut * g.outH * g.outW, gaussian);
-    const outs: Float32Array[] = [], grads: Float32Array[] = [];
+    const outs: Float32Array[] = [], grads: Float32Array[] = [], weightGrads: Float32Array[] = [];
     for (const threads of [1, 2]) {
       await wasm.setThreads(threads);
       wasm.setParallelThreshold(0);
-      const out = wasm.alloc(gy.length), gx = wasm.alloc(x.length);
+      const out = wasm.alloc(gy.length), gx = wasm.alloc(x.length), gw = wasm.alloc(w.length);
       wasm.conv2d(x, w, b, g, out);
       wasm.conv2dBackwardInput(gy, w, g, gx);
-      outs.push(out); grads.push(gx);
+      wasm.conv2dBackwardWeight(x, gy, g, gw);
+      outs.push(out); grads.push(gx); weightGrads.push(gw);
     }
     sameBits(outs[0]!, outs[1]!, 'forward');
     sameBits(grads[0]!, grads[1]!, 'input gradient');
+    sameBits(weightGrads[0]!, weightGrads[1]!, 'weight gradient');
     // and it is the Winograd result: the GEMM path rounds differently
     wasm.setConvAlgorithm('gemm');
     const viaGemm = wasm.alloc(gy.length);
@@ -123,22 +126,26 @@ test('wasm Winograd: error against the GEMM path and the reference on a vggsmall
     const x = heapArray(g.n * g.cIn * g.h * g.w, () => Math.max(0, gaussian()));
     const w = heapArray(g.cOut * g.cIn * 9, () => gaussian() * Math.sqrt(2 / (g.cIn * 9)));
     const b = heapArray(g.cOut, () => 0.1 * gaussian()), gy = heapArray(g.n * g.cOut * g.outH * g.outW, () => 1e-3 * gaussian());
-    const want = new Float32Array(gy.length), wantGx = new Float32Array(x.length);
+    const want = new Float32Array(gy.length), wantGx = new Float32Array(x.length), wantGw = new Float32Array(w.length);
     ref.conv2d(x, w, b, g, want);
     ref.conv2dBackwardInput(gy, w, g, wantGx);
-    const results: Record<string, { out: Float32Array; gx: Float32Array }> = {};
+    ref.conv2dBackwardWeight(x, gy, g, wantGw);
+    const results: Record<string, { out: Float32Array; gx: Float32Array; gw: Float32Array }> = {};
     for (const algorithm of ['winograd', 'gemm'] as const) {
       wasm.setConvAlgorithm(algorithm);
-      const out = wasm.alloc(gy.length), gx = wasm.alloc(x.length);
+      const out = wasm.alloc(gy.length), gx = wasm.alloc(x.length), gw = wasm.alloc(w.length);
       wasm.conv2d(x, w, b, g, out);
       wasm.conv2dBackwardInput(gy, w, g, gx);
-      results[algorithm] = { out, gx };
+      wasm.conv2dBackwardWeight(x, gy, g, gw);
+      results[algorithm] = { out, gx, gw };
     }
     const win = results['winograd']!, gemm = results['gemm']!;
     const errors = {
       forwardVsGemm: normwiseError(win.out, gemm.out), inputGradVsGemm: normwiseError(win.gx, gemm.gx),
       forwardVsReference: normwiseError(win.out, want), inputGradVsReference: normwiseError(win.gx, wantGx),
+      weightGradVsGemm: normwiseError(win.gw, gemm.gw), weightGradVsReference: normwiseError(win.gw, wantGw),
       gemmForwardVsReference: normwiseError(gemm.out, want), gemmInputGradVsReference: normwiseError(gemm.gx, wantGx),
+      gemmWeightGradVsReference: normwiseError(gemm.gw, wantGw),
     };
     t.diagnostic(`normwise relative errors: ${JSON.stringify(errors)}`);
     for (const [name, e] of Object.entries(errors)) assert.ok(e > 0 && e < 2e-6, `${name}: ${e}`);

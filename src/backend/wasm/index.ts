@@ -40,7 +40,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
-  'winogradFilter', 'winogradConv',
+  'winogradFilter', 'winogradConv', 'winogradWeightGrad',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -297,6 +297,15 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     }
   }
 
+  const winogradWeightGradScratchFloats = exports.winogradWeightGradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  /** Weight gradient by Winograd F(3x3,2x2): shares split the input channels (each transforms all of gy). */
+  function winogradWeightGradCall(x: number, gy: number, g: Conv2dGeometry, gw: number): void {
+    writeConvGeometry(g);
+    // Scratch for all input channels: the pool runs a job as one share when its workers are not ready yet.
+    const [s, stride] = scratch(winogradWeightGradScratchFloats(g.cIn, g.cOut, g.outW) * 4);
+    run('winogradWeightGrad', [x, gy, geomPtr, gw, s], Math.min(g.cIn, sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)), 4, stride);
+  }
+
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
     const [s, stride] = scratch(bytesPerThread);
@@ -365,6 +374,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
+      if (useWinograd(g)) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
       // 2 shares per thread, not 4: each share packs the output gradient of every image again.
       withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
