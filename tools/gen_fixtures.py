@@ -196,6 +196,9 @@ def conv2d_cases():
     case("winograd_16ch_nobias", 2, 16, 7, 9, 16, 3, padding=1, bias=False)
     case("winograd_same", 2, 4, 10, 7, 4, 3, padding="same")
     case("winograd_output_1x2", 2, 4, 3, 4, 4, 3)
+    # >= 16 channels each way: the weight gradient takes Winograd F(3x3,2x2) too
+    case("winograd_16ch_p0", 2, 16, 9, 11, 17, 3, padding=0)
+    case("winograd_16ch_p2", 2, 18, 8, 9, 16, 3, padding=2)
     return ff
 
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { loadWasmBackend } from '../../src/backend/wasm/index.js';
-import { convAlgorithm, WINOGRAD_MIN_CHANNELS } from '../../src/backend/wasm/conv-algorithm.js';
+import { convAlgorithm, WINOGRAD_MIN_CHANNELS, WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS } from '../../src/backend/wasm/conv-algorithm.js';
 import { conv2dGeometry, type Conv2dOptions } from '../../src/ops/conv.js';
 import { loadFixtures, type FixtureCase } from '../helpers/fixtures.js';
 
@@ -56,6 +56,11 @@ test('convAlgorithm: Winograd only for 3x3 stride-1 undilated ungrouped convolut
   assert.equal(convAlgorithm(geometry({ n: 2, cIn: 8, h: 9, w: 11, cOut: 6, padH: 0, padW: 2 })), 'winograd');
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 3, h: 32, w: 32, cOut: 16 })), 'gemm'); // first layer: 3 channels
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 32, h: 32, w: 32, cOut: WINOGRAD_MIN_CHANNELS - 1 })), 'gemm');
+  for (const pass of ['forward', 'inputGradient', 'weightGradient'] as const) assert.equal(convAlgorithm(vgg, pass), 'winograd');
+  const narrow = geometry({ n: 8, cIn: WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS - 1, h: 32, w: 32, cOut: 64 });
+  assert.equal(convAlgorithm(narrow, 'forward'), 'winograd');
+  assert.equal(convAlgorithm(narrow, 'inputGradient'), 'winograd');
+  assert.equal(convAlgorithm(narrow, 'weightGradient'), 'gemm');
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32, strideH: 2, strideW: 2 })), 'gemm');
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32, dilationH: 2, dilationW: 2, padH: 2, padW: 2 })), 'gemm');
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32, groups: 2 })), 'gemm');
@@ -64,7 +69,7 @@ test('convAlgorithm: Winograd only for 3x3 stride-1 undilated ungrouped convolut
   assert.equal(convAlgorithm(geometry({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32, kh: 1, kw: 1, padH: 0, padW: 0 })), 'gemm');
 });
 
-test('convAlgorithm: the conv2d fixture cases named winograd_* (and wide_channels) take the Winograd path', () => {
+test('convAlgorithm: the conv2d fixture cases named winograd_* (and wide_channels) take the Winograd path, winograd_16ch_* for the weight gradient too', () => {
   const fixtureGeometry = (c: FixtureCase): Conv2dGeometry => {
     const [, cInPerGroup, kh, kw] = c.shape('w') as [number, number, number, number];
     const p = c.params['padding'];
@@ -76,8 +81,10 @@ test('convAlgorithm: the conv2d fixture cases named winograd_* (and wide_channel
   };
   const cases = loadFixtures('conv2d');
   const winograd = cases.filter((c) => convAlgorithm(fixtureGeometry(c)) === 'winograd').map((c) => c.name).sort();
-  assert.deepEqual(winograd, ['wide_channels', 'winograd_16ch_nobias', 'winograd_output_1x2', 'winograd_p0', 'winograd_p1',
-    'winograd_p2', 'winograd_same'].sort());
+  assert.deepEqual(winograd, ['wide_channels', 'winograd_16ch_nobias', 'winograd_16ch_p0', 'winograd_16ch_p2', 'winograd_output_1x2',
+    'winograd_p0', 'winograd_p1', 'winograd_p2', 'winograd_same'].sort());
+  const weightGrad = cases.filter((c) => convAlgorithm(fixtureGeometry(c), 'weightGradient') === 'winograd').map((c) => c.name).sort();
+  assert.deepEqual(weightGrad, ['winograd_16ch_nobias', 'winograd_16ch_p0', 'winograd_16ch_p2']);
   // partial tiles at the right and bottom edges, and every padding the path supports
   const geometries = cases.filter((c) => c.name.startsWith('winograd_')).map(fixtureGeometry);
   assert.ok(geometries.some((g) => g.outH % 2 === 1) && geometries.some((g) => g.outW % 2 === 1));

@@ -33,7 +33,7 @@
  */
 import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
-import { backwardInputAsForward, convAlgorithm, winogradEligible, type ConvAlgorithm } from './conv-algorithm.js';
+import { backwardInputAsForward, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
 import { WasmHeap } from './heap.js';
 import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
@@ -276,8 +276,8 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
   const winogradScratchFloats = exports.winogradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
   let forcedConvAlgorithm: ConvAlgorithm | null = null;
-  const useWinograd = (g: Conv2dGeometry): boolean =>
-    (forcedConvAlgorithm === null ? convAlgorithm(g) : forcedConvAlgorithm) === 'winograd' && winogradEligible(g);
+  const useWinograd = (g: Conv2dGeometry, pass: ConvPass): boolean =>
+    (forcedConvAlgorithm === null ? convAlgorithm(g, pass) : forcedConvAlgorithm) === 'winograd' && winogradEligible(g);
   /**
    * Winograd F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
    * of all images (split over threads by tile ranges). The input gradient is the forward convolution of gy with
@@ -364,17 +364,17 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
-      if (useWinograd(g)) return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false));
+      if (useWinograd(g, 'forward')) return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false));
       withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
-      if (useWinograd(g)) return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true));
+      if (useWinograd(g, 'inputGradient')) return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true));
       withArgs((M) => convCall('conv2dBackwardInput', g, colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      if (useWinograd(g)) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
+      if (useWinograd(g, 'weightGradient')) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
       // 2 shares per thread, not 4: each share packs the output gradient of every image again.
       withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
