@@ -30,6 +30,9 @@
  *   N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
+ * - Convolutions: im2col + packed GEMM (asm/conv.ts), except 3x3 stride-1 ones with enough channels, which use
+ *   Winograd (asm/winograd.ts; the choice is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
+ *   and the input gradient, F(3x3,2x2) for the weight gradient, each a GEMM per transformed tile position.
  */
 import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
