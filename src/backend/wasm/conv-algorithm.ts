@@ -15,7 +15,7 @@ export type ConvPass = 'forward' | 'inputGradient' | 'weightGradient';
 /**
  * Input and output channels from which Winograd is faster than the GEMM path for the forward pass and the input
  * gradient (both have the same pair), and for the weight gradient, whose f64 partial sums and two transforms per
- * tile cost more. Measured per layer, 1 thread, batch 32 (see the commit that set them): forward and input gradient
+ * tile cost more. Measured per layer with bench/winograd-layers.ts (1 thread, batch 32): forward and input gradient
  * win 1.3-2x from 4 channels up (3 input channels lose); the weight gradient ties at 8-12 and wins 1.5-2x from 16.
  */
 export const WINOGRAD_MIN_CHANNELS = 4;
