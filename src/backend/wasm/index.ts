@@ -306,7 +306,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     writeConvGeometry(g);
     // Scratch for all input channels: the pool runs a job as one share when its workers are not ready yet.
     const [s, stride] = scratch(winogradWeightGradScratchFloats(g.cIn, g.cOut, g.outW) * 4);
-    run('winogradWeightGrad', [x, gy, geomPtr, gw, s], Math.min(g.cIn, sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)), 4, stride);
+    // Shares of at least 16 input channels: narrower ones make the GEMMs' columns (and the work) inefficient.
+    const shares = Math.max(1, Math.min(Math.floor(g.cIn / 16), sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)));
+    run('winogradWeightGrad', [x, gy, geomPtr, gw, s], shares, 4, stride);
   }
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
