@@ -7,6 +7,7 @@ export {
   conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
   locallyConnected2dForward, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
 } from './conv';
+export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad, winogradWeightGradScratchFloats } from './winograd';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';

@@ -188,6 +188,17 @@ def conv2d_cases():
     case("same_k5_groups2", 2, 4, 6, 6, 2, 5, padding="same", groups=2)
     case("valid_k3", 2, 3, 7, 6, 4, 3, padding="valid")
     case("valid_s2_nobias", 2, 3, 8, 7, 4, [3, 2], stride=2, padding="valid", bias=False)
+    # 3x3 stride-1 convolutions with >= 4 channels each way take the wasm backend's Winograd path (forward and
+    # input gradient): odd sizes leave partial 2x2 output tiles at the right and bottom edges.
+    case("winograd_p0", 2, 6, 9, 11, 5, 3, padding=0)
+    case("winograd_p1", 2, 5, 9, 11, 7, 3, padding=1)
+    case("winograd_p2", 2, 8, 9, 11, 6, 3, padding=2)
+    case("winograd_16ch_nobias", 2, 16, 7, 9, 16, 3, padding=1, bias=False)
+    case("winograd_same", 2, 4, 10, 7, 4, 3, padding="same")
+    case("winograd_output_1x2", 2, 4, 3, 4, 4, 3)
+    # >= 16 channels each way: the weight gradient takes Winograd F(3x3,2x2) too
+    case("winograd_16ch_p0", 2, 16, 9, 11, 17, 3, padding=0)
+    case("winograd_16ch_p2", 2, 18, 8, 9, 16, 3, padding=2)
     return ff
 
 

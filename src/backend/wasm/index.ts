@@ -32,15 +32,20 @@
  *   N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
+ * - Convolutions: im2col + packed GEMM (asm/conv.ts), except 3x3 stride-1 ones with enough channels, which use
+ *   Winograd (asm/winograd.ts; the choice is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
+ *   and the input gradient, F(3x3,2x2) for the weight gradient, each a GEMM per transformed tile position.
  */
 import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
+import { backwardInputAsForward, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
 import { WasmHeap } from './heap.js';
 import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'winogradFilter', 'winogradConv', 'winogradWeightGrad',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'biasActivation', 'activationBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -94,6 +99,11 @@ export interface WasmBackend extends Backend {
   setPoisonFreed(on: boolean): void;
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
+  /**
+   * Benchmarks and tests: force the convolution algorithm ('winograd' applies only where asm/winograd.ts can,
+   * see winogradEligible), or null for the automatic choice (convAlgorithm). Results differ by rounding only.
+   */
+  setConvAlgorithm(algorithm: ConvAlgorithm | null): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
   measureSimdPeak(iterations: number, nt: number): number;
 }
@@ -279,6 +289,40 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
+  const winogradScratchFloats = exports.winogradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  let forcedConvAlgorithm: ConvAlgorithm | null = null;
+  const useWinograd = (g: Conv2dGeometry, pass: ConvPass): boolean =>
+    (forcedConvAlgorithm === null ? convAlgorithm(g, pass) : forcedConvAlgorithm) === 'winograd' && winogradEligible(g);
+  /**
+   * Winograd F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
+   * of all images (split over threads by tile ranges). The input gradient is the forward convolution of gy with
+   * the filters rotated and transposed (backward) and padding 2 - pad.
+   */
+  function winogradCall(x: number, w: number, bias: number, g: Conv2dGeometry, out: number, backward: boolean): void {
+    const u = heap.allocBlock(16 * g.cIn * g.cOut * 4);
+    try {
+      run('winogradFilter', [w, u, g.cOut, g.cIn, backward ? 1 : 0], sharesFor(g.cIn * g.cOut * 9 * NS_PER_SCALAR_F64, 1));
+      const fg = backward ? backwardInputAsForward(g) : g;
+      writeConvGeometry(fg);
+      const [s, stride] = scratch(winogradScratchFloats(fg.cIn, fg.cOut, fg.outW) * 4);
+      // Winograd does 16 multiplies per 2x2 tile and input channel where the GEMM path does 36.
+      run('winogradConv', [x, u, bias, geomPtr, out, s], sharesFor(convWork(g) * NS_PER_MAC * 0.5), 5, stride);
+    } finally {
+      heap.freeBlock(u);
+    }
+  }
+
+  const winogradWeightGradScratchFloats = exports.winogradWeightGradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  /** Weight gradient by Winograd F(3x3,2x2): shares split the input channels (each transforms all of gy). */
+  function winogradWeightGradCall(x: number, gy: number, g: Conv2dGeometry, gw: number): void {
+    writeConvGeometry(g);
+    // Scratch for all input channels: the pool runs a job as one share when its workers are not ready yet.
+    const [s, stride] = scratch(winogradWeightGradScratchFloats(g.cIn, g.cOut, g.outW) * 4);
+    // Shares of at least 16 input channels: narrower ones make the GEMMs' columns (and the work) inefficient.
+    const shares = Math.max(1, Math.min(Math.floor(g.cIn / 16), sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)));
+    run('winogradWeightGrad', [x, gy, geomPtr, gw, s], shares, 4, stride);
+  }
+
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
     const [s, stride] = scratch(bytesPerThread);
@@ -317,6 +361,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     memoryBytes: () => heap.memoryBytes,
     liveBytes: () => heap.liveBytes,
     setParallelThreshold(work: number) { parallelWork = work; },
+    setConvAlgorithm(algorithm: ConvAlgorithm | null) { forcedConvAlgorithm = algorithm; },
     setPoisonFreed(on: boolean) { heap.poisonFreed = on; },
     measureSimdPeak(iterations: number, nt: number): number {
       const t0 = performance.now();
@@ -337,14 +382,17 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
+      if (useWinograd(g, 'forward')) return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false));
       withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
+      if (useWinograd(g, 'inputGradient')) return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true));
       withArgs((M) => convCall('conv2dBackwardInput', g, colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
+      if (useWinograd(g, 'weightGradient')) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
       // 2 shares per thread, not 4: each share packs the output gradient of every image again.
       withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },

@@ -1,0 +1,47 @@
+/**
+ * Which algorithm the wasm backend uses for a convolution: the im2col + packed GEMM kernels (asm/conv.ts) or
+ * Winograd F(2x2,3x3) (asm/winograd.ts), which does 16 multiplies per 2x2 output tile and input channel instead
+ * of 36 but pays an input and an output transform per tile (cheap per multiply only when channels are many).
+ */
+import type { Conv2dGeometry } from '../backend.js';
+
+export type ConvAlgorithm = 'gemm' | 'winograd';
+/**
+ * The forward pass; the input gradient (the same 3x3 convolution of the output gradient with the channels swapped,
+ * rotated filters and padding 2 - pad); the weight gradient (Winograd F(3x3,2x2) over the same 2x2 output tiles).
+ */
+export type ConvPass = 'forward' | 'inputGradient' | 'weightGradient';
+
+/**
+ * Input and output channels from which Winograd is faster than the GEMM path for the forward pass and the input
+ * gradient (both have the same pair), and for the weight gradient, whose f64 partial sums and two transforms per
+ * tile cost more. Measured per layer with bench/winograd-layers.ts (1 thread, batch 32): forward and input gradient
+ * win 1.3-2x from 4 channels up (3 input channels lose); the weight gradient ties at 8-12 and wins 1.5-2x from 16.
+ */
+export const WINOGRAD_MIN_CHANNELS = 4;
+export const WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS = 16;
+
+/** True for the convolutions asm/winograd.ts computes: 3x3, stride 1, dilation 1, one group, padding 0..2. */
+export function winogradEligible(g: Conv2dGeometry): boolean {
+  return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
+    g.groups === 1 && g.padH >= 0 && g.padH <= 2 && g.padW >= 0 && g.padW <= 2 && g.outH > 0 && g.outW > 0 && g.h > 0 && g.w > 0;
+}
+
+/**
+ * The algorithm for one pass of a convolution with geometry g (always the forward geometry).
+ * @example convAlgorithm({ n: 8, cIn: 32, h: 28, w: 28, cOut: 32, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1,
+ *   dilationH: 1, dilationW: 1, groups: 1, outH: 28, outW: 28 }, 'weightGradient') // 'winograd'
+ */
+export function convAlgorithm(g: Conv2dGeometry, pass: ConvPass = 'forward'): ConvAlgorithm {
+  if (!winogradEligible(g)) return 'gemm';
+  const minChannels = pass === 'weightGradient' ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
+  return Math.min(g.cIn, g.cOut) >= minChannels ? 'winograd' : 'gemm';
+}
+
+/** Geometry of the input gradient as a forward convolution: gy (N,O,OH,OW) -> gx (N,C,H,W), padding 2 - pad. */
+export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry {
+  return {
+    n: g.n, cIn: g.cOut, h: g.outH, w: g.outW, cOut: g.cIn, kh: 3, kw: 3, strideH: 1, strideW: 1,
+    padH: 2 - g.padH, padW: 2 - g.padW, dilationH: 1, dilationW: 1, groups: 1, outH: g.h, outW: g.w,
+  };
+}
