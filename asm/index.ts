@@ -7,6 +7,10 @@ export {
   conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
   locallyConnected2dForward, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
 } from './conv';
+export {
+  directConv2dForward, directConv2dBackwardWeight, directDepthwiseBackwardInput,
+  directForwardScratch, directWeightGradScratch, directDepthwiseInputGradScratch,
+} from './direct';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';

@@ -39,6 +39,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
+  'directConv2dForward', 'directConv2dBackwardWeight', 'directDepthwiseBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -59,6 +60,38 @@ const DEFAULT_PARALLEL_WORK = 20_000;
 const SHARES_PER_THREAD = 4;
 const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
 const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
+
+/** How the wasm backend computes one pass of a convolution: direct kernels (asm/direct.ts) or im2col + GEMM (asm/conv.ts). */
+export type ConvAlgorithm = 'direct' | 'gemm';
+
+/** The algorithm of each pass of a convolution with geometry g on the wasm backend. */
+export interface ConvAlgorithms {
+  forward: ConvAlgorithm;
+  backwardInput: ConvAlgorithm;
+  backwardWeight: ConvAlgorithm;
+}
+
+/** Largest reduction C/g*KH*KW the direct forward and weight-gradient kernels take (see convAlgorithm). */
+export const DIRECT_MAX_REDUCTION = 32;
+
+/**
+ * The wasm backend's choice of algorithm per pass, from the geometry alone (never from the thread count, so
+ * 1 and N threads run the same kernels and give the same bits).
+ * THRESHOLDS_MEASURED_BELOW
+ */
+export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
+  const cg = g.cIn / g.groups, og = g.cOut / g.groups, reduction = cg * g.kh * g.kw;
+  const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+  const depthwise = g.groups > 1 && cg === 1;
+  // The GEMM path reads a pointwise conv in place (no im2col), so only grouped pointwise convs go direct.
+  const small = reduction <= DIRECT_MAX_REDUCTION && (!pointwise || g.groups > 1);
+  return {
+    forward: small ? 'direct' : 'gemm',
+    // The direct weight gradient tiles 4 taps at a time.
+    backwardWeight: small && reduction >= 4 ? 'direct' : 'gemm',
+    backwardInput: depthwise && og * g.kh * g.kw <= DIRECT_MAX_REDUCTION ? 'direct' : 'gemm',
+  };
+}
 
 export interface WasmBackend extends Backend {
   /** Threads kernels use (1 = the calling thread only). */
@@ -267,6 +300,18 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const colScratch = (g: Conv2dGeometry) => (gemmScratchFloats + (g.cIn / g.groups) * g.kh * g.kw * g.outH * g.outW) * 4;
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
+  // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
+  const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directDepthwiseInputGradScratch') => {
+    const fn = exports[name] as (geom: number) => number;
+    return (g: Conv2dGeometry): number => {
+      writeConvGeometry(g);
+      return fn(geomPtr);
+    };
+  };
+  const directForwardScratch = directScratch('directForwardScratch');
+  const directWeightGradScratch = directScratch('directWeightGradScratch');
+  const directInputGradScratch = directScratch('directDepthwiseInputGradScratch');
+
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
     const [s, stride] = scratch(bytesPerThread);
@@ -324,16 +369,23 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
-      withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+      const direct = convAlgorithm(g).forward === 'direct';
+      withArgs((M) => convCall(direct ? 'directConv2dForward' : 'conv2dForward', g, direct ? directForwardScratch(g) : colScratch(g),
+        [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
-      withArgs((M) => convCall('conv2dBackwardInput', g, colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
+      const direct = convAlgorithm(g).backwardInput === 'direct';
+      withArgs((M) => convCall(direct ? 'directDepthwiseBackwardInput' : 'conv2dBackwardInput', g,
+        direct ? directInputGradScratch(g) : colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      // 2 shares per thread, not 4: each share packs the output gradient of every image again.
-      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
+      // 2 shares per thread, not 4: each share packs the output gradient of every image again (GEMM path), or
+      // pads every image again (direct path).
+      const direct = convAlgorithm(g).backwardWeight === 'direct';
+      withArgs((M) => convCall(direct ? 'directConv2dBackwardWeight' : 'conv2dBackwardWeight', g,
+        direct ? directWeightGradScratch(g) : weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
     // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
     locallyConnected2d(x, w, bias, g, out) {

@@ -1,0 +1,417 @@
+// Direct convolution kernels for layers with a small reduction (C/g*KH*KW up to a few tens: first layers of a
+// CNN, depthwise convolutions). im2col + packed GEMM (conv.ts) spends most of its time packing when the reduction
+// is this short; these kernels read the input straight from a zero-padded copy in per-thread scratch, so their
+// inner loops have no bounds checks and no packing.
+//
+// The padded copy ("planes"): for each input channel of a group and each needed input row, the row is stored as
+// sW phases: phase r holds padded columns r, r+sW, r+2sW, ... (phase r, index t = input column r + sW*t - pW, or 0
+// in padding). A tap at column offset kx*dW = sW*q + r then reads output columns ox..ox+3 as ONE contiguous
+// vector load at phase r, index ox+q, whatever the stride. Each phase is phaseLen floats, long enough for the
+// last (padded) block of output columns, so loads never leave the scratch.
+//
+// Geometry (`geom`) is conv.ts's: n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH,
+// dilationW, groups, outH, outW. Kernels take (scratch, tid, nt) last like every other kernel.
+// Determinism: every output element is reduced in one fixed order (forward: bias, then taps in (c, ky, kx)
+// order; weight gradient: per lane over (oy, ox) in order, per image in f32, images summed in f64, lanes summed
+// last), whichever block, tile or share computes it, so 1 and N threads give identical bits. No FMA.
+
+@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
+@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
+@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+@inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
+@inline function align64(p: usize): usize { return (p + 63) & ~(<usize>63); }
+
+/** Floats per phase of a padded row: the widest output block (16 columns) plus the farthest tap, rounded to 4. */
+@inline function phaseLength(outW: i32, kw: i32, sW: i32, dW: i32): i32 {
+  return roundUp(roundUp(outW, 16) + ((kw - 1) * dW) / sW, 4);
+}
+
+// Short runs: inline loops, cheaper than memory.copy/fill's call for tens of floats.
+@inline function copyFloats(dst: usize, src: usize, len: i32): void {
+  let t = 0;
+  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), v128.load(addr(src, t)));
+  for (; t < len; t++) store<f32>(addr(dst, t), load<f32>(addr(src, t)));
+}
+@inline function zeroFloats(dst: usize, len: i32): void {
+  let t = 0;
+  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), f32x4.splat(0));
+  for (; t < len; t++) store<f32>(addr(dst, t), 0);
+}
+
+// Fills `rows` padded rows of nch channels: local row R of channel c is image row rowAbs0 + R - pH of src's
+// channel c (zeros outside the image), laid out as sW phases of phaseLen floats; channel planes are planeStride
+// floats apart.
+function fillPlanes(src: usize, nch: i32, h: i32, w: i32, rowAbs0: i32, rows: i32, pH: i32, pW: i32, sW: i32,
+  phaseLen: i32, planeStride: i32, dst: usize): void {
+  const rowStride = sW * phaseLen;
+  for (let c = 0; c < nch; c++) {
+    const sc = addr(src, c * h * w), dc = addr(dst, c * planeStride);
+    for (let r = 0; r < rows; r++) {
+      const iy = rowAbs0 + r - pH, drow = addr(dc, r * rowStride);
+      if (iy < 0 || iy >= h) { zeroFloats(drow, rowStride); continue; }
+      const srow = addr(sc, iy * w);
+      if (sW == 1) {
+        // index t holds column t - pW: valid for t in [pW, pW + w)
+        const lo = min<i32>(phaseLen, max<i32>(0, pW)), hi = max<i32>(lo, min<i32>(phaseLen, pW + w));
+        zeroFloats(drow, lo);
+        copyFloats(addr(drow, lo), addr(srow, lo - pW), hi - lo);
+        zeroFloats(addr(drow, hi), phaseLen - hi);
+      } else {
+        for (let ph = 0; ph < sW; ph++) {
+          const d = addr(drow, ph * phaseLen);
+          for (let t = 0; t < phaseLen; t++) {
+            const ix = ph + sW * t - pW;
+            store<f32>(addr(d, t), ix >= 0 && ix < w ? load<f32>(addr(srow, ix)) : <f32>0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Tap table: byte offset, inside the planes, of tap (c, ky, kx) (in that order) for output row 0, column 0.
+function writeTaps(taps: usize, nch: i32, kh: i32, kw: i32, dH: i32, dW: i32, sW: i32, phaseLen: i32, planeStride: i32): void {
+  let t = 0;
+  for (let c = 0; c < nch; c++) {
+    for (let ky = 0; ky < kh; ky++) {
+      for (let kx = 0; kx < kw; kx++) {
+        const off = kx * dW, q = off / sW, ph = off % sW;
+        store<i32>(taps + (<usize>t << 2), (c * planeStride + ky * dH * sW * phaseLen + ph * phaseLen + q) << 2);
+        t++;
+      }
+    }
+  }
+}
+
+// Forward block of 4 output channels: `rows` output rows of outW columns, 8 columns (2 vectors) at a time.
+// planes: the padded input for output row 0 of the block (rowStep floats per output row); wts: kk*4 splatted
+// weights, (tap, channel) order; out: channel 0's first row, channels chStride floats apart.
+function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
+  b0: f32, b1: f32, b2: f32, b3: f32, out: usize, chStride: i32, outW: i32, tmp: usize): void {
+  for (let oy = 0; oy < rows; oy++) {
+    const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
+    for (let ox = 0; ox < outW; ox += 8) {
+      let a00 = f32x4.splat(b0), a01 = a00, a10 = f32x4.splat(b1), a11 = a10;
+      let a20 = f32x4.splat(b2), a21 = a20, a30 = f32x4.splat(b3), a31 = a30;
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        const p = s + <usize>load<i32>(taps + (<usize>t << 2));
+        const x0 = v128.load(p), x1 = v128.load(p, 16);
+        const wp = wts + (<usize>t << 6);
+        let wv = v128.load(wp);
+        a00 = f32x4.add(a00, f32x4.mul(x0, wv)); a01 = f32x4.add(a01, f32x4.mul(x1, wv));
+        wv = v128.load(wp, 16);
+        a10 = f32x4.add(a10, f32x4.mul(x0, wv)); a11 = f32x4.add(a11, f32x4.mul(x1, wv));
+        wv = v128.load(wp, 32);
+        a20 = f32x4.add(a20, f32x4.mul(x0, wv)); a21 = f32x4.add(a21, f32x4.mul(x1, wv));
+        wv = v128.load(wp, 48);
+        a30 = f32x4.add(a30, f32x4.mul(x0, wv)); a31 = f32x4.add(a31, f32x4.mul(x1, wv));
+      }
+      const full = ox + 8 <= outW;
+      const d0 = full ? addr(dst, ox) : tmp;
+      const cs: usize = full ? <usize>chStride << 2 : 32;
+      v128.store(d0, a00); v128.store(d0, a01, 16);
+      v128.store(d0 + cs, a10); v128.store(d0 + cs, a11, 16);
+      v128.store(d0 + 2 * cs, a20); v128.store(d0 + 2 * cs, a21, 16);
+      v128.store(d0 + 3 * cs, a30); v128.store(d0 + 3 * cs, a31, 16);
+      if (!full) {
+        const len = outW - ox;
+        for (let j = 0; j < 4; j++) copyFloats(addr(dst, j * chStride + ox), addr(tmp, j * 8), len);
+      }
+    }
+  }
+}
+
+// Forward block of 1 output channel, 16 columns (4 vectors) at a time; otherwise as forwardBlock4 (wts: kk
+// splatted weights).
+function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
+  b0: f32, out: usize, outW: i32, tmp: usize): void {
+  for (let oy = 0; oy < rows; oy++) {
+    const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
+    for (let ox = 0; ox < outW; ox += 16) {
+      let a0 = f32x4.splat(b0), a1 = a0, a2 = a0, a3 = a0;
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        const p = s + <usize>load<i32>(taps + (<usize>t << 2));
+        const wv = v128.load(wts + (<usize>t << 4));
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(p), wv));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), wv));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), wv));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), wv));
+      }
+      const full = ox + 16 <= outW;
+      const d0 = full ? addr(dst, ox) : tmp;
+      v128.store(d0, a0); v128.store(d0, a1, 16); v128.store(d0, a2, 32); v128.store(d0, a3, 48);
+      if (!full) copyFloats(addr(dst, ox), tmp, outW - ox);
+    }
+  }
+}
+
+/** Scratch bytes per thread of directConv2dForward (the host allocates this; keep in step with the layout below). */
+export function directForwardScratch(geom: usize): i32 {
+  const cg = gi(geom, 1) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8);
+  const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
+  const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
+  const kk = cg * kh * kw;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 64 + 64 + kk * 4 + 64 + 256;
+}
+
+// x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW).
+// Work items: (image, group, output-row chunk); row chunks only when there are fewer (image, group) units than
+// shares. Each item pads the input rows it needs, then computes its output channels 4 at a time, then singly.
+export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
+  scratch: usize, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
+  const dH = gi(geom, 11), dW = gi(geom, 12), groups = gi(geom, 13), outH = gi(geom, 14), outW = gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, kk = cg * kh * kw;
+  const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
+  const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
+  const planes = scratch, wts = align64(addr(planes, cg * planeStride)), taps = align64(wts + (<usize>kk << 6));
+  const tmp = align64(taps + (<usize>kk << 2));
+  writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
+  const units = n * groups;
+  const chunks = units >= nt ? 1 : min<i32>(outH, (nt + units - 1) / units);
+  const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
+    const oy0 = part(outH, ch, chunks), oy1 = part(outH, ch + 1, chunks);
+    if (oy1 <= oy0) continue;
+    const rows = oy1 - oy0;
+    fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, oy0 * sH, (rows - 1) * sH + (kh - 1) * dH + 1,
+      pH, pW, sW, phaseLen, planeStride, planes);
+    const wg = addr(w, grp * og * kk);
+    let o = 0;
+    for (; o + 4 <= og; o += 4) {
+      for (let t = 0; t < kk; t++) {
+        for (let j = 0; j < 4; j++) v128.store(wts + (<usize>(t * 4 + j) << 4), f32x4.splat(load<f32>(addr(wg, (o + j) * kk + t))));
+      }
+      const bo = grp * og + o;
+      const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0, b1: f32 = bias != 0 ? load<f32>(addr(bias, bo + 1)) : 0;
+      const b2: f32 = bias != 0 ? load<f32>(addr(bias, bo + 2)) : 0, b3: f32 = bias != 0 ? load<f32>(addr(bias, bo + 3)) : 0;
+      forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3,
+        addr(out, ((b * cOut + bo) * outH + oy0) * outW), outH * outW, outW, tmp);
+    }
+    for (; o < og; o++) {
+      for (let t = 0; t < kk; t++) v128.store(wts + (<usize>t << 4), f32x4.splat(load<f32>(addr(wg, o * kk + t))));
+      const bo = grp * og + o;
+      forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, bias != 0 ? load<f32>(addr(bias, bo)) : 0,
+        addr(out, ((b * cOut + bo) * outH + oy0) * outW), outW, tmp);
+    }
+  }
+}
+
+// ---------------------------------------------------------------- weight gradient
+
+// Lanes < tail set, the others clear (the last, partial vector of a row).
+@inline function tailMask(tail: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
+}
+
+// One image's contribution to a tile of 2 output channels x 4 taps, per lane (lane l sums the columns ox = l mod
+// 4, over rows then columns in order). gy0: channel 0's gy plane (channel 1 is gyPlane floats after);
+// res: 8 vectors, (channel, tap) order, channel rows resStride bytes apart. tmp: 2 vectors of scratch.
+function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPlane: i32, outH: i32, outW: i32,
+  res: usize, resStride: usize, tmp: usize): void {
+  const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
+  let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+  const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
+  for (let oy = 0; oy < outH; oy++) {
+    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * outW), g1 = addr(g0, gyPlane);
+    for (let ox = 0; ox <= outW - 4; ox += 4) {
+      const gv0 = v128.load(addr(g0, ox)), gv1 = v128.load(addr(g1, ox)), xs = addr(xr, ox);
+      let xv = v128.load(xs + t0);
+      a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
+      xv = v128.load(xs + t1);
+      a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
+      xv = v128.load(xs + t2);
+      a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
+      xv = v128.load(xs + t3);
+      a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
+    }
+    if (tail != 0) {
+      // gy's last vector is gathered (a plain load could read past the tensor), and x is masked so that padding
+      // columns contribute exactly 0 even if x holds inf there.
+      v128.store(tmp, f32x4.splat(0)); v128.store(tmp, f32x4.splat(0), 16);
+      copyFloats(tmp, addr(g0, full), tail); copyFloats(tmp + 16, addr(g1, full), tail);
+      const gv0 = v128.load(tmp), gv1 = v128.load(tmp, 16), xs = addr(xr, full);
+      let xv = v128.and(v128.load(xs + t0), mask);
+      a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
+      xv = v128.and(v128.load(xs + t1), mask);
+      a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
+      xv = v128.and(v128.load(xs + t2), mask);
+      a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
+      xv = v128.and(v128.load(xs + t3), mask);
+      a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
+    }
+  }
+  v128.store(res, a00); v128.store(res, a01, 16); v128.store(res, a02, 32); v128.store(res, a03, 48);
+  const r1 = res + resStride;
+  v128.store(r1, a10); v128.store(r1, a11, 16); v128.store(r1, a12, 32); v128.store(r1, a13, 48);
+}
+
+// As wgradTile2x4 for a single output channel (depthwise layers with multiplier 1).
+function wgradTile1x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, outH: i32, outW: i32, res: usize, tmp: usize): void {
+  const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
+  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+  const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
+  for (let oy = 0; oy < outH; oy++) {
+    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * outW);
+    for (let ox = 0; ox <= outW - 4; ox += 4) {
+      const gv = v128.load(addr(g0, ox)), xs = addr(xr, ox);
+      a0 = f32x4.add(a0, f32x4.mul(v128.load(xs + t0), gv));
+      a1 = f32x4.add(a1, f32x4.mul(v128.load(xs + t1), gv));
+      a2 = f32x4.add(a2, f32x4.mul(v128.load(xs + t2), gv));
+      a3 = f32x4.add(a3, f32x4.mul(v128.load(xs + t3), gv));
+    }
+    if (tail != 0) {
+      v128.store(tmp, f32x4.splat(0));
+      copyFloats(tmp, addr(g0, full), tail);
+      const gv = v128.load(tmp), xs = addr(xr, full);
+      a0 = f32x4.add(a0, f32x4.mul(v128.and(v128.load(xs + t0), mask), gv));
+      a1 = f32x4.add(a1, f32x4.mul(v128.and(v128.load(xs + t1), mask), gv));
+      a2 = f32x4.add(a2, f32x4.mul(v128.and(v128.load(xs + t2), mask), gv));
+      a3 = f32x4.add(a3, f32x4.mul(v128.and(v128.load(xs + t3), mask), gv));
+    }
+  }
+  v128.store(res, a0); v128.store(res, a1, 16); v128.store(res, a2, 32); v128.store(res, a3, 48);
+}
+
+/** Scratch bytes per thread of directConv2dBackwardWeight (keep in step with its layout). */
+export function directWeightGradScratch(geom: usize): i32 {
+  const cg = gi(geom, 1) / gi(geom, 13), og = gi(geom, 4) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6);
+  const sH = gi(geom, 7), sW = gi(geom, 8), dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
+  const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
+  const kk = cg * kh * kw;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 16 + 64 + og * kk * 32 + 64 + 64;
+}
+
+// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten. Needs C/g*KH*KW >= 4.
+// gw[o,c,ky,kx] = sum over images (in order, f64) of the image's f32 per-lane sums over (oy, ox); lanes summed
+// last in f64. Work items: (group, output-channel chunk, tap chunk), chunks only when there are fewer groups than
+// shares; chunks hold >= 2 channels (when O/g >= 2) and >= 4 taps so tiles fit (the last tile of a chunk overlaps
+// the previous one: it recomputes identical values rather than needing narrower tile code).
+export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
+  scratch: usize, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
+  const dH = gi(geom, 11), dW = gi(geom, 12), groups = gi(geom, 13), outH = gi(geom, 14), outW = gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, kk = cg * kh * kw, p = outH * outW;
+  const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
+  const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
+  const planes = scratch, taps = align64(addr(planes, cg * planeStride));
+  const res = align64(taps + (<usize>kk << 2)), acc = align64(res + (<usize>(og * kk) << 4));
+  const tmp = align64(acc + (<usize>(og * kk) << 5));
+  writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
+  const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
+  const oChunks = min<i32>(og >= 2 ? og / 2 : 1, need);
+  const tChunks = min<i32>(kk / 4, (need + oChunks - 1) / oChunks);
+  const items = groups * oChunks * tChunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const grp = it / (oChunks * tChunks), oc = (it / tChunks) % oChunks, tc = it % tChunks;
+    const o0 = part(og, oc, oChunks), no = part(og, oc + 1, oChunks) - o0;
+    const t0 = part(kk, tc, tChunks), nk = part(kk, tc + 1, tChunks) - t0;
+    const cells = no * nk;
+    for (let e = 0; e < cells; e++) { v128.store(acc + (<usize>e << 5), f64x2.splat(0)); v128.store(acc + (<usize>e << 5), f64x2.splat(0), 16); }
+    const resStride = <usize>nk << 4;
+    for (let b = 0; b < n; b++) {
+      fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, 0, rowsFull, pH, pW, sW, phaseLen, planeStride, planes);
+      const gyBase = addr(gy, (b * cOut + grp * og + o0) * p);
+      for (let ot = 0; ot < no; ot += 2) {
+        const o = no >= 2 ? min<i32>(ot, no - 2) : 0;
+        for (let tt = 0; tt < nk; tt += 4) {
+          const t = min<i32>(tt, nk - 4);
+          const r = res + <usize>o * resStride + (<usize>t << 4), tp = taps + (<usize>(t0 + t) << 2);
+          if (no >= 2) wgradTile2x4(planes, sH * rowStride, tp, addr(gyBase, o * p), p, outH, outW, r, resStride, tmp);
+          else wgradTile1x4(planes, sH * rowStride, tp, gyBase, outH, outW, r, tmp);
+        }
+      }
+      for (let e = 0; e < cells; e++) {
+        const v = v128.load(res + (<usize>e << 4)), d = acc + (<usize>e << 5);
+        v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
+        v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+      }
+    }
+    for (let oi = 0; oi < no; oi++) {
+      const dst = addr(gw, (grp * og + o0 + oi) * kk + t0);
+      for (let ti = 0; ti < nk; ti++) {
+        const d = acc + (<usize>(oi * nk + ti) << 5);
+        store<f32>(addr(dst, ti), <f32>((load<f64>(d) + load<f64>(d, 8)) + (load<f64>(d, 16) + load<f64>(d, 24))));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- depthwise input gradient
+
+// Fills padded rows of the output gradient spread back onto the input grid (the transposed convolution as a
+// stride-1 convolution): local row R of channel c, index t holds gy[c, a/sH, b/sW] where a = rowAbs0 + R - offH
+// and b = t - offW when both divide by the stride and fall inside gy, else 0. One phase (stride 1).
+function fillSpread(src: usize, nch: i32, outH: i32, outW: i32, sH: i32, sW: i32, rowAbs0: i32, rows: i32,
+  offH: i32, offW: i32, phaseLen: i32, planeStride: i32, dst: usize): void {
+  for (let c = 0; c < nch; c++) {
+    const sc = addr(src, c * outH * outW), dc = addr(dst, c * planeStride);
+    for (let r = 0; r < rows; r++) {
+      const a = rowAbs0 + r - offH, drow = addr(dc, r * phaseLen);
+      if (a < 0 || a % sH != 0 || a / sH >= outH) { zeroFloats(drow, phaseLen); continue; }
+      const srow = addr(sc, (a / sH) * outW);
+      if (sW == 1) {
+        const lo = min<i32>(phaseLen, max<i32>(0, offW)), hi = max<i32>(lo, min<i32>(phaseLen, offW + outW));
+        zeroFloats(drow, lo);
+        copyFloats(addr(drow, lo), addr(srow, lo - offW), hi - lo);
+        zeroFloats(addr(drow, hi), phaseLen - hi);
+      } else {
+        zeroFloats(drow, phaseLen);
+        for (let ox = 0; ox < outW; ox++) {
+          const t = ox * sW + offW;
+          if (t >= 0 && t < phaseLen) store<f32>(addr(drow, t), load<f32>(addr(srow, ox)));
+        }
+      }
+    }
+  }
+}
+
+/** Scratch bytes per thread of directDepthwiseBackwardInput (keep in step with its layout). */
+export function directDepthwiseInputGradScratch(geom: usize): i32 {
+  const h = gi(geom, 2), wd = gi(geom, 3), m = gi(geom, 4) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6);
+  const dH = gi(geom, 11), dW = gi(geom, 12);
+  const phaseLen = phaseLength(wd, kw, 1, dW), rowsFull = h + (kh - 1) * dH, kk = m * kh * kw;
+  return m * rowsFull * phaseLen * 4 + 64 + kk * 16 + 64 + kk * 4 + 64 + 256;
+}
+
+// Depthwise (groups == C, O = C*m) input gradient: gy is (N,O,OH,OW), w is (O,1,KH,KW), gx is (N,C,H,W) and is
+// overwritten. gx[c] = sum over j < m and taps of w[c*m+j] flipped * (gy[c*m+j] spread onto the input grid): a
+// stride-1 direct convolution with reduction m*KH*KW, taps in (j, ky, kx) order of the flipped kernel.
+// Work items: (image, channel, input-row chunk), chunks only when there are fewer planes than shares.
+export function directDepthwiseBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
+  scratch: usize, tid: i32, nt: i32): void {
+  const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
+  const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
+  const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
+  const m = cOut / cIn, khkw = kh * kw, kk = m * khkw;
+  const offH = (kh - 1) * dH - pH, offW = (kw - 1) * dW - pW;
+  const phaseLen = phaseLength(wd, kw, 1, dW), rowsFull = h + (kh - 1) * dH, planeStride = rowsFull * phaseLen;
+  const planes = scratch, wts = align64(addr(planes, m * planeStride)), taps = align64(wts + (<usize>kk << 4));
+  const tmp = align64(taps + (<usize>kk << 2));
+  writeTaps(taps, m, kh, kw, dH, dW, 1, phaseLen, planeStride);
+  const units = n * cIn;
+  const chunks = units >= nt ? 1 : min<i32>(h, (nt + units - 1) / units);
+  const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  for (let it = it0; it < it1; it++) {
+    const unit = it / chunks, ch = it % chunks, b = unit / cIn, c = unit % cIn;
+    const iy0 = part(h, ch, chunks), iy1 = part(h, ch + 1, chunks);
+    if (iy1 <= iy0) continue;
+    const rows = iy1 - iy0;
+    fillSpread(addr(gy, (b * cOut + c * m) * outH * outW), m, outH, outW, sH, sW, iy0, rows + (kh - 1) * dH,
+      offH, offW, phaseLen, planeStride, planes);
+    for (let j = 0; j < m; j++) {
+      const wj = addr(w, (c * m + j) * khkw);
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) {
+          v128.store(wts + (<usize>(j * khkw + ky * kw + kx) << 4), f32x4.splat(load<f32>(addr(wj, (kh - 1 - ky) * kw + (kw - 1 - kx)))));
+        }
+      }
+    }
+    forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + c) * h + iy0) * wd), wd, tmp);
+  }
+}
