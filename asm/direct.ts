@@ -83,14 +83,17 @@ function writeTaps(taps: usize, nch: i32, kh: i32, kw: i32, dH: i32, dW: i32, sW
   }
 }
 
-// Forward block of 4 output channels: `rows` output rows of outW columns, 8 columns (2 vectors) at a time.
+// Forward block of 4 output channels: `rows` output rows of outW columns, 8 columns (2 vectors) at a time, then
+// 4 (the last, possibly partial, vector of an odd count).
 // planes: the padded input for output row 0 of the block (rowStep floats per output row); wts: kk*4 splatted
 // weights, (tap, channel) order; out: channel 0's first row, channels chStride floats apart.
 function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
   b0: f32, b1: f32, b2: f32, b3: f32, out: usize, chStride: i32, outW: i32, tmp: usize): void {
+  const cs: usize = <usize>chStride << 2;
   for (let oy = 0; oy < rows; oy++) {
     const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
-    for (let ox = 0; ox < outW; ox += 8) {
+    let ox = 0;
+    for (; ox + 4 < outW; ox += 8) {
       let a00 = f32x4.splat(b0), a01 = a00, a10 = f32x4.splat(b1), a11 = a10;
       let a20 = f32x4.splat(b2), a21 = a20, a30 = f32x4.splat(b3), a31 = a30;
       const s = addr(src, ox);
@@ -109,26 +112,47 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       }
       const full = ox + 8 <= outW;
       const d0 = full ? addr(dst, ox) : tmp;
-      const cs: usize = full ? <usize>chStride << 2 : 32;
+      const ds: usize = full ? cs : 32;
       v128.store(d0, a00); v128.store(d0, a01, 16);
-      v128.store(d0 + cs, a10); v128.store(d0 + cs, a11, 16);
-      v128.store(d0 + 2 * cs, a20); v128.store(d0 + 2 * cs, a21, 16);
-      v128.store(d0 + 3 * cs, a30); v128.store(d0 + 3 * cs, a31, 16);
+      v128.store(d0 + ds, a10); v128.store(d0 + ds, a11, 16);
+      v128.store(d0 + 2 * ds, a20); v128.store(d0 + 2 * ds, a21, 16);
+      v128.store(d0 + 3 * ds, a30); v128.store(d0 + 3 * ds, a31, 16);
       if (!full) {
         const len = outW - ox;
         for (let j = 0; j < 4; j++) copyFloats(addr(dst, j * chStride + ox), addr(tmp, j * 8), len);
       }
     }
+    if (ox < outW) {
+      let a0 = f32x4.splat(b0), a1 = f32x4.splat(b1), a2 = f32x4.splat(b2), a3 = f32x4.splat(b3);
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        const x0 = v128.load(s + <usize>load<i32>(taps + (<usize>t << 2)));
+        const wp = wts + (<usize>t << 6);
+        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(wp)));
+        a1 = f32x4.add(a1, f32x4.mul(x0, v128.load(wp, 16)));
+        a2 = f32x4.add(a2, f32x4.mul(x0, v128.load(wp, 32)));
+        a3 = f32x4.add(a3, f32x4.mul(x0, v128.load(wp, 48)));
+      }
+      const full = ox + 4 <= outW;
+      const d0 = full ? addr(dst, ox) : tmp;
+      const ds: usize = full ? cs : 16;
+      v128.store(d0, a0); v128.store(d0 + ds, a1); v128.store(d0 + 2 * ds, a2); v128.store(d0 + 3 * ds, a3);
+      if (!full) {
+        const len = outW - ox;
+        for (let j = 0; j < 4; j++) copyFloats(addr(dst, j * chStride + ox), addr(tmp, j * 4), len);
+      }
+    }
   }
 }
 
-// Forward block of 1 output channel, 16 columns (4 vectors) at a time; otherwise as forwardBlock4 (wts: kk
-// splatted weights).
+// Forward block of 1 output channel, 16 columns (4 vectors) at a time, then single vectors; otherwise as
+// forwardBlock4 (wts: kk splatted weights).
 function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
   b0: f32, out: usize, outW: i32, tmp: usize): void {
   for (let oy = 0; oy < rows; oy++) {
     const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
-    for (let ox = 0; ox < outW; ox += 16) {
+    let ox = 0;
+    for (; ox + 12 < outW; ox += 16) {
       let a0 = f32x4.splat(b0), a1 = a0, a2 = a0, a3 = a0;
       const s = addr(src, ox);
       for (let t = 0; t < kk; t++) {
@@ -143,6 +167,15 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       const d0 = full ? addr(dst, ox) : tmp;
       v128.store(d0, a0); v128.store(d0, a1, 16); v128.store(d0, a2, 32); v128.store(d0, a3, 48);
       if (!full) copyFloats(addr(dst, ox), tmp, outW - ox);
+    }
+    for (; ox < outW; ox += 4) {
+      let a0 = f32x4.splat(b0);
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(s + <usize>load<i32>(taps + (<usize>t << 2))), v128.load(wts + (<usize>t << 4))));
+      }
+      if (ox + 4 <= outW) v128.store(addr(dst, ox), a0);
+      else { v128.store(tmp, a0); copyFloats(addr(dst, ox), tmp, outW - ox); }
     }
   }
 }
