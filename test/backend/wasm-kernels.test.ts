@@ -90,6 +90,8 @@ const CONVS: Conv2dGeometry[] = [
   convGeometry({ n: 2, cIn: 3, h: 10, w: 10, cOut: 3, kh: 3, kw: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, groups: 3 }),
   convGeometry({ n: 2, cIn: 4, h: 6, w: 7, cOut: 4, kh: 1, kw: 1, groups: 4 }),
   convGeometry({ n: 3, cIn: 2, h: 8, w: 9, cOut: 2, kh: 2, kw: 2, padH: 1, padW: 0, groups: 1 }),
+  convGeometry({ n: 2, cIn: 2, h: 9, w: 9, cOut: 1, kh: 3, kw: 3 }), // one output channel: 1x4 weight-gradient tiles
+  convGeometry({ n: 2, cIn: 16, h: 16, w: 16, cOut: 5, kh: 3, kw: 3, padH: 1, padW: 1 }), // r 144: direct both ways
 ];
 
 const LOCALS: Conv2dGeometry[] = [

@@ -71,25 +71,42 @@ export interface ConvAlgorithms {
   backwardWeight: ConvAlgorithm;
 }
 
-/** Largest reduction C/g*KH*KW the direct forward and weight-gradient kernels take (see convAlgorithm). */
-export const DIRECT_MAX_REDUCTION = 32;
-
 /**
  * The wasm backend's choice of algorithm per pass, from the geometry alone (never from the thread count, so
  * 1 and N threads run the same kernels and give the same bits).
- * THRESHOLDS_MEASURED_BELOW
+ *
+ * Measured (CPU time of one call, 1 thread, batch 64, direct vs im2col + GEMM; 2026-11-25, a loaded 2-core x86):
+ * - forward: direct wins for every reduction r = C/g*KH*KW <= 32 measured (LeNet conv1 1.65x, vggsmall conv1 1.23x,
+ *   resnet20 conv1 1.46x, 3->16 stride 2 1.51x, depthwise 3x3 on 32-128 channels at 14-56 px 2.2-6x), and up to
+ *   r = 150 at any width (r 36..75 1.3-1.5x, LeNet conv2 r 150 at 10 px 1.36x, r 144 at 32 px 1.47x); at r = 288
+ *   it wins at 16 and 28 px (1.22x, 1.11x) but loses at 14 px (0.94x), and at r = 576 it ties or loses (1.00x at
+ *   8 px, 0.93x at 14 px).
+ * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.3x, vggsmall conv1 2.3x, resnet20 conv1 1.9x, depthwise
+ *   2-9x) and for larger r when the output width is a multiple of 4 and at least 16 (r 54 1.75x, r 144 1.55x,
+ *   r 288 at 16 / 28 px 1.08x / 1.24x); with a partial last vector or narrow rows it loses (LeNet conv2 r 150 at
+ *   10 px 0.60x, r 288 at 14 px 0.43x, r 576 at 8 px 0.64x).
+ * - input gradient: only depthwise has a direct kernel (2.4-5.6x on the depthwise shapes above); a first layer's
+ *   input gradient is never computed.
+ * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
  */
 export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
   const cg = g.cIn / g.groups, og = g.cOut / g.groups, reduction = cg * g.kh * g.kw;
   const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
   const depthwise = g.groups > 1 && cg === 1;
-  // The GEMM path reads a pointwise conv in place (no im2col), so only grouped pointwise convs go direct.
-  const small = reduction <= DIRECT_MAX_REDUCTION && (!pointwise || g.groups > 1);
+  // asm/direct.ts's layout of the padded input: cg planes of rows x (strideW phases of phaseLen floats).
+  const phaseLen = Math.ceil((Math.ceil(g.outW / 16) * 16 + Math.floor((g.kw - 1) * g.dilationW / g.strideW)) / 4) * 4;
+  const planeBytes = cg * ((g.outH - 1) * g.strideH + (g.kh - 1) * g.dilationH + 1) * g.strideW * phaseLen * 4;
+  const fits = planeBytes <= 1 << 20;
+  // The GEMM path reads an ungrouped pointwise conv in place (no im2col): leave it there.
+  const eligible = !pointwise || g.groups > 1;
+  const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
+  // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
+  const backwardWeight = eligible && reduction >= 4 &&
+    (reduction <= 32 || (fits && reduction <= 288 && g.outW >= 16 && g.outW % 4 === 0));
   return {
-    forward: small ? 'direct' : 'gemm',
-    // The direct weight gradient tiles 4 taps at a time.
-    backwardWeight: small && reduction >= 4 ? 'direct' : 'gemm',
-    backwardInput: depthwise && og * g.kh * g.kw <= DIRECT_MAX_REDUCTION ? 'direct' : 'gemm',
+    forward: forward ? 'direct' : 'gemm',
+    backwardWeight: backwardWeight ? 'direct' : 'gemm',
+    backwardInput: depthwise && og * g.kh * g.kw <= 32 ? 'direct' : 'gemm',
   };
 }
 
