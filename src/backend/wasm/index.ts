@@ -85,8 +85,8 @@ export interface ConvAlgorithms {
  *   2-9x) and for larger r when the output width is a multiple of 4 and at least 16 (r 54 1.75x, r 144 1.55x,
  *   r 288 at 16 / 28 px 1.08x / 1.24x); with a partial last vector or narrow rows it loses (LeNet conv2 r 150 at
  *   10 px 0.60x, r 288 at 14 px 0.43x, r 576 at 8 px 0.64x).
- * - input gradient: only depthwise has a direct kernel (2.4-5.6x on the depthwise shapes above); a first layer's
- *   input gradient is never computed.
+ * - input gradient: only depthwise has a direct kernel (2.4-5.6x on the depthwise shapes above, and 2.4x / 1.4x
+ *   with multiplier 2 / 4 and 5x5 kernels, i.e. 50 / 100 taps); a first layer's input gradient is never computed.
  * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
  */
 export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
@@ -106,7 +106,8 @@ export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
   return {
     forward: forward ? 'direct' : 'gemm',
     backwardWeight: backwardWeight ? 'direct' : 'gemm',
-    backwardInput: depthwise && og * g.kh * g.kw <= 32 ? 'direct' : 'gemm',
+    // The depthwise input gradient runs the forward's inner loop over m*KH*KW taps: the forward's bound.
+    backwardInput: depthwise && og * g.kh * g.kw <= 150 ? 'direct' : 'gemm',
   };
 }
 
