@@ -242,15 +242,16 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
 }
 
 // One image's contribution to a tile of 2 output channels x 4 taps, per lane (lane l sums the columns ox = l mod
-// 4, over rows then columns in order). gy0: channel 0's gy plane (channel 1 is gyPlane floats after);
-// res: 8 vectors, (channel, tap) order, channel rows resStride bytes apart. tmp: 2 vectors of scratch.
-function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPlane: i32, outH: i32, outW: i32,
-  res: usize, resStride: usize, tmp: usize): void {
+// 4, over rows then columns in order). gy0: channel 0's gy plane, copied with rows of gyRow (outW rounded up to
+// 4) floats, zeros after outW; channel 1 is gyPlane floats after. res: 8 vectors, (channel, tap) order, channel
+// rows resStride bytes apart.
+function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPlane: i32, gyRow: i32, outH: i32, outW: i32,
+  res: usize, resStride: usize): void {
   const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
   let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
   const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
   for (let oy = 0; oy < outH; oy++) {
-    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * outW), g1 = addr(g0, gyPlane);
+    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow), g1 = addr(g0, gyPlane);
     for (let ox = 0; ox <= outW - 4; ox += 4) {
       const gv0 = v128.load(addr(g0, ox)), gv1 = v128.load(addr(g1, ox)), xs = addr(xr, ox);
       let xv = v128.load(xs + t0);
@@ -263,11 +264,9 @@ function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPl
       a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
     }
     if (tail != 0) {
-      // gy's last vector is gathered (a plain load could read past the tensor), and x is masked so that padding
-      // columns contribute exactly 0 even if x holds inf there.
-      v128.store(tmp, f32x4.splat(0)); v128.store(tmp, f32x4.splat(0), 16);
-      copyFloats(tmp, addr(g0, full), tail); copyFloats(tmp + 16, addr(g1, full), tail);
-      const gv0 = v128.load(tmp), gv1 = v128.load(tmp, 16), xs = addr(xr, full);
+      // gy's copy is 0 past outW, and x is masked so that those columns contribute exactly 0 even where x holds
+      // inf (an input column this tap never reads).
+      const gv0 = v128.load(addr(g0, full)), gv1 = v128.load(addr(g1, full)), xs = addr(xr, full);
       let xv = v128.and(v128.load(xs + t0), mask);
       a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
       xv = v128.and(v128.load(xs + t1), mask);
@@ -284,12 +283,12 @@ function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPl
 }
 
 // As wgradTile2x4 for a single output channel (depthwise layers with multiplier 1).
-function wgradTile1x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, outH: i32, outW: i32, res: usize, tmp: usize): void {
+function wgradTile1x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyRow: i32, outH: i32, outW: i32, res: usize): void {
   const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
   let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
   const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
   for (let oy = 0; oy < outH; oy++) {
-    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * outW);
+    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow);
     for (let ox = 0; ox <= outW - 4; ox += 4) {
       const gv = v128.load(addr(g0, ox)), xs = addr(xr, ox);
       a0 = f32x4.add(a0, f32x4.mul(v128.load(xs + t0), gv));
@@ -298,9 +297,7 @@ function wgradTile1x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, outH
       a3 = f32x4.add(a3, f32x4.mul(v128.load(xs + t3), gv));
     }
     if (tail != 0) {
-      v128.store(tmp, f32x4.splat(0));
-      copyFloats(tmp, addr(g0, full), tail);
-      const gv = v128.load(tmp), xs = addr(xr, full);
+      const gv = v128.load(addr(g0, full)), xs = addr(xr, full);
       a0 = f32x4.add(a0, f32x4.mul(v128.and(v128.load(xs + t0), mask), gv));
       a1 = f32x4.add(a1, f32x4.mul(v128.and(v128.load(xs + t1), mask), gv));
       a2 = f32x4.add(a2, f32x4.mul(v128.and(v128.load(xs + t2), mask), gv));
@@ -316,7 +313,7 @@ export function directWeightGradScratch(geom: usize): i32 {
   const sH = gi(geom, 7), sW = gi(geom, 8), dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
   const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
   const kk = cg * kh * kw;
-  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 16 + 64 + og * kk * 32 + 64 + 64;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 16 + 64 + og * kk * 32 + 64 + og * outH * roundUp(outW, 4) * 4 + 64;
 }
 
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten. Needs C/g*KH*KW >= 4.
@@ -334,7 +331,7 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
   const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
   const planes = scratch, taps = align64(addr(planes, cg * planeStride));
   const res = align64(taps + (<usize>kk << 2)), acc = align64(res + (<usize>(og * kk) << 4));
-  const tmp = align64(acc + (<usize>(og * kk) << 5));
+  const gyPad = align64(acc + (<usize>(og * kk) << 5)), gyRow = roundUp(outW, 4), gyPlane = outH * gyRow;
   writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
   const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
   const oChunks = min<i32>(og >= 2 ? og / 2 : 1, need);
@@ -349,14 +346,25 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
     const resStride = <usize>nk << 4;
     for (let b = 0; b < n; b++) {
       fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, 0, rowsFull, pH, pW, sW, phaseLen, planeStride, planes);
-      const gyBase = addr(gy, (b * cOut + grp * og + o0) * p);
+      // This image's gy for the item's channels, read in place when rows are a multiple of 4 wide, else copied
+      // with rows padded with zeros to a multiple of 4 (full-vector loads that never pass the tensor's end).
+      const gyImage = addr(gy, (b * cOut + grp * og + o0) * p);
+      let gyRows = gyPad;
+      if (gyRow == outW) gyRows = gyImage;
+      else {
+        for (let r = 0; r < no * outH; r++) {
+          const d = addr(gyPad, r * gyRow);
+          v128.store(addr(d, gyRow - 4), f32x4.splat(0));
+          copyFloats(d, addr(gyImage, r * outW), outW);
+        }
+      }
       for (let ot = 0; ot < no; ot += 2) {
         const o = no >= 2 ? min<i32>(ot, no - 2) : 0;
         for (let tt = 0; tt < nk; tt += 4) {
           const t = min<i32>(tt, nk - 4);
           const r = res + <usize>o * resStride + (<usize>t << 4), tp = taps + (<usize>(t0 + t) << 2);
-          if (no >= 2) wgradTile2x4(planes, sH * rowStride, tp, addr(gyBase, o * p), p, outH, outW, r, resStride, tmp);
-          else wgradTile1x4(planes, sH * rowStride, tp, gyBase, outH, outW, r, tmp);
+          if (no >= 2) wgradTile2x4(planes, sH * rowStride, tp, addr(gyRows, o * gyPlane), gyPlane, gyRow, outH, outW, r, resStride);
+          else wgradTile1x4(planes, sH * rowStride, tp, gyRows, gyRow, outH, outW, r);
         }
       }
       for (let e = 0; e < cells; e++) {

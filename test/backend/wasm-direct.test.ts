@@ -42,9 +42,12 @@ test('convAlgorithm sends first layers and depthwise convolutions (the fixture s
 });
 
 test('convAlgorithm keeps the GEMM path where it measured faster', () => {
-  // LeNet-5 conv2: direct forward (r 150), but its 10-wide rows make the direct weight gradient slower.
+  // LeNet-5 conv2 (r 150): direct forward and weight gradient; its input gradient (16*25 taps) stays on the GEMM.
   assert.deepEqual(convAlgorithm(convGeometry({ n: 64, cIn: 6, h: 14, w: 14, cOut: 16, kh: 5, kw: 5 })),
-    { forward: 'direct', backwardWeight: 'gemm', backwardInput: 'gemm' });
+    { forward: 'direct', backwardWeight: 'direct', backwardInput: 'gemm' });
+  // r 288 on 14-wide rows: the direct weight gradient measured slower.
+  assert.deepEqual(convAlgorithm(convGeometry({ n: 64, cIn: 32, h: 14, w: 14, cOut: 64, kh: 3, kw: 3, padH: 1, padW: 1 })),
+    { forward: 'gemm', backwardWeight: 'gemm', backwardInput: 'gemm' });
   // vggsmall's 64 -> 64 3x3 at 14 px (r 576) and an ungrouped pointwise conv (read in place by the GEMM path).
   const gemm = { forward: 'gemm', backwardWeight: 'gemm', backwardInput: 'gemm' };
   assert.deepEqual(convAlgorithm(convGeometry({ n: 64, cIn: 64, h: 14, w: 14, cOut: 64, kh: 3, kw: 3, padH: 1, padW: 1 })), gemm);

@@ -81,10 +81,10 @@ export interface ConvAlgorithms {
  *   r = 150 at any width (r 36..75 1.3-1.5x, LeNet conv2 r 150 at 10 px 1.36x, r 144 at 32 px 1.47x); at r = 288
  *   it wins at 16 and 28 px (1.22x, 1.11x) but loses at 14 px (0.94x), and at r = 576 it ties or loses (1.00x at
  *   8 px, 0.93x at 14 px).
- * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.3x, vggsmall conv1 2.3x, resnet20 conv1 1.9x, depthwise
- *   2-9x) and for larger r when the output width is a multiple of 4 and at least 16 (r 54 1.75x, r 144 1.55x,
- *   r 288 at 16 / 28 px 1.08x / 1.24x); with a partial last vector or narrow rows it loses (LeNet conv2 r 150 at
- *   10 px 0.60x, r 288 at 14 px 0.43x, r 576 at 8 px 0.64x).
+ * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.1x, vggsmall conv1 1.9x, resnet20 conv1 1.8x, depthwise
+ *   2-9x), up to r = 150 (r 54 1.77x, r 144 1.54x, LeNet conv2 r 150 at 10 px 1.11x), and at r = 288 when rows
+ *   are a multiple of 4 and at least 16 wide (1.06x at 16 px, 1.24x at 28 px); it loses at r = 288 on 14 px
+ *   (0.76x) and r = 576 on 8 px (0.62x).
  * - input gradient: only depthwise has a direct kernel (2.4-5.6x on the depthwise shapes above, and 2.4x / 1.4x
  *   with multiplier 2 / 4 and 5x5 kernels, i.e. 50 / 100 taps); a first layer's input gradient is never computed.
  * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
@@ -102,7 +102,7 @@ export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
   const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
   // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
   const backwardWeight = eligible && reduction >= 4 &&
-    (reduction <= 32 || (fits && reduction <= 288 && g.outW >= 16 && g.outW % 4 === 0));
+    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 16 && g.outW % 4 === 0))));
   return {
     forward: forward ? 'direct' : 'gemm',
     backwardWeight: backwardWeight ? 'direct' : 'gemm',
