@@ -383,7 +383,7 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
   }
 }
 
-// ---------------------------------------------------------------- depthwise input gradient
+// ---------------------------------------------------------------- input gradient
 
 // Fills padded rows of the output gradient spread back onto the input grid (the transposed convolution as a
 // stride-1 convolution): local row R of channel c, index t holds gy[c, a/sH, b/sW] where a = rowAbs0 + R - offH
@@ -412,47 +412,60 @@ function fillSpread(src: usize, nch: i32, outH: i32, outW: i32, sH: i32, sW: i32
   }
 }
 
-/** Scratch bytes per thread of directDepthwiseBackwardInput (keep in step with its layout). */
-export function directDepthwiseInputGradScratch(geom: usize): i32 {
-  const h = gi(geom, 2), wd = gi(geom, 3), m = gi(geom, 4) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6);
+/** Scratch bytes per thread of directConv2dBackwardInput (keep in step with its layout). */
+export function directInputGradScratch(geom: usize): i32 {
+  const h = gi(geom, 2), wd = gi(geom, 3), og = gi(geom, 4) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6);
   const dH = gi(geom, 11), dW = gi(geom, 12);
-  const phaseLen = phaseLength(wd, kw, 1, dW), rowsFull = h + (kh - 1) * dH, kk = m * kh * kw;
-  return m * rowsFull * phaseLen * 4 + 64 + kk * 16 + 64 + kk * 4 + 64 + 256;
+  const phaseLen = phaseLength(wd, kw, 1, dW), rowsFull = h + (kh - 1) * dH, kk = og * kh * kw;
+  return og * rowsFull * phaseLen * 4 + 64 + kk * 64 + 64 + kk * 4 + 64 + 256;
 }
 
-// Depthwise (groups == C, O = C*m) input gradient: gy is (N,O,OH,OW), w is (O,1,KH,KW), gx is (N,C,H,W) and is
-// overwritten. gx[c] = sum over j < m and taps of w[c*m+j] flipped * (gy[c*m+j] spread onto the input grid): a
-// stride-1 direct convolution with reduction m*KH*KW, taps in (j, ky, kx) order of the flipped kernel.
-// Work items: (image, channel, input-row chunk), chunks only when there are fewer planes than shares.
-export function directDepthwiseBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
+// Input gradient: gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W) and is overwritten.
+// gx[c] = sum over the group's output channels j and taps of w[j,c] flipped * (gy[j] spread onto the input grid):
+// the transposed convolution as a stride-1 direct convolution with reduction O/g*KH*KW, taps in (j, ky, kx)
+// order of the flipped kernel, input channels 4 at a time then singly. (With stride s, 1 in s*s spread values is
+// nonzero: the host sends strided layers here only when they are depthwise.)
+// Work items: (image, group, input-row chunk), chunks only when there are fewer units than shares.
+export function directConv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: usize,
   scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
-  const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
-  const m = cOut / cIn, khkw = kh * kw, kk = m * khkw;
+  const dH = gi(geom, 11), dW = gi(geom, 12), groups = gi(geom, 13), outH = gi(geom, 14), outW = gi(geom, 15);
+  const cg = cIn / groups, og = cOut / groups, khkw = kh * kw, kk = og * khkw;
   const offH = (kh - 1) * dH - pH, offW = (kw - 1) * dW - pW;
   const phaseLen = phaseLength(wd, kw, 1, dW), rowsFull = h + (kh - 1) * dH, planeStride = rowsFull * phaseLen;
-  const planes = scratch, wts = align64(addr(planes, m * planeStride)), taps = align64(wts + (<usize>kk << 4));
+  const planes = scratch, wts = align64(addr(planes, og * planeStride)), taps = align64(wts + (<usize>kk << 6));
   const tmp = align64(taps + (<usize>kk << 2));
-  writeTaps(taps, m, kh, kw, dH, dW, 1, phaseLen, planeStride);
-  const units = n * cIn;
+  writeTaps(taps, og, kh, kw, dH, dW, 1, phaseLen, planeStride);
+  const units = n * groups;
   const chunks = units >= nt ? 1 : min<i32>(h, (nt + units - 1) / units);
   const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
   for (let it = it0; it < it1; it++) {
-    const unit = it / chunks, ch = it % chunks, b = unit / cIn, c = unit % cIn;
+    const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
     const iy0 = part(h, ch, chunks), iy1 = part(h, ch + 1, chunks);
     if (iy1 <= iy0) continue;
     const rows = iy1 - iy0;
-    fillSpread(addr(gy, (b * cOut + c * m) * outH * outW), m, outH, outW, sH, sW, iy0, rows + (kh - 1) * dH,
+    fillSpread(addr(gy, (b * cOut + grp * og) * outH * outW), og, outH, outW, sH, sW, iy0, rows + (kh - 1) * dH,
       offH, offW, phaseLen, planeStride, planes);
-    for (let j = 0; j < m; j++) {
-      const wj = addr(w, (c * m + j) * khkw);
-      for (let ky = 0; ky < kh; ky++) {
-        for (let kx = 0; kx < kw; kx++) {
-          v128.store(wts + (<usize>(j * khkw + ky * kw + kx) << 4), f32x4.splat(load<f32>(addr(wj, (kh - 1 - ky) * kw + (kw - 1 - kx)))));
+    // w[o, c, ky, kx] of the group's output channel j = o - grp*og, flipped: tap (j, ky, kx) reads (kh-1-ky, kw-1-kx).
+    const wg = addr(w, grp * og * cg * khkw);
+    let c = 0;
+    for (; c + 4 <= cg; c += 4) {
+      for (let j = 0; j < og; j++) {
+        for (let k = 0; k < khkw; k++) {
+          const t = j * khkw + k, src = addr(wg, (j * cg + c) * khkw + khkw - 1 - k);
+          for (let l = 0; l < 4; l++) v128.store(wts + (<usize>(t * 4 + l) << 4), f32x4.splat(load<f32>(addr(src, l * khkw))));
         }
       }
+      forwardBlock4(planes, phaseLen, rows, taps, kk, wts, 0, 0, 0, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), h * wd, wd, tmp);
     }
-    forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + c) * h + iy0) * wd), wd, tmp);
+    for (; c < cg; c++) {
+      for (let j = 0; j < og; j++) {
+        for (let k = 0; k < khkw; k++) {
+          v128.store(wts + (<usize>(j * khkw + k) << 4), f32x4.splat(load<f32>(addr(wg, (j * cg + c) * khkw + khkw - 1 - k))));
+        }
+      }
+      forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), wd, tmp);
+    }
   }
 }

@@ -197,6 +197,7 @@ def conv2d_cases():
     case("depthwise_m1_s2_p1", 2, 5, 11, 9, 5, 3, stride=2, padding=1, groups=5)
     case("depthwise_m2_s2_p0_nobias", 1, 4, 12, 10, 8, 3, stride=2, groups=4, bias=False)
     case("depthwise_m1_s2_p2_d2", 2, 3, 13, 12, 3, 3, stride=2, padding=2, dilation=2, groups=3)
+    case("direct_input_grad_c4_w29", 2, 4, 6, 29, 3, 3, padding=1)
     return ff
 
 

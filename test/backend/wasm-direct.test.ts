@@ -41,6 +41,16 @@ test('convAlgorithm sends first layers and depthwise convolutions (the fixture s
   }
 });
 
+test('convAlgorithm sends the input gradient of ungrouped stride-1 layers with whole 4-channel blocks on wide rows to the direct kernel', () => {
+  // fixture direct_input_grad_c4_w29, and resnet20's 16 -> 16 layers
+  assert.equal(convAlgorithm(convGeometry({ n: 2, cIn: 4, h: 6, w: 29, cOut: 3, kh: 3, kw: 3, padH: 1, padW: 1 })).backwardInput, 'direct');
+  assert.equal(convAlgorithm(convGeometry({ n: 64, cIn: 16, h: 32, w: 32, cOut: 16, kh: 3, kw: 3, padH: 1, padW: 1 })).backwardInput, 'direct');
+  // odd channel counts, strided, narrow rows: GEMM
+  assert.equal(convAlgorithm(convGeometry({ n: 64, cIn: 6, h: 14, w: 14, cOut: 16, kh: 5, kw: 5 })).backwardInput, 'gemm');
+  assert.equal(convAlgorithm(convGeometry({ n: 64, cIn: 16, h: 32, w: 32, cOut: 32, kh: 3, kw: 3, padH: 1, padW: 1, strideH: 2, strideW: 2 })).backwardInput, 'gemm');
+  assert.equal(convAlgorithm(convGeometry({ n: 64, cIn: 32, h: 16, w: 16, cOut: 32, kh: 3, kw: 3, padH: 1, padW: 1 })).backwardInput, 'gemm');
+});
+
 test('convAlgorithm keeps the GEMM path where it measured faster', () => {
   // LeNet-5 conv2 (r 150): direct forward and weight gradient; its input gradient (16*25 taps) stays on the GEMM.
   assert.deepEqual(convAlgorithm(convGeometry({ n: 64, cIn: 6, h: 14, w: 14, cOut: 16, kh: 5, kw: 5 })),

@@ -92,6 +92,8 @@ const CONVS: Conv2dGeometry[] = [
   convGeometry({ n: 3, cIn: 2, h: 8, w: 9, cOut: 2, kh: 2, kw: 2, padH: 1, padW: 0, groups: 1 }),
   convGeometry({ n: 2, cIn: 2, h: 9, w: 9, cOut: 1, kh: 3, kw: 3 }), // one output channel: 1x4 weight-gradient tiles
   convGeometry({ n: 2, cIn: 16, h: 16, w: 16, cOut: 5, kh: 3, kw: 3, padH: 1, padW: 1 }), // r 144: direct both ways
+  convGeometry({ n: 2, cIn: 5, h: 7, w: 30, cOut: 3, kh: 3, kw: 5, padH: 1, padW: 3, dilationH: 2 }), // direct input gradient
+  convGeometry({ n: 1, cIn: 8, h: 5, w: 29, cOut: 4, kh: 3, kw: 3, padH: 0, padW: 1 }),
 ];
 
 const LOCALS: Conv2dGeometry[] = [

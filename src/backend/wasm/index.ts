@@ -39,7 +39,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
-  'directConv2dForward', 'directConv2dBackwardWeight', 'directDepthwiseBackwardInput',
+  'directConv2dForward', 'directConv2dBackwardWeight', 'directConv2dBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -85,8 +85,12 @@ export interface ConvAlgorithms {
  *   2-9x), up to r = 150 (r 54 1.77x, r 144 1.54x, LeNet conv2 r 150 at 10 px 1.11x), and at r = 288 when rows
  *   are a multiple of 4 and at least 16 wide (1.06x at 16 px, 1.24x at 28 px); it loses at r = 288 on 14 px
  *   (0.76x) and r = 576 on 8 px (0.62x).
- * - input gradient: only depthwise has a direct kernel (2.4-5.6x on the depthwise shapes above, and 2.4x / 1.4x
- *   with multiplier 2 / 4 and 5x5 kernels, i.e. 50 / 100 taps); a first layer's input gradient is never computed.
+ * - input gradient (t = O/g*KH*KW taps): depthwise wins 2.4-5.8x on the depthwise shapes above, and 2.4x / 1.4x
+ *   with multiplier 2 / 4 and 5x5 kernels (t 50 / 100). Ungrouped, it wins only with C a multiple of 4 (whole
+ *   4-channel blocks) on wide rows: 16 -> 16 at 32 px (t 144) 1.26x, 4 -> 16 at 28 px 1.09x, 32 -> 32 at 28 px
+ *   1.01x; it loses with odd channel counts (LeNet conv2 0.66x, C = 1 or 3: 0.48-0.89x), on 16 px rows (8 -> 32
+ *   0.95x) and at 14 / 8 px (0.84-0.88x). Strided ungrouped layers spread gy with s*s zeros: GEMM.
+ *   A first layer's input gradient is never computed (autograd skips it).
  * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
  */
 export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
@@ -103,11 +107,16 @@ export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
   // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
   const backwardWeight = eligible && reduction >= 4 &&
     (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 16 && g.outW % 4 === 0))));
+  // The input gradient as a stride-1 direct convolution of gy spread onto the input grid (og*KH*KW taps).
+  const spreadPhaseLen = Math.ceil((Math.ceil(g.w / 16) * 16 + (g.kw - 1) * g.dilationW) / 4) * 4;
+  const spreadBytes = og * (g.h + (g.kh - 1) * g.dilationH) * spreadPhaseLen * 4;
+  const taps = og * g.kh * g.kw;
+  const backwardInput = spreadBytes <= 1 << 20 && ((depthwise && taps <= 150) ||
+    (g.strideH === 1 && g.strideW === 1 && cg % 4 === 0 && g.w >= 28 && taps <= 288));
   return {
     forward: forward ? 'direct' : 'gemm',
     backwardWeight: backwardWeight ? 'direct' : 'gemm',
-    // The depthwise input gradient runs the forward's inner loop over m*KH*KW taps: the forward's bound.
-    backwardInput: depthwise && og * g.kh * g.kw <= 150 ? 'direct' : 'gemm',
+    backwardInput: backwardInput ? 'direct' : 'gemm',
   };
 }
 
@@ -319,7 +328,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
   // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
-  const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directDepthwiseInputGradScratch') => {
+  const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directInputGradScratch') => {
     const fn = exports[name] as (geom: number) => number;
     return (g: Conv2dGeometry): number => {
       writeConvGeometry(g);
@@ -328,7 +337,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   };
   const directForwardScratch = directScratch('directForwardScratch');
   const directWeightGradScratch = directScratch('directWeightGradScratch');
-  const directInputGradScratch = directScratch('directDepthwiseInputGradScratch');
+  const directInputGradScratch = directScratch('directInputGradScratch');
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
@@ -394,7 +403,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
       const direct = convAlgorithm(g).backwardInput === 'direct';
-      withArgs((M) => convCall(direct ? 'directDepthwiseBackwardInput' : 'conv2dBackwardInput', g,
+      withArgs((M) => convCall(direct ? 'directConv2dBackwardInput' : 'conv2dBackwardInput', g,
         direct ? directInputGradScratch(g) : colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
