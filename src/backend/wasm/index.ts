@@ -30,6 +30,9 @@
  *   N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
+ * - Convolutions: im2col + packed GEMM (asm/conv.ts), or direct kernels on a zero-padded copy of the input
+ *   (asm/direct.ts) for small reductions and depthwise layers; convAlgorithm picks per pass from the geometry
+ *   alone, so the thread count never changes which kernel (and which bits) a layer gets.
  */
 import type { Backend, BinaryOp, Conv2dGeometry, Pool2dGeometry, ReduceOp, UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
