@@ -12,8 +12,9 @@
 // Geometry (`geom`) is conv.ts's: n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH,
 // dilationW, groups, outH, outW. Kernels take (scratch, tid, nt) last like every other kernel.
 // Determinism: every output element is reduced in one fixed order (forward: bias, then taps in (c, ky, kx)
-// order; weight gradient: per lane over (oy, ox) in order, per image in f32, images summed in f64, lanes summed
-// last), whichever block, tile or share computes it, so 1 and N threads give identical bits. No FMA.
+// order; weight gradient: per lane over (oy, ox) in order, in f32 over ~128 positions then in f64, images summed
+// in f64, lanes summed last), whichever block, tile or share computes it, so 1 and N threads give identical bits.
+// No FMA.
 
 @inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
@@ -241,70 +242,94 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
   return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(tail));
 }
 
+/**
+ * Rows of output positions per f32 partial sum of the weight gradient: about 128 positions (32 per lane), then
+ * promoted and added in f64. A gradient that nearly cancels over many positions (as after batch norm) keeps its
+ * accuracy; a whole 28x28 image per f32 partial measurably drifted a 20-step training trajectory from PyTorch's.
+ */
+@inline function flushRows(outW: i32): i32 { return max<i32>(1, 128 / outW); }
+
+// d (2 f64x2: lanes 0-1, 2-3) += the lanes of v.
+@inline function addLanes(d: usize, v: v128): void {
+  v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
+  v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+}
+@inline function zeroLanes(d: usize): void {
+  v128.store(d, f64x2.splat(0)); v128.store(d, f64x2.splat(0), 16);
+}
+
 // One image's contribution to a tile of 2 output channels x 4 taps, per lane (lane l sums the columns ox = l mod
-// 4, over rows then columns in order). gy0: channel 0's gy plane, copied with rows of gyRow (outW rounded up to
-// 4) floats, zeros after outW; channel 1 is gyPlane floats after. res: 8 vectors, (channel, tap) order, channel
-// rows resStride bytes apart.
+// 4, over rows then columns in order, in f32 over flushRows rows, then in f64). gy0: channel 0's gy plane, with
+// rows of gyRow (outW rounded up to 4) floats, zeros after outW; channel 1 is gyPlane floats after.
+// res: 8 cells of 4 f64 lanes (32 bytes), (channel, tap) order, channel rows resStride bytes apart; overwritten.
 function wgradTile2x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyPlane: i32, gyRow: i32, outH: i32, outW: i32,
   res: usize, resStride: usize): void {
   const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
-  let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
-  const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
-  for (let oy = 0; oy < outH; oy++) {
-    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow), g1 = addr(g0, gyPlane);
-    for (let ox = 0; ox <= outW - 4; ox += 4) {
-      const gv0 = v128.load(addr(g0, ox)), gv1 = v128.load(addr(g1, ox)), xs = addr(xr, ox);
-      let xv = v128.load(xs + t0);
-      a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
-      xv = v128.load(xs + t1);
-      a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
-      xv = v128.load(xs + t2);
-      a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
-      xv = v128.load(xs + t3);
-      a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
-    }
-    if (tail != 0) {
-      // gy's copy is 0 past outW, and x is masked so that those columns contribute exactly 0 even where x holds
-      // inf (an input column this tap never reads).
-      const gv0 = v128.load(addr(g0, full)), gv1 = v128.load(addr(g1, full)), xs = addr(xr, full);
-      let xv = v128.and(v128.load(xs + t0), mask);
-      a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
-      xv = v128.and(v128.load(xs + t1), mask);
-      a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
-      xv = v128.and(v128.load(xs + t2), mask);
-      a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
-      xv = v128.and(v128.load(xs + t3), mask);
-      a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
-    }
-  }
-  v128.store(res, a00); v128.store(res, a01, 16); v128.store(res, a02, 32); v128.store(res, a03, 48);
+  const full = outW & ~3, tail = outW - full, mask = tailMask(tail), step = flushRows(outW);
   const r1 = res + resStride;
-  v128.store(r1, a10); v128.store(r1, a11, 16); v128.store(r1, a12, 32); v128.store(r1, a13, 48);
+  for (let k: usize = 0; k < 4; k++) { zeroLanes(res + (k << 5)); zeroLanes(r1 + (k << 5)); }
+  for (let oyStart = 0; oyStart < outH; oyStart += step) {
+    const oyEnd = min<i32>(outH, oyStart + step);
+    let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a10 = a00, a11 = a00, a12 = a00, a13 = a00;
+    for (let oy = oyStart; oy < oyEnd; oy++) {
+      const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow), g1 = addr(g0, gyPlane);
+      for (let ox = 0; ox <= outW - 4; ox += 4) {
+        const gv0 = v128.load(addr(g0, ox)), gv1 = v128.load(addr(g1, ox)), xs = addr(xr, ox);
+        let xv = v128.load(xs + t0);
+        a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
+        xv = v128.load(xs + t1);
+        a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
+        xv = v128.load(xs + t2);
+        a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
+        xv = v128.load(xs + t3);
+        a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
+      }
+      if (tail != 0) {
+        // gy's copy is 0 past outW, and x is masked so that those columns contribute exactly 0 even where x holds
+        // inf (an input column this tap never reads).
+        const gv0 = v128.load(addr(g0, full)), gv1 = v128.load(addr(g1, full)), xs = addr(xr, full);
+        let xv = v128.and(v128.load(xs + t0), mask);
+        a00 = f32x4.add(a00, f32x4.mul(xv, gv0)); a10 = f32x4.add(a10, f32x4.mul(xv, gv1));
+        xv = v128.and(v128.load(xs + t1), mask);
+        a01 = f32x4.add(a01, f32x4.mul(xv, gv0)); a11 = f32x4.add(a11, f32x4.mul(xv, gv1));
+        xv = v128.and(v128.load(xs + t2), mask);
+        a02 = f32x4.add(a02, f32x4.mul(xv, gv0)); a12 = f32x4.add(a12, f32x4.mul(xv, gv1));
+        xv = v128.and(v128.load(xs + t3), mask);
+        a03 = f32x4.add(a03, f32x4.mul(xv, gv0)); a13 = f32x4.add(a13, f32x4.mul(xv, gv1));
+      }
+    }
+    addLanes(res, a00); addLanes(res + 32, a01); addLanes(res + 64, a02); addLanes(res + 96, a03);
+    addLanes(r1, a10); addLanes(r1 + 32, a11); addLanes(r1 + 64, a12); addLanes(r1 + 96, a13);
+  }
 }
 
 // As wgradTile2x4 for a single output channel (depthwise layers with multiplier 1).
 function wgradTile1x4(planes: usize, rowStep: i32, taps: usize, gy0: usize, gyRow: i32, outH: i32, outW: i32, res: usize): void {
   const t0 = <usize>load<i32>(taps), t1 = <usize>load<i32>(taps, 4), t2 = <usize>load<i32>(taps, 8), t3 = <usize>load<i32>(taps, 12);
-  let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
-  const full = outW & ~3, tail = outW - full, mask = tailMask(tail);
-  for (let oy = 0; oy < outH; oy++) {
-    const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow);
-    for (let ox = 0; ox <= outW - 4; ox += 4) {
-      const gv = v128.load(addr(g0, ox)), xs = addr(xr, ox);
-      a0 = f32x4.add(a0, f32x4.mul(v128.load(xs + t0), gv));
-      a1 = f32x4.add(a1, f32x4.mul(v128.load(xs + t1), gv));
-      a2 = f32x4.add(a2, f32x4.mul(v128.load(xs + t2), gv));
-      a3 = f32x4.add(a3, f32x4.mul(v128.load(xs + t3), gv));
+  const full = outW & ~3, tail = outW - full, mask = tailMask(tail), step = flushRows(outW);
+  for (let k: usize = 0; k < 4; k++) zeroLanes(res + (k << 5));
+  for (let oyStart = 0; oyStart < outH; oyStart += step) {
+    const oyEnd = min<i32>(outH, oyStart + step);
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let oy = oyStart; oy < oyEnd; oy++) {
+      const xr = addr(planes, oy * rowStep), g0 = addr(gy0, oy * gyRow);
+      for (let ox = 0; ox <= outW - 4; ox += 4) {
+        const gv = v128.load(addr(g0, ox)), xs = addr(xr, ox);
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(xs + t0), gv));
+        a1 = f32x4.add(a1, f32x4.mul(v128.load(xs + t1), gv));
+        a2 = f32x4.add(a2, f32x4.mul(v128.load(xs + t2), gv));
+        a3 = f32x4.add(a3, f32x4.mul(v128.load(xs + t3), gv));
+      }
+      if (tail != 0) {
+        const gv = v128.load(addr(g0, full)), xs = addr(xr, full);
+        a0 = f32x4.add(a0, f32x4.mul(v128.and(v128.load(xs + t0), mask), gv));
+        a1 = f32x4.add(a1, f32x4.mul(v128.and(v128.load(xs + t1), mask), gv));
+        a2 = f32x4.add(a2, f32x4.mul(v128.and(v128.load(xs + t2), mask), gv));
+        a3 = f32x4.add(a3, f32x4.mul(v128.and(v128.load(xs + t3), mask), gv));
+      }
     }
-    if (tail != 0) {
-      const gv = v128.load(addr(g0, full)), xs = addr(xr, full);
-      a0 = f32x4.add(a0, f32x4.mul(v128.and(v128.load(xs + t0), mask), gv));
-      a1 = f32x4.add(a1, f32x4.mul(v128.and(v128.load(xs + t1), mask), gv));
-      a2 = f32x4.add(a2, f32x4.mul(v128.and(v128.load(xs + t2), mask), gv));
-      a3 = f32x4.add(a3, f32x4.mul(v128.and(v128.load(xs + t3), mask), gv));
-    }
+    addLanes(res, a0); addLanes(res + 32, a1); addLanes(res + 64, a2); addLanes(res + 96, a3);
   }
-  v128.store(res, a0); v128.store(res, a1, 16); v128.store(res, a2, 32); v128.store(res, a3, 48);
 }
 
 /** Scratch bytes per thread of directConv2dBackwardWeight (keep in step with its layout). */
@@ -313,12 +338,12 @@ export function directWeightGradScratch(geom: usize): i32 {
   const sH = gi(geom, 7), sW = gi(geom, 8), dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
   const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
   const kk = cg * kh * kw;
-  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 16 + 64 + og * kk * 32 + 64 + og * outH * roundUp(outW, 4) * 4 + 64;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 32 + 64 + og * kk * 32 + 64 + og * outH * roundUp(outW, 4) * 4 + 64;
 }
 
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten. Needs C/g*KH*KW >= 4.
-// gw[o,c,ky,kx] = sum over images (in order, f64) of the image's f32 per-lane sums over (oy, ox); lanes summed
-// last in f64. Work items: (group, output-channel chunk, tap chunk), chunks only when there are fewer groups than
+// gw[o,c,ky,kx] = sum over images (in order, f64) of the image's per-lane sums over (oy, ox) (f32 over flushRows
+// rows, then f64); lanes summed last in f64. Work items: (group, output-channel chunk, tap chunk), chunks only when there are fewer groups than
 // shares; chunks hold >= 2 channels (when O/g >= 2) and >= 4 taps so tiles fit (the last tile of a chunk overlaps
 // the previous one: it recomputes identical values rather than needing narrower tile code).
 export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
@@ -330,7 +355,7 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
   const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
   const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
   const planes = scratch, taps = align64(addr(planes, cg * planeStride));
-  const res = align64(taps + (<usize>kk << 2)), acc = align64(res + (<usize>(og * kk) << 4));
+  const res = align64(taps + (<usize>kk << 2)), acc = align64(res + (<usize>(og * kk) << 5));
   const gyPad = align64(acc + (<usize>(og * kk) << 5)), gyRow = roundUp(outW, 4), gyPlane = outH * gyRow;
   writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
   const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
@@ -343,7 +368,7 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
     const t0 = part(kk, tc, tChunks), nk = part(kk, tc + 1, tChunks) - t0;
     const cells = no * nk;
     for (let e = 0; e < cells; e++) { v128.store(acc + (<usize>e << 5), f64x2.splat(0)); v128.store(acc + (<usize>e << 5), f64x2.splat(0), 16); }
-    const resStride = <usize>nk << 4;
+    const resStride = <usize>nk << 5;
     for (let b = 0; b < n; b++) {
       fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, 0, rowsFull, pH, pW, sW, phaseLen, planeStride, planes);
       // This image's gy for the item's channels, read in place when rows are a multiple of 4 wide, else copied
@@ -362,15 +387,15 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
         const o = no >= 2 ? min<i32>(ot, no - 2) : 0;
         for (let tt = 0; tt < nk; tt += 4) {
           const t = min<i32>(tt, nk - 4);
-          const r = res + <usize>o * resStride + (<usize>t << 4), tp = taps + (<usize>(t0 + t) << 2);
+          const r = res + <usize>o * resStride + (<usize>t << 5), tp = taps + (<usize>(t0 + t) << 2);
           if (no >= 2) wgradTile2x4(planes, sH * rowStride, tp, addr(gyRows, o * gyPlane), gyPlane, gyRow, outH, outW, r, resStride);
           else wgradTile1x4(planes, sH * rowStride, tp, gyRows, gyRow, outH, outW, r);
         }
       }
       for (let e = 0; e < cells; e++) {
-        const v = v128.load(res + (<usize>e << 4)), d = acc + (<usize>e << 5);
-        v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(v)));
-        v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1))), 16);
+        const v = res + (<usize>e << 5), d = acc + (<usize>e << 5);
+        v128.store(d, f64x2.add(v128.load(d), v128.load(v)));
+        v128.store(d, f64x2.add(v128.load(d, 16), v128.load(v, 16)), 16);
       }
     }
     for (let oi = 0; oi < no; oi++) {
