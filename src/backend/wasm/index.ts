@@ -84,10 +84,10 @@ export interface ConvAlgorithms {
  *   r = 150 at any width (r 36..75 1.3-1.5x, LeNet conv2 r 150 at 10 px 1.36x, r 144 at 32 px 1.47x); at r = 288
  *   it wins at 16 and 28 px (1.22x, 1.11x) but loses at 14 px (0.94x), and at r = 576 it ties or loses (1.00x at
  *   8 px, 0.93x at 14 px).
- * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.1x, vggsmall conv1 1.9x, resnet20 conv1 1.8x, depthwise
- *   2-9x), up to r = 150 (r 54 1.77x, r 144 1.54x, LeNet conv2 r 150 at 10 px 1.11x), and at r = 288 when rows
- *   are a multiple of 4 and at least 16 wide (1.06x at 16 px, 1.24x at 28 px); it loses at r = 288 on 14 px
- *   (0.76x) and r = 576 on 8 px (0.62x).
+ * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.0x, vggsmall conv1 2.1x, resnet20 conv1 1.9x, depthwise
+ *   2.3-9x), up to r = 150 (r 54 1.62x, r 72 at 16 px 1.08x, r 144 at 32 px 1.40x, LeNet conv2 r 150 at 10 px 1.05x;
+ *   r 144 stride 2 at 16 px ties, 0.99x), and at r = 288 on 28 px rows (1.13x); it ties at r = 288 on 16 / 14 px
+ *   (1.00x / 1.01x) and loses at r = 576 on 8 px (0.62x).
  * - input gradient (t = O/g*KH*KW taps): depthwise wins 2.4-5.8x on the depthwise shapes above, and 2.4x / 1.4x
  *   with multiplier 2 / 4 and 5x5 kernels (t 50 / 100). Ungrouped, it wins only with C a multiple of 4 (whole
  *   4-channel blocks) on wide rows: 16 -> 16 at 32 px (t 144) 1.26x, 4 -> 16 at 28 px 1.09x, 32 -> 32 at 28 px
@@ -109,7 +109,7 @@ export function convAlgorithm(g: Conv2dGeometry): ConvAlgorithms {
   const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
   // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
   const backwardWeight = eligible && reduction >= 4 &&
-    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 16 && g.outW % 4 === 0))));
+    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 28 && g.outW % 4 === 0))));
   // The input gradient as a stride-1 direct convolution of gy spread onto the input grid (og*KH*KW taps).
   const spreadPhaseLen = Math.ceil((Math.ceil(g.w / 16) * 16 + (g.kw - 1) * g.dilationW) / 4) * 4;
   const spreadBytes = og * (g.h + (g.kh - 1) * g.dilationH) * spreadPhaseLen * 4;
