@@ -8,6 +8,10 @@ export {
   locallyConnected2dForward, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
 } from './conv';
 export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad, winogradWeightGradScratchFloats } from './winograd';
+export {
+  directConv2dForward, directConv2dBackwardWeight, directConv2dBackwardInput,
+  directForwardScratch, directWeightGradScratch, directInputGradScratch,
+} from './direct';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';

@@ -199,6 +199,16 @@ def conv2d_cases():
     # >= 16 channels each way: the weight gradient takes Winograd F(3x3,2x2) too
     case("winograd_16ch_p0", 2, 16, 9, 11, 17, 3, padding=0)
     case("winograd_16ch_p2", 2, 18, 8, 9, 16, 3, padding=2)
+    # shapes the wasm backend computes with its direct kernels (small C/g*KH*KW, depthwise)
+    case("direct_c1_k5_p2_batch3", 3, 1, 12, 13, 6, 5, padding=2)
+    case("direct_c3_k3_s2", 2, 3, 11, 13, 5, 3, stride=2, padding=1)
+    case("direct_c2_k3_d2_s3x1", 2, 2, 10, 17, 3, 3, stride=[3, 1], padding=[2, 1], dilation=2)
+    case("depthwise_m1_s1_p1", 2, 6, 10, 11, 6, 3, padding=1, groups=6)
+    case("depthwise_m2_s1_p2_k5", 2, 3, 9, 14, 6, 5, padding=2, groups=3)
+    case("depthwise_m1_s2_p1", 2, 5, 11, 9, 5, 3, stride=2, padding=1, groups=5)
+    case("depthwise_m2_s2_p0_nobias", 1, 4, 12, 10, 8, 3, stride=2, groups=4, bias=False)
+    case("depthwise_m1_s2_p2_d2", 2, 3, 13, 12, 3, 3, stride=2, padding=2, dilation=2, groups=3)
+    case("direct_input_grad_c4_w29", 2, 4, 6, 29, 3, 3, padding=1)
     return ff
 
 

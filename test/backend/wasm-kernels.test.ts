@@ -79,6 +79,21 @@ const CONVS: Conv2dGeometry[] = [
   convGeometry({ n: 2, cIn: 1, h: 28, w: 28, cOut: 6, kh: 5, kw: 5, padH: 2, padW: 2 }), // LeNet's first layer
   convGeometry({ n: 3, cIn: 16, h: 14, w: 14, cOut: 33, kh: 3, kw: 3, padH: 1, padW: 1 }),
   convGeometry({ n: 1, cIn: 2, h: 5, w: 5, cOut: 2, kh: 3, kw: 3, padH: 3, padW: 0, strideH: 3, strideW: 1 }),
+  // Direct kernels (asm/direct.ts): widths around the 4/8/16-column blocks, every block of output channels
+  // (4s and singles), strides, dilations, depthwise with multipliers 1 and 2, a 2-wide weight-gradient tile.
+  convGeometry({ n: 3, cIn: 1, h: 12, w: 13, cOut: 6, kh: 5, kw: 5, padH: 2, padW: 2 }),
+  convGeometry({ n: 2, cIn: 3, h: 17, w: 19, cOut: 9, kh: 3, kw: 3, padH: 1, padW: 1, strideH: 2, strideW: 2 }),
+  convGeometry({ n: 2, cIn: 2, h: 15, w: 21, cOut: 5, kh: 3, kw: 2, padH: 2, padW: 1, dilationH: 2, dilationW: 3, strideH: 1, strideW: 3 }),
+  convGeometry({ n: 2, cIn: 8, h: 14, w: 14, cOut: 8, kh: 3, kw: 3, padH: 1, padW: 1, groups: 8 }),
+  convGeometry({ n: 2, cIn: 6, h: 13, w: 11, cOut: 12, kh: 3, kw: 3, padH: 1, padW: 1, strideH: 2, strideW: 2, groups: 6 }),
+  convGeometry({ n: 1, cIn: 4, h: 9, w: 33, cOut: 8, kh: 5, kw: 5, padH: 2, padW: 2, groups: 4 }),
+  convGeometry({ n: 2, cIn: 3, h: 10, w: 10, cOut: 3, kh: 3, kw: 3, strideH: 2, strideW: 2, dilationH: 2, dilationW: 2, groups: 3 }),
+  convGeometry({ n: 2, cIn: 4, h: 6, w: 7, cOut: 4, kh: 1, kw: 1, groups: 4 }),
+  convGeometry({ n: 3, cIn: 2, h: 8, w: 9, cOut: 2, kh: 2, kw: 2, padH: 1, padW: 0, groups: 1 }),
+  convGeometry({ n: 2, cIn: 2, h: 9, w: 9, cOut: 1, kh: 3, kw: 3 }), // one output channel: 1x4 weight-gradient tiles
+  convGeometry({ n: 2, cIn: 16, h: 16, w: 16, cOut: 5, kh: 3, kw: 3, padH: 1, padW: 1 }), // r 144: direct both ways
+  convGeometry({ n: 2, cIn: 5, h: 7, w: 30, cOut: 3, kh: 3, kw: 5, padH: 1, padW: 3, dilationH: 2 }), // direct input gradient
+  convGeometry({ n: 1, cIn: 8, h: 5, w: 29, cOut: 4, kh: 3, kw: 3, padH: 0, padW: 1 }),
 ];
 
 const LOCALS: Conv2dGeometry[] = [

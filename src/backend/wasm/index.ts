@@ -32,9 +32,12 @@
  *   N threads give identical bits.
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
- * - Convolutions: im2col + packed GEMM (asm/conv.ts), except 3x3 stride-1 ones with enough channels, which use
- *   Winograd (asm/winograd.ts; the choice is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
+ * - Convolutions: im2col + packed GEMM (asm/conv.ts) by default. 3x3 stride-1 ones with enough channels use
+ *   Winograd (asm/winograd.ts; the rule is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
  *   and the input gradient, F(3x3,2x2) for the weight gradient, each a GEMM per transformed tile position.
+ *   Otherwise, small reductions and depthwise layers use direct kernels on a zero-padded copy of the input
+ *   (asm/direct.ts; the rule is directConvAlgorithms below). Both rules read the geometry alone, so the thread
+ *   count never changes which kernel (and which bits) a layer gets.
  */
 import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
@@ -46,6 +49,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'winogradFilter', 'winogradConv', 'winogradWeightGrad',
+  'directConv2dForward', 'directConv2dBackwardWeight', 'directConv2dBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'biasActivation', 'activationBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -72,6 +76,66 @@ const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', '
  * in cache), or scalar f64 for sigmoid and tanh. The backward streams two inputs, like `binary`.
  */
 const activationCost = (a: Activation): number => (a === 'sigmoid' || a === 'tanh' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT);
+
+/** Direct kernels (asm/direct.ts) or im2col + GEMM (asm/conv.ts), for a convolution Winograd does not take. */
+export type DirectOrGemm = 'direct' | 'gemm';
+
+/** The algorithm of each pass of a convolution with geometry g on the wasm backend. */
+export interface DirectConvAlgorithms {
+  forward: DirectOrGemm;
+  backwardInput: DirectOrGemm;
+  backwardWeight: DirectOrGemm;
+}
+
+/**
+ * For a convolution Winograd does not take (see conv-algorithm.ts, which is checked first): direct kernels or the
+ * GEMM path per pass, from the geometry alone (never from the thread count, so
+ * 1 and N threads run the same kernels and give the same bits).
+ *
+ * Measured (CPU time of one call, 1 thread, batch 64, direct vs im2col + GEMM; 2026-11-25, a loaded 2-core x86):
+ * - forward: direct wins for every reduction r = C/g*KH*KW <= 32 measured (LeNet conv1 1.65x, vggsmall conv1 1.23x,
+ *   resnet20 conv1 1.46x, 3->16 stride 2 1.51x, depthwise 3x3 on 32-128 channels at 14-56 px 2.2-6x), and up to
+ *   r = 150 at any width (r 36..75 1.3-1.5x, LeNet conv2 r 150 at 10 px 1.36x, r 144 at 32 px 1.47x); at r = 288
+ *   it wins at 16 and 28 px (1.22x, 1.11x) but loses at 14 px (0.94x), and at r = 576 it ties or loses (1.00x at
+ *   8 px, 0.93x at 14 px).
+ * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.0x, vggsmall conv1 2.1x, resnet20 conv1 1.9x, depthwise
+ *   2.3-9x), up to r = 150 (r 54 1.62x, r 72 at 16 px 1.08x, r 144 at 32 px 1.40x, LeNet conv2 r 150 at 10 px 1.05x;
+ *   r 144 stride 2 at 16 px ties, 0.99x), and at r = 288 on 28 px rows (1.13x); it ties at r = 288 on 16 / 14 px
+ *   (1.00x / 1.01x) and loses at r = 576 on 8 px (0.62x).
+ * - input gradient (t = O/g*KH*KW taps): depthwise wins 2.4-5.8x on the depthwise shapes above, and 2.4x / 1.4x
+ *   with multiplier 2 / 4 and 5x5 kernels (t 50 / 100). Ungrouped, it wins only with C a multiple of 4 (whole
+ *   4-channel blocks) on wide rows: 16 -> 16 at 32 px (t 144) 1.26x, 4 -> 16 at 28 px 1.09x, 32 -> 32 at 28 px
+ *   1.01x; it loses with odd channel counts (LeNet conv2 0.66x, C = 1 or 3: 0.48-0.89x), on 16 px rows (8 -> 32
+ *   0.95x) and at 14 / 8 px (0.84-0.88x). Strided ungrouped layers spread gy with s*s zeros: GEMM.
+ *   A first layer's input gradient is never computed (autograd skips it).
+ * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
+ */
+export function directConvAlgorithms(g: Conv2dGeometry): DirectConvAlgorithms {
+  const cg = g.cIn / g.groups, og = g.cOut / g.groups, reduction = cg * g.kh * g.kw;
+  const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+  const depthwise = g.groups > 1 && cg === 1;
+  // asm/direct.ts's layout of the padded input: cg planes of rows x (strideW phases of phaseLen floats).
+  const phaseLen = Math.ceil((Math.ceil(g.outW / 16) * 16 + Math.floor((g.kw - 1) * g.dilationW / g.strideW)) / 4) * 4;
+  const planeBytes = cg * ((g.outH - 1) * g.strideH + (g.kh - 1) * g.dilationH + 1) * g.strideW * phaseLen * 4;
+  const fits = planeBytes <= 1 << 20;
+  // The GEMM path reads an ungrouped pointwise conv in place (no im2col): leave it there.
+  const eligible = !pointwise || g.groups > 1;
+  const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
+  // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
+  const backwardWeight = eligible && reduction >= 4 &&
+    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 28 && g.outW % 4 === 0))));
+  // The input gradient as a stride-1 direct convolution of gy spread onto the input grid (og*KH*KW taps).
+  const spreadPhaseLen = Math.ceil((Math.ceil(g.w / 16) * 16 + (g.kw - 1) * g.dilationW) / 4) * 4;
+  const spreadBytes = og * (g.h + (g.kh - 1) * g.dilationH) * spreadPhaseLen * 4;
+  const taps = og * g.kh * g.kw;
+  const backwardInput = spreadBytes <= 1 << 20 && ((depthwise && taps <= 150) ||
+    (g.strideH === 1 && g.strideW === 1 && cg % 4 === 0 && g.w >= 28 && taps <= 288));
+  return {
+    forward: forward ? 'direct' : 'gemm',
+    backwardWeight: backwardWeight ? 'direct' : 'gemm',
+    backwardInput: backwardInput ? 'direct' : 'gemm',
+  };
+}
 
 export interface WasmBackend extends Backend {
   /** Threads kernels use (1 = the calling thread only). */
@@ -101,7 +165,8 @@ export interface WasmBackend extends Backend {
   setParallelThreshold(work: number): void;
   /**
    * Benchmarks and tests: force the convolution algorithm ('winograd' applies only where asm/winograd.ts can,
-   * see winogradEligible), or null for the automatic choice (convAlgorithm). Results differ by rounding only.
+   * see winogradEligible; the GEMM path everywhere else, direct kernels included), or null for the automatic
+   * choice (convAlgorithm, then directConvAlgorithms). Results differ by rounding only.
    */
   setConvAlgorithm(algorithm: ConvAlgorithm | null): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
@@ -293,6 +358,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   let forcedConvAlgorithm: ConvAlgorithm | null = null;
   const useWinograd = (g: Conv2dGeometry, pass: ConvPass): boolean =>
     (forcedConvAlgorithm === null ? convAlgorithm(g, pass) : forcedConvAlgorithm) === 'winograd' && winogradEligible(g);
+  /** Direct kernels where their rule says so and Winograd did not take the pass (never when an algorithm is forced). */
+  const useDirect = (g: Conv2dGeometry, pass: keyof DirectConvAlgorithms): boolean =>
+    forcedConvAlgorithm === null && directConvAlgorithms(g)[pass] === 'direct';
   /**
    * Winograd F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
    * of all images (split over threads by tile ranges). The input gradient is the forward convolution of gy with
@@ -322,6 +390,17 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     const shares = Math.max(1, Math.min(Math.floor(g.cIn / 16), sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)));
     run('winogradWeightGrad', [x, gy, geomPtr, gw, s], shares, 4, stride);
   }
+  // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
+  const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directInputGradScratch') => {
+    const fn = exports[name] as (geom: number) => number;
+    return (g: Conv2dGeometry): number => {
+      writeConvGeometry(g);
+      return fn(geomPtr);
+    };
+  };
+  const directForwardScratch = directScratch('directForwardScratch');
+  const directWeightGradScratch = directScratch('directWeightGradScratch');
+  const directInputGradScratch = directScratch('directInputGradScratch');
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
@@ -383,18 +462,25 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
       if (useWinograd(g, 'forward')) return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false));
-      withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+      const direct = useDirect(g, 'forward');
+      withArgs((M) => convCall(direct ? 'directConv2dForward' : 'conv2dForward', g, direct ? directForwardScratch(g) : colScratch(g),
+        [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
       if (useWinograd(g, 'inputGradient')) return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true));
-      withArgs((M) => convCall('conv2dBackwardInput', g, colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
+      const direct = useDirect(g, 'backwardInput');
+      withArgs((M) => convCall(direct ? 'directConv2dBackwardInput' : 'conv2dBackwardInput', g,
+        direct ? directInputGradScratch(g) : colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
       if (useWinograd(g, 'weightGradient')) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
-      // 2 shares per thread, not 4: each share packs the output gradient of every image again.
-      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
+      // 2 shares per thread, not 4: each share packs the output gradient of every image again (GEMM path), or
+      // pads every image again (direct path).
+      const direct = useDirect(g, 'backwardWeight');
+      withArgs((M) => convCall(direct ? 'directConv2dBackwardWeight' : 'conv2dBackwardWeight', g,
+        direct ? directWeightGradScratch(g) : weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
     // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
     locallyConnected2d(x, w, bias, g, out) {
