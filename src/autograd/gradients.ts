@@ -31,7 +31,7 @@ function map2(gy: Tensor, a: Float32Array, f: (g: number, v: number) => number):
 /** The gradient before a fused activation, from the gradient after it and the op's (activated) output: one pass. */
 function throughActivation(gy: Tensor, out: Tensor, activation: Activation): Tensor {
   if (activation === 'none') return gy;
-  const g = empty(gy.shape);
+  const g = uninitialized(gy.shape);
   getBackend().activationBackward(out.data, gy.data, g.data, activation);
   return g;
 }
@@ -77,7 +77,8 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   sqrt: (gy, out) => [map2(gy, out.data, (g, y) => g / (2 * y))],
   abs: (gy, _out, [x]) => [map2(gy, x!.data, (g, v) => (v > 0 ? g : v < 0 ? -g : 0))],
   // Two backend passes (mask, product) beat one scalar JS loop over backend memory.
-  relu: (gy, out) => [mul(gy, binary('gt', out, 0))],
+  // One pass (gy masked by out > 0), the same values as mul(gy, gt(out, 0)).
+  relu: (gy, out) => [throughActivation(gy, out, 'relu')],
   sigmoid: (gy, out) => [map2(gy, out.data, (g, y) => g * y * (1 - y))],
   tanh: (gy, out) => [map2(gy, out.data, (g, y) => g * (1 - y * y))],
   // d/dx x·Φ(x) = Φ(x) + x·φ(x)
