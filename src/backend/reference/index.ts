@@ -386,14 +386,19 @@ function reduce(op: ReduceOp, x: Float32Array, shape: readonly number[], axes: r
   }
 }
 
+/** log(sum(exp(x[off..off+cols)))), shifted by the row's maximum so no exp overflows. */
+function rowLogSumExp(x: Float32Array, off: number, cols: number): number {
+  let m = -Infinity;
+  for (let j = 0; j < cols; j++) m = Math.max(m, x[off + j]!);
+  let s = 0;
+  for (let j = 0; j < cols; j++) s += Math.exp(x[off + j]! - m);
+  return m + Math.log(s);
+}
+
 function logSoftmax(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) m = Math.max(m, x[off + j]!);
-    let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(x[off + j]! - m);
-    const lse = m + Math.log(s);
+    const lse = rowLogSumExp(x, off, cols);
     for (let j = 0; j < cols; j++) out[off + j] = x[off + j]! - lse;
   }
 }
@@ -405,11 +410,7 @@ function softmaxCrossEntropy(x: Float32Array, rows: number, cols: number, target
   const eps = labelSmoothing;
   for (let r = 0; r < rows; r++) {
     const off = r * cols;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) m = Math.max(m, x[off + j]!);
-    let s = 0;
-    for (let j = 0; j < cols; j++) s += Math.exp(x[off + j]! - m);
-    const l = m + Math.log(s);
+    const l = rowLogSumExp(x, off, cols);
     // The log-probabilities as logSoftmax stores them (float32), so the loss equals nllLoss(logSoftmax(x)).
     const logp = (j: number) => Math.fround(x[off + j]! - l);
     const t = target[r]!;
