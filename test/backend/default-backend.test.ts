@@ -143,6 +143,17 @@ test('JavaScript compiled for other kernels than kernels.wasm: the library loads
   }
 });
 
+test('code run as an ES module by `node --input-type=module -e` gets wasm with worker threads too', { skip: wasmSkip }, () => {
+  // Eval'd workers inherit --input-type; a worker program that used `require` failed there, silently leaving reference.
+  const code = `const c = await import(${JSON.stringify(join(root, 'src/index.ts'))});
+    console.log(JSON.stringify({ backend: c.getBackend().name, threads: c.getBackend().threads, fallbackReason: c.backendFallbackReason() }));`;
+  const env: NodeJS.ProcessEnv = { ...process.env, CONVKIT_THREADS: '2' };
+  for (const name of ['CONVKIT_BACKEND', 'NODE_TEST_CONTEXT']) delete env[name];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, env, encoding: 'utf8', timeout: HANG_GUARD_MS });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { backend: 'wasm', threads: 2, fallbackReason: null });
+});
+
 for (const host of ['no-shared-memory', 'no-simd'] as const) {
   test(`on a host with ${host.replace(/-/g, ' ')} the library loads on the reference backend, silently`, { skip: wasmSkip }, () => {
     const r = assertClean(runChild({ env: { CONVKIT_TEST_HOST: host }, preload: [simulateHost], args: [join(root, 'src/index.ts'), '--try-wasm'] }), host);
