@@ -20,6 +20,14 @@ export { sgdStep, adamStep } from './optim';
 export { softmaxCrossEntropy, softmaxCrossEntropyBackward } from './loss';
 export { simdPeak } from './peak';
 
+/**
+ * The stamp of the asm/ sources and asc options this module was compiled from (scripts/kernels-stamp.mjs):
+ * scripts/build-wasm.mjs defines KERNELS_SOURCE_STAMP with `--use`. The JavaScript compares it with the stamp it
+ * was compiled with (src/backend/wasm/kernels-stamp.ts) and refuses kernels built from other sources.
+ */
+// @ts-ignore: defined on the asc command line, not in any source file
+export const KERNELS_STAMP: i32 = KERNELS_SOURCE_STAMP;
+
 /** First byte after the module's static data: the host places its own blocks above it. */
 export const HEAP_BASE: usize = __heap_base;
 

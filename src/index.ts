@@ -8,7 +8,7 @@ export { Tensor } from './tensor/tensor.js';
 export { tensor, zeros, ones, full, arange, randn, rand, zerosLike, onesLike } from './tensor/creation.js';
 export { Generator, manualSeed, defaultGenerator, type GeneratorState } from './tensor/random.js';
 export { noGrad, enableGrad, isGradEnabled } from './autograd/tape.js';
-export { setBackend, getBackend, useBackend, registerBackend, availableBackends, ready, type BackendName } from './backend/registry.js';
+export { setBackend, getBackend, useBackend, registerBackend, availableBackends, ready, backendFallbackReason, type BackendName } from './backend/registry.js';
 export type { Activation, Backend, Conv2dGeometry, Pool2dGeometry } from './backend/backend.js';
 export * as F from './ops/index.js';
 export * from './ops/index.js';

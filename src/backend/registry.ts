@@ -3,7 +3,8 @@
  * from then on.
  *
  * The default is chosen once, while this module loads: `wasm` wherever it loads, else `reference`, silently
- * (no shared memory, no SIMD, kernels.wasm missing: all mean reference). In Node, CONVKIT_BACKEND=reference|wasm
+ * (no shared memory, no SIMD, kernels.wasm missing or built from other sources than this JavaScript: all mean
+ * reference; `backendFallbackReason()` says which). In Node, CONVKIT_BACKEND=reference|wasm
  * overrides the choice (wasm then fails loudly if it cannot load) and CONVKIT_THREADS sets wasm's thread count.
  * The module awaits the choice at top level, so every module that can run an op (they all import this one)
  * finishes loading only after it: `import { nn, F } from 'convkit'` followed by ordinary synchronous code runs on
@@ -25,6 +26,8 @@ const loaders = new Map<string, BackendLoader>([
   ['wasm', async () => (await import('./wasm/index.js')).loadWasmBackend()],
 ]);
 let current: Backend = referenceBackend;
+/** Why the default choice fell back to reference (the wasm backend's load error), or null. */
+let fallbackReason: string | null = null;
 
 /** Make a backend selectable by name (a backend folder calls this; `wasm` registers itself). */
 export function registerBackend(name: string, loader: BackendLoader): void {
@@ -64,6 +67,7 @@ async function chooseDefaultBackend(): Promise<Backend> {
     return await loaders.get('wasm')!();
   } catch (e) {
     if (requested === 'wasm') throw new BackendConfigError(`CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: ${(e as Error).message}`);
+    fallbackReason = (e as Error).message;
     return referenceBackend;
   }
 }
@@ -82,4 +86,17 @@ current = await defaultChoice;
 export async function ready(): Promise<Backend> {
   await defaultChoice;
   return current;
+}
+
+/**
+ * Why importing convkit chose the reference backend although wasm was allowed: the error the wasm backend gave
+ * while the library loaded (kernels.wasm missing, or built from other sources than this JavaScript; no shared
+ * memory; no SIMD). Null when wasm loaded, or when CONVKIT_BACKEND=reference asked for reference. The choice
+ * itself stays silent (a library must not print on import), so this is where a program or a bug report looks.
+ * @example
+ * const reason = backendFallbackReason();
+ * if (reason) console.warn(`convkit runs on the slow reference backend: ${reason}`);
+ */
+export function backendFallbackReason(): string | null {
+  return fallbackReason;
 }

@@ -12,9 +12,10 @@ import { processEnvironment, threadsFromEnv } from '../backend/settings.js';
 import { MISSING_WASM_HINT, type WasmPlatform } from '../backend/wasm/platform.js';
 import { WORKER_SOURCE, type WorkerHandle, type WorkerInit } from '../backend/wasm/threads.js';
 
+// An eval'd worker inherits the process's --input-type, so its program may run as CommonJS or as an ES module:
+// a dynamic import works in both (`require` made `node --input-type=module -e "..."` fall back to reference).
 const WORKER_PROGRAM = `${WORKER_SOURCE}
-const { parentPort, workerData } = require('node:worker_threads');
-convkitWorkerMain(workerData, (m) => parentPort.postMessage(m));
+import('node:worker_threads').then(({ parentPort, workerData }) => convkitWorkerMain(workerData, (m) => parentPort.postMessage(m)));
 `;
 
 function spawnWorker(init: WorkerInit): WorkerHandle {

@@ -1,14 +1,17 @@
 // The default backend as a user meets it: a fresh `node` process imports the library and runs ops with no
 // setBackend call. wasm where it loads; CONVKIT_BACKEND / CONVKIT_THREADS override; a host where wasm cannot
-// run (kernels.wasm missing, no shared memory, no SIMD) falls back to reference silently; and a process whose
+// run (kernels.wasm missing or built from other sources than the JavaScript, no shared memory, no SIMD) falls back
+// to reference silently, with the reason in backendFallbackReason(); and a process whose
 // kernels ran on worker threads still exits by itself. Each case is a child process, since the choice is made
 // once per process, while the library loads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatKernelsStamp } from '../../src/backend/wasm/kernels-check.js';
+import { KERNELS_STAMP } from '../../src/backend/wasm/kernels-stamp.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const child = 'test/backend/support/report-default.ts';
@@ -19,7 +22,7 @@ const wasmSkip = existsSync(kernels) || process.env.CI === 'true' ? false : `${k
 /** Generous: only a process kept alive (e.g. by a worker) comes near it; it is a hang guard, not a timing. */
 const HANG_GUARD_MS = 120_000;
 
-interface Report { backend: string; threads: number; ready: string; checksum: number; wasmError: string | null }
+interface Report { backend: string; threads: number; ready: string; fallbackReason: string | null; checksum: number; wasmError: string | null }
 interface Run { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; report: Report | null }
 
 function runChild(options: { env?: Record<string, string>; preload?: string[]; args?: string[] } = {}): Run {
@@ -52,12 +55,14 @@ test('CONVKIT_BACKEND=reference: importing the library selects the reference bac
   const r = assertClean(referenceRun, 'CONVKIT_BACKEND=reference');
   assert.equal(r.backend, 'reference');
   assert.equal(r.ready, 'reference');
+  assert.equal(r.fallbackReason, null, 'reference was asked for: not a fallback');
 });
 
 test('a fresh process importing the library runs on wasm, with one thread per core, and exits by itself', { skip: wasmSkip }, () => {
   const r = assertClean(runChild(), 'default');
   assert.equal(r.backend, 'wasm');
   assert.equal(r.ready, 'wasm', 'ready() resolves to the backend in use');
+  assert.equal(r.fallbackReason, null);
   assert.ok(r.threads >= 1);
   // The same product on both backends: within float32 rounding of a 128-term dot product.
   assert.ok(Math.abs(r.checksum - referenceChecksum()) <= 1e-3 * Math.max(1, Math.abs(referenceChecksum())), `${r.checksum} vs ${referenceChecksum()}`);
@@ -98,6 +103,7 @@ test('without kernels.wasm the library loads on the reference backend, silently;
     assert.equal(r.backend, 'reference');
     assert.equal(r.ready, 'reference');
     assert.match(r.wasmError ?? '', /kernels\.wasm not found; .*npm run build:wasm/, 'setBackend(\'wasm\') explains the fallback');
+    assert.equal(r.fallbackReason, r.wasmError, 'backendFallbackReason() gives the same reason');
     assert.equal(r.checksum, referenceChecksum());
     const forced = runChild({ env: { CONVKIT_BACKEND: 'wasm' }, args: [entry] });
     assert.notEqual(forced.status, 0);
@@ -107,12 +113,54 @@ test('without kernels.wasm the library loads on the reference backend, silently;
   }
 });
 
+test('JavaScript compiled for other kernels than kernels.wasm: the library loads on reference and says to rebuild', { skip: wasmSkip }, () => {
+  // The failure that motivated the build stamp: dist/ compiled before an asm/ change, run with the new kernels.wasm
+  // (build:wasm without tsc). Reproduced as a copy of the sources whose kernels-stamp.ts names other kernels, next
+  // to the real kernels.wasm.
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-stale-js-'));
+  try {
+    cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    const stampFile = join(dir, 'src/backend/wasm/kernels-stamp.ts');
+    const otherStamp = KERNELS_STAMP ^ 1;
+    const stale = readFileSync(stampFile, 'utf8').replace(formatKernelsStamp(KERNELS_STAMP), formatKernelsStamp(otherStamp));
+    assert.notEqual(stale, readFileSync(stampFile, 'utf8'), 'the stamp was replaced');
+    writeFileSync(stampFile, stale);
+    const entry = join(dir, 'src/index.ts');
+    const message = new RegExp('kernels\\.wasm was built from different sources than this JavaScript ' +
+      `\\(kernels\\.wasm has stamp ${formatKernelsStamp(KERNELS_STAMP)}, this JavaScript expects ${formatKernelsStamp(otherStamp)}\\): run \`npm run build\`$`);
+    const r = assertClean(runChild({ args: [entry, '--try-wasm'] }), 'stale JavaScript');
+    assert.equal(r.backend, 'reference');
+    assert.match(r.fallbackReason ?? '', message);
+    assert.match(r.wasmError ?? '', message, 'setBackend(\'wasm\') rejects with the same reason');
+    assert.equal(r.checksum, referenceChecksum());
+    const forced = runChild({ env: { CONVKIT_BACKEND: 'wasm' }, args: [entry] });
+    assert.notEqual(forced.status, 0);
+    assert.match(forced.stderr, /CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: .*kernels\.wasm was built from different sources/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('code run as an ES module by `node --input-type=module -e` gets wasm with worker threads too', { skip: wasmSkip }, () => {
+  // Eval'd workers inherit --input-type; a worker program that used `require` failed there, silently leaving reference.
+  const code = `const c = await import(${JSON.stringify(join(root, 'src/index.ts'))});
+    console.log(JSON.stringify({ backend: c.getBackend().name, threads: c.getBackend().threads, fallbackReason: c.backendFallbackReason() }));`;
+  const env: NodeJS.ProcessEnv = { ...process.env, CONVKIT_THREADS: '2' };
+  for (const name of ['CONVKIT_BACKEND', 'NODE_TEST_CONTEXT']) delete env[name];
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, env, encoding: 'utf8', timeout: HANG_GUARD_MS });
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { backend: 'wasm', threads: 2, fallbackReason: null });
+});
+
 for (const host of ['no-shared-memory', 'no-simd'] as const) {
   test(`on a host with ${host.replace(/-/g, ' ')} the library loads on the reference backend, silently`, { skip: wasmSkip }, () => {
     const r = assertClean(runChild({ env: { CONVKIT_TEST_HOST: host }, preload: [simulateHost], args: [join(root, 'src/index.ts'), '--try-wasm'] }), host);
     assert.equal(r.backend, 'reference');
     // The simulation really stopped wasm (so the fallback above is the one under test), and says so on request.
     assert.match(r.wasmError ?? '', host === 'no-simd' ? /SIMD is not available/ : /shared WebAssembly\.Memory/);
+    assert.match(r.fallbackReason ?? '', host === 'no-simd' ? /SIMD is not available/ : /shared WebAssembly\.Memory/);
     assert.equal(r.checksum, referenceChecksum());
   });
 }

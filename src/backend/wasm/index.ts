@@ -5,7 +5,9 @@
  * Design
  * - Build: `npm run build:wasm` (part of `npm run build` and `prepare`) compiles asm/index.ts into
  *   src/backend/wasm/kernels.wasm and copies it to dist/backend/wasm/kernels.wasm; the loader finds it next
- *   to this module in both trees (Node reads it through src/node/wasm-node.ts, browsers fetch it).
+ *   to this module in both trees (Node reads it through src/node/wasm-node.ts, browsers fetch it). The build
+ *   stamps kernels.wasm and kernels-stamp.ts with one number from the asm/ sources; a kernels.wasm whose stamp
+ *   differs from the one this JavaScript was compiled with is refused (kernels-check.ts).
  * - Memory: one shared memory, [static data | control block | heap]. Inside a scope (`scope(fn)` or
  *   `beginScope()`..`endScope()`, which fit() and the lab use per step) `alloc(n)` returns a view of a heap block
  *   (a WasmFloat32Array), so kernels take `array.byteOffset` as the address: no copy between kernels, and the
@@ -43,6 +45,7 @@ import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dG
 import { referenceBackend } from '../reference/index.js';
 import { backwardInputAsForward, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
 import { WasmHeap } from './heap.js';
+import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
 import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
@@ -56,6 +59,12 @@ const KERNELS = [
   'sgdStep', 'adamStep', 'softmaxCrossEntropy', 'softmaxCrossEntropyBackward',
 ] as const;
 type KernelName = (typeof KERNELS)[number];
+/** Every export of kernels.wasm this file uses (checked at load by checkKernelsInstance). */
+export const REQUIRED_EXPORTS: RequiredKernelExports = {
+  functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats',
+    'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch'],
+  globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
+};
 
 const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'];
 const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
@@ -291,14 +300,13 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const platform = await loadPlatform();
   const bytes = await platform.loadKernels();
   const module = await WebAssembly.compile(bytes);
+  checkKernelsModule(module);
   const memory = createMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  // Before any layout is derived from the module: a kernels.wasm from other asm/ sources is refused here.
+  checkKernelsInstance(instance.exports, REQUIRED_EXPORTS);
   const exports = instance.exports as Record<string, unknown>;
-  const fns = KERNELS.map((name) => {
-    const fn = exports[name];
-    if (typeof fn !== 'function') throw new Error(`wasm backend: kernels.wasm has no export '${name}'; rebuild with \`npm run build:wasm\``);
-    return fn as (...args: number[]) => unknown;
-  });
+  const fns = KERNELS.map((name) => exports[name] as (...args: number[]) => unknown);
   const heapBase = (exports.HEAP_BASE as WebAssembly.Global).value as number;
   const gemmScratchFloats = (exports.GEMM_SCRATCH as WebAssembly.Global).value as number;
   const control = Math.ceil(heapBase / 64) * 64;

@@ -1,7 +1,8 @@
 // Child of default-backend.test.ts: imports the library the way a user does (argv[2]: the entry module, default
 // src/index.ts), runs one matrix product large enough to be split across the worker threads, and prints one
-// JSON line: the backend chosen at import, its threads, what ready() resolves to, the product's checksum, and
-// (with --try-wasm) the error an explicit setBackend('wasm') gives afterwards.
+// JSON line: the backend chosen at import, its threads, what ready() resolves to, why the import fell back to
+// reference (backendFallbackReason()), the product's checksum, and (with --try-wasm) the error an explicit
+// setBackend('wasm') gives afterwards.
 import { pathToFileURL } from 'node:url';
 
 const entry = process.argv[2] ?? new URL('../../../src/index.ts', import.meta.url).pathname;
@@ -20,4 +21,5 @@ if (process.argv.includes('--try-wasm')) {
     wasmError = (e as Error).message;
   }
 }
-console.log(JSON.stringify({ backend: atImport.name, threads: atImport.threads ?? 1, ready: fromReady.name, checksum, wasmError }));
+const fallbackReason = convkit.backendFallbackReason();
+console.log(JSON.stringify({ backend: atImport.name, threads: atImport.threads ?? 1, ready: fromReady.name, fallbackReason, checksum, wasmError }));
