@@ -5,7 +5,12 @@
  */
 import type { Conv2dGeometry } from '../backend.js';
 
-export type ConvAlgorithm = 'gemm' | 'winograd';
+/**
+ * 'winograd' is F(2x2,3x3) for the forward pass and the input gradient and F(3x3,2x2) for the weight gradient;
+ * 'winograd4x4' is F(4x4,3x3) for the forward pass and the input gradient (asm/winograd4.ts) and F(3x3,2x2) for the
+ * weight gradient.
+ */
+export type ConvAlgorithm = 'gemm' | 'winograd' | 'winograd4x4';
 /**
  * The forward pass; the input gradient (the same 3x3 convolution of the output gradient with the channels swapped,
  * rotated filters and padding 2 - pad); the weight gradient (Winograd F(3x3,2x2) over the same 2x2 output tiles).
@@ -35,7 +40,8 @@ export function winogradEligible(g: Conv2dGeometry): boolean {
 export function convAlgorithm(g: Conv2dGeometry, pass: ConvPass = 'forward'): ConvAlgorithm {
   if (!winogradEligible(g)) return 'gemm';
   const minChannels = pass === 'weightGradient' ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
-  return Math.min(g.cIn, g.cOut) >= minChannels ? 'winograd' : 'gemm';
+  if (Math.min(g.cIn, g.cOut) < minChannels) return 'gemm';
+  return pass === 'weightGradient' ? 'winograd' : 'winograd4x4';
 }
 
 /** Geometry of the input gradient as a forward convolution: gy (N,O,OH,OW) -> gx (N,C,H,W), padding 2 - pad. */
