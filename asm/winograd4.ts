@@ -108,12 +108,13 @@ export function winograd4Filter(w: usize, u: usize, cOut: i32, cIn: i32, backwar
   v128.store(out + 5 * step, f32x4.add(f32x4.mul(f32x4.add(f32x4.sub(d1, f32x4.mul(d3, two)), d5), two), f32x4.mul(d42, three)));
 }
 
-// V[p, c, k] for the tiles c0..c1 (k = t - c0), one tile-row segment (image b, row ty, tiles tx0..) at a time, 4
+// V[c, p, k] for the tiles c0..c1 (k = t - c0): the 36 positions of a channel are neighbours (36 rows of TILE_STRIDE
+// floats), so the transforms touch one block per channel (or output channel) instead of 36 streams far apart; one tile-row segment (image b, row ty, tiles tx0..) at a time, 4
 // tiles per vector. A group that runs past its segment writes garbage into the next k slots, which the next segment
 // overwrites, or into the 4 spare columns after the chunk. tmp holds 36 vectors (d B of one group).
 function inputTransform4(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, v: usize, rows: usize, rowLen: i32, tmp: usize): void {
-  const tilesPerImage = tilesH * tilesW, step = <usize>(cIn * TILE_STRIDE) << 2;
+  const tilesPerImage = tilesH * tilesW, step = <usize>TILE_STRIDE << 2;
   let t = c0;
   while (t < c1) {
     const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
@@ -122,7 +123,7 @@ function inputTransform4(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i3
     for (let c = 0; c < cIn; c++) {
       const xc = addr(x, (b * cIn + c) * h * w);
       for (let r = 0; r < 6; r++) padRow(xc, h, w, iy + r, padW, addr(rows, r * rowLen), rowLen);
-      const vc = addr(v, c * TILE_STRIDE + k0);
+      const vc = addr(v, c * 36 * TILE_STRIDE + k0);
       for (let g = 0; g < len; g += 4) {
         const e = 4 * (tx0 + g);
         // d B of each of the 6 patch rows: columns j of the 4 tiles are entries e + 4l + j (a 4x4 transpose)
@@ -165,7 +166,7 @@ function inputTransform4(x: usize, cIn: i32, h: i32, w: i32, padH: i32, padW: i3
 function outputTransform4(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, out: usize, tmp: usize): void {
   const tilesPerImage = tilesH * tilesW, outPlane = outH * outW;
-  const step = <usize>(cOut * TILE_STRIDE) << 2;
+  const step = <usize>TILE_STRIDE << 2;
   let t = c0;
   while (t < c1) {
     const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
@@ -173,7 +174,7 @@ function outputTransform4(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32
     const oy = 4 * ty, rowsValid = min<i32>(4, outH - oy);
     for (let o = 0; o < cOut; o++) {
       const bv = bias != 0 ? f32x4.splat(load<f32>(addr(bias, o))) : f32x4.splat(0);
-      const mo = addr(m, o * TILE_STRIDE + k0);
+      const mo = addr(m, o * 36 * TILE_STRIDE + k0);
       const row0 = addr(out, (b * cOut + o) * outPlane + oy * outW);
       for (let g = 0; g < len; g += 4) {
         const at = addr(mo, g);
@@ -228,7 +229,7 @@ function outputTransform4(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32
 
 // x is (N,C,H,W), u is (36, O, C) from winograd4Filter (positions winogradFilterPlane apart), bias is (O) or 0, out is (N,O,OH,OW); geom as for
 // winogradConv. Threads split the tiles of all images; each share runs chunks of WINOGRAD4_TILES tiles: transform
-// their inputs to V (36, C, tiles), 36 GEMMs M[p] = U[p] @ V[p], then Y = A^T M A.
+// their inputs to V (C, 36, tiles), 36 GEMMs M[:, p] = U[p] @ V[:, p] (M is (O, 36, tiles)), then Y = A^T M A.
 // Scratch per thread: winograd4ScratchFloats(C, O, OW) floats.
 export function winograd4Conv(x: usize, u: usize, bias: usize, geom: usize, out: usize,
   scratch: usize, tid: i32, nt: i32): void {
@@ -243,8 +244,8 @@ export function winograd4Conv(x: usize, u: usize, bias: usize, geom: usize, out:
     const c1 = min<i32>(t1, c0 + WINOGRAD4_TILES), count = c1 - c0;
     inputTransform4(x, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen, tmp);
     for (let p = 0; p < 36; p++) {
-      gemmST(false, false, cOut, count, cIn, addr(u, p * uPlane), cIn, addr(v, p * cIn * TILE_STRIDE), TILE_STRIDE,
-        addr(m, p * cOut * TILE_STRIDE), TILE_STRIDE, false, scratch);
+      gemmST(false, false, cOut, count, cIn, addr(u, p * uPlane), cIn, addr(v, p * TILE_STRIDE), 36 * TILE_STRIDE,
+        addr(m, p * TILE_STRIDE), 36 * TILE_STRIDE, false, scratch);
     }
     outputTransform4(m, bias, cOut, outH, outW, tilesH, tilesW, c0, c1, out, tmp);
   }
