@@ -33,8 +33,9 @@
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
  * - Convolutions: im2col + packed GEMM (asm/conv.ts) by default. 3x3 stride-1 ones with enough channels use
- *   Winograd (asm/winograd.ts; the rule is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
- *   and the input gradient, F(3x3,2x2) for the weight gradient, each a GEMM per transformed tile position.
+ *   Winograd (the rule is convAlgorithm in conv-algorithm.ts): F(4x4,3x3) for the forward pass and the input
+ *   gradient (asm/winograd4.ts; F(2x2,3x3) in asm/winograd.ts remains for setConvAlgorithm('winograd')), F(3x3,2x2)
+ *   for the weight gradient (asm/winograd.ts), each a GEMM per transformed tile position.
  *   Otherwise, small reductions and depthwise layers use direct kernels on a zero-padded copy of the input
  *   (asm/direct.ts; the rule is directConvAlgorithms below). Both rules read the geometry alone, so the thread
  *   count never changes which kernel (and which bits) a layer gets.
@@ -164,9 +165,10 @@ export interface WasmBackend extends Backend {
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
   /**
-   * Benchmarks and tests: force the convolution algorithm ('winograd' applies only where asm/winograd.ts can,
-   * see winogradEligible; the GEMM path everywhere else, direct kernels included), or null for the automatic
-   * choice (convAlgorithm, then directConvAlgorithms). Results differ by rounding only.
+   * Benchmarks and tests: force the convolution algorithm ('winograd' = F(2x2,3x3) and 'winograd4x4' = F(4x4,3x3),
+   * both with the F(3x3,2x2) weight gradient, apply only where winogradEligible; the GEMM path everywhere else,
+   * direct kernels included), or null for the automatic choice (convAlgorithm, then directConvAlgorithms).
+   * Results differ by rounding only.
    */
   setConvAlgorithm(algorithm: ConvAlgorithm | null): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
@@ -368,7 +370,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const useDirect = (g: Conv2dGeometry, pass: keyof DirectConvAlgorithms): boolean =>
     forcedConvAlgorithm === null && directConvAlgorithms(g)[pass] === 'direct';
   /**
-   * Winograd F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
+   * Winograd F(4x4,3x3) or F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
    * of all images (split over threads by tile ranges). The input gradient is the forward convolution of gy with
    * the filters rotated and transposed (backward) and padding 2 - pad.
    */
