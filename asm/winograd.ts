@@ -41,12 +41,21 @@ export function winogradScratchFloats(cIn: i32, cOut: i32, outW: i32): i32 {
   return (2 * tilesW + 8 + 3) & ~3;
 }
 
+/**
+ * Floats between two positions of a transformed filter bank u: the plane plus one cache line, so that the 16 (or 36)
+ * positions one filter's transform writes do not all fall into the same cache set (with 64x64 channels a plane is
+ * 16 KiB, and unpadded the transform of F(4x4,3x3) took as long as its tiles on an 8x8 layer).
+ */
+export function winogradFilterPlane(cIn: i32, cOut: i32): i32 {
+  return cIn * cOut + 16;
+}
+
 // w is (O,C,3,3); u is (16, rows, cols): u[p, r, s] is position p of G g G^T, where for the forward convolution
 // (rows, cols) = (o, c) and g = w[o,c], and for the input gradient (rows, cols) = (c, o) and g = w[o,c] rotated
 // 180 degrees. The transform runs in f64 and rounds once. Threads split the rows.
 export function winogradFilter(w: usize, u: usize, cOut: i32, cIn: i32, backward: i32, tid: i32, nt: i32): void {
   const rows = backward != 0 ? cIn : cOut, cols = backward != 0 ? cOut : cIn;
-  const plane = rows * cols;
+  const plane = winogradFilterPlane(cIn, cOut);
   for (let r = part(rows, tid, nt); r < part(rows, tid + 1, nt); r++) {
     for (let s = 0; s < cols; s++) {
       const o = backward != 0 ? s : r, c = backward != 0 ? r : s;
@@ -84,7 +93,7 @@ export function winogradFilter(w: usize, u: usize, cOut: i32, cIn: i32, backward
 }
 
 // Zero-padded copy of input row iy of one channel plane into row (length len): entry e holds xc[iy, e - padW].
-@inline function padRow(xc: usize, h: i32, w: i32, iy: i32, padW: i32, row: usize, len: i32): void {
+@inline export function padRow(xc: usize, h: i32, w: i32, iy: i32, padW: i32, row: usize, len: i32): void {
   if (iy < 0 || iy >= h) {
     for (let e = 0; e < len; e += 4) v128.store(addr(row, e), f32x4.splat(0));
     return;
@@ -98,7 +107,7 @@ export function winogradFilter(w: usize, u: usize, cOut: i32, cIn: i32, backward
   for (; e < len; e++) store<f32>(addr(row, e), 0);
 }
 
-// x is (N,C,H,W), u is (16, O, C) from winogradFilter, bias is (O) or 0, out is (N,O,OH,OW).
+// x is (N,C,H,W), u is (16, O, C) from winogradFilter (positions winogradFilterPlane apart), bias is (O) or 0, out is (N,O,OH,OW).
 // geom: a 3x3 stride-1 convolution (kernel size, stride, dilation and groups are not read).
 // Threads split the tiles of all images (tile t = (b*tilesH + ty)*tilesW + tx); each share runs chunks of
 // WINOGRAD_TILES tiles: transform their inputs to V (16, C, tiles), 16 GEMMs M[p] = U[p] @ V[p], then Y = A^T M A.
@@ -110,13 +119,13 @@ export function winogradConv(x: usize, u: usize, bias: usize, geom: usize, out: 
   const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, tilesPerImage = tilesH * tilesW;
   const total = n * tilesPerImage;
   const v = addr(scratch, GEMM_SCRATCH), m = addr(v, 16 * cIn * TILE_STRIDE), rows = addr(m, 16 * cOut * TILE_STRIDE);
-  const rowLen = paddedRowLength(outW);
+  const rowLen = paddedRowLength(outW), uPlane = winogradFilterPlane(cIn, cOut);
   const t0 = part(total, tid, nt), t1 = part(total, tid + 1, nt);
   for (let c0 = t0; c0 < t1; c0 += WINOGRAD_TILES) {
     const c1 = min<i32>(t1, c0 + WINOGRAD_TILES), count = c1 - c0;
     inputTransform(x, cIn, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
     for (let p = 0; p < 16; p++) {
-      gemmST(false, false, cOut, count, cIn, addr(u, p * cOut * cIn), cIn, addr(v, p * cIn * TILE_STRIDE), TILE_STRIDE,
+      gemmST(false, false, cOut, count, cIn, addr(u, p * uPlane), cIn, addr(v, p * cIn * TILE_STRIDE), TILE_STRIDE,
         addr(m, p * cOut * TILE_STRIDE), TILE_STRIDE, false, scratch);
     }
     outputTransform(m, bias, cOut, outH, outW, tilesH, tilesW, c0, c1, out);

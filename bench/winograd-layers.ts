@@ -38,7 +38,7 @@ const randomArray = (n: number): Float32Array => {
   for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5;
   return a;
 };
-console.log(`wasm, ${threads} thread(s), batch ${batch}; ms per call (best of 5), GEMM path | Winograd, twice`);
+console.log(`wasm, ${threads} thread(s), batch ${batch}; ms per call (best of 5), GEMM path | F(2x2,3x3) | F(4x4,3x3) (weight grad: F(3x3,2x2) for both), twice`);
 for (const [label, cIn, size, cOut] of LAYERS) {
   const g: Conv2dGeometry = { n: batch, cIn, h: size, w: size, cOut, kh: 3, kw: 3, strideH: 1, strideW: 1, padH: 1, padW: 1,
     dilationH: 1, dilationW: 1, groups: 1, outH: size, outW: size };
@@ -51,11 +51,11 @@ for (const [label, cIn, size, cOut] of LAYERS) {
   ];
   const cells = passes.map(([name, run]) => {
     const times: string[] = [];
-    for (const algorithm of ['gemm', 'winograd', 'gemm', 'winograd'] as const) {
+    for (const algorithm of ['gemm', 'winograd', 'winograd4x4', 'gemm', 'winograd', 'winograd4x4'] as const) {
       wasm.setConvAlgorithm(algorithm);
       times.push(bestMs(run).toFixed(2));
     }
-    return `${name} ${times[0]} | ${times[1]}, ${times[2]} | ${times[3]}`;
+    return `${name} ${times.slice(0, 3).join(' | ')}, ${times.slice(3).join(' | ')}`;
   });
   console.log(`${label.padEnd(22)} ${cells.join('   ')}`);
 }

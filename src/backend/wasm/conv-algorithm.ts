@@ -1,11 +1,17 @@
 /**
  * Which algorithm the wasm backend uses for a convolution: the im2col + packed GEMM kernels (asm/conv.ts) or
- * Winograd F(2x2,3x3) (asm/winograd.ts), which does 16 multiplies per 2x2 output tile and input channel instead
- * of 36 but pays an input and an output transform per tile (cheap per multiply only when channels are many).
+ * Winograd, which pays an input and an output transform per tile (cheap per multiply only when channels are many)
+ * to do fewer multiplies: F(4x4,3x3) (asm/winograd4.ts) 36 per 4x4 output tile and input channel instead of 144,
+ * F(2x2,3x3) (asm/winograd.ts) 16 per 2x2 tile instead of 36.
  */
 import type { Conv2dGeometry } from '../backend.js';
 
-export type ConvAlgorithm = 'gemm' | 'winograd';
+/**
+ * 'winograd' is F(2x2,3x3) for the forward pass and the input gradient and F(3x3,2x2) for the weight gradient;
+ * 'winograd4x4' is F(4x4,3x3) for the forward pass and the input gradient (asm/winograd4.ts) and F(3x3,2x2) for the
+ * weight gradient.
+ */
+export type ConvAlgorithm = 'gemm' | 'winograd' | 'winograd4x4';
 /**
  * The forward pass; the input gradient (the same 3x3 convolution of the output gradient with the channels swapped,
  * rotated filters and padding 2 - pad); the weight gradient (Winograd F(3x3,2x2) over the same 2x2 output tiles).
@@ -16,12 +22,16 @@ export type ConvPass = 'forward' | 'inputGradient' | 'weightGradient';
  * Input and output channels from which Winograd is faster than the GEMM path for the forward pass and the input
  * gradient (both have the same pair), and for the weight gradient, whose f64 partial sums and two transforms per
  * tile cost more. Measured per layer with bench/winograd-layers.ts (1 thread, batch 32): forward and input gradient
- * win 1.3-2x from 4 channels up (3 input channels lose); the weight gradient ties at 8-12 and wins 1.5-2x from 16.
+ * win 1.3-2x from 4 channels up with F(2x2,3x3) (3 input channels lose); the weight gradient ties at 8-12 and wins
+ * 1.5-2x from 16. F(4x4,3x3) is faster than F(2x2,3x3) on every layer measured from 4 channels (2026-11-25: 1.2x at
+ * 4->4 32x32, 1.33x on resnet20's 16->16 32x32 and 32->32 16x16, 1.1-1.2x on its 64->64 8x8, 1.15-1.4x on
+ * vggsmall's layers), so it takes the forward pass and input gradient wherever Winograd does. Its rounding error
+ * is larger (about 2e-6 of the largest output on 64 channels against 6e-7; see asm/winograd4.ts).
  */
 export const WINOGRAD_MIN_CHANNELS = 4;
 export const WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS = 16;
 
-/** True for the convolutions asm/winograd.ts computes: 3x3, stride 1, dilation 1, one group, padding 0..2. */
+/** True for the convolutions asm/winograd.ts and asm/winograd4.ts compute: 3x3, stride 1, dilation 1, one group, padding 0..2. */
 export function winogradEligible(g: Conv2dGeometry): boolean {
   return g.kh === 3 && g.kw === 3 && g.strideH === 1 && g.strideW === 1 && g.dilationH === 1 && g.dilationW === 1 &&
     g.groups === 1 && g.padH >= 0 && g.padH <= 2 && g.padW >= 0 && g.padW <= 2 && g.outH > 0 && g.outW > 0 && g.h > 0 && g.w > 0;
@@ -35,7 +45,8 @@ export function winogradEligible(g: Conv2dGeometry): boolean {
 export function convAlgorithm(g: Conv2dGeometry, pass: ConvPass = 'forward'): ConvAlgorithm {
   if (!winogradEligible(g)) return 'gemm';
   const minChannels = pass === 'weightGradient' ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
-  return Math.min(g.cIn, g.cOut) >= minChannels ? 'winograd' : 'gemm';
+  if (Math.min(g.cIn, g.cOut) < minChannels) return 'gemm';
+  return pass === 'weightGradient' ? 'winograd' : 'winograd4x4';
 }
 
 /** Geometry of the input gradient as a forward convolution: gy (N,O,OH,OW) -> gx (N,C,H,W), padding 2 - pad. */

@@ -35,8 +35,9 @@
  *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
  *   CPU, which would make results machine-dependent).
  * - Convolutions: im2col + packed GEMM (asm/conv.ts) by default. 3x3 stride-1 ones with enough channels use
- *   Winograd (asm/winograd.ts; the rule is convAlgorithm in conv-algorithm.ts): F(2x2,3x3) for the forward pass
- *   and the input gradient, F(3x3,2x2) for the weight gradient, each a GEMM per transformed tile position.
+ *   Winograd (the rule is convAlgorithm in conv-algorithm.ts): F(4x4,3x3) for the forward pass and the input
+ *   gradient (asm/winograd4.ts; F(2x2,3x3) in asm/winograd.ts remains for setConvAlgorithm('winograd')), F(3x3,2x2)
+ *   for the weight gradient (asm/winograd.ts), each a GEMM per transformed tile position.
  *   Otherwise, small reductions and depthwise layers use direct kernels on a zero-padded copy of the input
  *   (asm/direct.ts; the rule is directConvAlgorithms below). Both rules read the geometry alone, so the thread
  *   count never changes which kernel (and which bits) a layer gets.
@@ -51,7 +52,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
-  'winogradFilter', 'winogradConv', 'winogradWeightGrad',
+  'winogradFilter', 'winogradConv', 'winogradWeightGrad', 'winograd4Filter', 'winograd4Conv',
   'directConv2dForward', 'directConv2dBackwardWeight', 'directConv2dBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
@@ -173,9 +174,10 @@ export interface WasmBackend extends Backend {
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
   /**
-   * Benchmarks and tests: force the convolution algorithm ('winograd' applies only where asm/winograd.ts can,
-   * see winogradEligible; the GEMM path everywhere else, direct kernels included), or null for the automatic
-   * choice (convAlgorithm, then directConvAlgorithms). Results differ by rounding only.
+   * Benchmarks and tests: force the convolution algorithm ('winograd' = F(2x2,3x3) and 'winograd4x4' = F(4x4,3x3),
+   * both with the F(3x3,2x2) weight gradient, apply only where winogradEligible; the GEMM path everywhere else,
+   * direct kernels included), or null for the automatic choice (convAlgorithm, then directConvAlgorithms).
+   * Results differ by rounding only.
    */
   setConvAlgorithm(algorithm: ConvAlgorithm | null): void;
   /** Run the SIMD mul+add peak loop (56 flops per iteration) on nt threads; returns seconds. For benchmarks. */
@@ -363,26 +365,36 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
   const winogradScratchFloats = exports.winogradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  const winograd4ScratchFloats = exports.winograd4ScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  const winogradFilterPlane = exports.winogradFilterPlane as (cIn: number, cOut: number) => number;
   let forcedConvAlgorithm: ConvAlgorithm | null = null;
-  const useWinograd = (g: Conv2dGeometry, pass: ConvPass): boolean =>
-    (forcedConvAlgorithm === null ? convAlgorithm(g, pass) : forcedConvAlgorithm) === 'winograd' && winogradEligible(g);
+  /** The algorithm of one pass: a forced one applies where it can (F(4x4,3x3) has no weight gradient: F(3x3,2x2)). */
+  const algorithmOf = (g: Conv2dGeometry, pass: ConvPass): ConvAlgorithm => {
+    if (forcedConvAlgorithm === null) return convAlgorithm(g, pass);
+    if (forcedConvAlgorithm === 'gemm' || !winogradEligible(g)) return 'gemm';
+    return forcedConvAlgorithm === 'winograd4x4' && pass === 'weightGradient' ? 'winograd' : forcedConvAlgorithm;
+  };
   /** Direct kernels where their rule says so and Winograd did not take the pass (never when an algorithm is forced). */
   const useDirect = (g: Conv2dGeometry, pass: keyof DirectConvAlgorithms): boolean =>
     forcedConvAlgorithm === null && directConvAlgorithms(g)[pass] === 'direct';
   /**
-   * Winograd F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
+   * Winograd F(4x4,3x3) or F(2x2,3x3): transform the filters into a temporary block (rows split over threads), then the tiles
    * of all images (split over threads by tile ranges). The input gradient is the forward convolution of gy with
    * the filters rotated and transposed (backward) and padding 2 - pad.
    */
-  function winogradCall(x: number, w: number, bias: number, g: Conv2dGeometry, out: number, backward: boolean): void {
-    const u = heap.allocBlock(16 * g.cIn * g.cOut * 4);
+  function winogradCall(x: number, w: number, bias: number, g: Conv2dGeometry, out: number, backward: boolean,
+    algorithm: 'winograd' | 'winograd4x4'): void {
+    const large = algorithm === 'winograd4x4', positions = large ? 36 : 16;
+    const u = heap.allocBlock(positions * winogradFilterPlane(g.cIn, g.cOut) * 4);
     try {
-      run('winogradFilter', [w, u, g.cOut, g.cIn, backward ? 1 : 0], sharesFor(g.cIn * g.cOut * 9 * NS_PER_SCALAR_F64, 1));
+      run(large ? 'winograd4Filter' : 'winogradFilter', [w, u, g.cOut, g.cIn, backward ? 1 : 0],
+        sharesFor(g.cIn * g.cOut * positions * NS_PER_SCALAR_F64, 1));
       const fg = backward ? backwardInputAsForward(g) : g;
       writeConvGeometry(fg);
-      const [s, stride] = scratch(winogradScratchFloats(fg.cIn, fg.cOut, fg.outW) * 4);
-      // Winograd does 16 multiplies per 2x2 tile and input channel where the GEMM path does 36.
-      run('winogradConv', [x, u, bias, geomPtr, out, s], sharesFor(convWork(g) * NS_PER_MAC * 0.5), 5, stride);
+      const [s, stride] = scratch((large ? winograd4ScratchFloats : winogradScratchFloats)(fg.cIn, fg.cOut, fg.outW) * 4);
+      // Multiplies per output and input channel: F(2x2,3x3) 4, F(4x4,3x3) 2.25, where the GEMM path does 9.
+      run(large ? 'winograd4Conv' : 'winogradConv', [x, u, bias, geomPtr, out, s],
+        sharesFor(convWork(g) * NS_PER_MAC * (large ? 0.35 : 0.5)), 5, stride);
     } finally {
       heap.freeBlock(u);
     }
@@ -469,21 +481,23 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
-      if (useWinograd(g, 'forward')) return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false));
+      const algorithm = algorithmOf(g, 'forward');
+      if (algorithm !== 'gemm') return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false, algorithm));
       const direct = useDirect(g, 'forward');
       withArgs((M) => convCall(direct ? 'directConv2dForward' : 'conv2dForward', g, direct ? directForwardScratch(g) : colScratch(g),
         [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
-      if (useWinograd(g, 'inputGradient')) return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true));
+      const algorithm = algorithmOf(g, 'inputGradient');
+      if (algorithm !== 'gemm') return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true, algorithm));
       const direct = useDirect(g, 'backwardInput');
       withArgs((M) => convCall(direct ? 'directConv2dBackwardInput' : 'conv2dBackwardInput', g,
         direct ? directInputGradScratch(g) : colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      if (useWinograd(g, 'weightGradient')) return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
+      if (algorithmOf(g, 'weightGradient') !== 'gemm') return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
       // 2 shares per thread, not 4: each share packs the output gradient of every image again (GEMM path), or
       // pads every image again (direct path).
       const direct = useDirect(g, 'backwardWeight');
