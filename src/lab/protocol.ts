@@ -5,6 +5,9 @@
  * plain20/resnet20 0.29/0.42 s and plain56/resnet56 1.6/1.5 s per step of 32), so that `convkit lab all`
  * finishes in about 10 minutes on an idle machine (the committed run shared the 2 cores with
  * other jobs, load average about 10, and took about 4x longer); see LAB.md for what that budget means.
+ * Experiment 7 was re-sized later, with faster kernels: 400 steps of 16 took 0.04-0.07 s per step for
+ * plain20/resnet20, 0.12-0.21 s for plain56 and 0.17-0.21 s for resnet56, so its 3 seeds ran in 9 min 40 s
+ * (2 threads, sharing the machine with other jobs at load average about 3.5).
  */
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
