@@ -15,7 +15,7 @@ import { compose, normalize, type BatchTransform } from '../data/transforms.js';
 import { DataLoader } from '../data/loader.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
-import { Adam, SGD, type Optimizer } from '../optim/index.js';
+import { Adam, LinearLR, SGD, type Optimizer } from '../optim/index.js';
 import { backendScope } from '../train/scope.js';
 import { argmaxRows } from '../train/metrics.js';
 
@@ -29,9 +29,22 @@ export function inputTransform(...before: BatchTransform[]): BatchTransform {
 
 export interface OptimizerSpec {
   name: 'adam' | 'sgd';
+  /** The learning rate after any warm-up. */
   lr: number;
   momentum?: number;
   weightDecay?: number;
+  /**
+   * Linear learning-rate warm-up (`optim.LinearLR`, stepped after every optimizer step as in PyTorch): step 1
+   * uses lr * startFactor, and the lr rises linearly to `lr` at step `steps + 1` and stays there.
+   */
+  warmup?: LinearWarmup;
+}
+
+export interface LinearWarmup {
+  /** Number of steps over which the factor rises from `startFactor` to 1. */
+  steps: number;
+  /** The factor of the first step, in (0, 1]. */
+  startFactor: number;
 }
 
 export interface TrainSpec {
@@ -59,6 +72,8 @@ export interface TrainOutcome {
   /** Examples seen = steps * batchSize. */
   examplesSeen: number;
   epochs: number;
+  /** The learning rate each step was taken with (of the first parameter group), in step order. */
+  learningRates: number[];
 }
 
 function makeOptimizer(model: Module, spec: OptimizerSpec): Optimizer {
@@ -78,6 +93,9 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
     generator: new Generator(1000 + spec.seed), transform: inputTransform(...(spec.transform ? [spec.transform] : [])),
   });
   const optimizer = makeOptimizer(model, spec.optimizer);
+  const warmup = spec.optimizer.warmup;
+  const scheduler = warmup ? new LinearLR(optimizer, { startFactor: warmup.startFactor, endFactor: 1, totalIters: warmup.steps }) : undefined;
+  const learningRates: number[] = [];
   const scope = backendScope();
   const lossCurve: { step: number; loss: number }[] = [];
   model.train();
@@ -89,6 +107,7 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
   while (step < steps) {
     for (const { x, y } of loader) {
       if (step >= steps) break;
+      learningRates.push(optimizer.paramGroups[0]!.lr);
       const loss = scope(() => {
         const l = crossEntropy(model.forward(x), y);
         optimizer.zeroGrad();
@@ -96,6 +115,7 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
         optimizer.step();
         return l.item();
       });
+      scheduler?.step();
       if (!Number.isFinite(loss)) throw new Error(`lab: ${spec.label ?? 'training'} diverged (loss ${loss} at step ${step + 1})`);
       step++;
       windowSum += loss;
@@ -114,7 +134,7 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
     }
   }
   const seconds = (now() - t0) / 1000;
-  return { lossCurve, seconds, examplesSeen: steps * loader.batchSize, epochs: (steps * loader.batchSize) / spec.train.length };
+  return { lossCurve, seconds, examplesSeen: steps * loader.batchSize, epochs: (steps * loader.batchSize) / spec.train.length, learningRates };
 }
 
 /** Predicted classes of `model` (in eval mode, without gradients) for every image of `dataset`. */

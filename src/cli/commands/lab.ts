@@ -21,7 +21,7 @@ export default defineCommand({
   options: {
     quick: { type: 'boolean', description: 'small subsets and budgets (a few minutes for all experiments)' },
     smoke: { type: 'boolean', description: 'tiny budgets (seconds; for tests: checks the machinery, numbers mean nothing)' },
-    seeds: { type: 'string', valueName: 'N', description: 'seeds 0..N-1 for experiments that repeat runs', defaultText: 'per experiment (3 for ablation and shuffle)' },
+    seeds: { type: 'string', valueName: 'N', description: 'seeds 0..N-1 for experiments that repeat runs', defaultText: 'per experiment (3 for ablation, ablation-long, shuffle and depth)' },
     out: { type: 'string', valueName: 'DIR', description: 'output folder', defaultText: 'lab' },
     data: { type: 'string', valueName: 'DIR', description: 'folder with the Fashion-MNIST IDX files' },
     backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },

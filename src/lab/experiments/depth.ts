@@ -1,73 +1,115 @@
 /**
  * Experiment 7, depth and skip connections: plain20, plain56, resnet20 and resnet56 (CIFAR-style, on 1x28x28),
- * trained with the same optimizer, batch, steps and seed; training-loss curves. He et al. (2016): the deeper
- * plain net trains worse than the shallower one (degradation), the residual nets do not.
+ * trained with the same optimizer, learning-rate schedule, batch, steps and seeds; training-loss curves. He et
+ * al. (2016): the deeper plain net trains worse than the shallower one (degradation), the residual nets do not.
+ * The verdict compares means over seeds; the table and the figure show the spread (min-max) across seeds.
  */
 import * as models from '../../models/index.js';
 import { lineChart } from '../../viz/svg.js';
 import { accuracy, seededModel, trainSteps } from '../train.js';
 import { describeBudget, protocolOf } from '../protocol.js';
-import { count, markdownTable, pct, seedList } from '../stats.js';
-import type { Experiment } from '../types.js';
+import { count, markdownTable, pct, pctSpread, seedList, spread, type Spread } from '../stats.js';
+import type { Experiment, LabScale } from '../types.js';
 
 export const DEPTH_MODELS = ['plain20', 'plain56', 'resnet20', 'resnet56'] as const;
 
 const CLAIM = 'Without skip connections a deeper net (plain56) trains worse than a shallower one (plain20): degradation. With skip connections (resnet20, resnet56) depth does not hurt training.';
 
-export const depthExperiment: Experiment = makeDepth('depth', 'Depth and skip connections: degradation of plain nets, and ResNets (SGD)', 'depth');
-/** 7b: the same comparison with the lab's default optimizer, Adam, and a longer budget. */
-export const depthAdamExperiment: Experiment = makeDepth('depth-adam', 'Depth and skip connections with Adam and a longer budget', 'depthAdam');
+const COLORS: Record<string, string> = { plain20: '#0072B2', plain56: '#D55E00', resnet20: '#56B4E9', resnet56: '#E69F00' };
 
-function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam'): Experiment {
+export interface DepthRun {
+  model: string;
+  seed: number;
+  params: number;
+  curve: { step: number; loss: number }[];
+  seconds: number;
+  testAccuracy: number;
+  /** Mean training loss over the last 20% of the recorded loss windows. */
+  lastLoss: number;
+  /** Highest windowed training loss of the run (shows a divergence that later recovers). */
+  peakLoss: number;
+}
+
+/** 7 (SGD with a linear warm-up, 3 seeds at full scale). */
+export const depthExperiment: Experiment = makeDepth('depth', 'Depth and skip connections: degradation of plain nets, and ResNets (SGD)', 'depth', { full: 3, quick: 1, smoke: 1 });
+/** 7b: the same comparison with the lab's default optimizer, Adam, and a longer budget (one seed: it takes 13 minutes). */
+export const depthAdamExperiment: Experiment = makeDepth('depth-adam', 'Depth and skip connections with Adam and a longer budget', 'depthAdam', { full: 1, quick: 1, smoke: 1 });
+
+/** "1.234 ± 0.056 (1.180-1.290)", or just the mean for one run. */
+function lossSpread(s: Spread): string {
+  return s.n > 1 ? `${s.mean.toFixed(3)} ± ${s.std.toFixed(3)} (${s.min.toFixed(3)}-${s.max.toFixed(3)})` : s.mean.toFixed(3);
+}
+
+/**
+ * The training-loss figure: per model the mean curve over seeds, with min-max bars when there are several
+ * (every run of one budget records its loss at the same steps, so the curves average point by point).
+ */
+export function depthLossChart(runs: readonly DepthRun[], seedCount: number, lossEvery: number): string {
+  const steps = runs[0]?.curve.map((c) => c.step) ?? [];
+  return lineChart({
+    title: `Training loss${seedCount > 1 ? `, mean and min-max of ${seedCount} seeds` : ''}`, xLabel: 'step',
+    yLabel: `training loss (mean of ${lossEvery} steps)`,
+    series: DEPTH_MODELS.map((model) => ({
+      name: model, dashed: model.startsWith('plain'), color: COLORS[model],
+      points: steps.map((step, i) => {
+        const s = spread(runs.filter((r) => r.model === model).map((r) => r.curve[i]!.loss));
+        return seedCount > 1 ? { x: step, y: s.mean, lo: s.min, hi: s.max } : { x: step, y: s.mean };
+      }),
+    })),
+  });
+}
+
+function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam', defaultSeeds: Record<LabScale, number>): Experiment {
   return {
   name,
   index: 7,
   title,
   claim: CLAIM,
-  defaultSeeds: { full: 1, quick: 1, smoke: 1 },
+  defaultSeeds,
   async run(ctx) {
     const p = protocolOf(ctx)[key];
     const data = await ctx.data();
-    const seeds = seedList(ctx.options.seeds ?? 1);
+    const seeds = seedList(ctx.options.seeds ?? defaultSeeds[ctx.options.scale]);
     const missing = DEPTH_MODELS.filter((m) => !models.has(m));
     if (missing.length) throw new Error(`lab ${name}: the model zoo has no ${missing.join(', ')} (available: ${models.list().map((m) => m.name).join(', ')})`);
     const test = data.test.take(p.testImages);
-    const runs: { model: string; seed: number; params: number; curve: { step: number; loss: number }[]; seconds: number; testAccuracy: number; lastLoss: number }[] = [];
+    const runs: DepthRun[] = [];
     for (const seed of seeds) {
-      for (const name of DEPTH_MODELS) {
-        const model = seededModel(seed, () => models.create(name));
-        const outcome = trainSteps({ model, train: data.train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${name} seed=${seed}`, log: ctx.options.log });
+      for (const model of DEPTH_MODELS) {
+        const net = seededModel(seed, () => models.create(model));
+        const outcome = trainSteps({ model: net, train: data.train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${model} seed=${seed}`, log: ctx.options.log });
         const tail = outcome.lossCurve.slice(-Math.max(1, Math.floor(outcome.lossCurve.length / 5)));
         const lastLoss = tail.reduce((a, b) => a + b.loss, 0) / tail.length;
-        const testAccuracy = accuracy(model, test);
-        runs.push({ model: name, seed, params: model.numParameters(), curve: outcome.lossCurve, seconds: outcome.seconds, testAccuracy, lastLoss });
-        ctx.options.log(`  ${name} seed=${seed}: final training loss ${lastLoss.toFixed(3)}, test ${pct(testAccuracy)} (${outcome.seconds.toFixed(0)} s)`);
+        const peakLoss = Math.max(...outcome.lossCurve.map((c) => c.loss));
+        const testAccuracy = accuracy(net, test);
+        runs.push({ model, seed, params: net.numParameters(), curve: outcome.lossCurve, seconds: outcome.seconds, testAccuracy, lastLoss, peakLoss });
+        ctx.options.log(`  ${model} seed=${seed}: final training loss ${lastLoss.toFixed(3)} (peak ${peakLoss.toFixed(2)}), test ${pct(testAccuracy)} (${outcome.seconds.toFixed(0)} s)`);
       }
     }
-    ctx.output.text(`${name}/training-loss.svg`, lineChart({
-      title: 'Training loss (same optimizer, batch and steps)', xLabel: 'step', yLabel: `training loss (mean of ${p.lossEvery} steps)`,
-      series: runs.map((r) => ({ name: `${r.model}${seeds.length > 1 ? ` s${r.seed}` : ''}`, dashed: r.model.startsWith('plain'), color: { plain20: '#0072B2', plain56: '#D55E00', resnet20: '#56B4E9', resnet56: '#E69F00' }[r.model], points: r.curve.map((c) => ({ x: c.step, y: c.loss })) })),
-    }));
-    const mean = (model: string, key: 'lastLoss' | 'testAccuracy'): number => {
-      const v = runs.filter((r) => r.model === model).map((r) => r[key]);
-      return v.reduce((a, b) => a + b, 0) / v.length;
-    };
-    const degradation = mean('plain56', 'lastLoss') > mean('plain20', 'lastLoss');
-    const resnetOk = mean('resnet56', 'lastLoss') <= mean('plain56', 'lastLoss');
-    const resnetNoDegradation = mean('resnet56', 'lastLoss') <= mean('resnet20', 'lastLoss') * 1.05;
+    const of = (model: string): DepthRun[] => runs.filter((r) => r.model === model);
+    const stat = (model: string, field: 'lastLoss' | 'testAccuracy' | 'peakLoss'): Spread => spread(of(model).map((r) => r[field]));
+    const mean = (model: string): number => stat(model, 'lastLoss').mean;
+    ctx.output.text(`${name}/training-loss.svg`, depthLossChart(runs, seeds.length, p.lossEvery));
+    // Per-seed counts, so a mean carried by one seed is visible.
+    const perSeed = (holds: (seed: number) => boolean): string => `${seeds.filter(holds).length} of ${seeds.length} seeds`;
+    const loss = (model: string, seed: number): number => runs.find((r) => r.model === model && r.seed === seed)!.lastLoss;
+    const degradation = mean('plain56') > mean('plain20');
+    const resnetOk = mean('resnet56') <= mean('plain56');
+    const resnetNoDegradation = mean('resnet56') <= mean('resnet20') * 1.05;
     const md = [
-      markdownTable(['model', 'parameters', 'training loss, last 20% of steps', `test accuracy (${count(test.length)} images)`, 'seconds'],
-        DEPTH_MODELS.map((m) => [m, count(runs.find((r) => r.model === m)!.params), mean(m, 'lastLoss').toFixed(3), pct(mean(m, 'testAccuracy')), runs.filter((r) => r.model === m).reduce((a, r) => a + r.seconds, 0).toFixed(0)])),
+      markdownTable(['model', 'parameters', `training loss, last 20% of steps (mean ± sd${seeds.length > 1 ? ', min-max' : ''})`, 'peak windowed loss (max over seeds)', `test accuracy (${count(test.length)} images)`, 'seconds (all seeds)'],
+        DEPTH_MODELS.map((m) => [m, count(of(m)[0]!.params), lossSpread(stat(m, 'lastLoss')), stat(m, 'peakLoss').max.toFixed(2), pctSpread(stat(m, 'testAccuracy')), of(m).reduce((a, r) => a + r.seconds, 0).toFixed(0)])),
       '',
-      `- Degradation (plain56 trains worse than plain20): ${degradation ? 'yes' : 'no'} (${mean('plain56', 'lastLoss').toFixed(3)} vs ${mean('plain20', 'lastLoss').toFixed(3)}).`,
-      `- resnet56 vs plain56: ${mean('resnet56', 'lastLoss').toFixed(3)} vs ${mean('plain56', 'lastLoss').toFixed(3)}; resnet56 vs resnet20: ${mean('resnet56', 'lastLoss').toFixed(3)} vs ${mean('resnet20', 'lastLoss').toFixed(3)}.`,
+      `- Degradation (plain56 trains worse than plain20): ${degradation ? 'yes' : 'no'} (${mean('plain56').toFixed(3)} vs ${mean('plain20').toFixed(3)}; in ${perSeed((s) => loss('plain56', s) > loss('plain20', s))}).`,
+      `- resnet56 vs plain56: ${mean('resnet56').toFixed(3)} vs ${mean('plain56').toFixed(3)} (resnet56 lower in ${perSeed((s) => loss('resnet56', s) <= loss('plain56', s))}); resnet56 vs resnet20: ${mean('resnet56').toFixed(3)} vs ${mean('resnet20').toFixed(3)} (resnet56 within 5% of resnet20 or lower in ${perSeed((s) => loss('resnet56', s) <= loss('resnet20', s) * 1.05)}).`,
+      `- Verdict rule, on the means over seeds: "holds" when plain56 > plain20, resnet56 <= plain56 and resnet56 <= 1.05 x resnet20; "partly holds" when one of the first two holds.`,
       '',
       `![training loss](${name}/training-loss.svg)`,
     ].join('\n');
     return {
       verdict: degradation && resnetOk && resnetNoDegradation ? 'holds' : degradation || resnetOk ? 'partly holds' : 'does not hold',
-      summary: `Training loss at the end of the budget: plain20 ${mean('plain20', 'lastLoss').toFixed(3)}, plain56 ${mean('plain56', 'lastLoss').toFixed(3)}, resnet20 ${mean('resnet20', 'lastLoss').toFixed(3)}, resnet56 ${mean('resnet56', 'lastLoss').toFixed(3)}.`,
-      protocol: `Full training set, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}, same shuffle order for every model; loss averaged over windows of ${p.lossEvery} steps.`,
+      summary: `Training loss at the end of the budget${seeds.length > 1 ? ` (mean of ${seeds.length} seeds)` : ''}: plain20 ${mean('plain20').toFixed(3)}, plain56 ${mean('plain56').toFixed(3)}, resnet20 ${mean('resnet20').toFixed(3)}, resnet56 ${mean('resnet56').toFixed(3)}.`,
+      protocol: `Full training set, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')} (seed s sets the initial weights and the shuffle order, the same order for every model); loss averaged over windows of ${p.lossEvery} steps.`,
       markdown: md,
       results: { budget: p.budget, seeds, runs },
     };
