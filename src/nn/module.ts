@@ -28,6 +28,9 @@ import { formatShape, shapesEqual, type Shape } from '../tensor/shape.js';
  * updates them in place, with no copy per call). `new Parameter(array, shape)` and `Parameter.from(t)` wrap the
  * storage they are given, shared and not copied (as PyTorch's `nn.Parameter(t)` shares `t`'s storage); on wasm,
  * kernels copy such a GC-owned array in and out of the heap at every call. Either kind works on every backend.
+ * A heap array is a `Float32Array` subclass (its subarrays must keep the block from being reused), so
+ * `assert.deepStrictEqual`, which compares prototypes, sees it differ from a plain array of the same values:
+ * compare `p.toFloat32Array()` (a plain copy) instead.
  */
 export class Parameter extends Tensor {
   constructor(data: Float32Array, shape: Shape, requiresGrad = true) {

@@ -15,9 +15,16 @@
  *   foreign array) into temporary heap blocks around the call. Blocks come from size classes with free lists
  *   (heap.ts) and also return by `release(array)`, or, for blocks kept past their scope, when the
  *   FinalizationRegistry sees the array (and its subarrays) collected. Growth never invalidates views: the
- *   buffer of a shared memory never detaches. Optimizer state (`allocState`) is a heap block outside every scope,
- *   returned by finalization: the update kernels then copy only the parameter and its gradient, not the state
- *   (measured on the MLP benchmark, 1 thread: ~8% more images per CPU-second than GC-owned state).
+ *   buffer of a shared memory never detaches.
+ * - Persistent memory: layers' parameters (nn `Parameter.zeros`) and optimizer state come from `allocState`, a heap
+ *   block outside every scope (heap.allocPersistent), returned by finalization once the parameter or optimizer is
+ *   collected. Kernels read the weights by address and the update kernels write parameters and state in place, so
+ *   only activations and gradients made outside a scope are ever copied. (GC-owned optimizer state cost ~8% of
+ *   the MLP benchmark's images per CPU-second, 1 thread; GC-owned parameters cost a copy of every weight matrix per
+ *   forward, backward and optimizer step.) Since only finalization returns these blocks and a synchronous loop never
+ *   lets it run, they have a budget (a quarter of the memory's maximum, 1 GiB on wasm32; `setPersistentBudget`):
+ *   past it, or when the memory cannot grow (its maximum, or `setMemoryLimit`), allocState returns a GC-owned
+ *   array instead, which is slower but never wrong. Copies of heap arrays (slice, map) are plain Float32Arrays.
  * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
