@@ -21,7 +21,8 @@
  *   collected. Kernels read the weights by address and the update kernels write parameters and state in place, so
  *   only activations and gradients made outside a scope are ever copied. (GC-owned optimizer state cost ~8% of
  *   the MLP benchmark's images per CPU-second, 1 thread; GC-owned parameters cost a copy of every weight matrix per
- *   forward, backward and optimizer step.) Since only finalization returns these blocks and a synchronous loop never
+ *   forward, backward and optimizer step: heap parameters gave ~9% more images per CPU-second on MLP training and
+ *   ~2% on MLP inference, 1 thread, 2026-11-25.) Since only finalization returns these blocks and a synchronous loop never
  *   lets it run, they have a budget (a quarter of the memory's maximum, 1 GiB on wasm32; `setPersistentBudget`):
  *   past it, or when the memory cannot grow (its maximum, or `setMemoryLimit`), allocState returns a GC-owned
  *   array instead, which is slower but never wrong. Copies of heap arrays (slice, map) are plain Float32Arrays.
