@@ -143,9 +143,10 @@ export interface Backend {
   adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array,
     maxExpAvgSq: Float32Array | null, h: AdamHyper): void;
   /**
-   * A zero-filled buffer of n floats for state that lives across steps (optimizer moments): it outlives every
-   * memory scope and is reclaimed by the garbage collector once unreachable. The wasm backend places it in its heap
-   * so the update kernels use it without copying.
+   * A zero-filled buffer of n floats for data that lives across steps (layers' parameters, optimizer moments): it
+   * outlives every memory scope and is reclaimed by the garbage collector once unreachable. The wasm backend places
+   * it in its heap so kernels use it without copying (up to a budget; past it, or when the heap cannot grow, a
+   * GC-owned array); any backend's kernels accept any backend's arrays, so such data survives setBackend().
    */
   allocState(n: number): Float32Array;
 

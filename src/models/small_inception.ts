@@ -37,7 +37,7 @@ export class ConvModule extends Module {
     super();
     this.conv = this.registerModule('conv', new Conv2d(inChannels, outChannels, kernel, { stride, padding: stride === 1 ? (kernel - 1) / 2 : 0, bias: false }));
     this.bn = this.registerModule('bn', new BatchNorm2d(outChannels, { affine: false }));
-    this.shift = this.registerParameter('shift', new Parameter(new Float32Array(outChannels), [outChannels]));
+    this.shift = this.registerParameter('shift', Parameter.zeros([outChannels]));
   }
   override get typeName(): string { return 'ConvModule'; }
   forward(x: Tensor): Tensor {

@@ -15,10 +15,23 @@
  * A module learns where it sits in the tree when it is registered (its parent and its name there), so a
  * layer can report a bad input as `Conv2d(3->16) in features.0: expected ...`.
  */
+import { getBackend } from '../backend/registry.js';
 import { Tensor } from '../tensor/tensor.js';
 import { formatShape, shapesEqual, type Shape } from '../tensor/shape.js';
 
-/** A trainable tensor: a leaf that requires a gradient. Optimizers update `data` in place. */
+/**
+ * A trainable tensor: a leaf that requires a gradient. Optimizers and `loadStateDict` update `data` in place (the
+ * array a parameter starts with is the one it keeps).
+ *
+ * Where the data lives: the layers create theirs with `Parameter.zeros`, which takes the array from the active
+ * backend's `allocState` (on the wasm backend a block of its heap, so kernels read the weights and the optimizer
+ * updates them in place, with no copy per call). `new Parameter(array, shape)` and `Parameter.from(t)` wrap the
+ * storage they are given, shared and not copied (as PyTorch's `nn.Parameter(t)` shares `t`'s storage); on wasm,
+ * kernels copy such a GC-owned array in and out of the heap at every call. Either kind works on every backend.
+ * A heap array is a `Float32Array` subclass (its subarrays must keep the block from being reused), so
+ * `assert.deepStrictEqual`, which compares prototypes, sees it differ from a plain array of the same values:
+ * compare `p.toFloat32Array()` (a plain copy) instead.
+ */
 export class Parameter extends Tensor {
   constructor(data: Float32Array, shape: Shape, requiresGrad = true) {
     super(data, shape);
@@ -28,6 +41,15 @@ export class Parameter extends Tensor {
   /** A parameter sharing (not copying) the data of `t`. */
   static from(t: Tensor, requiresGrad = true): Parameter {
     return new Parameter(t.data, t.shape, requiresGrad);
+  }
+
+  /**
+   * A zero-filled parameter whose data comes from `getBackend().allocState()`: the wasm backend's persistent heap
+   * (where kernels use it without copying) or, on the reference backend or past the wasm heap's budget, a plain
+   * Float32Array. Layers fill it in place with `nn.init`.
+   */
+  static zeros(shape: Shape, requiresGrad = true): Parameter {
+    return new Parameter(getBackend().allocState(shape.reduce((a, b) => a * b, 1)), shape, requiresGrad);
   }
 
   override toString(): string {

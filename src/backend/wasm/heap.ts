@@ -27,15 +27,38 @@ export class WasmFloat32Array extends Float32Array {
    * (`declare`: no initializer, so constructing the arrays the heap hands out stays as cheap as a plain view.)
    */
   declare owner?: Float32Array;
-  override subarray(begin?: number, end?: number): WasmFloat32Array {
-    const view = super.subarray(begin, end) as WasmFloat32Array;
+
+  /**
+   * Copies (slice, map, filter) are plain Float32Arrays: they live in ordinary memory, not in the heap, and so
+   * compare equal (deepStrictEqual checks prototypes) to any Float32Array of the same values.
+   */
+  static get [Symbol.species](): Float32ArrayConstructor {
+    return Float32Array;
+  }
+
+  /** A view of elements begin..end that keeps this array's block alive (built here: species gives plain arrays). */
+  override subarray(begin = 0, end = this.length): WasmFloat32Array {
+    const clamp = (i: number): number => {
+      const t = Math.trunc(i) || 0;
+      return t < 0 ? Math.max(this.length + t, 0) : Math.min(t, this.length);
+    };
+    const from = clamp(begin), to = clamp(end);
+    const view = new WasmFloat32Array(this.buffer, this.byteOffset + from * 4, Math.max(to - from, 0));
     view.owner = this.owner ?? this;
     return view;
   }
 }
 
 interface BlockTicket { offset: number; generation: number }
-interface LiveBlock { size: number; generation: number; kept: boolean }
+interface LiveBlock { size: number; generation: number; kept: boolean; persistent: boolean }
+
+/** Thrown by allocBlock when the memory cannot grow (its maximum, or `growLimitBytes`, is reached). */
+export class WasmOutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WasmOutOfMemoryError';
+  }
+}
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -71,8 +94,23 @@ export class WasmHeap {
    */
   poisonFreed = false;
   private trackedSinceCollect = 0;
+  /**
+   * The memory never grows past this many bytes (besides its own maximum): an allocation that would need more
+   * throws WasmOutOfMemoryError, and a persistent one falls back to a GC-owned array. Infinity by default;
+   * embedders cap the wasm memory with it, and tests use it to provoke a full heap.
+   */
+  growLimitBytes = Infinity;
+  /** Bytes in live persistent blocks (allocPersistent: parameters, optimizer state). */
+  persistentBytes = 0;
+  /**
+   * allocPersistent hands out heap blocks only while `persistentBytes` stays within this budget, then GC-owned
+   * arrays: persistent blocks come back by finalization alone, which a synchronous loop that builds model after
+   * model never lets run, so without a budget such a loop would fill the wasm memory (which never shrinks).
+   */
+  persistentBudgetBytes: number;
 
-  constructor(memory: WebAssembly.Memory, heapStart: number) {
+  constructor(memory: WebAssembly.Memory, heapStart: number, persistentBudgetBytes = 2 ** 30) {
+    this.persistentBudgetBytes = persistentBudgetBytes;
     this.memory = memory;
     this.currentBuffer = memory.buffer;
     this.buffers.add(this.currentBuffer);
@@ -110,18 +148,27 @@ export class WasmHeap {
       const have = this.memory.buffer.byteLength;
       if (end > have) {
         // Grow by at least 1/8 of the memory so many small allocations do not grow one page at a time.
-        const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 8));
+        const needed = Math.ceil((end - have) / PAGE);
+        const room = Math.floor((this.growLimitBytes - have) / PAGE);
+        const pages = Math.max(needed, Math.min(Math.ceil(have / PAGE / 8), room));
         try {
-          this.memory.grow(pages);
+          if (needed > room) throw new RangeError('growLimitBytes');
+          try {
+            this.memory.grow(pages);
+          } catch (e) {
+            // Near the memory's maximum the 1/8 margin may not fit where the block itself does.
+            if (pages === needed) throw e;
+            this.memory.grow(needed);
+          }
         } catch {
-          throw new Error(`wasm backend: out of memory growing the heap to ${Math.round((have + pages * PAGE) / 2 ** 20)} MiB ` +
+          throw new WasmOutOfMemoryError(`wasm backend: out of memory growing the heap to ${Math.round((have + pages * PAGE) / 2 ** 20)} MiB ` +
             `(live blocks: ${Math.round(this.liveBytes / 2 ** 20)} MiB); release tensors or use scope()`);
         }
       }
       this.top = end;
     }
     const generation = ++this.generation;
-    this.live.set(offset, { size, generation, kept: false });
+    this.live.set(offset, { size, generation, kept: false, persistent: false });
     this.liveBytes += size;
     return offset;
   }
@@ -132,6 +179,7 @@ export class WasmHeap {
     if (!block || (generation !== undefined && block.generation !== generation)) return;
     this.live.delete(offset);
     this.liveBytes -= block.size;
+    if (block.persistent) this.persistentBytes -= block.size;
     if (this.poisonFreed) new Float32Array(this.buffer, offset, block.size / 4).fill(NaN);
     let list = this.freeLists.get(block.size);
     if (!list) this.freeLists.set(block.size, (list = []));
@@ -152,6 +200,28 @@ export class WasmHeap {
    */
   allocUninitialized(n: number): Float32Array {
     return this.allocTracked(n, false, false);
+  }
+
+  /**
+   * A zero-filled array of n floats for long-lived data (parameters, optimizer state): a heap block outside every
+   * scope, returned only when the FinalizationRegistry sees the array collected (or by release()). Null when the
+   * block would take `persistentBytes` past `persistentBudgetBytes` or the memory cannot grow: the caller then
+   * uses a GC-owned array, which kernels copy in and out (slower, never wrong).
+   */
+  allocPersistent(n: number): Float32Array | null {
+    if (n === 0) return new Float32Array(0);
+    const size = sizeClass(n * 4);
+    if (this.persistentBytes + size > this.persistentBudgetBytes) return null;
+    let array: Float32Array;
+    try {
+      array = this.allocTracked(n, true, true);
+    } catch (e) {
+      if (e instanceof WasmOutOfMemoryError) return null;
+      throw e;
+    }
+    this.live.get(array.byteOffset)!.persistent = true;
+    this.persistentBytes += size;
+    return array;
   }
 
   private allocTracked(n: number, zero: boolean, unscoped: boolean): Float32Array {

@@ -17,9 +17,17 @@
  *   foreign array) into temporary heap blocks around the call. Blocks come from size classes with free lists
  *   (heap.ts) and also return by `release(array)`, or, for blocks kept past their scope, when the
  *   FinalizationRegistry sees the array (and its subarrays) collected. Growth never invalidates views: the
- *   buffer of a shared memory never detaches. Optimizer state (`allocState`) is a heap block outside every scope,
- *   returned by finalization: the update kernels then copy only the parameter and its gradient, not the state
- *   (measured on the MLP benchmark, 1 thread: ~8% more images per CPU-second than GC-owned state).
+ *   buffer of a shared memory never detaches.
+ * - Persistent memory: layers' parameters (nn `Parameter.zeros`) and optimizer state come from `allocState`, a heap
+ *   block outside every scope (heap.allocPersistent), returned by finalization once the parameter or optimizer is
+ *   collected. Kernels read the weights by address and the update kernels write parameters and state in place, so
+ *   only activations and gradients made outside a scope are ever copied. (GC-owned optimizer state cost ~8% of
+ *   the MLP benchmark's images per CPU-second, 1 thread; GC-owned parameters cost a copy of every weight matrix per
+ *   forward, backward and optimizer step: heap parameters gave ~9% more images per CPU-second on MLP training and
+ *   ~2% on MLP inference, 1 thread, 2026-11-25.) Since only finalization returns these blocks and a synchronous loop never
+ *   lets it run, they have a budget (a quarter of the memory's maximum, 1 GiB on wasm32; `setPersistentBudget`):
+ *   past it, or when the memory cannot grow (its maximum, or `setMemoryLimit`), allocState returns a GC-owned
+ *   array instead, which is slower but never wrong. Copies of heap arrays (slice, map) are plain Float32Arrays.
  * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
@@ -171,6 +179,18 @@ export interface WasmBackend extends Backend {
    * keep()) or an op reading an output element its kernel did not write shows in results.
    */
   setPoisonFreed(on: boolean): void;
+  /**
+   * Never grow the wasm memory past `bytes` (null: up to its maximum). Allocations that would need more throw, except
+   * allocState(), which then returns a GC-owned array. Memory already grown is kept (a wasm memory cannot shrink).
+   */
+  setMemoryLimit(bytes: number | null): void;
+  /** Bytes of live allocState() blocks (parameters and optimizer state in the heap). */
+  persistentBytes(): number;
+  /**
+   * Most bytes allocState() keeps in the heap at once (null: the default, a quarter of the memory's maximum, 1 GiB
+   * on wasm32's 4 GiB); past it, allocState() returns GC-owned arrays, which kernels copy in and out.
+   */
+  setPersistentBudget(bytes: number | null): void;
   /** Estimated nanoseconds from which kernels use all threads (default 20,000); 0 = always (tests use it). */
   setParallelThreshold(work: number): void;
   /**
@@ -287,11 +307,12 @@ async function loadPlatform(): Promise<WasmPlatform> {
   return mod.nodePlatform;
 }
 
-function createMemory(): WebAssembly.Memory {
+/** The shared memory and its maximum size in bytes. */
+function createMemory(): { memory: WebAssembly.Memory; maximumBytes: number } {
   // 4 GiB of address space (wasm32's limit) where the host allows it; shared memories reserve their maximum.
   for (const maximum of [65536, 16384, 4096]) {
     try {
-      return new WebAssembly.Memory({ initial: 64, maximum, shared: true });
+      return { memory: new WebAssembly.Memory({ initial: 64, maximum, shared: true }), maximumBytes: maximum * 65536 };
     } catch { /* try a smaller reservation */ }
   }
   throw new Error('wasm backend: this host cannot create a shared WebAssembly.Memory ' +
@@ -303,7 +324,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const bytes = await platform.loadKernels();
   const module = await WebAssembly.compile(bytes);
   checkKernelsModule(module);
-  const memory = createMemory();
+  const { memory, maximumBytes } = createMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   // Before any layout is derived from the module: a kernels.wasm from other asm/ sources is refused here.
   checkKernelsInstance(instance.exports, REQUIRED_EXPORTS);
@@ -312,7 +333,8 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const heapBase = (exports.HEAP_BASE as WebAssembly.Global).value as number;
   const gemmScratchFloats = (exports.GEMM_SCRATCH as WebAssembly.Global).value as number;
   const control = Math.ceil(heapBase / 64) * 64;
-  const heap = new WasmHeap(memory, control + CONTROL_BYTES);
+  // A quarter of the memory for persistent blocks (parameters, optimizer state): 1 GiB at wasm32's 4 GiB.
+  const heap = new WasmHeap(memory, control + CONTROL_BYTES, maximumBytes / 4);
   heap.collectGarbage = platform.collectGarbage;
   const fillZero = exports.fillZero as (ptr: number, bytes: number) => void;
   heap.zeroBytes = (offset, bytes) => fillZero(offset, bytes);
@@ -462,6 +484,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     setParallelThreshold(work: number) { parallelWork = work; },
     setConvAlgorithm(algorithm: ConvAlgorithm | null) { forcedConvAlgorithm = algorithm; },
     setPoisonFreed(on: boolean) { heap.poisonFreed = on; },
+    setMemoryLimit(bytes: number | null) { heap.growLimitBytes = bytes ?? Infinity; },
+    persistentBytes: () => heap.persistentBytes,
+    setPersistentBudget(bytes: number | null) { heap.persistentBudgetBytes = bytes ?? maximumBytes / 4; },
     measureSimdPeak(iterations: number, nt: number): number {
       const t0 = performance.now();
       run('simdPeak', [iterations, 1, 0], nt);
@@ -618,8 +643,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
           beta1, 1 - beta1, beta2, 1 - beta2, stepSize, biasCorrection2Sqrt, eps, l2, shrink, h.maximize ? -1 : 1],
         sharesFor(n * NS_PER_STREAMED_FLOAT * 8)));
     },
-    // Optimizer state in the heap (outside every scope, returned by finalization): the update kernels use it in place.
-    allocState: (n: number) => heap.alloc(n, true),
+    // Parameters and optimizer state in the heap (outside every scope, returned by finalization): kernels use them
+    // in place. Past the persistent budget, or when the memory cannot grow, a GC-owned array (copied per call).
+    allocState: (n: number) => heap.allocPersistent(n) ?? new Float32Array(n),
 
     // x is (N,C,HW)
     channelMoments(x, n, c, hw, mean, variance) {

@@ -81,8 +81,8 @@ export class Conv2d extends Module {
     if (this.padding === 'same' && (this.stride[0] !== 1 || this.stride[1] !== 1)) throw new Error(`Conv2d: padding 'same' needs stride 1 (as in PyTorch), got stride ${pyPair(this.stride)}`);
     const [kh, kw] = this.kernelSize;
     const wShape = [outChannels, inChannels / groups, kh, kw];
-    this.weight = this.registerParameter('weight', new Parameter(new Float32Array(wShape.reduce((a, b) => a * b, 1)), wShape));
-    this.bias = this.registerParameter('bias', (options.bias ?? true) ? new Parameter(new Float32Array(outChannels), [outChannels]) : null);
+    this.weight = this.registerParameter('weight', Parameter.zeros(wShape));
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? Parameter.zeros([outChannels]) : null);
     this.resetParameters();
   }
 
@@ -193,8 +193,8 @@ export class LocallyConnected2d extends Module {
     if (!(oh >= 1 && ow >= 1)) throw new Error(`LocallyConnected2d: kernel ${kh}x${kw} does not fit inputSize ${pyPair(this.inputSize)} with padding ${pyPair(this.padding)}`);
     this.outputSize = [oh, ow];
     const wShape = [oh * ow, outChannels, inChannels, kh, kw];
-    this.weight = this.registerParameter('weight', new Parameter(new Float32Array(wShape.reduce((a, b) => a * b, 1)), wShape));
-    this.bias = this.registerParameter('bias', (options.bias ?? true) ? new Parameter(new Float32Array(outChannels * oh * ow), [outChannels, oh, ow]) : null);
+    this.weight = this.registerParameter('weight', Parameter.zeros(wShape));
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? Parameter.zeros([outChannels, oh, ow]) : null);
     this.resetParameters();
   }
 

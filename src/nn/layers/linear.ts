@@ -30,8 +30,8 @@ export class Linear extends Module {
     if (!Number.isInteger(outFeatures) || outFeatures < 1) throw new Error(`Linear: outFeatures must be a positive integer, got ${outFeatures}`);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    this.weight = this.registerParameter('weight', new Parameter(new Float32Array(outFeatures * inFeatures), [outFeatures, inFeatures]));
-    this.bias = this.registerParameter('bias', (options.bias ?? true) ? new Parameter(new Float32Array(outFeatures), [outFeatures]) : null);
+    this.weight = this.registerParameter('weight', Parameter.zeros([outFeatures, inFeatures]));
+    this.bias = this.registerParameter('bias', (options.bias ?? true) ? Parameter.zeros([outFeatures]) : null);
     this.resetParameters();
   }
 

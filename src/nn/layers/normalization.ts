@@ -41,8 +41,9 @@ abstract class BatchNormBase extends Module {
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
     const c = numFeatures;
-    this.weight = this.registerParameter('weight', this.affine ? new Parameter(new Float32Array(c).fill(1), [c]) : null);
-    this.bias = this.registerParameter('bias', this.affine ? new Parameter(new Float32Array(c), [c]) : null);
+    this.weight = this.registerParameter('weight', this.affine ? Parameter.zeros([c]) : null);
+    this.weight?.data.fill(1);
+    this.bias = this.registerParameter('bias', this.affine ? Parameter.zeros([c]) : null);
     this.runningMean = this.registerBuffer('running_mean', this.trackRunningStats ? new TensorClass(new Float32Array(c), [c]) : null);
     this.runningVar = this.registerBuffer('running_var', this.trackRunningStats ? new TensorClass(new Float32Array(c).fill(1), [c]) : null);
     this.numBatchesTracked = this.registerBuffer('num_batches_tracked', this.trackRunningStats ? new TensorClass(new Float32Array(1), []) : null);
