@@ -32,7 +32,7 @@
  *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
  *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
  *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts
- *   exit; the main thread blocks in Atomics.wait after a short spin. Browsers: Web Workers when
+ *   exit; the main thread blocks in Atomics.wait after a 0.5 ms spin (SPIN_MS in threads.ts). Browsers: Web Workers when
  *   `crossOriginIsolated` (the calling thread spins on Atomics.load, as a page's main thread may not block);
  *   otherwise one thread (Chromium still creates a shared WebAssembly.Memory in a page that is not isolated, it
  *   only cannot hand it to workers; a host that refuses shared memory altogether makes `setBackend('wasm')` fail

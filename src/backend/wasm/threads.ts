@@ -3,7 +3,7 @@
  *
  * All threads instantiate the same module on the same shared memory. A job is written into a control block in
  * that memory (kernel index, arguments as f64, number of chunks) and published by incrementing SEQ; every worker
- * wakes (a short spin on Atomics.load, then Atomics.wait). The job's output is cut into `chunks` shares; every
+ * wakes (a spin of SPIN_MS on Atomics.load, then Atomics.wait). The job's output is cut into `chunks` shares; every
  * thread, the caller included, takes the next share with a compare-and-swap on NEXT and runs
  * `kernel(...args, share, chunks)` with its own scratch memory, until none is left, and counts it in DONE. The
  * caller returns when DONE = chunks, so kernels stay synchronous for the ops. Taking shares dynamically means a
@@ -12,7 +12,7 @@
  *
  * NEXT packs the job's generation (low bits of SEQ) above the share counter, so a worker that wakes late can never
  * take a share of a newer job with the arguments of an older one. In Node the caller sleeps in Atomics.wait after
- * a short spin; on a browser main thread Atomics.wait is forbidden, so it spins on Atomics.load.
+ * a spin of SPIN_MS; on a browser main thread Atomics.wait is forbidden, so it spins on Atomics.load.
  */
 
 // Int32 slots of the control block.
@@ -25,6 +25,16 @@ export const ARGS_BYTE = 64, MAX_ARGS = 32;
 /** Byte offset of the geometry i32 array inside the control block. */
 export const GEOM_BYTE = 512;
 export const CONTROL_BYTES = 1024;
+/**
+ * Milliseconds a thread spins on the control block, after its shares are done, before it sleeps in Atomics.wait:
+ * a training step or a forward pass calls kernels back to back with tens of microseconds of JavaScript between
+ * them, and a worker woken from Atomics.wait takes about as long again to start (more on a virtual machine).
+ * Measured on the 2-core benchmark machine (2026-11-25, `bench/peers/convkit.ts`, 2 threads): a 2,000-iteration
+ * spin (about 10 us) left the caller waiting for the worker 16% of an MLP inference; 0.5 ms gave MLP inference
+ * +16% images/s (173k -> 202k) and resnet20 training +3%; 2 ms gave nothing more. Like OpenMP's spin-wait before
+ * blocking (its default is far longer), it costs an idle worker at most this much CPU after each job.
+ */
+export const SPIN_MS = 0.5;
 
 /** What a worker needs to start. Structured-cloneable (a WebAssembly.Module and a shared Memory are). */
 export interface WorkerInit {
@@ -92,7 +102,12 @@ function convkitWorkerMain(init, post) {
   post('ready');
   for (;;) {
     let seq = Atomics.load(ctl, ${SEQ});
-    for (let spin = 0; seq === seen && spin < 2000; spin++) seq = Atomics.load(ctl, ${SEQ});
+    if (seq === seen) {
+      const until = performance.now() + ${SPIN_MS};
+      do {
+        for (let spin = 0; seq === seen && spin < 256; spin++) seq = Atomics.load(ctl, ${SEQ});
+      } while (seq === seen && performance.now() < until);
+    }
     while (seq === seen) { Atomics.wait(ctl, ${SEQ}, seen); seq = Atomics.load(ctl, ${SEQ}); }
     seen = seq;
     if (tid < Atomics.load(ctl, ${NT})) convkitRunShares(ctl, args, fns, tid, seq & ${GEN_MASK});
@@ -177,7 +192,12 @@ export class ThreadPool {
     convkitRunShares(ctl, this.args, this.fns, 0, seq & GEN_MASK);
     // Wait for shares still running in workers: they write into memory the caller is about to reuse.
     let done = Atomics.load(ctl, DONE);
-    for (let spin = 0; done < chunks && spin < 2000; spin++) done = Atomics.load(ctl, DONE);
+    if (done < chunks) {
+      const until = performance.now() + SPIN_MS;
+      do {
+        for (let spin = 0; done < chunks && spin < 256; spin++) done = Atomics.load(ctl, DONE);
+      } while (done < chunks && performance.now() < until);
+    }
     while (done < chunks) {
       if (this.mainThreadMayWait) Atomics.wait(ctl, DONE, done, 1000);
       done = Atomics.load(ctl, DONE);
