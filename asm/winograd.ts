@@ -296,18 +296,18 @@ export function winogradWeightGradScratchFloats(cIn: i32, cOut: i32, outW: i32):
   return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW) + 16 * cIn * cOut * 3 + 2;
 }
 
-// U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW): G'' g G''^T of each 2x2 block (zero past the edges),
+// U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW), output channels oa..oa+os (o counted from oa): G'' g G''^T of each 2x2 block (zero past the edges),
 // 4 tiles per vector, garbage lanes as in inputTransform.
-function gradTransform(gy: usize, cOut: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
+function gradTransform(gy: usize, cOut: i32, oa: i32, os: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, ug: usize, rows: usize, rowLen: i32): void {
-  const tilesPerImage = tilesH * tilesW, step = <usize>(cOut * TILE_STRIDE) << 2;
+  const tilesPerImage = tilesH * tilesW, step = <usize>(os * TILE_STRIDE) << 2;
   const r0 = rows, r1 = addr(rows, rowLen), half = f32x4.splat(0.5);
   let t = c0;
   while (t < c1) {
     const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
     const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
-    for (let o = 0; o < cOut; o++) {
-      const plane = addr(gy, (b * cOut + o) * outH * outW);
+    for (let o = 0; o < os; o++) {
+      const plane = addr(gy, (b * cOut + oa + o) * outH * outW);
       padRow(plane, outH, outW, 2 * ty, 0, r0, rowLen);
       padRow(plane, outH, outW, 2 * ty + 1, 0, r1, rowLen);
       const at0 = addr(ug, o * TILE_STRIDE + k0);
@@ -342,29 +342,36 @@ function gradTransform(gy: usize, cOut: i32, outH: i32, outW: i32, tilesH: i32, 
 }
 
 // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C,3,3) and is overwritten. geom as for winogradConv.
-// Threads split the input channels (each share transforms its channels of x and all of gy). Every gw element is
-// the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order, of f32 GEMM partials, then A'^T M A' in f64.
-// Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats (a share uses its channels' part).
-export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, scratch: usize, tid: i32, nt: i32): void {
+// Shares form a grid of (nt / outBlocks) input-channel blocks by outBlocks output-channel blocks: each transforms
+// its channels of x and of gy (narrow layers split the output channels too, or a 16-channel layer would run on one
+// thread). Every gw element is the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order, of f32 GEMM partials
+// (each element's partial is the same dot product whatever the block sizes), then A'^T M A' in f64, so the bits
+// never depend on the grid. Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats (a share uses its
+// blocks' part).
+export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, scratch: usize, outBlocks: i32, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), cOut = gi(geom, 4);
   const padH = gi(geom, 9), padW = gi(geom, 10), outH = gi(geom, 14), outW = gi(geom, 15);
-  const ca = part(cIn, tid, nt), cb = part(cIn, tid + 1, nt), cs = cb - ca;
-  if (cs <= 0) return;
+  // The pool may run a job as one share (nt = 1, e.g. before its workers are ready): then one block does it all.
+  const ob = nt >= outBlocks && nt % outBlocks == 0 ? outBlocks : 1;
+  const inBlocks = nt / ob, ib = tid / ob, obk = tid % ob;
+  const ca = part(cIn, ib, inBlocks), cb = part(cIn, ib + 1, inBlocks), cs = cb - ca;
+  const oa = part(cOut, obk, ob), os = part(cOut, obk + 1, ob) - oa;
+  if (cs <= 0 || os <= 0) return;
   const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, total = n * tilesH * tilesW;
   const rowLen = paddedRowLength(max<i32>(outW, 2 * tilesW));
-  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cs * TILE_STRIDE), rows = addr(ug, 16 * cOut * TILE_STRIDE);
-  const partial = addr(rows, 4 * rowLen), block = cOut * cs;
+  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cs * TILE_STRIDE), rows = addr(ug, 16 * os * TILE_STRIDE);
+  const partial = addr(rows, 4 * rowLen), block = os * cs;
   const acc = (addr(partial, 16 * block) + 7) & ~(<usize>7);
   for (let i = 0; i < 16 * block; i++) store<f64>(acc + (<usize>i << 3), 0);
   const xs = addr(x, ca * h * w);
   for (let c0 = 0; c0 < total; c0 += WINOGRAD_TILES) {
     const c1 = min<i32>(total, c0 + WINOGRAD_TILES);
     inputTransform(xs, cs, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
-    gradTransform(gy, cOut, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
+    gradTransform(gy, cOut, oa, os, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
     for (let k0 = 0; k0 < c1 - c0; k0 += TILES_PER_PARTIAL) {
       const kc = min<i32>(TILES_PER_PARTIAL, c1 - c0 - k0);
       for (let p = 0; p < 16; p++) {
-        gemmST(false, true, cOut, cs, kc, addr(ug, p * cOut * TILE_STRIDE + k0), TILE_STRIDE,
+        gemmST(false, true, os, cs, kc, addr(ug, p * os * TILE_STRIDE + k0), TILE_STRIDE,
           addr(v, p * cs * TILE_STRIDE + k0), TILE_STRIDE, addr(partial, p * block), cs, false, scratch);
       }
       const len = 16 * block;
@@ -382,7 +389,7 @@ export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, 
   }
   // gw = A'^T M A' per (o, c)
   const pstep = <usize>block << 3;
-  for (let o = 0; o < cOut; o++) {
+  for (let o = 0; o < os; o++) {
     for (let c = 0; c < cs; c++) {
       const m = acc + (<usize>(o * cs + c) << 3);
       const m0 = load<f64>(m), m1 = load<f64>(m + pstep), m2 = load<f64>(m + 2 * pstep), m3 = load<f64>(m + 3 * pstep);
@@ -393,7 +400,7 @@ export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, 
       const a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11;
       const b0 = m4 - m8, b1 = m5 - m9, b2 = m6 - m10, b3 = m7 - m11;
       const e0 = m4 + m8 + m12, e1 = m5 + m9 + m13, e2 = m6 + m10 + m14, e3 = m7 + m11 + m15;
-      const dst = addr(gw, (o * cIn + ca + c) * 9);
+      const dst = addr(gw, ((oa + o) * cIn + ca + c) * 9);
       store<f32>(dst, <f32>(a0 + a1 + a2)); store<f32>(dst, <f32>(a1 - a2), 4); store<f32>(dst, <f32>(a1 + a2 + a3), 8);
       store<f32>(dst, <f32>(b0 + b1 + b2), 12); store<f32>(dst, <f32>(b1 - b2), 16); store<f32>(dst, <f32>(b1 + b2 + b3), 20);
       store<f32>(dst, <f32>(e0 + e1 + e2), 24); store<f32>(dst, <f32>(e1 - e2), 28); store<f32>(dst, <f32>(e1 + e2 + e3), 32);

@@ -175,3 +175,34 @@ test('wasm Winograd: error against the GEMM path and the reference on a vggsmall
     wasm.endScope();
   }
 });
+
+test('wasm Winograd weight gradient: narrow layers split their output channels too, with the same bits on 1 and 2 threads', async () => {
+  wasm.beginScope();
+  try {
+    // 16 input channels make one block of input channels: with 2 threads the output channels are split in two
+    // (24 and 9 output channels: unequal and odd blocks)
+    for (const [cIn, cOut] of [[16, 24], [17, 9]] as const) {
+      const g = geometry({ n: 3, cIn, h: 11, w: 13, cOut });
+      assert.equal(convAlgorithm(g, 'weightGradient'), cIn >= 16 && cOut >= 16 ? 'winograd' : 'gemm');
+      wasm.setConvAlgorithm('winograd');
+      const x = heapArray(g.n * g.cIn * g.h * g.w, gaussian), gy = heapArray(g.n * g.cOut * g.outH * g.outW, gaussian);
+      const weightGrads: Float32Array[] = [];
+      for (const threads of [1, 2]) {
+        await wasm.setThreads(threads);
+        wasm.setParallelThreshold(0);
+        const gw = wasm.alloc(g.cOut * g.cIn * 9);
+        gw.fill(Number.NaN);
+        wasm.conv2dBackwardWeight(x, gy, g, gw);
+        weightGrads.push(gw);
+      }
+      sameBits(weightGrads[0]!, weightGrads[1]!, `weight gradient ${cIn}->${cOut}`);
+      const want = new Float32Array(g.cOut * g.cIn * 9);
+      ref.conv2dBackwardWeight(x, gy, g, want);
+      assert.ok(normwiseError(weightGrads[1]!, want) < 2e-6, `${cIn}->${cOut}: every output block is written and right`);
+    }
+  } finally {
+    wasm.setConvAlgorithm(null);
+    wasm.setParallelThreshold(20_000);
+    wasm.endScope();
+  }
+});

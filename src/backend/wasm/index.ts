@@ -428,9 +428,14 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     writeConvGeometry(g);
     // Scratch for all input channels: the pool runs a job as one share when its workers are not ready yet.
     const [s, stride] = scratch(winogradWeightGradScratchFloats(g.cIn, g.cOut, g.outW) * 4);
-    // Shares of at least 16 input channels: narrower ones make the GEMMs' columns (and the work) inefficient.
-    const shares = Math.max(1, Math.min(Math.floor(g.cIn / 16), sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2)));
-    run('winogradWeightGrad', [x, gy, geomPtr, gw, s], shares, 4, stride);
+    // Blocks of at least 16 input channels: narrower ones make the GEMMs' columns (and the work) inefficient.
+    // When that leaves fewer blocks than threads (16 or 24 input channels), split the output channels as well,
+    // in blocks of at least 8 (each share then transforms its input channels again): on resnet20's 16-channel
+    // stage the weight gradients otherwise ran on one thread while the other waited.
+    const wanted = sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2);
+    const inBlocks = Math.max(1, Math.min(Math.floor(g.cIn / 16), wanted));
+    const outBlocks = wanted > 1 && inBlocks < pool.threads ? Math.max(1, Math.min(Math.ceil(pool.threads / inBlocks), Math.floor(g.cOut / 8))) : 1;
+    run('winogradWeightGrad', [x, gy, geomPtr, gw, s, outBlocks], inBlocks * outBlocks, 4, stride);
   }
   // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
   const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directInputGradScratch') => {
