@@ -50,6 +50,11 @@ export function winogradFilterPlane(cIn: i32, cOut: i32): i32 {
   return cIn * cOut + 16;
 }
 
+/** Tap i (row-major) of the 3x3 filter at src, or of the filter rotated 180 degrees when `backward`, in f64. */
+@inline export function filterTap(src: usize, i: i32, backward: i32): f64 {
+  return <f64>load<f32>(src + (<usize>(backward != 0 ? 8 - i : i) << 2));
+}
+
 // w is (O,C,3,3); u is (16, rows, cols): u[p, r, s] is position p of G g G^T, where for the forward convolution
 // (rows, cols) = (o, c) and g = w[o,c], and for the input gradient (rows, cols) = (c, o) and g = w[o,c] rotated
 // 180 degrees. The transform runs in f64 and rounds once. Threads split the rows.
@@ -61,16 +66,9 @@ export function winogradFilter(w: usize, u: usize, cOut: i32, cIn: i32, backward
       const o = backward != 0 ? s : r, c = backward != 0 ? r : s;
       const src = addr(w, (o * cIn + c) * 9);
       // g[i][j], rotated 180 degrees for the input gradient
-      let g0: f64, g1: f64, g2: f64, g3: f64, g4: f64, g5: f64, g6: f64, g7: f64, g8: f64;
-      if (backward != 0) {
-        g0 = load<f32>(src, 32); g1 = load<f32>(src, 28); g2 = load<f32>(src, 24);
-        g3 = load<f32>(src, 20); g4 = load<f32>(src, 16); g5 = load<f32>(src, 12);
-        g6 = load<f32>(src, 8); g7 = load<f32>(src, 4); g8 = load<f32>(src, 0);
-      } else {
-        g0 = load<f32>(src, 0); g1 = load<f32>(src, 4); g2 = load<f32>(src, 8);
-        g3 = load<f32>(src, 12); g4 = load<f32>(src, 16); g5 = load<f32>(src, 20);
-        g6 = load<f32>(src, 24); g7 = load<f32>(src, 28); g8 = load<f32>(src, 32);
-      }
+      const g0 = filterTap(src, 0, backward), g1 = filterTap(src, 1, backward), g2 = filterTap(src, 2, backward);
+      const g3 = filterTap(src, 3, backward), g4 = filterTap(src, 4, backward), g5 = filterTap(src, 5, backward);
+      const g6 = filterTap(src, 6, backward), g7 = filterTap(src, 7, backward), g8 = filterTap(src, 8, backward);
       // t = G g (4x3), column by column
       const t00 = g0, t10 = 0.5 * (g0 + g3 + g6), t20 = 0.5 * (g0 - g3 + g6), t30 = g6;
       const t01 = g1, t11 = 0.5 * (g1 + g4 + g7), t21 = 0.5 * (g1 - g4 + g7), t31 = g7;

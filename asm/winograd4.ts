@@ -21,7 +21,7 @@
 // Determinism: as in winograd.ts, a tile's outputs depend only on its own inputs and U, and lanes are tiles, so the
 // split of tiles over threads and chunks never changes any bit.
 import { gemmST, GEMM_SCRATCH } from './gemm';
-import { padRow, winogradFilterPlane } from './winograd';
+import { filterTap, padRow, winogradFilterPlane } from './winograd';
 
 @inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
@@ -71,16 +71,9 @@ export function winograd4Filter(w: usize, u: usize, cOut: i32, cIn: i32, backwar
     for (let s = 0; s < cols; s++) {
       const o = backward != 0 ? s : r, c = backward != 0 ? r : s;
       const src = addr(w, (o * cIn + c) * 9);
-      let g0: f64, g1: f64, g2: f64, g3: f64, g4: f64, g5: f64, g6: f64, g7: f64, g8: f64;
-      if (backward != 0) {
-        g0 = load<f32>(src, 32); g1 = load<f32>(src, 28); g2 = load<f32>(src, 24);
-        g3 = load<f32>(src, 20); g4 = load<f32>(src, 16); g5 = load<f32>(src, 12);
-        g6 = load<f32>(src, 8); g7 = load<f32>(src, 4); g8 = load<f32>(src, 0);
-      } else {
-        g0 = load<f32>(src, 0); g1 = load<f32>(src, 4); g2 = load<f32>(src, 8);
-        g3 = load<f32>(src, 12); g4 = load<f32>(src, 16); g5 = load<f32>(src, 20);
-        g6 = load<f32>(src, 24); g7 = load<f32>(src, 28); g8 = load<f32>(src, 32);
-      }
+      const g0 = filterTap(src, 0, backward), g1 = filterTap(src, 1, backward), g2 = filterTap(src, 2, backward);
+      const g3 = filterTap(src, 3, backward), g4 = filterTap(src, 4, backward), g5 = filterTap(src, 5, backward);
+      const g6 = filterTap(src, 6, backward), g7 = filterTap(src, 7, backward), g8 = filterTap(src, 8, backward);
       const dst = addr(u, r * cols + s);
       for (let i = 0; i < 6; i++) {
         // row i of t = G g (one value per filter column), then row i of t G^T at positions 6i .. 6i+5
