@@ -206,3 +206,9 @@ test('wasm Winograd weight gradient: narrow layers split their output channels t
     wasm.endScope();
   }
 });
+
+test('setConvAlgorithm refuses an unknown algorithm with a message listing the valid ones', () => {
+  assert.throws(() => wasm.setConvAlgorithm('winograd6x6' as never), /setConvAlgorithm expects one of 'gemm', 'winograd', 'winograd4x4' or null, got "winograd6x6"/);
+  // and the automatic choice is still in force
+  assert.equal(convAlgorithm(geometry({ n: 1, cIn: 8, h: 8, w: 8, cOut: 8 })), 'winograd4x4');
+});

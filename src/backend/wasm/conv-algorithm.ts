@@ -11,7 +11,8 @@ import type { Conv2dGeometry } from '../backend.js';
  * 'winograd4x4' is F(4x4,3x3) for the forward pass and the input gradient (asm/winograd4.ts) and F(3x3,2x2) for the
  * weight gradient.
  */
-export type ConvAlgorithm = 'gemm' | 'winograd' | 'winograd4x4';
+export const CONV_ALGORITHMS = ['gemm', 'winograd', 'winograd4x4'] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 /**
  * The forward pass; the input gradient (the same 3x3 convolution of the output gradient with the channels swapped,
  * rotated filters and padding 2 - pad); the weight gradient (Winograd F(3x3,2x2) over the same 2x2 output tiles).

@@ -52,7 +52,7 @@
  */
 import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
-import { backwardInputAsForward, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
+import { backwardInputAsForward, CONV_ALGORITHMS, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
 import { WasmHeap } from './heap.js';
 import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
 import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
@@ -487,7 +487,12 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     memoryBytes: () => heap.memoryBytes,
     liveBytes: () => heap.liveBytes,
     setParallelThreshold(work: number) { parallelWork = work; },
-    setConvAlgorithm(algorithm: ConvAlgorithm | null) { forcedConvAlgorithm = algorithm; },
+    setConvAlgorithm(algorithm: ConvAlgorithm | null) {
+      if (algorithm !== null && !CONV_ALGORITHMS.includes(algorithm)) {
+        throw new Error(`wasm backend: setConvAlgorithm expects one of ${CONV_ALGORITHMS.map((a) => `'${a}'`).join(', ')} or null, got ${JSON.stringify(algorithm)}`);
+      }
+      forcedConvAlgorithm = algorithm;
+    },
     setPoisonFreed(on: boolean) { heap.poisonFreed = on; },
     setMemoryLimit(bytes: number | null) { heap.growLimitBytes = bytes ?? Infinity; },
     persistentBytes: () => heap.persistentBytes,
