@@ -29,9 +29,11 @@ export const CONTROL_BYTES = 1024;
  * Milliseconds a thread spins on the control block, after its shares are done, before it sleeps in Atomics.wait:
  * a training step or a forward pass calls kernels back to back with tens of microseconds of JavaScript between
  * them, and a worker woken from Atomics.wait takes about as long again to start (more on a virtual machine).
- * Measured on the 2-core benchmark machine (2026-11-25, `bench/peers/convkit.ts`, 2 threads): a 2,000-iteration
- * spin (about 10 us) left the caller waiting for the worker 16% of an MLP inference; 0.5 ms gave MLP inference
- * +16% images/s (173k -> 202k) and resnet20 training +3%; 2 ms gave nothing more. Like OpenMP's spin-wait before
+ * Measured on the 2-core benchmark machine (2026-11-25, 2 threads): with the old 2,000-iteration spin (about 10 us)
+ * `node bench/profile.mjs --model mlp --mode infer --threads 2` showed the caller waiting for the worker 16% of
+ * the time; `node --import tsx bench/peers/convkit.ts --model mlp --mode infer --backend wasm --threads 2
+ * --seconds 5 --repeats 3` gave 173k images/s with a 0.01 ms spin, 202k with 0.5 ms and 198k with 2 ms (resnet20
+ * training 380, 393, 392). Like OpenMP's spin-wait before
  * blocking (its default is far longer), it costs an idle worker at most this much CPU after each job.
  */
 export const SPIN_MS = 0.5;
