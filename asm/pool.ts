@@ -8,7 +8,8 @@
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 
-// x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax is the flat h*W+w index inside the plane.
+// x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax is the flat h*W+w index inside the plane, or 0 (the
+// address) when only the maxima are wanted.
 // Same scan order and NaN rule as the reference: the first maximum wins; the first NaN wins and stays.
 @inline function better(v: f32, best: f32): bool { return v > best || (v != v && best == best); }
 @inline function better4(v: v128, best: v128): v128 {
@@ -28,6 +29,22 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
       for (let oy = 0; oy < outH; oy++) {
         const i0 = 2 * oy * w;
         let ox = 0;
+        if (argmax == 0) {
+          // Maxima only (inference): the same comparisons and selections, without the indices.
+          for (; ox + 4 <= outW; ox += 4) {
+            const i = i0 + 2 * ox;
+            const r0a = v128.load(addr(xp, i)), r0b = v128.load(addr(xp, i + 4));
+            const r1a = v128.load(addr(xp, i + w)), r1b = v128.load(addr(xp, i + w + 4));
+            let best = i32x4.shuffle(r0a, r0b, 0, 2, 4, 6);
+            const v1 = i32x4.shuffle(r0a, r0b, 1, 3, 5, 7);
+            best = v128.bitselect(v1, best, better4(v1, best));
+            const v2 = i32x4.shuffle(r1a, r1b, 0, 2, 4, 6);
+            best = v128.bitselect(v2, best, better4(v2, best));
+            const v3 = i32x4.shuffle(r1a, r1b, 1, 3, 5, 7);
+            best = v128.bitselect(v3, best, better4(v3, best));
+            v128.store(addr(out, op + oy * outW + ox), best);
+          }
+        }
         // Four outputs at a time: even/odd columns of both rows, compared in the scalar order below.
         for (; ox + 4 <= outW; ox += 4) {
           const i = i0 + 2 * ox;
@@ -59,7 +76,7 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
           v = load<f32>(addr(xp, i + w + 1));
           if (better(v, best)) { best = v; idx = i + w + 1; }
           store<f32>(addr(out, op + oy * outW + ox), best);
-          store<i32>(addr(argmax, op + oy * outW + ox), idx);
+          if (argmax != 0) store<i32>(addr(argmax, op + oy * outW + ox), idx);
         }
       }
       continue;
@@ -78,7 +95,7 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
           }
         }
         store<f32>(addr(out, op + oy * outW + ox), best);
-        store<i32>(addr(argmax, op + oy * outW + ox), bestIdx);
+        if (argmax != 0) store<i32>(addr(argmax, op + oy * outW + ox), bestIdx);
       }
     }
   }

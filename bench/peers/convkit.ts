@@ -47,7 +47,11 @@ async function main(): Promise<void> {
   const batchOf = (k: number): { xb: Tensor; yb: Int32Array } => {
     let b = batches.get(k);
     if (!b) {
-      b = { xb: tensor(x.slice(0, k * per), [k, c, h, w]), yb: y.slice(0, k) };
+      // The fixed batch lives in the backend's memory, as a tf.tensor does in TensorFlow.js's and as a DataLoader's
+      // reused buffer does: kernels read it in place.
+      const data = backend.allocState(k * per);
+      data.set(x.subarray(0, k * per));
+      b = { xb: tensor(data, [k, c, h, w]), yb: y.slice(0, k) };
       batches.set(k, b);
     }
     return b;

@@ -35,7 +35,8 @@ export interface OpContexts {
   // convolution and pooling
   conv2d: { geometry: Conv2dGeometry; activation: Activation };
   locallyConnected2d: { geometry: Conv2dGeometry };
-  maxPool2d: { geometry: Pool2dGeometry; argmax: Int32Array };
+  /** argmaxStorage: the float block argmax views, when it is one (kept referenced so it is not reclaimed under the view). */
+  maxPool2d: { geometry: Pool2dGeometry; argmax: Int32Array; argmaxStorage?: Float32Array };
   avgPool2d: { geometry: Pool2dGeometry; countIncludePad: boolean; divisorOverride: number };
   // normalisation, regularisation, losses
   batchNorm: { mean: Float32Array; invStd: Float32Array; batchStats: boolean; n: number; c: number; hw: number };

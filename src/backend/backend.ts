@@ -83,8 +83,9 @@ export interface Backend {
   locallyConnected2dBackwardInput(gy: Float32Array, w: Float32Array, g: Conv2dGeometry, gx: Float32Array): void;
   locallyConnected2dBackwardWeight(x: Float32Array, gy: Float32Array, g: Conv2dGeometry, gw: Float32Array): void;
 
-  // x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax holds the flat h*W+w index inside the plane, padding never wins
-  maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array): void;
+  // x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax holds the flat h*W+w index inside the plane, padding never wins;
+  // argmax null: only the maxima (inference: nothing will need the backward)
+  maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array | null): void;
   maxPool2dBackward(gy: Float32Array, argmax: Int32Array, g: Pool2dGeometry, gx: Float32Array): void;
   // divisor: the window area including padding (countIncludePad) or only the in-bounds cells; windows are clipped to H+padH
   avgPool2d(x: Float32Array, g: Pool2dGeometry, countIncludePad: boolean, divisorOverride: number, out: Float32Array): void;

@@ -29,7 +29,8 @@ export interface DataLoaderOptions {
   /** Applied to each batch (float32 in [0, 1] before it runs). */
   transform?: BatchTransform;
   /**
-   * Fill the same buffer for every batch instead of allocating a new one. Faster and allocation-free,
+   * Fill the same buffer for every batch instead of allocating a new one (once, in the backend's persistent memory,
+   * `allocState`, so the wasm kernels read it in place). Faster and allocation-free,
    * but a batch's `x` is overwritten by the next batch: copy it if you keep it.
    */
   reuseBuffer?: boolean;
@@ -124,7 +125,7 @@ export class DataLoader implements Iterable<Batch> {
     const size = indices.length * per;
     let data: Float32Array;
     if (this.reuseBuffer) {
-      if (!this.buffer || this.buffer.length < size) this.buffer = getBackend().alloc(this.batchSize * per);
+      if (!this.buffer || this.buffer.length < size) this.buffer = getBackend().allocState(this.batchSize * per);
       data = this.buffer.length === size ? this.buffer : this.buffer.subarray(0, size);
     } else {
       data = getBackend().alloc(size);

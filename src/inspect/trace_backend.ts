@@ -130,7 +130,7 @@ export class TraceBackend implements Backend {
   locallyConnected2dBackwardInput(): void {}
   locallyConnected2dBackwardWeight(): void {}
 
-  maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, _argmax: Int32Array): void {
+  maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, _argmax: Int32Array | null): void {
     this.window(x, g, out, 0);
   }
   maxPool2dBackward(): void {}

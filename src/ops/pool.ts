@@ -1,6 +1,6 @@
 /** Pooling: max, average, adaptive and global. */
 import { Tensor } from '../tensor/tensor.js';
-import { record } from '../autograd/tape.js';
+import { isGradEnabled, record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
 import type { Pool2dGeometry } from '../backend/backend.js';
 import { formatShape } from '../tensor/shape.js';
@@ -47,12 +47,26 @@ function poolGeometry(op: string, x: Tensor, options: Pool2dOptions & { dilation
  * (ceil with ceilMode).
  * Padding cells never win (they count as −∞).
  */
+/**
+ * n int32 winner indices in the backend's memory (on the wasm backend, a heap block that the kernels write and read
+ * in place): an Int32Array view of a float block, whose Float32Array must stay referenced as long as the view is used.
+ */
+function allocIndices(n: number): { argmax: Int32Array; argmaxStorage: Float32Array } {
+  const argmaxStorage = getBackend().alloc(n);
+  return { argmax: new Int32Array(argmaxStorage.buffer, argmaxStorage.byteOffset, n), argmaxStorage };
+}
+
 export function maxPool2d(x: Tensor, options: Pool2dOptions & { dilation?: number | readonly [number, number] }): Tensor {
   const g = poolGeometry('maxPool2d', x, options);
   const out = uninitialized([g.n, g.c, g.outH, g.outW]);
-  const argmax = new Int32Array(out.numel);
+  if (!isGradEnabled() || !x.requiresGrad) {
+    // Nothing will run the backward: the maxima alone, no winner indices.
+    getBackend().maxPool2d(x.data, g, out.data, null);
+    return out;
+  }
+  const { argmax, argmaxStorage } = allocIndices(out.numel);
   getBackend().maxPool2d(x.data, g, out.data, argmax);
-  return record('maxPool2d', [x], out, { geometry: g, argmax });
+  return record('maxPool2d', [x], out, { geometry: g, argmax, argmaxStorage });
 }
 
 export interface AvgPool2dOptions extends Pool2dOptions {

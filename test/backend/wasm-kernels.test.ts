@@ -218,6 +218,11 @@ function cases(w: WasmBackend): KernelCase[] {
       be.maxPool2dBackward(put(be, gy), argmax, g, gx);
       return [out, argmax, gx];
     } });
+    list.push({ name: `maxPool2d without indices ${tag}`, run(be) {
+      const out = be.alloc(gy.length);
+      be.maxPool2d(put(be, x), g, out, null);
+      return [out];
+    } });
     if (g.dilationH !== 1) continue;
     const xa = randomArray(x.length);
     for (const [countIncludePad, divisorOverride] of [[true, 0], [false, 0], [true, 3]] as const) {

@@ -14,7 +14,7 @@ const child = fileURLToPath(new URL('./support/plain-loop-child.ts', import.meta
 // The loop as a user writes it: no setBackend, so the default backend, which is wasm (the backend with a heap;
 // the reference backend only ever allocates garbage-collected arrays) wherever it loads.
 const noKernels = !existsSync(fileURLToPath(new URL('../../src/backend/wasm/kernels.wasm', import.meta.url)));
-test('a plain synchronous training loop on the default backend (wasm) keeps flat memory (step 200 vs step 2,000)', (t) => {
+test('a plain synchronous training loop on the default backend (wasm) keeps flat memory (steps 200, 2,000, 4,000)', (t) => {
   if (noKernels && !process.env.CI) {
     t.skip('kernels.wasm is not built (npm run build:wasm): the default backend would be reference');
     return;
@@ -23,10 +23,19 @@ test('a plain synchronous training loop on the default backend (wasm) keeps flat
   delete env.CONVKIT_BACKEND;
   const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, 'default'], { encoding: 'utf8', timeout: 300_000, env });
   assert.equal(r.status, 0, r.stderr);
-  const { backend, readings } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; readings: { step: number; rssMiB: number; wasmMiB: number }[] };
+  const { backend, readings } = JSON.parse(r.stdout.trim().split('\n').pop()!) as { backend: string; readings: { step: number; rssMiB: number; jsMiB: number; wasmMiB: number }[] };
   assert.equal(backend, 'wasm', 'the default backend');
-  const [a, b] = readings;
-  t.diagnostic(`rss ${a!.rssMiB.toFixed(1)} -> ${b!.rssMiB.toFixed(1)} MiB, wasm memory ${a!.wasmMiB.toFixed(1)} -> ${b!.wasmMiB.toFixed(1)} MiB`);
-  assert.ok(b!.wasmMiB <= a!.wasmMiB * 1.03 + 0.5, `wasm memory grew from ${a!.wasmMiB} to ${b!.wasmMiB} MiB`);
-  assert.ok(b!.rssMiB <= a!.rssMiB * 1.05, `resident memory grew from ${a!.rssMiB.toFixed(1)} to ${b!.rssMiB.toFixed(1)} MiB`);
+  const [a, b, c] = readings;
+  const mib = (v: number): string => v.toFixed(1);
+  t.diagnostic(`steps 200 -> 2,000 -> 4,000: rss ${mib(a!.rssMiB)} -> ${mib(b!.rssMiB)} -> ${mib(c!.rssMiB)} MiB, JS heap + array buffers ${mib(a!.jsMiB)} -> ${mib(b!.jsMiB)} -> ${mib(c!.jsMiB)} MiB, wasm memory ${mib(a!.wasmMiB)} -> ${mib(b!.wasmMiB)} -> ${mib(c!.wasmMiB)} MiB`);
+  // What the process holds on to itself: the wasm heap, JavaScript objects and typed-array storage (a leak of heap
+  // blocks, of GC-owned arrays or of tape nodes shows here, free of the allocator's slack that resident memory counts).
+  assert.ok(c!.wasmMiB <= a!.wasmMiB * 1.03 + 0.5, `wasm memory grew from ${a!.wasmMiB} to ${c!.wasmMiB} MiB`);
+  assert.ok(c!.jsMiB <= a!.jsMiB * 1.05 + 0.5, `JS heap + array buffers grew from ${mib(a!.jsMiB)} to ${mib(c!.jsMiB)} MiB`);
+  // Resident memory. It warms up over the first ~1,500 steps (optimised code, the allocator's free lists): measured
+  // 2026-11-26 with other test files running beside it, step 200 -> 2,000 grew 1-7%, then stayed within 2% up to
+  // step 6,000 (145.7, 151.1, 151.8, 153.4 MiB at steps 200, 2,000, 4,000, 6,000). So: a few percent over the
+  // warm-up, and flat once warm.
+  assert.ok(b!.rssMiB <= a!.rssMiB * 1.08, `resident memory grew from ${mib(a!.rssMiB)} to ${mib(b!.rssMiB)} MiB over steps 200-2,000`);
+  assert.ok(c!.rssMiB <= b!.rssMiB * 1.03, `resident memory grew from ${mib(b!.rssMiB)} to ${mib(c!.rssMiB)} MiB over steps 2,000-4,000`);
 });

@@ -212,7 +212,7 @@ function locallyConnected2dBackwardWeight(x: Float32Array, gy: Float32Array, g: 
 
 // ---------------------------------------------------------------- pooling
 
-function maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array): void {
+function maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax: Int32Array | null): void {
   const { n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW } = g;
   for (let plane = 0; plane < n * c; plane++) {
     const xOff = plane * h * w, oOff = plane * outH * outW;
@@ -231,7 +231,7 @@ function maxPool2d(x: Float32Array, g: Pool2dGeometry, out: Float32Array, argmax
           }
         }
         out[oOff + oy * outW + ox] = best;
-        argmax[oOff + oy * outW + ox] = bestIdx;
+        if (argmax) argmax[oOff + oy * outW + ox] = bestIdx;
       }
     }
   }

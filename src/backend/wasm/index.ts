@@ -554,7 +554,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     maxPool2d(x, g, out, argmax) {
       withArgs((M) => {
         writePoolGeometry(g);
-        run('maxPool2d', [M.in(x), geomPtr, M.out(out), M.out(argmax)], sharesFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2));
+        run('maxPool2d', [M.in(x), geomPtr, M.out(out), argmax ? M.out(argmax) : 0], sharesFor(g.n * g.c * g.outH * g.outW * g.kh * g.kw * NS_PER_STREAMED_FLOAT * 2));
       });
     },
     maxPool2dBackward(gy, argmax, g, gx) {
