@@ -16,11 +16,16 @@
 // in f64, lanes summed last), whichever block, tile or share computes it, so 1 and N threads give identical bits.
 // No FMA.
 
+import { maxPool2x2Row } from './pool';
+
 @inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 @inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 @inline function align64(p: usize): usize { return (p + 63) & ~(<usize>63); }
+// ReLU exactly as asm/fused.ts's epilogue computes it (v where v > 0, else +0; NaN -> 0), so a fused ReLU has the
+// bits of the separate pass.
+@inline function reluOf(v: v128): v128 { return v128.and(v, f32x4.gt(v, f32x4.splat(0))); }
 
 /** Floats per phase of a padded row: the widest output block (16 columns) plus the farthest tap, rounded to 4. */
 @inline function phaseLength(outW: i32, kw: i32, sW: i32, dW: i32): i32 {
@@ -89,7 +94,7 @@ function writeTaps(taps: usize, nch: i32, kh: i32, kw: i32, dH: i32, dW: i32, sW
 // planes: the padded input for output row 0 of the block (rowStep floats per output row); wts: kk*4 splatted
 // weights, (tap, channel) order; out: channel 0's first row, channels chStride floats apart.
 function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
-  b0: f32, b1: f32, b2: f32, b3: f32, out: usize, chStride: i32, outW: i32, tmp: usize): void {
+  b0: f32, b1: f32, b2: f32, b3: f32, out: usize, chStride: i32, outW: i32, tmp: usize, relu: bool): void {
   const cs: usize = <usize>chStride << 2;
   for (let oy = 0; oy < rows; oy++) {
     const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
@@ -110,6 +115,10 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
         a20 = f32x4.add(a20, f32x4.mul(x0, wv)); a21 = f32x4.add(a21, f32x4.mul(x1, wv));
         wv = v128.load(wp, 48);
         a30 = f32x4.add(a30, f32x4.mul(x0, wv)); a31 = f32x4.add(a31, f32x4.mul(x1, wv));
+      }
+      if (relu) {
+        a00 = reluOf(a00); a01 = reluOf(a01); a10 = reluOf(a10); a11 = reluOf(a11);
+        a20 = reluOf(a20); a21 = reluOf(a21); a30 = reluOf(a30); a31 = reluOf(a31);
       }
       const full = ox + 8 <= outW;
       const d0 = full ? addr(dst, ox) : tmp;
@@ -134,6 +143,7 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
         a2 = f32x4.add(a2, f32x4.mul(x0, v128.load(wp, 32)));
         a3 = f32x4.add(a3, f32x4.mul(x0, v128.load(wp, 48)));
       }
+      if (relu) { a0 = reluOf(a0); a1 = reluOf(a1); a2 = reluOf(a2); a3 = reluOf(a3); }
       const full = ox + 4 <= outW;
       const d0 = full ? addr(dst, ox) : tmp;
       const ds: usize = full ? cs : 16;
@@ -149,7 +159,7 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
 // Forward block of 1 output channel, 16 columns (4 vectors) at a time, then single vectors; otherwise as
 // forwardBlock4 (wts: kk splatted weights).
 function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
-  b0: f32, out: usize, outW: i32, tmp: usize): void {
+  b0: f32, out: usize, outW: i32, tmp: usize, relu: bool): void {
   for (let oy = 0; oy < rows; oy++) {
     const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
     let ox = 0;
@@ -164,6 +174,7 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
         a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), wv));
         a3 = f32x4.add(a3, f32x4.mul(v128.load(p, 48), wv));
       }
+      if (relu) { a0 = reluOf(a0); a1 = reluOf(a1); a2 = reluOf(a2); a3 = reluOf(a3); }
       const full = ox + 16 <= outW;
       const d0 = full ? addr(dst, ox) : tmp;
       v128.store(d0, a0); v128.store(d0, a1, 16); v128.store(d0, a2, 32); v128.store(d0, a3, 48);
@@ -175,43 +186,56 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       for (let t = 0; t < kk; t++) {
         a0 = f32x4.add(a0, f32x4.mul(v128.load(s + <usize>load<i32>(taps + (<usize>t << 2))), v128.load(wts + (<usize>t << 4))));
       }
+      if (relu) a0 = reluOf(a0);
       if (ox + 4 <= outW) v128.store(addr(dst, ox), a0);
       else { v128.store(tmp, a0); copyFloats(addr(dst, ox), tmp, outW - ox); }
     }
   }
 }
 
-/** Scratch bytes per thread of directConv2dForward (the host allocates this; keep in step with the layout below). */
-export function directForwardScratch(geom: usize): i32 {
+/**
+ * Scratch bytes per thread of directConv2dForward with `epilogue` (the host allocates this; keep in step with the
+ * layout below): with pooling, room for 4 channels of conv output before they are pooled.
+ */
+export function directForwardScratch(geom: usize, epilogue: i32): i32 {
   const cg = gi(geom, 1) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8);
   const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
   const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
   const kk = cg * kh * kw;
-  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 64 + 64 + kk * 4 + 64 + 256;
+  const pooled = (epilogue & EPILOGUE_MAXPOOL2X2) != 0 ? 4 * outH * outW * 4 + 64 : 0;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 64 + 64 + kk * 4 + 64 + 256 + 64 + pooled;
 }
 
-// x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW).
-// Work items: (image, group, output-row chunk); row chunks only when there are fewer (image, group) units than
-// shares. Each item pads the input rows it needs, then computes its output channels 4 at a time, then singly.
-export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize, out: usize,
+/** Epilogue bits of directConv2dForward: ReLU on the output (after the bias), then 2x2/2 max pooling (floor mode). */
+const EPILOGUE_RELU = 1, EPILOGUE_MAXPOOL2X2 = 2;
+
+// x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW), or (N,O,OH/2,OW/2) (rounded down) with
+// EPILOGUE_MAXPOOL2X2: then the convolution's output rows are computed in pairs, 4 channels at a time into scratch,
+// and pooled from there (while in cache) by maxPool2x2Row, the same comparisons as a separate maxPool2d.
+// Work items: (image, group, output-row chunk); row chunks (of pooled rows when pooling) only when there are fewer
+// (image, group) units than shares. Each item pads the input rows it needs, then computes its output channels 4 at
+// a time, then singly.
+export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize, epilogue: i32, out: usize,
   scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
   const dH = gi(geom, 11), dW = gi(geom, 12), groups = gi(geom, 13), outH = gi(geom, 14), outW = gi(geom, 15);
   const cg = cIn / groups, og = cOut / groups, kk = cg * kh * kw;
+  const relu = (epilogue & EPILOGUE_RELU) != 0, pool = (epilogue & EPILOGUE_MAXPOOL2X2) != 0;
+  const poolH = outH >> 1, poolW = outW >> 1;
   const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
   const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
   const planes = scratch, wts = align64(addr(planes, cg * planeStride)), taps = align64(wts + (<usize>kk << 6));
-  const tmp = align64(taps + (<usize>kk << 2));
+  const tmp = align64(taps + (<usize>kk << 2)), conv4 = align64(tmp + 256);
   writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
-  const units = n * groups;
-  const chunks = units >= nt ? 1 : min<i32>(outH, (nt + units - 1) / units);
+  const units = n * groups, rowUnits = pool ? poolH : outH;
+  const chunks = units >= nt ? 1 : min<i32>(rowUnits, (nt + units - 1) / units);
   const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
   for (let it = it0; it < it1; it++) {
     const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
-    const oy0 = part(outH, ch, chunks), oy1 = part(outH, ch + 1, chunks);
-    if (oy1 <= oy0) continue;
-    const rows = oy1 - oy0;
+    const r0 = part(rowUnits, ch, chunks), r1 = part(rowUnits, ch + 1, chunks);
+    if (r1 <= r0) continue;
+    const oy0 = pool ? 2 * r0 : r0, rows = pool ? 2 * (r1 - r0) : r1 - r0;
     fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, oy0 * sH, (rows - 1) * sH + (kh - 1) * dH + 1,
       pH, pW, sW, phaseLen, planeStride, planes);
     const wg = addr(w, grp * og * kk);
@@ -223,14 +247,30 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
       const bo = grp * og + o;
       const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0, b1: f32 = bias != 0 ? load<f32>(addr(bias, bo + 1)) : 0;
       const b2: f32 = bias != 0 ? load<f32>(addr(bias, bo + 2)) : 0, b3: f32 = bias != 0 ? load<f32>(addr(bias, bo + 3)) : 0;
-      forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3,
-        addr(out, ((b * cOut + bo) * outH + oy0) * outW), outH * outW, outW, tmp);
+      if (!pool) {
+        forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3,
+          addr(out, ((b * cOut + bo) * outH + oy0) * outW), outH * outW, outW, tmp, relu);
+        continue;
+      }
+      forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3, conv4, rows * outW, outW, tmp, relu);
+      for (let j = 0; j < 4; j++) {
+        for (let py = 0; py < rows >> 1; py++) {
+          maxPool2x2Row(addr(conv4, (j * rows + 2 * py) * outW), outW, addr(out, ((b * cOut + bo + j) * poolH + r0 + py) * poolW), poolW);
+        }
+      }
     }
     for (; o < og; o++) {
       for (let t = 0; t < kk; t++) v128.store(wts + (<usize>t << 4), f32x4.splat(load<f32>(addr(wg, o * kk + t))));
       const bo = grp * og + o;
-      forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, bias != 0 ? load<f32>(addr(bias, bo)) : 0,
-        addr(out, ((b * cOut + bo) * outH + oy0) * outW), outW, tmp);
+      const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0;
+      if (!pool) {
+        forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, b0, addr(out, ((b * cOut + bo) * outH + oy0) * outW), outW, tmp, relu);
+        continue;
+      }
+      forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, b0, conv4, outW, tmp, relu);
+      for (let py = 0; py < rows >> 1; py++) {
+        maxPool2x2Row(addr(conv4, 2 * py * outW), outW, addr(out, ((b * cOut + bo) * poolH + r0 + py) * poolW), poolW);
+      }
     }
   }
 }
@@ -482,7 +522,7 @@ export function directConv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: 
           for (let l = 0; l < 4; l++) v128.store(wts + (<usize>(t * 4 + l) << 4), f32x4.splat(load<f32>(addr(src, l * khkw))));
         }
       }
-      forwardBlock4(planes, phaseLen, rows, taps, kk, wts, 0, 0, 0, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), h * wd, wd, tmp);
+      forwardBlock4(planes, phaseLen, rows, taps, kk, wts, 0, 0, 0, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), h * wd, wd, tmp, false);
     }
     for (; c < cg; c++) {
       for (let j = 0; j < og; j++) {
@@ -490,7 +530,7 @@ export function directConv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: 
           v128.store(wts + (<usize>(j * khkw + k) << 4), f32x4.splat(load<f32>(addr(wg, (j * cg + c) * khkw + khkw - 1 - k))));
         }
       }
-      forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), wd, tmp);
+      forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), wd, tmp, false);
     }
   }
 }

@@ -16,6 +16,39 @@
   return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
 }
 
+/**
+ * One output row of 2x2/2 max pooling without indices: out[ox] = the max of rows r0 = src, r1 = src + w floats at
+ * columns 2ox, 2ox+1, with the same scan order, NaN rule and selections as maxPool2d (so the same bits). Also the
+ * epilogue of asm/direct.ts's fused convolution + pooling.
+ */
+export function maxPool2x2Row(src: usize, w: i32, out: usize, outW: i32): void {
+  let ox = 0;
+  for (; ox + 4 <= outW; ox += 4) {
+    const i = 2 * ox;
+    const r0a = v128.load(addr(src, i)), r0b = v128.load(addr(src, i + 4));
+    const r1a = v128.load(addr(src, i + w)), r1b = v128.load(addr(src, i + w + 4));
+    let best = i32x4.shuffle(r0a, r0b, 0, 2, 4, 6);
+    const v1 = i32x4.shuffle(r0a, r0b, 1, 3, 5, 7);
+    best = v128.bitselect(v1, best, better4(v1, best));
+    const v2 = i32x4.shuffle(r1a, r1b, 0, 2, 4, 6);
+    best = v128.bitselect(v2, best, better4(v2, best));
+    const v3 = i32x4.shuffle(r1a, r1b, 1, 3, 5, 7);
+    best = v128.bitselect(v3, best, better4(v3, best));
+    v128.store(addr(out, ox), best);
+  }
+  for (; ox < outW; ox++) {
+    const i = 2 * ox;
+    let best = load<f32>(addr(src, i));
+    let v = load<f32>(addr(src, i + 1));
+    if (better(v, best)) best = v;
+    v = load<f32>(addr(src, i + w));
+    if (better(v, best)) best = v;
+    v = load<f32>(addr(src, i + w + 1));
+    if (better(v, best)) best = v;
+    store<f32>(addr(out, ox), best);
+  }
+}
+
 export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid: i32, nt: i32): void {
   const planes = gi(geom, 0) * gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), kh = gi(geom, 4), kw = gi(geom, 5);
   const sH = gi(geom, 6), sW = gi(geom, 7), pH = gi(geom, 8), pW = gi(geom, 9), dH = gi(geom, 10), dW = gi(geom, 11);
@@ -30,20 +63,8 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
         const i0 = 2 * oy * w;
         let ox = 0;
         if (argmax == 0) {
-          // Maxima only (inference): the same comparisons and selections, without the indices.
-          for (; ox + 4 <= outW; ox += 4) {
-            const i = i0 + 2 * ox;
-            const r0a = v128.load(addr(xp, i)), r0b = v128.load(addr(xp, i + 4));
-            const r1a = v128.load(addr(xp, i + w)), r1b = v128.load(addr(xp, i + w + 4));
-            let best = i32x4.shuffle(r0a, r0b, 0, 2, 4, 6);
-            const v1 = i32x4.shuffle(r0a, r0b, 1, 3, 5, 7);
-            best = v128.bitselect(v1, best, better4(v1, best));
-            const v2 = i32x4.shuffle(r1a, r1b, 0, 2, 4, 6);
-            best = v128.bitselect(v2, best, better4(v2, best));
-            const v3 = i32x4.shuffle(r1a, r1b, 1, 3, 5, 7);
-            best = v128.bitselect(v3, best, better4(v3, best));
-            v128.store(addr(out, op + oy * outW + ox), best);
-          }
+          maxPool2x2Row(addr(xp, i0), w, addr(out, op + oy * outW), outW);
+          continue;
         }
         // Four outputs at a time: even/odd columns of both rows, compared in the scalar order below.
         for (; ox + 4 <= outW; ox += 4) {

@@ -73,6 +73,15 @@ export interface Backend {
 
   // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, out: Float32Array): void;
+  /**
+   * Optional: conv2d with its epilogue in the same pass: `activation` after the bias, then, with `maxPool2x2`, 2x2
+   * max pooling of stride 2 (floor mode), so the output is (N,O,floor(OH/2),floor(OW/2)). The same bits as conv2d
+   * followed by biasActivation and maxPool2d. Returns the output (allocated here), or null, having allocated and
+   * written nothing, where the backend has no fused kernel for this geometry and epilogue: the caller then runs
+   * the separate kernels.
+   */
+  conv2dFused?(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry,
+    epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
   // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W) and is overwritten
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, g: Conv2dGeometry, gx: Float32Array): void;
   // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten

@@ -1,8 +1,9 @@
 /** Convolution (weight sharing) and its unshared twin, the locally connected layer. */
 import { Tensor } from '../tensor/tensor.js';
-import { record } from '../autograd/tape.js';
+import { isGradEnabled, record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
-import type { Conv2dGeometry } from '../backend/backend.js';
+import type { Activation, Conv2dGeometry } from '../backend/backend.js';
+import { maxPool2d } from './pool.js';
 import { formatShape } from '../tensor/shape.js';
 import { pair, uninitialized } from './util.js';
 import { checkActivation, type FusedActivationOptions } from './linalg.js';
@@ -78,16 +79,47 @@ export function conv2dGeometry(op: string, xShape: readonly number[], cOut: numb
  * @example conv2d(x, w, b, { padding: 1, activation: 'relu' })   // = relu(conv2d(x, w, b, { padding: 1 }))
  */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
-  const activation = checkActivation('conv2d', options.activation);
-  if (weight.ndim !== 4) throw new Error(`conv2d: weight must be 4-D [out, in/groups, kh, kw], got ${formatShape(weight.shape)}`);
-  const [cOut, cg, kh, kw] = weight.shape as [number, number, number, number];
-  const g = conv2dGeometry('conv2d', x.shape, cOut, cg, kh, kw, options);
-  if (bias && (bias.ndim !== 1 || bias.shape[0] !== cOut)) throw new Error(`conv2d: bias must be [${cOut}], got ${formatShape(bias.shape)}`);
-  const out = uninitialized([g.n, cOut, g.outH, g.outW]);
-  const be = getBackend();
-  be.conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
-  if (activation !== 'none') be.biasActivation(out.data, null, 1, out.numel, activation);
+  const { g, activation } = checkedConv2d('conv2d', x, weight, bias, options);
+  const be = getBackend(), shape = [g.n, g.cOut, g.outH, g.outW];
+  const fused = activation === 'relu' ? be.conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: false }) ?? null : null;
+  let out: Tensor;
+  if (fused) {
+    out = new Tensor(fused, shape);
+  } else {
+    out = uninitialized(shape);
+    be.conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
+    if (activation !== 'none') be.biasActivation(out.data, null, 1, out.numel, activation);
+  }
   return record('conv2d', [x, weight, bias ?? null], out, { geometry: g, activation });
+}
+
+function checkedConv2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: FusedConv2dOptions): { g: Conv2dGeometry; activation: Activation } {
+  const activation = checkActivation(op, options.activation);
+  if (weight.ndim !== 4) throw new Error(`${op}: weight must be 4-D [out, in/groups, kh, kw], got ${formatShape(weight.shape)}`);
+  const [cOut, cg, kh, kw] = weight.shape as [number, number, number, number];
+  const g = conv2dGeometry(op, x.shape, cOut, cg, kh, kw, options);
+  if (bias && (bias.ndim !== 1 || bias.shape[0] !== cOut)) throw new Error(`${op}: bias must be [${cOut}], got ${formatShape(bias.shape)}`);
+  return { g, activation };
+}
+
+/**
+ * `maxPool2d(conv2d(x, weight, bias, options), { kernelSize: 2 })`: a convolution (with its optional fused
+ * activation) followed by 2x2 max pooling of stride 2, the LeNet / VGG block. When no gradient is recorded
+ * (inference) and the backend has a kernel for it, one pass that pools each image's convolution output while it is
+ * still in cache (the wasm backend's direct convolutions); otherwise, and always when gradients are recorded,
+ * exactly those two ops. The same values either way. nn.Sequential uses it for Conv2d, ReLU, MaxPool2d(2).
+ *
+ * @example conv2dMaxPool2x2(x, w, b, { padding: 2, activation: 'relu' })   // = maxPool2d(relu(conv2d(...)), 2)
+ */
+export function conv2dMaxPool2x2(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
+  const recording = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false));
+  const be = getBackend();
+  if (!recording && be.conv2dFused !== undefined) {
+    const { g, activation } = checkedConv2d('conv2d', x, weight, bias, options);
+    const fused = be.conv2dFused(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true });
+    if (fused) return new Tensor(fused, [g.n, g.cOut, g.outH >> 1, g.outW >> 1]);
+  }
+  return maxPool2d(conv2d(x, weight, bias, options), { kernelSize: 2 });
 }
 
 export interface LocallyConnected2dOptions {

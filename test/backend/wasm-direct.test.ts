@@ -105,3 +105,57 @@ test('LeNet-5 conv1 at batch 64: direct forward and weight gradient are bit-iden
   assert.ok(rel(runs[0]!.out, wantOut) < 1e-6, `forward error ${rel(runs[0]!.out, wantOut)}`);
   assert.ok(rel(runs[0]!.gw, wantGw) < 1e-5, `weight gradient error ${rel(runs[0]!.gw, wantGw)}`);
 });
+
+test('the direct forward kernel\'s fused epilogues (ReLU, 2x2 max pooling) give the bits of the separate kernels, on 1 and 2 threads', async () => {
+  const wasm = await loadWasmBackend();
+  const geometries = [
+    convGeometry({ n: 3, cIn: 1, h: 28, w: 28, cOut: 6, kh: 5, kw: 5, padH: 2, padW: 2 }), // LeNet-5 conv1: 4 + 1 + 1 channels
+    convGeometry({ n: 2, cIn: 6, h: 14, w: 14, cOut: 16, kh: 5, kw: 5 }), // LeNet-5 conv2: 10 px rows, partial vectors
+    convGeometry({ n: 1, cIn: 3, h: 13, w: 11, cOut: 5, kh: 3, kw: 3, padH: 1, padW: 1 }), // odd output: last row, column dropped; 1 image, so row chunks
+    convGeometry({ n: 2, cIn: 3, h: 19, w: 23, cOut: 4, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }), // stride 2
+    convGeometry({ n: 2, cIn: 4, h: 12, w: 10, cOut: 8, kh: 3, kw: 3, padH: 1, padW: 1, groups: 4 }), // grouped
+  ];
+  let seed = 7;
+  const random = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296 - 0.5; };
+  const bits = (a: Float32Array) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+  wasm.beginScope();
+  try {
+    for (const threads of [1, 2]) {
+      await wasm.setThreads(threads);
+      wasm.setParallelThreshold(0);
+      for (const g of geometries) {
+        assert.equal(directConvAlgorithms(g).forward, 'direct', JSON.stringify(g));
+        const put = (n: number) => { const b = wasm.alloc(n); for (let i = 0; i < n; i++) b[i] = random(); return b; };
+        const x = put(g.n * g.cIn * g.h * g.w), w = put(g.cOut * (g.cIn / g.groups) * g.kh * g.kw), bias = put(g.cOut);
+        x[3] = NaN; // a NaN input makes NaN outputs: ReLU maps them to 0 in both paths
+        const pool = { n: g.n, c: g.cOut, h: g.outH, w: g.outW, kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: g.outH >> 1, outW: g.outW >> 1 };
+        for (const activation of ['none', 'relu'] as const) {
+          for (const withBias of [true, false]) {
+            const b = withBias ? bias : null;
+            const conv = wasm.alloc(g.n * g.cOut * g.outH * g.outW);
+            wasm.conv2d(x, w, b, g, conv);
+            if (activation === 'relu') wasm.biasActivation(conv, null, 1, conv.length, 'relu');
+            const pooled = wasm.alloc(g.n * g.cOut * pool.outH * pool.outW);
+            wasm.maxPool2d(conv, pool, pooled, null);
+            const tag = `${threads} thread(s), ${activation}, bias ${withBias}, ${JSON.stringify(g)}`;
+            const fusedPool = wasm.conv2dFused(x, w, b, g, { activation, maxPool2x2: true });
+            assert.ok(fusedPool, `fused pooling taken: ${tag}`);
+            assert.deepEqual(bits(fusedPool), bits(pooled), `conv + ${activation} + pool: ${tag}`);
+            const fused = wasm.conv2dFused(x, w, b, g, { activation, maxPool2x2: false });
+            assert.ok(fused, `fused activation taken: ${tag}`);
+            assert.deepEqual(bits(fused), bits(conv), `conv + ${activation}: ${tag}`);
+          }
+        }
+        assert.equal(wasm.conv2dFused(x, w, bias, g, { activation: 'tanh', maxPool2x2: true }), null, 'no fused tanh');
+      }
+    }
+    // Geometries the direct kernel does not take: null, nothing allocated.
+    const live = wasm.liveBytes();
+    const big = convGeometry({ n: 1, cIn: 64, h: 14, w: 14, cOut: 64, kh: 3, kw: 3, padH: 1, padW: 1 });
+    assert.equal(wasm.conv2dFused(new Float32Array(64 * 196), new Float32Array(64 * 64 * 9), null, big, { activation: 'relu', maxPool2x2: true }), null);
+    assert.equal(wasm.liveBytes(), live);
+  } finally {
+    wasm.setParallelThreshold(20_000);
+    wasm.endScope();
+  }
+});

@@ -1,4 +1,5 @@
-// nn.Sequential fuses a Conv2d or Linear directly followed by a ReLU into one op (src/nn/layers/fusion.ts):
+// nn.Sequential fuses a Conv2d or Linear directly followed by a ReLU into one op, and a Conv2d, [ReLU,] MaxPool2d(2)
+// into conv2dMaxPool2x2 (src/nn/layers/fusion.ts):
 // the same output and parameter gradients BIT FOR BIT as running every module's forward one by one (the fused
 // pass does the same float32 additions and comparisons; see test/ops/fused-activation.test.ts), only when
 // nothing observes the modules' forwards, and the zoo's reference models take the fused path. The op suite
@@ -6,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nn from '../../src/nn/index.js';
-import { models } from '../../src/index.js';
+import { models, noGrad } from '../../src/index.js';
 import { crossEntropy } from '../../src/ops/index.js';
 import { randn } from '../../src/tensor/creation.js';
 import { manualSeed } from '../../src/tensor/random.js';
@@ -15,6 +16,8 @@ import { getBackend, useBackend } from '../../src/backend/registry.js';
 import type { Backend } from '../../src/backend/backend.js';
 
 interface KernelCounts { reluPasses: number; fusedRelu: number; reluMasks: number; fusedReluBackward: number }
+/** Calls of the backend's one-pass convolution + pooling (wasm's direct kernels; the reference backend has none). */
+let fusedPools = 0;
 
 /** Run fn on the current backend wrapped to count relu passes (unfused) and fused relu epilogues. */
 function counting<T>(fn: () => T): [T, KernelCounts] {
@@ -29,6 +32,15 @@ function counting<T>(fn: () => T): [T, KernelCounts] {
     biasActivation(out, bias, rows, cols, activation) { if (activation === 'relu') counts.fusedRelu++; inner.biasActivation(out, bias, rows, cols, activation); },
     activationBackward(y, gy, gx, activation) { if (activation === 'relu') counts.fusedReluBackward++; inner.activationBackward(y, gy, gx, activation); },
   };
+  if (inner.conv2dFused) {
+    // A ReLU the convolution kernel applied at its store counts as fused like one applied by biasActivation.
+    wrapper.conv2dFused = (x, w, bias, g, epilogue) => {
+      const out = inner.conv2dFused!(x, w, bias, g, epilogue);
+      if (out && epilogue.activation === 'relu') counts.fusedRelu++;
+      if (out && epilogue.maxPool2x2) fusedPools++;
+      return out;
+    };
+  }
   useBackend(wrapper);
   try {
     return [fn(), counts];
@@ -132,3 +144,40 @@ for (const [name, pairs] of [['lenet5', 4], ['mlp', 2], ['vggsmall', 5]] as cons
     assert.deepEqual(infer, { reluPasses: 0, fusedRelu: pairs, reluMasks: 0, fusedReluBackward: 0 });
   });
 }
+
+test('Conv2d, [ReLU,] MaxPool2d(2) in a Sequential: conv2dMaxPool2x2, the same bits as each module in inference and in training', () => {
+  manualSeed(6);
+  const s = new nn.Sequential(
+    new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.ReLU(), new nn.MaxPool2d(2), // LeNet-5's blocks
+    new nn.Conv2d(6, 5, 4), new nn.MaxPool2d([2, 2], { stride: 2 }), // no ReLU; odd output (9 -> 4); 4x4: never Winograd
+    new nn.Conv2d(5, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2, { ceilMode: true }), // ceil mode: not fused
+  );
+  manualSeed(7);
+  const x = randn([3, 1, 24, 24]);
+  x.data[10] = NaN;
+  const before = fusedPools;
+  const [inferFused] = counting(() => bits(noGrad(() => s.forward(x))));
+  const fusedCalls = fusedPools - before;
+  assert.deepEqual(inferFused, bits(noGrad(() => unfused(s)(x))), 'inference');
+  // wasm: both plain 2x2 poolings run in the direct convolution kernel; the reference backend has no fused kernel.
+  assert.equal(fusedCalls, getBackend().conv2dFused ? 2 : 0, 'one-pass convolution + pooling calls');
+  const [fused] = counting(() => step(s, (t) => s.forward(t), x));
+  const plain = step(s, unfused(s), x);
+  assert.deepEqual(fused.out, plain.out, 'training outputs');
+  fused.grads.forEach((g, i) => assert.deepEqual(g, plain.grads[i], `gradient of parameter ${i}`));
+  assert.equal(fusedPools - before, fusedCalls, 'training never takes the one-pass kernel (the backward needs the pre-pool output)');
+});
+
+test('the pooling fusion rule: a plain 2x2 stride-2 MaxPool2d after an unobserved Conv2d', () => {
+  const conv = new nn.Conv2d(1, 1, 3);
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d(2)), true);
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d([2, 2], { stride: [2, 2], padding: 0 })), true);
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d(3)), false, '3x3');
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d(2, { stride: 1 })), false, 'stride 1');
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d(2, { padding: 1 })), false, 'padding');
+  assert.equal(nn.fusibleMaxPool2x2(conv, new nn.MaxPool2d(2, { ceilMode: true })), false, 'ceil mode');
+  assert.equal(nn.fusibleMaxPool2x2(new nn.Linear(1, 1), new nn.MaxPool2d(2)), false, 'only after a Conv2d');
+  const hooked = new nn.MaxPool2d(2);
+  hooked.forward = (t: Tensor) => nn.MaxPool2d.prototype.forward.call(hooked, t);
+  assert.equal(nn.fusibleMaxPool2x2(conv, hooked), false, 'wrapped MaxPool2d');
+});

@@ -156,6 +156,9 @@ export function directConvAlgorithms(g: Conv2dGeometry): DirectConvAlgorithms {
 }
 
 export interface WasmBackend extends Backend {
+  /** Backend.conv2dFused: ReLU and 2x2 max pooling in the direct forward kernel's epilogue (null elsewhere). */
+  conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry,
+    epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
   /** Threads kernels use (1 = the calling thread only). */
   readonly threads: number;
   /** Use n threads; spawns workers as needed. Results are identical for every n. */
@@ -439,15 +442,25 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   }
   // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
   const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directInputGradScratch') => {
-    const fn = exports[name] as (geom: number) => number;
-    return (g: Conv2dGeometry): number => {
+    const fn = exports[name] as (geom: number, epilogue?: number) => number;
+    return (g: Conv2dGeometry, epilogue = 0): number => {
       writeConvGeometry(g);
-      return fn(geomPtr);
+      return fn(geomPtr, epilogue);
     };
   };
   const directForwardScratch = directScratch('directForwardScratch');
   const directWeightGradScratch = directScratch('directWeightGradScratch');
   const directInputGradScratch = directScratch('directInputGradScratch');
+
+  /** asm/direct.ts's forward convolution with `epilogue` (bit 0: ReLU, bit 1: 2x2 max pooling; out sized for it). */
+  function directForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, epilogue: number, out: Float32Array): void {
+    withArgs((M) => {
+      const [s, stride] = scratch(directForwardScratch(g, epilogue));
+      writeConvGeometry(g);
+      run('directConv2dForward', [M.in(x), M.in(w), bias ? M.in(bias) : 0, geomPtr, epilogue, M.out(out), s],
+        sharesFor(convWork(g) * NS_PER_MAC), 6, stride);
+    });
+  }
 
   function convCall(name: KernelName, g: Conv2dGeometry, bytesPerThread: number, addresses: number[], sharesPerThread = SHARES_PER_THREAD): void {
     writeConvGeometry(g);
@@ -518,9 +531,17 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     conv2d(x, w, bias, g, out) {
       const algorithm = algorithmOf(g, 'forward');
       if (algorithm !== 'gemm') return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false, algorithm));
-      const direct = useDirect(g, 'forward');
-      withArgs((M) => convCall(direct ? 'directConv2dForward' : 'conv2dForward', g, direct ? directForwardScratch(g) : colScratch(g),
-        [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+      if (useDirect(g, 'forward')) return directForward(x, w, bias, g, 0, out);
+      withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
+    },
+    // The direct kernel's epilogue: ReLU at the store, and 2x2 max pooling of 4 channels at a time from scratch.
+    conv2dFused(x, w, bias, g, epilogue) {
+      if (epilogue.activation !== 'none' && epilogue.activation !== 'relu') return null;
+      if (epilogue.maxPool2x2 && (g.outH < 2 || g.outW < 2)) return null;
+      if (algorithmOf(g, 'forward') !== 'gemm' || !useDirect(g, 'forward')) return null;
+      const out = backend.allocUninitialized!(epilogue.maxPool2x2 ? g.n * g.cOut * (g.outH >> 1) * (g.outW >> 1) : g.n * g.cOut * g.outH * g.outW);
+      directForward(x, w, bias, g, (epilogue.activation === 'relu' ? 1 : 0) | (epilogue.maxPool2x2 ? 2 : 0), out);
+      return out;
     },
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {

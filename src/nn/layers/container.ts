@@ -1,7 +1,8 @@
 /** Containers: `Sequential`. */
 import type { Tensor } from '../../tensor/tensor.js';
 import { Module, withModuleContext } from '../module.js';
-import { fusibleActivation, type ActivationFusingLayer } from './fusion.js';
+import { fusibleActivation, fusibleMaxPool2x2, type ActivationFusingLayer } from './fusion.js';
+import type { Conv2d } from './conv.js';
 
 /**
  * A chain of modules applied in order; children are named '0', '1', ... (so state-dict keys read
@@ -70,7 +71,13 @@ export class Sequential extends Module {
     for (let i = 0; i < items.length; i++) {
       const m = items[i]!;
       const activation = fusibleActivation(m, items[i + 1]);
-      if (activation !== null) {
+      const poolAt = activation !== null ? i + 2 : i + 1;
+      if (fusibleMaxPool2x2(m, items[poolAt])) {
+        // Conv2d, [ReLU,] MaxPool2d(2) as conv2dMaxPool2x2; the ReLU and the pooling are consumed.
+        const conv = m as Conv2d;
+        y = withModuleContext(m, () => conv.forwardWithMaxPool2x2(y, activation ?? 'none'));
+        i = poolAt;
+      } else if (activation !== null) {
         // The layer and the ReLU after it as one op; the ReLU is consumed.
         const layer = m as ActivationFusingLayer;
         y = withModuleContext(m, () => layer.forwardWithActivation(y, activation));

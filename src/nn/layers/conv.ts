@@ -2,7 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import type { Activation } from '../../backend/backend.js';
 import { formatShape } from '../../tensor/shape.js';
-import { conv2d, locallyConnected2d, convOutputSize, type Padding2d } from '../../ops/index.js';
+import { conv2d, conv2dMaxPool2x2, locallyConnected2d, convOutputSize, type Padding2d } from '../../ops/index.js';
 import { Module, Parameter, withModuleContext, pyBool, pyPair } from '../module.js';
 import { defaultLayerInit_ } from '../init.js';
 
@@ -125,6 +125,16 @@ export class Conv2d extends Module {
   forwardWithActivation(x: Tensor, activation: Activation): Tensor {
     this.expectInput(x, 4, `[N,${this.inChannels},H,W]`, this.inChannels);
     return withModuleContext(this, () => conv2d(x, this.weight, this.bias,
+      { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, activation }));
+  }
+
+  /**
+   * maxPool2d(activation(this.forward(x)), 2) as conv2dMaxPool2x2 (one pass in inference on backends with a fused
+   * kernel): the same values and gradients. nn.Sequential calls it for Conv2d, [ReLU,] MaxPool2d(2).
+   */
+  forwardWithMaxPool2x2(x: Tensor, activation: Activation): Tensor {
+    this.expectInput(x, 4, `[N,${this.inChannels},H,W]`, this.inChannels);
+    return withModuleContext(this, () => conv2dMaxPool2x2(x, this.weight, this.bias,
       { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups, activation }));
   }
 

@@ -15,6 +15,11 @@
  *    subclass that might do something else before or after);
  * 3. both are consecutive children of the Sequential, so the pre-activation output goes nowhere else.
  *
+ * The same rule extends to a 2x2 max pooling after the convolution (Conv2d, [ReLU,] MaxPool2d(2)): the three run as
+ * `conv2dMaxPool2x2`, which in inference pools each image's convolution output while it is in cache and otherwise
+ * is exactly conv2d (with the ReLU) then maxPool2d. Condition 1 applies to the MaxPool2d too, and it must be
+ * 2x2 with stride 2, no padding, dilation 1 and floor mode (LeNet's and VGG's pooling).
+ *
  * convkit's ReLU has no `inplace` flag (it always returns a new tensor), so no aliasing is lost. Callers that run
  * the modules one by one (src/lab/probe.ts's `traceLayers`) call each module's `forward` and see every output.
  */
@@ -23,6 +28,7 @@ import type { Module } from '../module.js';
 import { ReLU } from './activation.js';
 import { Conv2d } from './conv.js';
 import { Linear } from './linear.js';
+import { MaxPool2d } from './pooling.js';
 
 /** The activation `layer` may absorb from `next` (see the file comment), or null to run both as written. */
 export function fusibleActivation(layer: Module, next: Module | undefined): Activation | null {
@@ -34,3 +40,12 @@ export function fusibleActivation(layer: Module, next: Module | undefined): Acti
 
 /** A layer that can apply an activation in its own output pass. */
 export type ActivationFusingLayer = Linear | Conv2d;
+
+/** Whether `next` is a plain 2x2 / stride 2 max pooling that a Conv2d before it may absorb (see the file comment). */
+export function fusibleMaxPool2x2(layer: Module, next: Module | undefined): boolean {
+  if (!(layer instanceof Conv2d) || layer.forward !== Conv2d.prototype.forward) return false;
+  if (!(next instanceof MaxPool2d) || next.forward !== MaxPool2d.prototype.forward) return false;
+  const two = (v: number | readonly [number, number]): boolean => (typeof v === 'number' ? v === 2 : v[0] === 2 && v[1] === 2);
+  const zero = (v: number | readonly [number, number]): boolean => (typeof v === 'number' ? v === 0 : v[0] === 0 && v[1] === 0);
+  return two(next.kernelSize) && two(next.stride) && zero(next.padding) && next.dilation === 1 && !next.ceilMode;
+}
