@@ -89,10 +89,13 @@ function writeTaps(taps: usize, nch: i32, kh: i32, kw: i32, dH: i32, dW: i32, sW
   }
 }
 
+// Weights of a block of B output channels are packed (tap, channel): the B weights of tap t are B consecutive floats
+// at wts + 4*B*t, each broadcast to a vector by its load (v128.load32_splat: one load on x86 with AVX).
+
 // Forward block of 4 output channels: `rows` output rows of outW columns, 8 columns (2 vectors) at a time, then
 // 4 (the last, possibly partial, vector of an odd count).
-// planes: the padded input for output row 0 of the block (rowStep floats per output row); wts: kk*4 splatted
-// weights, (tap, channel) order; out: channel 0's first row, channels chStride floats apart.
+// planes: the padded input for output row 0 of the block (rowStep floats per output row); wts: kk*4 packed
+// weights; out: channel 0's first row, channels chStride floats apart.
 function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
   b0: f32, b1: f32, b2: f32, b3: f32, out: usize, chStride: i32, outW: i32, tmp: usize, relu: bool): void {
   const cs: usize = <usize>chStride << 2;
@@ -106,14 +109,14 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       for (let t = 0; t < kk; t++) {
         const p = s + <usize>load<i32>(taps + (<usize>t << 2));
         const x0 = v128.load(p), x1 = v128.load(p, 16);
-        const wp = wts + (<usize>t << 6);
-        let wv = v128.load(wp);
+        const wp = wts + (<usize>t << 4);
+        let wv = v128.load32_splat(wp);
         a00 = f32x4.add(a00, f32x4.mul(x0, wv)); a01 = f32x4.add(a01, f32x4.mul(x1, wv));
-        wv = v128.load(wp, 16);
+        wv = v128.load32_splat(wp, 4);
         a10 = f32x4.add(a10, f32x4.mul(x0, wv)); a11 = f32x4.add(a11, f32x4.mul(x1, wv));
-        wv = v128.load(wp, 32);
+        wv = v128.load32_splat(wp, 8);
         a20 = f32x4.add(a20, f32x4.mul(x0, wv)); a21 = f32x4.add(a21, f32x4.mul(x1, wv));
-        wv = v128.load(wp, 48);
+        wv = v128.load32_splat(wp, 12);
         a30 = f32x4.add(a30, f32x4.mul(x0, wv)); a31 = f32x4.add(a31, f32x4.mul(x1, wv));
       }
       if (relu) {
@@ -137,11 +140,11 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       const s = addr(src, ox);
       for (let t = 0; t < kk; t++) {
         const x0 = v128.load(s + <usize>load<i32>(taps + (<usize>t << 2)));
-        const wp = wts + (<usize>t << 6);
-        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load(wp)));
-        a1 = f32x4.add(a1, f32x4.mul(x0, v128.load(wp, 16)));
-        a2 = f32x4.add(a2, f32x4.mul(x0, v128.load(wp, 32)));
-        a3 = f32x4.add(a3, f32x4.mul(x0, v128.load(wp, 48)));
+        const wp = wts + (<usize>t << 4);
+        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load32_splat(wp)));
+        a1 = f32x4.add(a1, f32x4.mul(x0, v128.load32_splat(wp, 4)));
+        a2 = f32x4.add(a2, f32x4.mul(x0, v128.load32_splat(wp, 8)));
+        a3 = f32x4.add(a3, f32x4.mul(x0, v128.load32_splat(wp, 12)));
       }
       if (relu) { a0 = reluOf(a0); a1 = reluOf(a1); a2 = reluOf(a2); a3 = reluOf(a3); }
       const full = ox + 4 <= outW;
@@ -156,8 +159,68 @@ function forwardBlock4(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
   }
 }
 
+// Forward block of 2 output channels, 16 columns (4 vectors) at a time, then 8, then 4 (the last, possibly
+// partial); otherwise as forwardBlock4 (wts: kk*2 packed weights).
+function forwardBlock2(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
+  b0: f32, b1: f32, out: usize, chStride: i32, outW: i32, tmp: usize, relu: bool): void {
+  const cs: usize = <usize>chStride << 2;
+  for (let oy = 0; oy < rows; oy++) {
+    const src = addr(planes, oy * rowStep), dst = addr(out, oy * outW);
+    let ox = 0;
+    for (; ox + 12 < outW; ox += 16) {
+      let a00 = f32x4.splat(b0), a01 = a00, a02 = a00, a03 = a00;
+      let a10 = f32x4.splat(b1), a11 = a10, a12 = a10, a13 = a10;
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        const p = s + <usize>load<i32>(taps + (<usize>t << 2));
+        const wp = wts + (<usize>t << 3);
+        const w0 = v128.load32_splat(wp), w1 = v128.load32_splat(wp, 4);
+        let xv = v128.load(p);
+        a00 = f32x4.add(a00, f32x4.mul(xv, w0)); a10 = f32x4.add(a10, f32x4.mul(xv, w1));
+        xv = v128.load(p, 16);
+        a01 = f32x4.add(a01, f32x4.mul(xv, w0)); a11 = f32x4.add(a11, f32x4.mul(xv, w1));
+        xv = v128.load(p, 32);
+        a02 = f32x4.add(a02, f32x4.mul(xv, w0)); a12 = f32x4.add(a12, f32x4.mul(xv, w1));
+        xv = v128.load(p, 48);
+        a03 = f32x4.add(a03, f32x4.mul(xv, w0)); a13 = f32x4.add(a13, f32x4.mul(xv, w1));
+      }
+      if (relu) {
+        a00 = reluOf(a00); a01 = reluOf(a01); a02 = reluOf(a02); a03 = reluOf(a03);
+        a10 = reluOf(a10); a11 = reluOf(a11); a12 = reluOf(a12); a13 = reluOf(a13);
+      }
+      const full = ox + 16 <= outW;
+      const d0 = full ? addr(dst, ox) : tmp;
+      const ds: usize = full ? cs : 64;
+      v128.store(d0, a00); v128.store(d0, a01, 16); v128.store(d0, a02, 32); v128.store(d0, a03, 48);
+      v128.store(d0 + ds, a10); v128.store(d0 + ds, a11, 16); v128.store(d0 + ds, a12, 32); v128.store(d0 + ds, a13, 48);
+      if (!full) {
+        const len = outW - ox;
+        for (let j = 0; j < 2; j++) copyFloats(addr(dst, j * chStride + ox), addr(tmp, j * 16), len);
+      }
+    }
+    for (; ox < outW; ox += 4) {
+      let a0 = f32x4.splat(b0), a1 = f32x4.splat(b1);
+      const s = addr(src, ox);
+      for (let t = 0; t < kk; t++) {
+        const x0 = v128.load(s + <usize>load<i32>(taps + (<usize>t << 2)));
+        const wp = wts + (<usize>t << 3);
+        a0 = f32x4.add(a0, f32x4.mul(x0, v128.load32_splat(wp)));
+        a1 = f32x4.add(a1, f32x4.mul(x0, v128.load32_splat(wp, 4)));
+      }
+      if (relu) { a0 = reluOf(a0); a1 = reluOf(a1); }
+      if (ox + 4 <= outW) {
+        v128.store(addr(dst, ox), a0); v128.store(addr(dst, ox) + cs, a1);
+      } else {
+        v128.store(tmp, a0); v128.store(tmp, a1, 16);
+        copyFloats(addr(dst, ox), tmp, outW - ox);
+        copyFloats(addr(dst, chStride + ox), addr(tmp, 4), outW - ox);
+      }
+    }
+  }
+}
+
 // Forward block of 1 output channel, 16 columns (4 vectors) at a time, then single vectors; otherwise as
-// forwardBlock4 (wts: kk splatted weights).
+// forwardBlock4 (wts: kk weights).
 function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
   b0: f32, out: usize, outW: i32, tmp: usize, relu: bool): void {
   for (let oy = 0; oy < rows; oy++) {
@@ -168,7 +231,7 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       const s = addr(src, ox);
       for (let t = 0; t < kk; t++) {
         const p = s + <usize>load<i32>(taps + (<usize>t << 2));
-        const wv = v128.load(wts + (<usize>t << 4));
+        const wv = v128.load32_splat(wts + (<usize>t << 2));
         a0 = f32x4.add(a0, f32x4.mul(v128.load(p), wv));
         a1 = f32x4.add(a1, f32x4.mul(v128.load(p, 16), wv));
         a2 = f32x4.add(a2, f32x4.mul(v128.load(p, 32), wv));
@@ -184,7 +247,7 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
       let a0 = f32x4.splat(b0);
       const s = addr(src, ox);
       for (let t = 0; t < kk; t++) {
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(s + <usize>load<i32>(taps + (<usize>t << 2))), v128.load(wts + (<usize>t << 4))));
+        a0 = f32x4.add(a0, f32x4.mul(v128.load(s + <usize>load<i32>(taps + (<usize>t << 2))), v128.load32_splat(wts + (<usize>t << 2))));
       }
       if (relu) a0 = reluOf(a0);
       if (ox + 4 <= outW) v128.store(addr(dst, ox), a0);
@@ -193,28 +256,60 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
   }
 }
 
+// Packs the weights of output channels o0..o0+nb-1 (rows of kk floats at w) as (tap, channel) at dst.
+function packWeights(w: usize, kk: i32, o0: i32, nb: i32, dst: usize): void {
+  for (let t = 0; t < kk; t++) {
+    for (let j = 0; j < nb; j++) store<f32>(addr(dst, t * nb + j), load<f32>(addr(w, (o0 + j) * kk + t)));
+  }
+}
+
 /**
  * Scratch bytes per thread of directConv2dForward with `epilogue` (the host allocates this; keep in step with the
  * layout below): with pooling, room for 4 channels of conv output before they are pooled.
  */
 export function directForwardScratch(geom: usize, epilogue: i32): i32 {
-  const cg = gi(geom, 1) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8);
+  const cg = gi(geom, 1) / gi(geom, 13), og = gi(geom, 4) / gi(geom, 13), kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8);
   const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
   const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
   const kk = cg * kh * kw;
   const pooled = (epilogue & EPILOGUE_MAXPOOL2X2) != 0 ? 4 * outH * outW * 4 + 64 : 0;
-  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 64 + 64 + kk * 4 + 64 + 256 + 64 + pooled;
+  return (cg * rowsFull * sW * phaseLen) * 4 + 64 + og * kk * 4 + 64 + kk * 4 + 64 + 256 + 64 + pooled;
 }
 
 /** Epilogue bits of directConv2dForward: ReLU on the output (after the bias), then 2x2/2 max pooling (floor mode). */
 const EPILOGUE_RELU = 1, EPILOGUE_MAXPOOL2X2 = 2;
 
+// Pools `nch` planes of `rows` conv rows (outW floats each, planes rows*outW apart) at src into out's planes
+// (chStride floats apart) from pooled row py0 on. After a ReLU no value is NaN or -0, so the max of the four
+// candidates is exactly what maxPool2d's ordered comparisons select, and f32x4.max computes it directly.
+function poolRows(src: usize, nch: i32, rows: i32, outW: i32, out: usize, chStride: i32, poolW: i32, afterRelu: bool): void {
+  for (let j = 0; j < nch; j++) {
+    for (let py = 0; py < rows >> 1; py++) {
+      const r0 = addr(src, (j * rows + 2 * py) * outW), dst = addr(out, j * chStride + py * poolW);
+      if (!afterRelu) { maxPool2x2Row(r0, outW, dst, poolW, addr(src, nch * rows * outW + 16)); continue; }
+      // pmax (one maxps) equals max here. The last, partial vector reads up to 6 floats past the row pair (still
+      // inside the scratch, which has slack after the planes) and stores only its valid lanes.
+      const r1 = addr(r0, outW);
+      for (let px = 0; px < poolW; px += 4) {
+        const ma = f32x4.pmax(v128.load(addr(r0, 2 * px)), v128.load(addr(r1, 2 * px)));
+        const mb = f32x4.pmax(v128.load(addr(r0, 2 * px + 4)), v128.load(addr(r1, 2 * px + 4)));
+        const m = f32x4.pmax(i32x4.shuffle(ma, mb, 0, 2, 4, 6), i32x4.shuffle(ma, mb, 1, 3, 5, 7));
+        const left = poolW - px, d = addr(dst, px);
+        if (left >= 4) v128.store(d, m);
+        else if (left == 3) { v128.store64_lane(d, m, 0); v128.store32_lane(d, m, 2, 8); }
+        else if (left == 2) v128.store64_lane(d, m, 0);
+        else v128.store32_lane(d, m, 0);
+      }
+    }
+  }
+}
+
 // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW), or (N,O,OH/2,OW/2) (rounded down) with
-// EPILOGUE_MAXPOOL2X2: then the convolution's output rows are computed in pairs, 4 channels at a time into scratch,
-// and pooled from there (while in cache) by maxPool2x2Row, the same comparisons as a separate maxPool2d.
+// EPILOGUE_MAXPOOL2X2: then the convolution's output rows are computed in pairs, up to 4 channels at a time into
+// scratch, and pooled from there while in cache (the same values as a separate maxPool2d).
 // Work items: (image, group, output-row chunk); row chunks (of pooled rows when pooling) only when there are fewer
 // (image, group) units than shares. Each item pads the input rows it needs, then computes its output channels 4 at
-// a time, then singly.
+// a time, then 2, then 1. The group's weights are packed once per group change.
 export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize, epilogue: i32, out: usize,
   scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
@@ -225,12 +320,14 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
   const poolH = outH >> 1, poolW = outW >> 1;
   const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
   const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
-  const planes = scratch, wts = align64(addr(planes, cg * planeStride)), taps = align64(wts + (<usize>kk << 6));
+  const planes = scratch, wts = align64(addr(planes, cg * planeStride)), taps = align64(addr(wts, og * kk));
   const tmp = align64(taps + (<usize>kk << 2)), conv4 = align64(tmp + 256);
   writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
   const units = n * groups, rowUnits = pool ? poolH : outH;
   const chunks = units >= nt ? 1 : min<i32>(rowUnits, (nt + units - 1) / units);
   const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  const rowStep = sH * rowStride;
+  let packedGroup = -1;
   for (let it = it0; it < it1; it++) {
     const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
     const r0 = part(rowUnits, ch, chunks), r1 = part(rowUnits, ch + 1, chunks);
@@ -238,39 +335,30 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
     const oy0 = pool ? 2 * r0 : r0, rows = pool ? 2 * (r1 - r0) : r1 - r0;
     fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, oy0 * sH, (rows - 1) * sH + (kh - 1) * dH + 1,
       pH, pW, sW, phaseLen, planeStride, planes);
-    const wg = addr(w, grp * og * kk);
-    let o = 0;
-    for (; o + 4 <= og; o += 4) {
-      for (let t = 0; t < kk; t++) {
-        for (let j = 0; j < 4; j++) v128.store(wts + (<usize>(t * 4 + j) << 4), f32x4.splat(load<f32>(addr(wg, (o + j) * kk + t))));
-      }
-      const bo = grp * og + o;
-      const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0, b1: f32 = bias != 0 ? load<f32>(addr(bias, bo + 1)) : 0;
-      const b2: f32 = bias != 0 ? load<f32>(addr(bias, bo + 2)) : 0, b3: f32 = bias != 0 ? load<f32>(addr(bias, bo + 3)) : 0;
-      if (!pool) {
-        forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3,
-          addr(out, ((b * cOut + bo) * outH + oy0) * outW), outH * outW, outW, tmp, relu);
-        continue;
-      }
-      forwardBlock4(planes, sH * rowStride, rows, taps, kk, wts, b0, b1, b2, b3, conv4, rows * outW, outW, tmp, relu);
-      for (let j = 0; j < 4; j++) {
-        for (let py = 0; py < rows >> 1; py++) {
-          maxPool2x2Row(addr(conv4, (j * rows + 2 * py) * outW), outW, addr(out, ((b * cOut + bo + j) * poolH + r0 + py) * poolW), poolW);
-        }
-      }
+    if (grp != packedGroup) {
+      // Blocks of 4, then 2, then 1 channel, each (tap, channel), one after another.
+      const wg = addr(w, grp * og * kk);
+      let o = 0;
+      for (; o + 4 <= og; o += 4) packWeights(wg, kk, o, 4, addr(wts, o * kk));
+      for (; o + 2 <= og; o += 2) packWeights(wg, kk, o, 2, addr(wts, o * kk));
+      for (; o < og; o++) packWeights(wg, kk, o, 1, addr(wts, o * kk));
+      packedGroup = grp;
     }
-    for (; o < og; o++) {
-      for (let t = 0; t < kk; t++) v128.store(wts + (<usize>t << 4), f32x4.splat(load<f32>(addr(wg, o * kk + t))));
-      const bo = grp * og + o;
+    let o = 0;
+    while (o < og) {
+      const nb = o + 4 <= og ? 4 : o + 2 <= og ? 2 : 1, bo = grp * og + o, wb = addr(wts, o * kk);
       const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0;
-      if (!pool) {
-        forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, b0, addr(out, ((b * cOut + bo) * outH + oy0) * outW), outW, tmp, relu);
-        continue;
-      }
-      forwardBlock1(planes, sH * rowStride, rows, taps, kk, wts, b0, conv4, outW, tmp, relu);
-      for (let py = 0; py < rows >> 1; py++) {
-        maxPool2x2Row(addr(conv4, 2 * py * outW), outW, addr(out, ((b * cOut + bo) * poolH + r0 + py) * poolW), poolW);
-      }
+      const b1: f32 = bias != 0 && nb > 1 ? load<f32>(addr(bias, bo + 1)) : 0;
+      const b2: f32 = bias != 0 && nb > 2 ? load<f32>(addr(bias, bo + 2)) : 0;
+      const b3: f32 = bias != 0 && nb > 3 ? load<f32>(addr(bias, bo + 3)) : 0;
+      // Without pooling straight into out; with it into scratch (rows*outW floats per channel), then pooled.
+      const dst = pool ? conv4 : addr(out, ((b * cOut + bo) * outH + oy0) * outW);
+      const chStride = pool ? rows * outW : outH * outW;
+      if (nb == 4) forwardBlock4(planes, rowStep, rows, taps, kk, wb, b0, b1, b2, b3, dst, chStride, outW, tmp, relu);
+      else if (nb == 2) forwardBlock2(planes, rowStep, rows, taps, kk, wb, b0, b1, dst, chStride, outW, tmp, relu);
+      else forwardBlock1(planes, rowStep, rows, taps, kk, wb, b0, dst, outW, tmp, relu);
+      if (pool) poolRows(conv4, nb, rows, outW, addr(out, ((b * cOut + bo) * poolH + r0) * poolW), poolH * poolW, poolW, relu);
+      o += nb;
     }
   }
 }
@@ -519,7 +607,7 @@ export function directConv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: 
       for (let j = 0; j < og; j++) {
         for (let k = 0; k < khkw; k++) {
           const t = j * khkw + k, src = addr(wg, (j * cg + c) * khkw + khkw - 1 - k);
-          for (let l = 0; l < 4; l++) v128.store(wts + (<usize>(t * 4 + l) << 4), f32x4.splat(load<f32>(addr(src, l * khkw))));
+          for (let l = 0; l < 4; l++) store<f32>(addr(wts, t * 4 + l), load<f32>(addr(src, l * khkw)));
         }
       }
       forwardBlock4(planes, phaseLen, rows, taps, kk, wts, 0, 0, 0, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), h * wd, wd, tmp, false);
@@ -527,7 +615,7 @@ export function directConv2dBackwardInput(gy: usize, w: usize, geom: usize, gx: 
     for (; c < cg; c++) {
       for (let j = 0; j < og; j++) {
         for (let k = 0; k < khkw; k++) {
-          v128.store(wts + (<usize>(j * khkw + k) << 4), f32x4.splat(load<f32>(addr(wg, (j * cg + c) * khkw + khkw - 1 - k))));
+          store<f32>(addr(wts, j * khkw + k), load<f32>(addr(wg, (j * cg + c) * khkw + khkw - 1 - k)));
         }
       }
       forwardBlock1(planes, phaseLen, rows, taps, kk, wts, 0, addr(gx, ((b * cIn + grp * cg + c) * h + iy0) * wd), wd, tmp, false);

@@ -19,12 +19,15 @@
 /**
  * One output row of 2x2/2 max pooling without indices: out[ox] = the max of rows r0 = src, r1 = src + w floats at
  * columns 2ox, 2ox+1, with the same scan order, NaN rule and selections as maxPool2d (so the same bits). Also the
- * epilogue of asm/direct.ts's fused convolution + pooling.
+ * epilogue of asm/direct.ts's fused convolution + pooling. A last partial group of outputs is computed as a vector
+ * too (storing only its valid lanes) when its loads, up to 6 floats past the row pair, stay below `limit` (the
+ * end of the input); otherwise one by one.
  */
-export function maxPool2x2Row(src: usize, w: i32, out: usize, outW: i32): void {
+export function maxPool2x2Row(src: usize, w: i32, out: usize, outW: i32, limit: usize): void {
   let ox = 0;
-  for (; ox + 4 <= outW; ox += 4) {
-    const i = 2 * ox;
+  for (; ox < outW; ox += 4) {
+    const i = 2 * ox, left = outW - ox;
+    if (left < 4 && addr(src, i + w + 8) > limit) break;
     const r0a = v128.load(addr(src, i)), r0b = v128.load(addr(src, i + 4));
     const r1a = v128.load(addr(src, i + w)), r1b = v128.load(addr(src, i + w + 4));
     let best = i32x4.shuffle(r0a, r0b, 0, 2, 4, 6);
@@ -34,19 +37,32 @@ export function maxPool2x2Row(src: usize, w: i32, out: usize, outW: i32): void {
     best = v128.bitselect(v2, best, better4(v2, best));
     const v3 = i32x4.shuffle(r1a, r1b, 1, 3, 5, 7);
     best = v128.bitselect(v3, best, better4(v3, best));
-    v128.store(addr(out, ox), best);
+    const d = addr(out, ox);
+    if (left >= 4) v128.store(d, best);
+    else if (left == 3) { v128.store64_lane(d, best, 0); v128.store32_lane(d, best, 2, 8); }
+    else if (left == 2) v128.store64_lane(d, best, 0);
+    else v128.store32_lane(d, best, 0);
   }
+  // Selections on the bits as integers: V8 compiles an f32 select (or an if) into branches, which random data
+  // mispredicted about every other time (this tail then cost 4x the vector loop).
   for (; ox < outW; ox++) {
     const i = 2 * ox;
-    let best = load<f32>(addr(src, i));
-    let v = load<f32>(addr(src, i + 1));
-    if (better(v, best)) best = v;
-    v = load<f32>(addr(src, i + w));
-    if (better(v, best)) best = v;
-    v = load<f32>(addr(src, i + w + 1));
-    if (better(v, best)) best = v;
-    store<f32>(addr(out, ox), best);
+    let best = load<i32>(addr(src, i));
+    best = pick(load<i32>(addr(src, i + 1)), best);
+    best = pick(load<i32>(addr(src, i + w)), best);
+    best = pick(load<i32>(addr(src, i + w + 1)), best);
+    store<i32>(addr(out, ox), best);
   }
+}
+
+// better() on bit patterns, computed without branches.
+@inline function takes(candidate: i32, best: i32): bool {
+  const v = reinterpret<f32>(candidate), b = reinterpret<f32>(best);
+  return (<i32>(v > b) | (<i32>(v != v) & <i32>(b == b))) != 0;
+}
+// The candidate's bits if it is better than the best so far.
+@inline function pick(candidate: i32, best: i32): i32 {
+  return select<i32>(candidate, best, takes(candidate, best));
 }
 
 export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid: i32, nt: i32): void {
@@ -63,7 +79,7 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
         const i0 = 2 * oy * w;
         let ox = 0;
         if (argmax == 0) {
-          maxPool2x2Row(addr(xp, i0), w, addr(out, op + oy * outW), outW);
+          maxPool2x2Row(addr(xp, i0), w, addr(out, op + oy * outW), outW, addr(x, planes * h * w));
           continue;
         }
         // Four outputs at a time: even/odd columns of both rows, compared in the scalar order below.
@@ -88,16 +104,17 @@ export function maxPool2d(x: usize, geom: usize, out: usize, argmax: usize, tid:
           v128.store(addr(argmax, op + oy * outW + ox), idx);
         }
         for (; ox < outW; ox++) {
+          // Integer selections, without branches (see maxPool2x2Row).
           const i = i0 + 2 * ox;
-          let best = load<f32>(addr(xp, i)), idx = i;
-          let v = load<f32>(addr(xp, i + 1));
-          if (better(v, best)) { best = v; idx = i + 1; }
-          v = load<f32>(addr(xp, i + w));
-          if (better(v, best)) { best = v; idx = i + w; }
-          v = load<f32>(addr(xp, i + w + 1));
-          if (better(v, best)) { best = v; idx = i + w + 1; }
-          store<f32>(addr(out, op + oy * outW + ox), best);
-          if (argmax != 0) store<i32>(addr(argmax, op + oy * outW + ox), idx);
+          let best = load<i32>(addr(xp, i)), idx = i;
+          let v = load<i32>(addr(xp, i + 1)), take = takes(v, best);
+          best = select<i32>(v, best, take); idx = select<i32>(i + 1, idx, take);
+          v = load<i32>(addr(xp, i + w)); take = takes(v, best);
+          best = select<i32>(v, best, take); idx = select<i32>(i + w, idx, take);
+          v = load<i32>(addr(xp, i + w + 1)); take = takes(v, best);
+          best = select<i32>(v, best, take); idx = select<i32>(i + w + 1, idx, take);
+          store<i32>(addr(out, op + oy * outW + ox), best);
+          store<i32>(addr(argmax, op + oy * outW + ox), idx);
         }
       }
       continue;
