@@ -256,6 +256,59 @@ function forwardBlock1(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: 
   }
 }
 
+// Forward block of 8 output channels x 4 output pixels, vectors across channels rather than columns: for rows
+// narrower than a multiple of 4 (LeNet-5's 10-pixel conv2 rows), where column vectors compute up to 3 unused
+// columns per row. Pixels are taken 4 at a time in row-major order over the block's rows (a group may span two
+// rows; the last group repeats its last pixel and stores it once). Each output element is still the bias plus the
+// taps in order, so the bits equal the column kernels'. wts: kk*8 packed weights; bias8: 8 biases or 0; out:
+// channel 0's first row, channels chStride floats apart, rows outW floats apart.
+function forwardPixels8(planes: usize, rowStep: i32, rows: i32, taps: usize, kk: i32, wts: usize,
+  bias8: usize, out: usize, chStride: i32, outW: i32, relu: bool): void {
+  const npix = rows * outW;
+  const bLo = bias8 != 0 ? v128.load(bias8) : f32x4.splat(0), bHi = bias8 != 0 ? v128.load(bias8, 16) : f32x4.splat(0);
+  // The row and column of pixel q, stepped without divisions.
+  let oy = 0, ox = 0;
+  for (let q = 0; q < npix; q += 4) {
+    const s0 = addr(planes, oy * rowStep + ox);
+    if (++ox == outW) { ox = 0; oy++; }
+    const s1 = q + 1 < npix ? addr(planes, oy * rowStep + ox) : s0;
+    if (++ox == outW) { ox = 0; oy++; }
+    const s2 = q + 2 < npix ? addr(planes, oy * rowStep + ox) : s1;
+    if (++ox == outW) { ox = 0; oy++; }
+    const s3 = q + 3 < npix ? addr(planes, oy * rowStep + ox) : s2;
+    if (++ox == outW) { ox = 0; oy++; }
+    let a0l = bLo, a0h = bHi, a1l = bLo, a1h = bHi, a2l = bLo, a2h = bHi, a3l = bLo, a3h = bHi;
+    for (let t = 0; t < kk; t++) {
+      const off = <usize>load<i32>(taps + (<usize>t << 2)), wp = wts + (<usize>t << 5);
+      const wl = v128.load(wp), wh = v128.load(wp, 16);
+      let xv = v128.load32_splat(s0 + off);
+      a0l = f32x4.add(a0l, f32x4.mul(xv, wl)); a0h = f32x4.add(a0h, f32x4.mul(xv, wh));
+      xv = v128.load32_splat(s1 + off);
+      a1l = f32x4.add(a1l, f32x4.mul(xv, wl)); a1h = f32x4.add(a1h, f32x4.mul(xv, wh));
+      xv = v128.load32_splat(s2 + off);
+      a2l = f32x4.add(a2l, f32x4.mul(xv, wl)); a2h = f32x4.add(a2h, f32x4.mul(xv, wh));
+      xv = v128.load32_splat(s3 + off);
+      a3l = f32x4.add(a3l, f32x4.mul(xv, wl)); a3h = f32x4.add(a3h, f32x4.mul(xv, wh));
+    }
+    if (relu) {
+      a0l = reluOf(a0l); a0h = reluOf(a0h); a1l = reluOf(a1l); a1h = reluOf(a1h);
+      a2l = reluOf(a2l); a2h = reluOf(a2h); a3l = reluOf(a3l); a3h = reluOf(a3h);
+    }
+    storeChannels8(out, chStride, q, a0l, a0h);
+    if (q + 1 < npix) storeChannels8(out, chStride, q + 1, a1l, a1h);
+    if (q + 2 < npix) storeChannels8(out, chStride, q + 2, a2l, a2h);
+    if (q + 3 < npix) storeChannels8(out, chStride, q + 3, a3l, a3h);
+  }
+}
+
+// Pixel q of 8 channels (lo: channels 0-3, hi: 4-7), one float per channel plane.
+@inline function storeChannels8(out: usize, chStride: i32, q: i32, lo: v128, hi: v128): void {
+  const p = addr(out, q), cs: usize = <usize>chStride << 2;
+  v128.store32_lane(p, lo, 0); v128.store32_lane(p + cs, lo, 1); v128.store32_lane(p + 2 * cs, lo, 2); v128.store32_lane(p + 3 * cs, lo, 3);
+  const p4 = p + 4 * cs;
+  v128.store32_lane(p4, hi, 0); v128.store32_lane(p4 + cs, hi, 1); v128.store32_lane(p4 + 2 * cs, hi, 2); v128.store32_lane(p4 + 3 * cs, hi, 3);
+}
+
 // Packs the weights of output channels o0..o0+nb-1 (rows of kk floats at w) as (tap, channel) at dst.
 function packWeights(w: usize, kk: i32, o0: i32, nb: i32, dst: usize): void {
   for (let t = 0; t < kk; t++) {
@@ -272,7 +325,7 @@ export function directForwardScratch(geom: usize, epilogue: i32): i32 {
   const dH = gi(geom, 11), dW = gi(geom, 12), outH = gi(geom, 14), outW = gi(geom, 15);
   const phaseLen = phaseLength(outW, kw, sW, dW), rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1;
   const kk = cg * kh * kw;
-  const pooled = (epilogue & EPILOGUE_MAXPOOL2X2) != 0 ? 4 * outH * outW * 4 + 64 : 0;
+  const pooled = (epilogue & EPILOGUE_MAXPOOL2X2) != 0 ? 8 * outH * outW * 4 + 64 : 0;
   return (cg * rowsFull * sW * phaseLen) * 4 + 64 + og * kk * 4 + 64 + kk * 4 + 64 + 256 + 64 + pooled;
 }
 
@@ -307,6 +360,8 @@ function poolRows(src: usize, nch: i32, rows: i32, outW: i32, out: usize, chStri
 // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or 0, out is (N,O,OH,OW), or (N,O,OH/2,OW/2) (rounded down) with
 // EPILOGUE_MAXPOOL2X2: then the convolution's output rows are computed in pairs, up to 4 channels at a time into
 // scratch, and pooled from there while in cache (the same values as a separate maxPool2d).
+// Output channels go 8 at a time by forwardPixels8 when rows are not a multiple of 4 wide and the group has a
+// multiple of 8 channels; otherwise 4, then 2, then 1 at a time by the column kernels.
 // Work items: (image, group, output-row chunk); row chunks (of pooled rows when pooling) only when there are fewer
 // (image, group) units than shares. Each item pads the input rows it needs, then computes its output channels 4 at
 // a time, then 2, then 1. The group's weights are packed once per group change.
@@ -328,6 +383,8 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
   const items = units * chunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
   const rowStep = sH * rowStride;
   let packedGroup = -1;
+  // Rows that are not a multiple of 4 wide waste part of every column vector: vectors across 8 channels instead.
+  const pixelBlocks = og % 8 == 0 && outW % 4 != 0;
   for (let it = it0; it < it1; it++) {
     const unit = it / chunks, ch = it % chunks, b = unit / groups, grp = unit % groups;
     const r0 = part(rowUnits, ch, chunks), r1 = part(rowUnits, ch + 1, chunks);
@@ -336,9 +393,10 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
     fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, oy0 * sH, (rows - 1) * sH + (kh - 1) * dH + 1,
       pH, pW, sW, phaseLen, planeStride, planes);
     if (grp != packedGroup) {
-      // Blocks of 4, then 2, then 1 channel, each (tap, channel), one after another.
+      // Blocks of 8 (pixel blocks), or of 4, then 2, then 1 channel, each (tap, channel), one after another.
       const wg = addr(w, grp * og * kk);
       let o = 0;
+      if (pixelBlocks) for (; o < og; o += 8) packWeights(wg, kk, o, 8, addr(wts, o * kk));
       for (; o + 4 <= og; o += 4) packWeights(wg, kk, o, 4, addr(wts, o * kk));
       for (; o + 2 <= og; o += 2) packWeights(wg, kk, o, 2, addr(wts, o * kk));
       for (; o < og; o++) packWeights(wg, kk, o, 1, addr(wts, o * kk));
@@ -346,6 +404,15 @@ export function directConv2dForward(x: usize, w: usize, bias: usize, geom: usize
     }
     let o = 0;
     while (o < og) {
+      if (pixelBlocks) {
+        const bo = grp * og + o;
+        const dst = pool ? conv4 : addr(out, ((b * cOut + bo) * outH + oy0) * outW);
+        forwardPixels8(planes, rowStep, rows, taps, kk, addr(wts, o * kk), bias != 0 ? addr(bias, bo) : 0, dst,
+          pool ? rows * outW : outH * outW, outW, relu);
+        if (pool) poolRows(conv4, 8, rows, outW, addr(out, ((b * cOut + bo) * poolH + r0) * poolW), poolH * poolW, poolW, relu);
+        o += 8;
+        continue;
+      }
       const nb = o + 4 <= og ? 4 : o + 2 <= og ? 2 : 1, bo = grp * og + o, wb = addr(wts, o * kk);
       const b0: f32 = bias != 0 ? load<f32>(addr(bias, bo)) : 0;
       const b1: f32 = bias != 0 && nb > 1 ? load<f32>(addr(bias, bo + 1)) : 0;

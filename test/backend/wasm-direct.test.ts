@@ -114,6 +114,8 @@ test('the direct forward kernel\'s fused epilogues (ReLU, 2x2 max pooling) give 
     convGeometry({ n: 1, cIn: 3, h: 13, w: 11, cOut: 5, kh: 3, kw: 3, padH: 1, padW: 1 }), // odd output: last row, column dropped; 1 image, so row chunks
     convGeometry({ n: 2, cIn: 3, h: 19, w: 23, cOut: 4, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }), // stride 2
     convGeometry({ n: 2, cIn: 4, h: 12, w: 10, cOut: 8, kh: 3, kw: 3, padH: 1, padW: 1, groups: 4 }), // grouped
+    convGeometry({ n: 1, cIn: 2, h: 9, w: 9, cOut: 16, kh: 3, kw: 3 }), // 8-channel pixel blocks: 7 px rows, 49 pixels (a partial group), row chunks
+    convGeometry({ n: 2, cIn: 2, h: 9, w: 10, cOut: 16, kh: 2, kw: 2, padH: 1, padW: 1, groups: 2 }), // pixel blocks per group (8 channels each)
   ];
   let seed = 7;
   const random = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296 - 0.5; };
@@ -134,6 +136,10 @@ test('the direct forward kernel\'s fused epilogues (ReLU, 2x2 max pooling) give 
             const b = withBias ? bias : null;
             const conv = wasm.alloc(g.n * g.cOut * g.outH * g.outW);
             wasm.conv2d(x, w, b, g, conv);
+            // The kernels themselves against the reference backend (the same taps in the same order, up to rounding).
+            const want = new Float32Array(conv.length);
+            ref.conv2d(Float32Array.from(x), Float32Array.from(w), b && Float32Array.from(b), g, want);
+            want.forEach((v, i) => assert.ok(Math.abs(conv[i]! - v) <= 1e-5 * (1 + Math.abs(v)) || (Number.isNaN(v) && Number.isNaN(conv[i]!)), `conv output ${i}: ${conv[i]} vs reference ${v}`));
             if (activation === 'relu') wasm.biasActivation(conv, null, 1, conv.length, 'relu');
             const pooled = wasm.alloc(g.n * g.cOut * pool.outH * pool.outW);
             wasm.maxPool2d(conv, pool, pooled, null);
