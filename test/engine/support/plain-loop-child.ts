@@ -18,7 +18,7 @@ const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
 const x = randn([32, 1, 28, 28]);
 const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
 const backend = getBackend() as { memoryBytes?: () => number };
-const readings: { step: number; rssMiB: number; jsMiB: number; wasmMiB: number }[] = [];
+const readings: { step: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number; wasmMiB: number }[] = [];
 for (let i = 1; i <= 4000; i++) {
   const loss = F.crossEntropy(net.forward(x), y);
   opt.zeroGrad();
@@ -30,7 +30,7 @@ for (let i = 1; i <= 4000; i++) {
     gc();
     gc();
     const m = process.memoryUsage();
-    readings.push({ step: i, rssMiB: m.rss / 2 ** 20, jsMiB: (m.heapUsed + m.arrayBuffers) / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
+    readings.push({ step: i, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, arrayBuffersMiB: m.arrayBuffers / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
   }
 }
 console.log(JSON.stringify({ backend: getBackend().name, readings }));
