@@ -18,7 +18,7 @@ export {
   // shapes
   reshape, flatten, permute, transpose, narrow, select, concat, pad,
   // linear algebra and layers
-  matmul, linear, conv2d, locallyConnected2d,
+  matmul, linear, conv2d, conv2dMaxPool2x2, locallyConnected2d,
   maxPool2d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d, globalAvgPool2d,
   batchNorm, dropout, localResponseNorm,
   // probabilities and losses
