@@ -63,9 +63,24 @@ function fillPlanes(src: usize, nch: i32, h: i32, w: i32, rowAbs0: i32, rows: i3
         copyFloats(addr(drow, lo), addr(srow, lo - pW), hi - lo);
         zeroFloats(addr(drow, hi), phaseLen - hi);
       } else {
+        let tMid = 0, tEnd = 0;
+        if (sW == 2) {
+          // Stride 2: both phases at once for the indices t whose 4 columns 2t - pW .. 2t - pW + 7 are all inside
+          // the row (t in [tMid, tEnd)): 8 floats split into even and odd columns; the rest element by element.
+          tMid = min<i32>(phaseLen, (pW + 1) >> 1);
+          tEnd = tMid;
+          const d0 = drow, d1 = addr(drow, phaseLen);
+          for (; tEnd + 4 <= phaseLen && 2 * tEnd - pW + 8 <= w; tEnd += 4) {
+            const src = addr(srow, 2 * tEnd - pW);
+            const a = v128.load(src), b = v128.load(src, 16);
+            v128.store(addr(d0, tEnd), i32x4.shuffle(a, b, 0, 2, 4, 6));
+            v128.store(addr(d1, tEnd), i32x4.shuffle(a, b, 1, 3, 5, 7));
+          }
+        }
         for (let ph = 0; ph < sW; ph++) {
           const d = addr(drow, ph * phaseLen);
           for (let t = 0; t < phaseLen; t++) {
+            if (t == tMid && tEnd > tMid) { t = tEnd - 1; continue; }
             const ix = ph + sW * t - pW;
             store<f32>(addr(d, t), ix >= 0 && ix < w ? load<f32>(addr(srow, ix)) : <f32>0);
           }
