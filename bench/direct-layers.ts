@@ -3,7 +3,8 @@
  * epilogue (ReLU + 2x2 max pooling, what nn.Sequential runs for Conv2d, ReLU, MaxPool2d(2) in inference), on the
  * first layers and LeNet-5 layers that take it. Run from the project root:
  *   node --import tsx bench/direct-layers.ts [--threads 1]
- * Prints the best of 20 calls per cell, in ms and GFLOPS (2 flops per multiply-add of the convolution).
+ * Prints the best of 20 calls per cell, in ms and GFLOPS (2 flops per multiply-add of the convolution), then the
+ * same for LeNet-5's two 2x2 max poolings run on their own without winner indices (maxPool2d under noGrad).
  */
 import { parseArgs } from 'node:util';
 import type { Conv2dGeometry } from '../src/backend/backend.js';
@@ -48,6 +49,20 @@ for (const [label, g] of LAYERS) {
     cells.push(`${epilogue.maxPool2x2 ? 'conv+relu+pool' : 'conv'} ${best.toFixed(3)} ms ${(flops / best / 1e6).toFixed(1)} GFLOPS`);
   }
   console.log(`${label.padEnd(36)} ${cells.join('   ')}`);
+  wasm.endScope();
+}
+for (const [c, size] of [[6, 28], [16, 10]] as const) {
+  const g = { n: 256, c, h: size, w: size, kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0, dilationH: 1, dilationW: 1, outH: size / 2, outW: size / 2 };
+  wasm.beginScope();
+  const x = wasm.alloc(g.n * c * size * size), out = wasm.alloc(x.length / 4);
+  for (let i = 0; i < x.length; i++) x[i] = random();
+  let best = Infinity;
+  for (let r = 0; r < 20; r++) {
+    const t0 = performance.now();
+    wasm.maxPool2d(x, g, out, null);
+    best = Math.min(best, performance.now() - t0);
+  }
+  console.log(`${`maxPool2d 2x2 of 256x${c}x${size}x${size}`.padEnd(36)} ${best.toFixed(3)} ms, ${(best * 1e6 / out.length).toFixed(2)} ns per output`);
   wasm.endScope();
 }
 process.exit(0);

@@ -5,6 +5,10 @@
  * grouped by name. Run from the project root:
  *
  *   node bench/profile.mjs --model vggsmall --mode train --backend wasm --threads 1 [--seconds 5] [--top 25]
+ *     [--callers gemmCore]
+ *
+ * With --callers NAME it also prints, for the functions whose name contains NAME, their self time split by the
+ * chain of callers (up to 3 levels): which kernels' GEMMs, for instance.
  *
  * Only the calling thread is sampled: with 2 threads, time the main thread spends waiting for the worker
  * shows up as Atomics.wait.
@@ -21,7 +25,7 @@ const { values } = parseArgs({
   options: {
     model: { type: 'string', default: 'vggsmall' }, mode: { type: 'string', default: 'train' },
     backend: { type: 'string', default: 'wasm' }, threads: { type: 'string', default: '1' },
-    seconds: { type: 'string', default: '5' }, top: { type: 'string', default: '25' },
+    seconds: { type: 'string', default: '5' }, top: { type: 'string', default: '25' }, callers: { type: 'string' },
   },
 });
 const dir = mkdtempSync(join(tmpdir(), 'convkit-prof-'));
@@ -58,4 +62,24 @@ console.log(`${values.model} ${values.mode}, convkit ${values.backend}${values.b
 console.log(`self time of the calling thread, ${(total * interval / 1e6).toFixed(1)} s sampled:`);
 for (const [name, c] of [...byName].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
   console.log(`${((100 * c) / total).toFixed(1).padStart(5)}%  ${name}`);
+}
+if (values.callers) {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parentOf = new Map();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parentOf.set(child, n.id);
+  const chains = new Map();
+  for (const n of profile.nodes) {
+    const c = counts.get(n.id) ?? 0;
+    if (!c || !n.callFrame.functionName.includes(values.callers)) continue;
+    const chain = [];
+    for (let id = parentOf.get(n.id); id !== undefined && chain.length < 3; id = parentOf.get(id)) {
+      chain.push(byId.get(id).callFrame.functionName || '(anonymous)');
+    }
+    const key = `${n.callFrame.functionName} < ${chain.join(' < ')}`;
+    chains.set(key, (chains.get(key) ?? 0) + c);
+  }
+  console.log(`self time of functions matching '${values.callers}', by callers:`);
+  for (const [key, c] of [...chains].sort((a, b) => b[1] - a[1]).slice(0, Number(values.top))) {
+    console.log(`${((100 * c) / total).toFixed(1).padStart(5)}%  ${key}`);
+  }
 }
