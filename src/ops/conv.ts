@@ -113,10 +113,9 @@ function checkedConv2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | nul
  */
 export function conv2dMaxPool2x2(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
   const recording = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false));
-  const be = getBackend();
-  if (!recording && be.conv2dFused !== undefined) {
-    const { g, activation } = checkedConv2d('conv2d', x, weight, bias, options);
-    const fused = be.conv2dFused(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true });
+  const { g, activation } = checkedConv2d('conv2dMaxPool2x2', x, weight, bias, options);
+  if (!recording) {
+    const fused = getBackend().conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true }) ?? null;
     if (fused) return new Tensor(fused, [g.n, g.cOut, g.outH >> 1, g.outW >> 1]);
   }
   return maxPool2d(conv2d(x, weight, bias, options), { kernelSize: 2 });

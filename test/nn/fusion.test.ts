@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nn from '../../src/nn/index.js';
-import { models, noGrad } from '../../src/index.js';
+import { F, models, noGrad } from '../../src/index.js';
 import { crossEntropy } from '../../src/ops/index.js';
 import { randn } from '../../src/tensor/creation.js';
 import { manualSeed } from '../../src/tensor/random.js';
@@ -180,4 +180,12 @@ test('the pooling fusion rule: a plain 2x2 stride-2 MaxPool2d after an unobserve
   const hooked = new nn.MaxPool2d(2);
   hooked.forward = (t: Tensor) => nn.MaxPool2d.prototype.forward.call(hooked, t);
   assert.equal(nn.fusibleMaxPool2x2(conv, hooked), false, 'wrapped MaxPool2d');
+});
+
+test('F.conv2dMaxPool2x2 names itself in its errors, with or without gradients recorded', () => {
+  const w = randn([6, 1, 5, 5]);
+  const x = randn([2, 3, 28, 28]);
+  assert.throws(() => noGrad(() => F.conv2dMaxPool2x2(x, w, null, { padding: 2 })), /^Error: conv2dMaxPool2x2: expected input with 1 channels/);
+  assert.throws(() => F.conv2dMaxPool2x2(x, w.requiresGrad_(), null, { padding: 2 }), /^Error: conv2dMaxPool2x2: expected input with 1 channels/);
+  assert.throws(() => noGrad(() => F.conv2dMaxPool2x2(randn([2, 1, 28, 28]), w, randn([5]))), /conv2dMaxPool2x2: bias must be \[6\], got \[5\]/);
 });
