@@ -32,13 +32,13 @@ test('a plain synchronous training loop on the default backend (wasm) keeps flat
   // What the process holds on to itself: the wasm heap and typed-array storage outside it (a leak of heap blocks,
   // of GC-owned arrays or of tape nodes, which hold their saved arrays, shows here, free of the allocator's slack
   // that resident memory also counts). The JS heap is reported, not bounded: it also holds the code V8 optimises
-  // as the loop warms up (8.1 -> 8.5 -> 9.5 MiB in one run beside the other test files).
+  // as the loop warms up (8.1 -> 8.5 -> 9.5 MiB of heap + array buffers in one run beside the other test files).
   assert.ok(c!.wasmMiB <= a!.wasmMiB * 1.03 + 0.5, `wasm memory grew from ${a!.wasmMiB} to ${c!.wasmMiB} MiB`);
   assert.ok(c!.arrayBuffersMiB <= a!.arrayBuffersMiB * 1.05 + 0.5, `array buffers grew from ${mib(a!.arrayBuffersMiB)} to ${mib(c!.arrayBuffersMiB)} MiB`);
   // Resident memory. It warms up over the first ~1,500 steps (optimised code, the allocator's free lists): measured
-  // 2026-11-26 with other test files running beside it, step 200 -> 2,000 grew 1-7%, then stayed within 2% up to
-  // step 6,000 (145.7, 151.1, 151.8, 153.4 MiB at steps 200, 2,000, 4,000, 6,000). So: a few percent over the
-  // warm-up, and flat once warm.
-  assert.ok(b!.rssMiB <= a!.rssMiB * 1.08, `resident memory grew from ${mib(a!.rssMiB)} to ${mib(b!.rssMiB)} MiB over steps 200-2,000`);
+  // 2026-11-26 with other test files running beside it, step 200 -> 2,000 grew 1-8% (139.6 -> 150.6 MiB at worst),
+  // then stayed within 2% up to step 6,000 (145.7, 151.1, 151.8, 153.4 MiB at steps 200, 2,000, 4,000, 6,000). So:
+  // a few percent over the warm-up (bounded at 10%), and flat once warm (3%).
+  assert.ok(b!.rssMiB <= a!.rssMiB * 1.10, `resident memory grew from ${mib(a!.rssMiB)} to ${mib(b!.rssMiB)} MiB over steps 200-2,000`);
   assert.ok(c!.rssMiB <= b!.rssMiB * 1.03, `resident memory grew from ${mib(b!.rssMiB)} to ${mib(c!.rssMiB)} MiB over steps 2,000-4,000`);
 });
