@@ -7,7 +7,8 @@ export {
   conv2dForward, conv2dBackwardInput, conv2dBackwardWeight,
   locallyConnected2dForward, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
 } from './conv';
-export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad, winogradWeightGradScratchFloats, winogradFilterPlane } from './winograd';
+export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad, winogradWeightGradFinish, winogradWeightGradScratchFloats,
+  winogradWeightGradGroups, winogradWeightGradTiles, winogradFilterPlane } from './winograd';
 export { winograd4Filter, winograd4Conv, winograd4ScratchFloats } from './winograd4';
 export {
   directConv2dForward, directConv2dBackwardWeight, directConv2dBackwardInput,

@@ -289,9 +289,28 @@ function outputTransform(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32,
  */
 const TILES_PER_PARTIAL: i32 = 16;
 
-/** Floats of scratch one thread needs for winogradWeightGrad (cIn: the most input channels one share takes). */
+/**
+ * Tile groups of the weight gradient: the tiles of all images are cut into this many consecutive ranges (fewer when
+ * there are fewer than WEIGHT_GRAD_TILES_PER_GROUP tiles a range), each summed into its own f64 accumulator by one
+ * share, and the accumulators are added in order at the end (winogradWeightGradFinish). A fixed number, not one per
+ * thread, so the bits never depend on the thread count; 4 lets 2 threads balance their shares.
+ */
+export const WEIGHT_GRAD_TILE_GROUPS: i32 = 4;
+const WEIGHT_GRAD_TILES_PER_GROUP: i32 = 256;
+
+/** How many tile groups winogradWeightGrad uses for `total` tiles. */
+export function winogradWeightGradGroups(total: i32): i32 {
+  return max<i32>(1, min<i32>(WEIGHT_GRAD_TILE_GROUPS, total / WEIGHT_GRAD_TILES_PER_GROUP));
+}
+
+/** Tiles (2x2 blocks of gy) of a convolution's weight gradient: the host sizes the accumulators from it. */
+export function winogradWeightGradTiles(n: i32, outH: i32, outW: i32): i32 {
+  return n * ((outH + 1) >> 1) * ((outW + 1) >> 1);
+}
+
+/** Floats of scratch one thread needs for winogradWeightGrad. */
 export function winogradWeightGradScratchFloats(cIn: i32, cOut: i32, outW: i32): i32 {
-  return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW) + 16 * cIn * cOut * 3 + 2;
+  return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW) + 16 * cIn * cOut;
 }
 
 // U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW), output channels oa..oa+os (o counted from oa): G'' g G''^T of each 2x2 block (zero past the edges),
@@ -339,66 +358,69 @@ function gradTransform(gy: usize, cOut: i32, oa: i32, os: i32, outH: i32, outW: 
   v128.store(at + <usize>(p0 + 3) * step, f32x4.neg(b));
 }
 
-// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C,3,3) and is overwritten. geom as for winogradConv.
-// Shares form a grid of (nt / outBlocks) input-channel blocks by outBlocks output-channel blocks: each transforms
-// its channels of x and of gy (narrow layers split the output channels too, or a 16-channel layer would run on one
-// thread). Every gw element is the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order, of f32 GEMM partials
-// (each element's partial is the same dot product whatever the block sizes), then A'^T M A' in f64, so the bits
-// never depend on the grid. Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats (a share uses its
-// blocks' part).
-export function winogradWeightGrad(x: usize, gy: usize, geom: usize, gw: usize, scratch: usize, outBlocks: i32, tid: i32, nt: i32): void {
+// x is (N,C,H,W), gy is (N,O,OH,OW); geom as for winogradConv. acc holds `groups` (winogradWeightGradGroups) blocks
+// of 16 x O x C f64, overwritten: block q is M = sum over tile group q's tiles of U''[p](gy) V[p](x). Shares split
+// the groups; every share transforms all channels of its own tiles, so no transform is done twice (splitting the
+// channels instead made each thread transform all of x or all of gy: with 2 threads those transforms took 1.2x
+// their 1-thread time, not 0.5x). Within a group, M is the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order,
+// of f32 GEMM partials. Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats.
+export function winogradWeightGrad(x: usize, gy: usize, geom: usize, acc: usize, groups: i32, scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), cOut = gi(geom, 4);
   const padH = gi(geom, 9), padW = gi(geom, 10), outH = gi(geom, 14), outW = gi(geom, 15);
-  // The pool may run a job as one share (nt = 1, e.g. before its workers are ready): then one block does it all.
-  const ob = nt >= outBlocks && nt % outBlocks == 0 ? outBlocks : 1;
-  const inBlocks = nt / ob, ib = tid / ob, obk = tid % ob;
-  const ca = part(cIn, ib, inBlocks), cb = part(cIn, ib + 1, inBlocks), cs = cb - ca;
-  const oa = part(cOut, obk, ob), os = part(cOut, obk + 1, ob) - oa;
-  if (cs <= 0 || os <= 0) return;
   const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, total = n * tilesH * tilesW;
   const rowLen = paddedRowLength(max<i32>(outW, 2 * tilesW));
-  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cs * TILE_STRIDE), rows = addr(ug, 16 * os * TILE_STRIDE);
-  const partial = addr(rows, 4 * rowLen), block = os * cs;
-  const acc = (addr(partial, 16 * block) + 7) & ~(<usize>7);
-  for (let i = 0; i < 16 * block; i++) store<f64>(acc + (<usize>i << 3), 0);
-  const xs = addr(x, ca * h * w);
-  for (let c0 = 0; c0 < total; c0 += WINOGRAD_TILES) {
-    const c1 = min<i32>(total, c0 + WINOGRAD_TILES);
-    inputTransform(xs, cs, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
-    gradTransform(gy, cOut, oa, os, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
-    for (let k0 = 0; k0 < c1 - c0; k0 += TILES_PER_PARTIAL) {
-      const kc = min<i32>(TILES_PER_PARTIAL, c1 - c0 - k0);
-      for (let p = 0; p < 16; p++) {
-        gemmST(false, true, os, cs, kc, addr(ug, p * os * TILE_STRIDE + k0), TILE_STRIDE,
-          addr(v, p * cs * TILE_STRIDE + k0), TILE_STRIDE, addr(partial, p * block), cs, false, scratch);
-      }
-      const len = 16 * block;
-      let t = 0;
-      for (; t + 4 <= len; t += 4) {
-        const pv = v128.load(addr(partial, t)), d = acc + (<usize>t << 3);
-        v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(pv)));
-        v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(pv, pv, 2, 3, 0, 1))), 16);
-      }
-      for (; t < len; t++) {
-        const d = acc + (<usize>t << 3);
-        store<f64>(d, load<f64>(d) + <f64>load<f32>(addr(partial, t)));
+  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cIn * TILE_STRIDE), rows = addr(ug, 16 * cOut * TILE_STRIDE);
+  const partial = addr(rows, 4 * rowLen), block = cOut * cIn, len = 16 * block;
+  for (let q = part(groups, tid, nt); q < part(groups, tid + 1, nt); q++) {
+    const sum = acc + (<usize>(q * len) << 3);
+    for (let i = 0; i < len; i++) store<f64>(sum + (<usize>i << 3), 0);
+    const q1 = part(total, q + 1, groups);
+    for (let c0 = part(total, q, groups); c0 < q1; c0 += WINOGRAD_TILES) {
+      const c1 = min<i32>(q1, c0 + WINOGRAD_TILES);
+      inputTransform(x, cIn, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
+      gradTransform(gy, cOut, 0, cOut, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
+      for (let k0 = 0; k0 < c1 - c0; k0 += TILES_PER_PARTIAL) {
+        const kc = min<i32>(TILES_PER_PARTIAL, c1 - c0 - k0);
+        for (let p = 0; p < 16; p++) {
+          gemmST(false, true, cOut, cIn, kc, addr(ug, p * cOut * TILE_STRIDE + k0), TILE_STRIDE,
+            addr(v, p * cIn * TILE_STRIDE + k0), TILE_STRIDE, addr(partial, p * block), cIn, false, scratch);
+        }
+        let t = 0;
+        for (; t + 4 <= len; t += 4) {
+          const pv = v128.load(addr(partial, t)), d = sum + (<usize>t << 3);
+          v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(pv)));
+          v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(pv, pv, 2, 3, 0, 1))), 16);
+        }
+        for (; t < len; t++) {
+          const d = sum + (<usize>t << 3);
+          store<f64>(d, load<f64>(d) + <f64>load<f32>(addr(partial, t)));
+        }
       }
     }
   }
-  // gw = A'^T M A' per (o, c)
-  const pstep = <usize>block << 3;
-  for (let o = 0; o < os; o++) {
-    for (let c = 0; c < cs; c++) {
-      const m = acc + (<usize>(o * cs + c) << 3);
-      const m0 = load<f64>(m), m1 = load<f64>(m + pstep), m2 = load<f64>(m + 2 * pstep), m3 = load<f64>(m + 3 * pstep);
-      const m4 = load<f64>(m + 4 * pstep), m5 = load<f64>(m + 5 * pstep), m6 = load<f64>(m + 6 * pstep), m7 = load<f64>(m + 7 * pstep);
-      const m8 = load<f64>(m + 8 * pstep), m9 = load<f64>(m + 9 * pstep), m10 = load<f64>(m + 10 * pstep), m11 = load<f64>(m + 11 * pstep);
-      const m12 = load<f64>(m + 12 * pstep), m13 = load<f64>(m + 13 * pstep), m14 = load<f64>(m + 14 * pstep), m15 = load<f64>(m + 15 * pstep);
+}
+
+// gw (O,C,3,3) = A'^T M A' per (o, c), M the sum of winogradWeightGrad's `groups` accumulators in order (f64).
+// Threads split the output channels.
+export function winogradWeightGradFinish(acc: usize, groups: i32, cOut: i32, cIn: i32, gw: usize, tid: i32, nt: i32): void {
+  const block = cOut * cIn, pstep = <usize>block << 3, gstep = <usize>(16 * block) << 3;
+  for (let o = part(cOut, tid, nt); o < part(cOut, tid + 1, nt); o++) {
+    for (let c = 0; c < cIn; c++) {
+      const base = acc + (<usize>(o * cIn + c) << 3);
+      let m0: f64 = 0, m1: f64 = 0, m2: f64 = 0, m3: f64 = 0, m4: f64 = 0, m5: f64 = 0, m6: f64 = 0, m7: f64 = 0;
+      let m8: f64 = 0, m9: f64 = 0, m10: f64 = 0, m11: f64 = 0, m12: f64 = 0, m13: f64 = 0, m14: f64 = 0, m15: f64 = 0;
+      for (let q = 0; q < groups; q++) {
+        const m = base + <usize>q * gstep;
+        m0 += load<f64>(m); m1 += load<f64>(m + pstep); m2 += load<f64>(m + 2 * pstep); m3 += load<f64>(m + 3 * pstep);
+        m4 += load<f64>(m + 4 * pstep); m5 += load<f64>(m + 5 * pstep); m6 += load<f64>(m + 6 * pstep); m7 += load<f64>(m + 7 * pstep);
+        m8 += load<f64>(m + 8 * pstep); m9 += load<f64>(m + 9 * pstep); m10 += load<f64>(m + 10 * pstep); m11 += load<f64>(m + 11 * pstep);
+        m12 += load<f64>(m + 12 * pstep); m13 += load<f64>(m + 13 * pstep); m14 += load<f64>(m + 14 * pstep); m15 += load<f64>(m + 15 * pstep);
+      }
       // A'^T M (3x4), column by column q: (m0q+m1q+m2q, m1q-m2q, m1q+m2q+m3q)
       const a0 = m0 + m4 + m8, a1 = m1 + m5 + m9, a2 = m2 + m6 + m10, a3 = m3 + m7 + m11;
       const b0 = m4 - m8, b1 = m5 - m9, b2 = m6 - m10, b3 = m7 - m11;
       const e0 = m4 + m8 + m12, e1 = m5 + m9 + m13, e2 = m6 + m10 + m14, e3 = m7 + m11 + m15;
-      const dst = addr(gw, ((oa + o) * cIn + ca + c) * 9);
+      const dst = addr(gw, (o * cIn + c) * 9);
       store<f32>(dst, <f32>(a0 + a1 + a2)); store<f32>(dst, <f32>(a1 - a2), 4); store<f32>(dst, <f32>(a1 + a2 + a3), 8);
       store<f32>(dst, <f32>(b0 + b1 + b2), 12); store<f32>(dst, <f32>(b1 - b2), 16); store<f32>(dst, <f32>(b1 + b2 + b3), 20);
       store<f32>(dst, <f32>(e0 + e1 + e2), 24); store<f32>(dst, <f32>(e1 - e2), 28); store<f32>(dst, <f32>(e1 + e2 + e3), 32);

@@ -60,7 +60,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
-  'winogradFilter', 'winogradConv', 'winogradWeightGrad', 'winograd4Filter', 'winograd4Conv',
+  'winogradFilter', 'winogradConv', 'winogradWeightGrad', 'winogradWeightGradFinish', 'winograd4Filter', 'winograd4Conv',
   'directConv2dForward', 'directConv2dBackwardWeight', 'directConv2dBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
@@ -70,7 +70,7 @@ const KERNELS = [
 type KernelName = (typeof KERNELS)[number];
 /** Every export of kernels.wasm this file uses (checked at load by checkKernelsInstance). */
 export const REQUIRED_EXPORTS: RequiredKernelExports = {
-  functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats',
+  functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats', 'winogradWeightGradGroups', 'winogradWeightGradTiles',
     'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch'],
   globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
 };
@@ -426,19 +426,24 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   }
 
   const winogradWeightGradScratchFloats = exports.winogradWeightGradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
-  /** Weight gradient by Winograd F(3x3,2x2): shares split the input channels (each transforms all of gy). */
+  const winogradWeightGradGroups = exports.winogradWeightGradGroups as (total: number) => number;
+  const winogradWeightGradTiles = exports.winogradWeightGradTiles as (n: number, outH: number, outW: number) => number;
+  /**
+   * Weight gradient by Winograd F(3x3,2x2): shares split the tiles into a fixed number of groups, each summed into
+   * its own f64 accumulator (16 x O x C), then the groups are added in order and transformed back, split over the
+   * output channels.
+   */
   function winogradWeightGradCall(x: number, gy: number, g: Conv2dGeometry, gw: number): void {
     writeConvGeometry(g);
-    // Scratch for all input channels: the pool runs a job as one share when its workers are not ready yet.
     const [s, stride] = scratch(winogradWeightGradScratchFloats(g.cIn, g.cOut, g.outW) * 4);
-    // Blocks of at least 16 input channels: narrower ones make the GEMMs' columns (and the work) inefficient.
-    // When that leaves fewer blocks than threads (16 or 24 input channels), split the output channels as well,
-    // in blocks of at least 8 (each share then transforms its input channels again): on resnet20's 16-channel
-    // stage the weight gradients otherwise ran on one thread while the other waited.
-    const wanted = sharesFor(convWork(g) * NS_PER_MAC * 0.5, 2);
-    const inBlocks = Math.max(1, Math.min(Math.floor(g.cIn / 16), wanted));
-    const outBlocks = wanted > 1 && inBlocks < pool.threads ? Math.max(1, Math.min(Math.ceil(pool.threads / inBlocks), Math.floor(g.cOut / 8))) : 1;
-    run('winogradWeightGrad', [x, gy, geomPtr, gw, s, outBlocks], inBlocks * outBlocks, 4, stride);
+    const groups = winogradWeightGradGroups(winogradWeightGradTiles(g.n, g.outH, g.outW));
+    const acc = heap.allocBlock(groups * 16 * g.cOut * g.cIn * 8);
+    try {
+      run('winogradWeightGrad', [x, gy, geomPtr, acc, groups, s], groups, 5, stride);
+      run('winogradWeightGradFinish', [acc, groups, g.cOut, g.cIn, gw], sharesFor(g.cOut * g.cIn * 16 * (groups + 2) * NS_PER_SCALAR_F64 / 4, 1));
+    } finally {
+      heap.freeBlock(acc);
+    }
   }
   // Scratch sizes of the direct kernels come from the module itself (functions of the geometry in the control block).
   const directScratch = (name: 'directForwardScratch' | 'directWeightGradScratch' | 'directInputGradScratch') => {
