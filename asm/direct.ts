@@ -551,12 +551,28 @@ export function directWeightGradScratch(geom: usize): i32 {
   return (cg * rowsFull * sW * phaseLen) * 4 + 64 + kk * 4 + 64 + og * kk * 32 + 64 + og * kk * 32 + 64 + og * outH * roundUp(outW, 4) * 4 + 64;
 }
 
-// x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten. Needs C/g*KH*KW >= 4.
-// gw[o,c,ky,kx] = sum over images (in order, f64) of the image's per-lane sums over (oy, ox) (f32 over flushRows
-// rows, then f64); lanes summed last in f64. Work items: (group, output-channel chunk, tap chunk), chunks only when there are fewer groups than
-// shares; chunks hold >= 2 channels (when O/g >= 2) and >= 4 taps so tiles fit (the last tile of a chunk overlaps
-// the previous one: it recomputes identical values rather than needing narrower tile code).
-export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw: usize,
+/**
+ * Image groups of the direct weight gradient: the images are cut into this many consecutive ranges (or one per
+ * image when there are fewer), each summed into its own f64 accumulator by its work items and added in order by
+ * directWeightGradFinish. A fixed number, not one per thread, so the bits never depend on the thread count. Before,
+ * threads split only the channels and taps, and every share padded every image again: with 2 threads the padding
+ * (fillPlanes) took 1.3x its 1-thread time instead of half.
+ */
+const WEIGHT_GRAD_IMAGE_GROUPS: i32 = 4;
+
+/** How many image groups directConv2dBackwardWeight uses for n images (the host sizes the accumulators from it). */
+export function directWeightGradImageGroups(n: i32): i32 {
+  return min<i32>(n, WEIGHT_GRAD_IMAGE_GROUPS);
+}
+
+// x is (N,C,H,W), gy is (N,O,OH,OW); needs C/g*KH*KW >= 4. acc holds imageGroups (directWeightGradImageGroups)
+// blocks of O x C/g*KH*KW cells of 4 f64 lanes, overwritten: cell (o, tap) of block q is the sum over image group q's
+// images (in order, f64) of the image's per-lane sums over (oy, ox) (f32 over flushRows rows, then f64);
+// directWeightGradFinish adds the blocks in order and then the lanes. Work items: (image group, group, output-channel
+// chunk, tap chunk), chunks only when there are fewer image groups x groups than shares; chunks hold >= 2 channels
+// (when O/g >= 2) and >= 4 taps so tiles fit (the last tile of a chunk overlaps the previous one: it recomputes
+// identical values rather than needing narrower tile code).
+export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, acc: usize, imageGroups: i32,
   scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), wd = gi(geom, 3), cOut = gi(geom, 4);
   const kh = gi(geom, 5), kw = gi(geom, 6), sH = gi(geom, 7), sW = gi(geom, 8), pH = gi(geom, 9), pW = gi(geom, 10);
@@ -565,21 +581,22 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
   const phaseLen = phaseLength(outW, kw, sW, dW), rowStride = sW * phaseLen;
   const rowsFull = (outH - 1) * sH + (kh - 1) * dH + 1, planeStride = rowsFull * rowStride;
   const planes = scratch, taps = align64(addr(planes, cg * planeStride));
-  const res = align64(taps + (<usize>kk << 2)), acc = align64(res + (<usize>(og * kk) << 5));
-  const gyPad = align64(acc + (<usize>(og * kk) << 5)), gyRow = roundUp(outW, 4), gyPlane = outH * gyRow;
+  const res = align64(taps + (<usize>kk << 2)), sums = align64(res + (<usize>(og * kk) << 5));
+  const gyPad = align64(sums + (<usize>(og * kk) << 5)), gyRow = roundUp(outW, 4), gyPlane = outH * gyRow;
   writeTaps(taps, cg, kh, kw, dH, dW, sW, phaseLen, planeStride);
-  const need = groups >= nt ? 1 : (nt + groups - 1) / groups;
+  const outer = imageGroups * groups, need = outer >= nt ? 1 : (nt + outer - 1) / outer;
   const oChunks = min<i32>(og >= 2 ? og / 2 : 1, need);
   const tChunks = min<i32>(kk / 4, (need + oChunks - 1) / oChunks);
-  const items = groups * oChunks * tChunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
+  const items = outer * oChunks * tChunks, it0 = part(items, tid, nt), it1 = part(items, tid + 1, nt);
   for (let it = it0; it < it1; it++) {
-    const grp = it / (oChunks * tChunks), oc = (it / tChunks) % oChunks, tc = it % tChunks;
+    const ig = it / (groups * oChunks * tChunks), grp = (it / (oChunks * tChunks)) % groups;
+    const oc = (it / tChunks) % oChunks, tc = it % tChunks;
     const o0 = part(og, oc, oChunks), no = part(og, oc + 1, oChunks) - o0;
     const t0 = part(kk, tc, tChunks), nk = part(kk, tc + 1, tChunks) - t0;
     const cells = no * nk;
-    for (let e = 0; e < cells; e++) { v128.store(acc + (<usize>e << 5), f64x2.splat(0)); v128.store(acc + (<usize>e << 5), f64x2.splat(0), 16); }
+    for (let e = 0; e < cells; e++) { v128.store(sums + (<usize>e << 5), f64x2.splat(0)); v128.store(sums + (<usize>e << 5), f64x2.splat(0), 16); }
     const resStride = <usize>nk << 5;
-    for (let b = 0; b < n; b++) {
+    for (let b = part(n, ig, imageGroups); b < part(n, ig + 1, imageGroups); b++) {
       fillPlanes(addr(x, (b * cIn + grp * cg) * h * wd), cg, h, wd, 0, rowsFull, pH, pW, sW, phaseLen, planeStride, planes);
       // This image's gy for the item's channels, read in place when rows are a multiple of 4 wide, else copied
       // with rows padded with zeros to a multiple of 4 (full-vector loads that never pass the tensor's end).
@@ -603,18 +620,35 @@ export function directConv2dBackwardWeight(x: usize, gy: usize, geom: usize, gw:
         }
       }
       for (let e = 0; e < cells; e++) {
-        const v = res + (<usize>e << 5), d = acc + (<usize>e << 5);
+        const v = res + (<usize>e << 5), d = sums + (<usize>e << 5);
         v128.store(d, f64x2.add(v128.load(d), v128.load(v)));
         v128.store(d, f64x2.add(v128.load(d, 16), v128.load(v, 16)), 16);
       }
     }
     for (let oi = 0; oi < no; oi++) {
-      const dst = addr(gw, (grp * og + o0 + oi) * kk + t0);
+      const dst = acc + (<usize>((ig * cOut + grp * og + o0 + oi) * kk + t0) << 5);
       for (let ti = 0; ti < nk; ti++) {
-        const d = acc + (<usize>(oi * nk + ti) << 5);
-        store<f32>(addr(dst, ti), <f32>((load<f64>(d) + load<f64>(d, 8)) + (load<f64>(d, 16) + load<f64>(d, 24))));
+        const d = sums + (<usize>(oi * nk + ti) << 5), e = dst + (<usize>ti << 5);
+        v128.store(e, v128.load(d));
+        v128.store(e, v128.load(d, 16), 16);
       }
     }
+  }
+}
+
+// gw (O,C/g,KH,KW) from directConv2dBackwardWeight's accumulators: per cell, the imageGroups blocks added lane by
+// lane in order (f64), then the lanes as (l0 + l1) + (l2 + l3). Threads split the cells.
+export function directWeightGradFinish(acc: usize, imageGroups: i32, cells: i32, gw: usize, tid: i32, nt: i32): void {
+  const block = <usize>cells << 5;
+  for (let e = part(cells, tid, nt); e < part(cells, tid + 1, nt); e++) {
+    const d = acc + (<usize>e << 5);
+    let lo = v128.load(d), hi = v128.load(d, 16);
+    for (let q = 1; q < imageGroups; q++) {
+      const dq = d + <usize>q * block;
+      lo = f64x2.add(lo, v128.load(dq));
+      hi = f64x2.add(hi, v128.load(dq, 16));
+    }
+    store<f32>(addr(gw, e), <f32>((f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1)) + (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1))));
   }
 }
 

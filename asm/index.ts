@@ -12,7 +12,7 @@ export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad
 export { winograd4Filter, winograd4Conv, winograd4ScratchFloats } from './winograd4';
 export {
   directConv2dForward, directConv2dBackwardWeight, directConv2dBackwardInput,
-  directForwardScratch, directWeightGradScratch, directInputGradScratch,
+  directForwardScratch, directWeightGradScratch, directInputGradScratch, directWeightGradFinish, directWeightGradImageGroups,
 } from './direct';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
 export { unary, binary, reduce, logSoftmax } from './elementwise';

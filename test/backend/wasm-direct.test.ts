@@ -165,3 +165,45 @@ test('the direct forward kernel\'s fused epilogues (ReLU, 2x2 max pooling) give 
     wasm.endScope();
   }
 });
+
+test('direct weight gradient: images split into a fixed number of groups give the same bits on 1 and 2 threads and the reference\'s values', async () => {
+  const wasm = await loadWasmBackend();
+  // asm/direct.ts sums min(n, 4) consecutive image groups separately (whatever the thread count) and adds them in
+  // order: 7 images make groups of 1-2, 3 images 3 groups of 1; a stride-2 layer, a 1x1 shortcut, a depthwise layer
+  const geometries = [
+    convGeometry({ n: 7, cIn: 3, h: 12, w: 11, cOut: 16, kh: 3, kw: 3, padH: 1, padW: 1 }),
+    convGeometry({ n: 3, cIn: 16, h: 20, w: 19, cOut: 32, kh: 3, kw: 3, strideH: 2, strideW: 2, padH: 1, padW: 1 }),
+    convGeometry({ n: 9, cIn: 16, h: 8, w: 8, cOut: 32, kh: 1, kw: 1, strideH: 2, strideW: 2 }),
+    convGeometry({ n: 5, cIn: 6, h: 10, w: 11, cOut: 6, kh: 3, kw: 3, padH: 1, padW: 1, groups: 6 }),
+  ];
+  let seed = 7;
+  const random = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296 - 0.5; };
+  wasm.beginScope();
+  try {
+    for (const g of geometries) {
+      assert.equal(directConvAlgorithms(g).backwardWeight, 'direct', JSON.stringify(g));
+      const x = wasm.alloc(g.n * g.cIn * g.h * g.w).map(random), gy = wasm.alloc(g.n * g.cOut * g.outH * g.outW).map(random);
+      const xs = wasm.alloc(x.length), gys = wasm.alloc(gy.length);
+      xs.set(x); gys.set(gy);
+      const gws: Float32Array[] = [];
+      for (const threads of [1, 2]) {
+        await wasm.setThreads(threads);
+        wasm.setParallelThreshold(0);
+        const gw = wasm.alloc(g.cOut * (g.cIn / g.groups) * g.kh * g.kw);
+        gw.fill(Number.NaN);
+        wasm.conv2dBackwardWeight(xs, gys, g, gw);
+        gws.push(gw.slice());
+      }
+      const bits = (a: Float32Array) => new Uint32Array(a.buffer, a.byteOffset, a.length);
+      assert.deepEqual(bits(gws[1]!), bits(gws[0]!), `1 vs 2 threads: ${JSON.stringify(g)}`);
+      const want = new Float32Array(gws[0]!.length);
+      ref.conv2dBackwardWeight(x, gy, g, want);
+      let err = 0, scale = 0;
+      want.forEach((v, i) => { err = Math.max(err, Math.abs(gws[0]![i]! - v)); scale = Math.max(scale, Math.abs(v)); });
+      assert.ok(err / scale < 1e-6, `every image group counted once: error ${err / scale} on ${JSON.stringify(g)}`);
+    }
+  } finally {
+    wasm.setParallelThreshold(20_000);
+    wasm.endScope();
+  }
+});

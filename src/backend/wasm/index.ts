@@ -61,7 +61,7 @@ import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 const KERNELS = [
   'gemm', 'conv2dForward', 'conv2dBackwardInput', 'conv2dBackwardWeight',
   'winogradFilter', 'winogradConv', 'winogradWeightGrad', 'winogradWeightGradFinish', 'winograd4Filter', 'winograd4Conv',
-  'directConv2dForward', 'directConv2dBackwardWeight', 'directConv2dBackwardInput',
+  'directConv2dForward', 'directConv2dBackwardWeight', 'directWeightGradFinish', 'directConv2dBackwardInput',
   'locallyConnected2dForward', 'locallyConnected2dBackwardInput', 'locallyConnected2dBackwardWeight',
   'maxPool2d', 'maxPool2dBackward', 'avgPool2d', 'avgPool2dBackward',
   'unary', 'binary', 'reduce', 'logSoftmax', 'biasActivation', 'activationBackward', 'channelMoments', 'batchNormApply', 'batchNormBackward', 'simdPeak',
@@ -71,7 +71,7 @@ type KernelName = (typeof KERNELS)[number];
 /** Every export of kernels.wasm this file uses (checked at load by checkKernelsInstance). */
 export const REQUIRED_EXPORTS: RequiredKernelExports = {
   functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats', 'winogradWeightGradGroups', 'winogradWeightGradTiles',
-    'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch'],
+    'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch', 'directWeightGradImageGroups'],
   globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
 };
 
@@ -457,6 +457,24 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const directWeightGradScratch = directScratch('directWeightGradScratch');
   const directInputGradScratch = directScratch('directInputGradScratch');
 
+  const directWeightGradImageGroups = exports.directWeightGradImageGroups as (n: number) => number;
+  /**
+   * asm/direct.ts's weight gradient: work items (image group, group, channel and tap chunks) sum into one f64
+   * accumulator block per image group, which directWeightGradFinish adds in order (split over the cells).
+   */
+  function directWeightGradCall(x: number, gy: number, g: Conv2dGeometry, gw: number): void {
+    const [s, stride] = scratch(directWeightGradScratch(g));
+    const imageGroups = directWeightGradImageGroups(g.n), cells = g.cOut * (g.cIn / g.groups) * g.kh * g.kw;
+    const acc = heap.allocBlock(imageGroups * cells * 32);
+    try {
+      writeConvGeometry(g);
+      run('directConv2dBackwardWeight', [x, gy, geomPtr, acc, imageGroups, s], sharesFor(convWork(g) * NS_PER_MAC, 2), 5, stride);
+      run('directWeightGradFinish', [acc, imageGroups, cells, gw], sharesFor(cells * imageGroups * 4, 1));
+    } finally {
+      heap.freeBlock(acc);
+    }
+  }
+
   /** asm/direct.ts's forward convolution with `epilogue` (bit 0: ReLU, bit 1: 2x2 max pooling; out sized for it). */
   function directForward(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, epilogue: number, out: Float32Array): void {
     withArgs((M) => {
@@ -559,11 +577,9 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
       if (algorithmOf(g, 'weightGradient') !== 'gemm') return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
-      // 2 shares per thread, not 4: each share packs the output gradient of every image again (GEMM path), or
-      // pads every image again (direct path).
-      const direct = useDirect(g, 'backwardWeight');
-      withArgs((M) => convCall(direct ? 'directConv2dBackwardWeight' : 'conv2dBackwardWeight', g,
-        direct ? directWeightGradScratch(g) : weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
+      if (useDirect(g, 'backwardWeight')) return withArgs((M) => directWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
+      // 2 shares per thread, not 4: each share packs the output gradient of every image again.
+      withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
     },
     // x is (N,C,H,W), w is (OH*OW,O,C,KH,KW), bias is (O,OH,OW) or null, out is (N,O,OH,OW)
     locallyConnected2d(x, w, bias, g, out) {
