@@ -15,10 +15,11 @@ export const NC: i32 = 1024;
 /** Floats of scratch one thread needs for gemmST: packed A block, packed B block, one edge tile. */
 export const GEMM_SCRATCH: i32 = MC * KC + KC * NC + MR * NR;
 
-// ap is (kc, 2) packed, bp is (kc, 16) packed; c is a 2x16 tile with row stride ldc floats.
+// ap is (kc, 2) packed; bp is (kc, 16) with rows bStep bytes apart (64 when packed); c is a 2x16 tile with row
+// stride ldc floats.
 // load: start from the tile's current values (else from zero).
 @inline
-function kernel2x16(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, load: bool): void {
+function kernel2x16(kc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: i32, load: bool): void {
   const r1 = c + (<usize>ldc << 2);
   let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00, c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   if (load) {
@@ -32,7 +33,7 @@ function kernel2x16(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, load: boo
     c02 = f32x4.add(c02, f32x4.mul(a0, b2)); c03 = f32x4.add(c03, f32x4.mul(a0, b3));
     c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
     c12 = f32x4.add(c12, f32x4.mul(a1, b2)); c13 = f32x4.add(c13, f32x4.mul(a1, b3));
-    ap += 8; bp += 64;
+    ap += 8; bp += bStep;
   }
   v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
   v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32); v128.store(r1, c13, 48);
@@ -41,7 +42,7 @@ function kernel2x16(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32, load: boo
 // Narrow variants for the last strip of a row of tiles (only the first 8 or 4 of the 16 packed columns are
 // useful): same per-element arithmetic as kernel2x16, so which one computed an element never shows in the bits.
 @inline
-function kernel2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+function kernel2x8(kc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: i32): void {
   const r1 = c + (<usize>ldc << 2);
   let c00 = v128.load(c), c01 = v128.load(c, 16), c10 = v128.load(r1), c11 = v128.load(r1, 16);
   for (let p = 0; p < kc; p++) {
@@ -49,20 +50,20 @@ function kernel2x8(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
     const a0 = v128.load32_splat(ap), a1 = v128.load32_splat(ap, 4);
     c00 = f32x4.add(c00, f32x4.mul(a0, b0)); c01 = f32x4.add(c01, f32x4.mul(a0, b1));
     c10 = f32x4.add(c10, f32x4.mul(a1, b0)); c11 = f32x4.add(c11, f32x4.mul(a1, b1));
-    ap += 8; bp += 64;
+    ap += 8; bp += bStep;
   }
   v128.store(c, c00); v128.store(c, c01, 16); v128.store(r1, c10); v128.store(r1, c11, 16);
 }
 
 @inline
-function kernel2x4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+function kernel2x4(kc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: i32): void {
   const r1 = c + (<usize>ldc << 2);
   let c00 = v128.load(c), c10 = v128.load(r1);
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(bp);
     c00 = f32x4.add(c00, f32x4.mul(v128.load32_splat(ap), b0));
     c10 = f32x4.add(c10, f32x4.mul(v128.load32_splat(ap, 4), b0));
-    ap += 8; bp += 64;
+    ap += 8; bp += bStep;
   }
   v128.store(c, c00); v128.store(r1, c10);
 }
@@ -255,9 +256,35 @@ export function gemmConvST(
   gemmCore(transA, bMode, geom, m, n, k, a, lda, x, 0, c, ldc, accumulate, scratch, b0, j0);
 }
 
+/**
+ * GEMM with A already in the whole-matrix packed layout (packedAIndex) and B (k x n, row-major, ldb floats per row)
+ * read in place by the micro-kernels, without packing either: for the Winograd GEMMs, whose A is a transformed
+ * filter bank packed once per call and whose B the input transform has just written (cheaper to stream from
+ * there than to copy). B's rows must be readable up to n rounded up to 16 columns (the edge tiles read them; the
+ * extra columns are never stored). Same arithmetic, so the same bits, as gemmST.
+ */
+export function gemmPackedAST(m: i32, n: i32, k: i32, a: usize, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize): void {
+  gemmCore(false, B_IN_PLACE, 0, m, n, k, a, 0, b, ldb, c, ldc, accumulate, scratch, 0, 0, true);
+}
+
+/**
+ * Float index of element (i, p) of an m x k matrix A in the whole-matrix packed layout gemmPackedAST reads: strips of
+ * MR rows (the last one padded), each k x MR floats with the MR values of one p adjacent, as packA writes one block.
+ * Floats of the whole layout: packedASize(m, k).
+ */
+@inline export function packedAIndex(i: i32, p: i32, k: i32): i32 {
+  return (i & ~(MR - 1)) * k + p * MR + (i & (MR - 1));
+}
+export function packedASize(m: i32, k: i32): i32 {
+  return ((m + MR - 1) & ~(MR - 1)) * k;
+}
+
+const B_IN_PLACE: i32 = -2;
+
 function gemmCore(
   transA: bool, bMode: i32, geom: usize, m: i32, n: i32, k: i32,
   a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, accumulate: bool, scratch: usize, b0: i32, j0: i32,
+  aPacked: bool = false,
 ): void {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
@@ -273,19 +300,20 @@ function gemmCore(
       const kc = min<i32>(KC, k - pc);
       const loadC = accumulate || pc > 0;
       if (bMode == B_IM2COL_T) packBIm2colT(b, geom, b0 + pc, kc, j0 + jc, nc, packedB);
-      else packB(bMode == B_DENSE_T, b, ldb, pc, kc, jc, nc, packedB);
+      else if (bMode != B_IN_PLACE) packB(bMode == B_DENSE_T, b, ldb, pc, kc, jc, nc, packedB);
+      const bStep: usize = bMode == B_IN_PLACE ? <usize>ldb << 2 : 64;
       for (let ic = 0; ic < m; ic += MC) {
         const mc = min<i32>(MC, m - ic);
-        packA(transA, a, lda, ic, mc, pc, kc, packedA);
+        if (!aPacked) packA(transA, a, lda, ic, mc, pc, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           const w = min<i32>(NR, nc - jr);
-          const bp = packedB + (<usize>(jr * kc) << 2);
+          const bp = bMode == B_IN_PLACE ? b + (<usize>(pc * ldb + jc + jr) << 2) : packedB + (<usize>(jr * kc) << 2);
           for (let ir = 0; ir < mc; ir += MR) {
             const h = min<i32>(MR, mc - ir);
-            const ap = packedA + (<usize>(ir * kc) << 2);
+            const ap = aPacked ? a + (<usize>packedAIndex(ic + ir, pc, k) << 2) : packedA + (<usize>(ir * kc) << 2);
             const cp = c + (<usize>((ic + ir) * ldc + jc + jr) << 2);
             if (w == NR && h == MR) {
-              kernel2x16(kc, ap, bp, cp, ldc, loadC);
+              kernel2x16(kc, ap, bp, bStep, cp, ldc, loadC);
             } else {
               // Edge tile: run the same kernel on a 2x16 copy so every element follows the same arithmetic.
               for (let ii = 0; ii < MR; ii++) {
@@ -294,10 +322,10 @@ function gemmCore(
                   store<f32>(tile + (<usize>(ii * NR + jj) << 2), v);
                 }
               }
-              if (w <= 4) kernel2x4(kc, ap, bp, tile, NR);
-              else if (w <= 8) kernel2x8(kc, ap, bp, tile, NR);
-              else if (w <= 12) { kernel2x8(kc, ap, bp, tile, NR); kernel2x4(kc, ap, bp + 32, tile + 32, NR); }
-              else kernel2x16(kc, ap, bp, tile, NR, true);
+              if (w <= 4) kernel2x4(kc, ap, bp, bStep, tile, NR);
+              else if (w <= 8) kernel2x8(kc, ap, bp, bStep, tile, NR);
+              else if (w <= 12) { kernel2x8(kc, ap, bp, bStep, tile, NR); kernel2x4(kc, ap, bp + 32, bStep, tile + 32, NR); }
+              else kernel2x16(kc, ap, bp, bStep, tile, NR, true);
               for (let ii = 0; ii < h; ii++) {
                 for (let jj = 0; jj < w; jj++) {
                   store<f32>(cp + (<usize>(ii * ldc + jj) << 2), load<f32>(tile + (<usize>(ii * NR + jj) << 2)));

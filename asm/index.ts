@@ -9,7 +9,7 @@ export {
 } from './conv';
 export { winogradFilter, winogradConv, winogradScratchFloats, winogradWeightGrad, winogradWeightGradFinish, winogradWeightGradScratchFloats,
   winogradWeightGradGroups, winogradWeightGradTiles, winogradFilterPlane } from './winograd';
-export { winograd4Filter, winograd4Conv, winograd4ScratchFloats } from './winograd4';
+export { winograd4Filter, winograd4Conv, winograd4ScratchFloats, winograd4FilterPlane } from './winograd4';
 export {
   directConv2dForward, directConv2dBackwardWeight, directConv2dBackwardInput,
   directForwardScratch, directWeightGradScratch, directInputGradScratch, directWeightGradFinish, directWeightGradImageGroups,

@@ -20,8 +20,8 @@
 //
 // Determinism: as in winograd.ts, a tile's outputs depend only on its own inputs and U, and lanes are tiles, so the
 // split of tiles over threads and chunks never changes any bit.
-import { gemmST, GEMM_SCRATCH } from './gemm';
-import { filterTap, padRow, winogradFilterPlane } from './winograd';
+import { gemmPackedAST, GEMM_SCRATCH, packedAIndex, packedASize } from './gemm';
+import { filterTap, padRow } from './winograd';
 
 @inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 @inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
@@ -36,6 +36,14 @@ const TILE_STRIDE: i32 = WINOGRAD4_TILES + 4;
 // at any tile up to tilesW-1.
 @inline function paddedRowLength4(outW: i32): i32 {
   return 4 * ((outW + 3) >> 2) + 16;
+}
+
+/**
+ * Floats between two positions of winograd4Filter's transformed filter bank: one (O x C or C x O) matrix in the GEMM's
+ * packed-A layout (strips of 2 rows, the last padded), plus one cache line, as winogradFilterPlane.
+ */
+export function winograd4FilterPlane(cIn: i32, cOut: i32): i32 {
+  return max<i32>(packedASize(cOut, cIn), packedASize(cIn, cOut)) + 16;
 }
 
 /** Floats of scratch one thread needs for winograd4Conv with cIn input and cOut output channels and outW columns. */
@@ -62,11 +70,13 @@ const SIXTH: f64 = 1.0 / 6, FIFTEENTH: f64 = 1.0 / 15, THIRTIETH: f64 = 1.0 / 30
 }
 
 // w is (O,C,3,3); u is (36, rows, cols) = G g G^T per (row, col), with (rows, cols) = (o, c) and g = w[o,c] for the
-// forward convolution, (c, o) and w[o,c] rotated 180 degrees for the input gradient. f64, rounded once. Threads
-// split the rows.
+// forward convolution, (c, o) and w[o,c] rotated 180 degrees for the input gradient. f64, rounded once. Each
+// position's (rows, cols) matrix is stored in the GEMM's packed-A layout (packedAIndex; positions
+// winograd4FilterPlane apart), so winograd4Conv's 36 GEMMs per chunk of tiles read it without packing it again
+// (they packed it per chunk before: 36 x O x C scalar copies per 64 tiles). Threads split the rows.
 export function winograd4Filter(w: usize, u: usize, cOut: i32, cIn: i32, backward: i32, tid: i32, nt: i32): void {
   const rows = backward != 0 ? cIn : cOut, cols = backward != 0 ? cOut : cIn;
-  const step = <usize>winogradFilterPlane(cIn, cOut) << 2;
+  const step = <usize>winograd4FilterPlane(cIn, cOut) << 2;
   for (let r = part(rows, tid, nt); r < part(rows, tid + 1, nt); r++) {
     for (let s = 0; s < cols; s++) {
       const o = backward != 0 ? s : r, c = backward != 0 ? r : s;
@@ -74,10 +84,15 @@ export function winograd4Filter(w: usize, u: usize, cOut: i32, cIn: i32, backwar
       const g0 = filterTap(src, 0, backward), g1 = filterTap(src, 1, backward), g2 = filterTap(src, 2, backward);
       const g3 = filterTap(src, 3, backward), g4 = filterTap(src, 4, backward), g5 = filterTap(src, 5, backward);
       const g6 = filterTap(src, 6, backward), g7 = filterTap(src, 7, backward), g8 = filterTap(src, 8, backward);
-      const dst = addr(u, r * cols + s);
+      const dst = addr(u, packedAIndex(r, s, cols));
       for (let i = 0; i < 6; i++) {
         // row i of t = G g (one value per filter column), then row i of t G^T at positions 6i .. 6i+5
         storeG(gRow(g0, g3, g6, i), gRow(g1, g4, g7, i), gRow(g2, g5, g8, i), dst + <usize>(6 * i) * step, step);
+      }
+      // an odd row count pads the last strip with a row of zeros
+      if ((rows & 1) != 0 && r == rows - 1) {
+        const pad = addr(u, packedAIndex(rows, s, cols));
+        for (let q = 0; q < 36; q++) store<f32>(pad + <usize>q * step, 0);
       }
     }
   }
@@ -220,7 +235,7 @@ function outputTransform4(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32
   if (cols > 2) store<f32>(dst, f32x4.extract_lane(y, 2), 8);
 }
 
-// x is (N,C,H,W), u is (36, O, C) from winograd4Filter (positions winogradFilterPlane apart), bias is (O) or 0, out is (N,O,OH,OW); geom as for
+// x is (N,C,H,W), u is (36, O, C) from winograd4Filter (packed, positions winograd4FilterPlane apart), bias is (O) or 0, out is (N,O,OH,OW); geom as for
 // winogradConv. Threads split the tiles of all images; each share runs chunks of WINOGRAD4_TILES tiles: transform
 // their inputs to V (C, 36, tiles), 36 GEMMs M[:, p] = U[p] @ V[:, p] (M is (O, 36, tiles)), then Y = A^T M A.
 // Scratch per thread: winograd4ScratchFloats(C, O, OW) floats.
@@ -231,13 +246,14 @@ export function winograd4Conv(x: usize, u: usize, bias: usize, geom: usize, out:
   const tilesH = (outH + 3) >> 2, tilesW = (outW + 3) >> 2, total = n * tilesH * tilesW;
   const rowLen = paddedRowLength4(outW);
   const v = addr(scratch, GEMM_SCRATCH), m = addr(v, 36 * cIn * TILE_STRIDE), rows = addr(m, 36 * cOut * TILE_STRIDE);
-  const tmp = addr(rows, 6 * rowLen), uPlane = winogradFilterPlane(cIn, cOut);
+  const tmp = addr(rows, 6 * rowLen), uPlane = winograd4FilterPlane(cIn, cOut);
   const t0 = part(total, tid, nt), t1 = part(total, tid + 1, nt);
   for (let c0 = t0; c0 < t1; c0 += WINOGRAD4_TILES) {
     const c1 = min<i32>(t1, c0 + WINOGRAD4_TILES), count = c1 - c0;
     inputTransform4(x, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen, tmp);
     for (let p = 0; p < 36; p++) {
-      gemmST(false, false, cOut, count, cIn, addr(u, p * uPlane), cIn, addr(v, p * TILE_STRIDE), 36 * TILE_STRIDE,
+      // B = V[:, p] read in place: rows 36 x TILE_STRIDE floats apart, each readable to 64 >= count rounded up to 16
+      gemmPackedAST(cOut, count, cIn, addr(u, p * uPlane), addr(v, p * TILE_STRIDE), 36 * TILE_STRIDE,
         addr(m, p * TILE_STRIDE), 36 * TILE_STRIDE, false, scratch);
     }
     outputTransform4(m, bias, cOut, outH, outW, tilesH, tilesW, c0, c1, out, tmp);

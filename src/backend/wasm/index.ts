@@ -71,7 +71,7 @@ type KernelName = (typeof KERNELS)[number];
 /** Every export of kernels.wasm this file uses (checked at load by checkKernelsInstance). */
 export const REQUIRED_EXPORTS: RequiredKernelExports = {
   functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats', 'winogradWeightGradGroups', 'winogradWeightGradTiles',
-    'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch', 'directWeightGradImageGroups'],
+    'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch', 'directWeightGradImageGroups', 'winograd4FilterPlane'],
   globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
 };
 
@@ -392,6 +392,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const winogradScratchFloats = exports.winogradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
   const winograd4ScratchFloats = exports.winograd4ScratchFloats as (cIn: number, cOut: number, outW: number) => number;
   const winogradFilterPlane = exports.winogradFilterPlane as (cIn: number, cOut: number) => number;
+  const winograd4FilterPlane = exports.winograd4FilterPlane as (cIn: number, cOut: number) => number;
   let forcedConvAlgorithm: ConvAlgorithm | null = null;
   /** The algorithm of one pass: a forced one applies where it can (F(4x4,3x3) has no weight gradient: F(3x3,2x2)). */
   const algorithmOf = (g: Conv2dGeometry, pass: ConvPass): ConvAlgorithm => {
@@ -410,7 +411,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   function winogradCall(x: number, w: number, bias: number, g: Conv2dGeometry, out: number, backward: boolean,
     algorithm: 'winograd' | 'winograd4x4'): void {
     const large = algorithm === 'winograd4x4', positions = large ? 36 : 16;
-    const u = heap.allocBlock(positions * winogradFilterPlane(g.cIn, g.cOut) * 4);
+    const u = heap.allocBlock(positions * (large ? winograd4FilterPlane : winogradFilterPlane)(g.cIn, g.cOut) * 4);
     try {
       run(large ? 'winograd4Filter' : 'winogradFilter', [w, u, g.cOut, g.cIn, backward ? 1 : 0],
         sharesFor(g.cIn * g.cOut * positions * NS_PER_SCALAR_F64, 1));
