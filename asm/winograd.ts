@@ -133,10 +133,10 @@ export function winogradConv(x: usize, u: usize, bias: usize, geom: usize, out: 
 // V[p, c, k] for the tiles c0..c1 (k = t - c0), one tile-row segment (image b, row ty, tiles tx0..) at a time.
 // Each 4-tile group is transformed in 4 lanes; a group that runs past its segment writes garbage into the next
 // k slots, which the next segment (processed later) overwrites, or into the 4 spare columns after the chunk.
-// x holds images of imageChannels channels; the cIn transformed ones start at x.
-function inputTransform(x: usize, cIn: i32, imageChannels: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
+// Positions are planeRows x TILE_STRIDE floats apart (planeRows >= cIn).
+function inputTransform(x: usize, cIn: i32, planeRows: i32, h: i32, w: i32, padH: i32, padW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, v: usize, rows: usize, rowLen: i32): void {
-  const tilesPerImage = tilesH * tilesW, plane = cIn * TILE_STRIDE;
+  const tilesPerImage = tilesH * tilesW, plane = planeRows * TILE_STRIDE;
   const r0 = rows, r1 = addr(rows, rowLen), r2 = addr(rows, 2 * rowLen), r3 = addr(rows, 3 * rowLen);
   let t = c0;
   while (t < c1) {
@@ -144,7 +144,7 @@ function inputTransform(x: usize, cIn: i32, imageChannels: i32, h: i32, w: i32, 
     const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
     const iy = 2 * ty - padH;
     for (let c = 0; c < cIn; c++) {
-      const xc = addr(x, (b * imageChannels + c) * h * w);
+      const xc = addr(x, (b * cIn + c) * h * w);
       padRow(xc, h, w, iy, padW, r0, rowLen);
       padRow(xc, h, w, iy + 1, padW, r1, rowLen);
       padRow(xc, h, w, iy + 2, padW, r2, rowLen);
@@ -283,11 +283,12 @@ function outputTransform(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32,
 // once per (o,c) at the end.
 
 /**
- * Tiles per f32 partial sum of the weight gradient's GEMMs; the partials sum in f64. 16 tiles are 64 output
+ * Tiles per f32 partial sum of the weight gradient, per vector lane: a lane sums every 4th tile of a run of
+ * 4 x TILES_PER_LANE tiles in f32, then the lanes are added in f64 to the f64 sum. 16 tiles are 64 output
  * positions, as in the GEMM path (conv.ts): 32 put a PyTorch fixture at 1.08x the suite's error bound (16: 0.69x,
- * the GEMM path 0.65x), and 8 cost ~25% more time.
+ * the GEMM path 0.65x).
  */
-const TILES_PER_PARTIAL: i32 = 16;
+const TILES_PER_LANE: i32 = 16;
 
 /**
  * Tile groups of the weight gradient: the tiles of all images are cut into this many consecutive ranges (fewer when
@@ -308,23 +309,23 @@ export function winogradWeightGradTiles(n: i32, outH: i32, outW: i32): i32 {
   return n * ((outH + 1) >> 1) * ((outW + 1) >> 1);
 }
 
-/** Floats of scratch one thread needs for winogradWeightGrad. */
+/** Floats of scratch one thread needs for winogradWeightGrad (its blocks round O up to 4 and C up to 2 rows). */
 export function winogradWeightGradScratchFloats(cIn: i32, cOut: i32, outW: i32): i32 {
-  return GEMM_SCRATCH + 16 * (cIn + cOut) * TILE_STRIDE + 4 * paddedRowLength(outW) + 16 * cIn * cOut;
+  return 16 * (((cIn + 1) & ~1) + ((cOut + 3) & ~3)) * TILE_STRIDE + 4 * paddedRowLength(outW);
 }
 
-// U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW), output channels oa..oa+os (o counted from oa): G'' g G''^T of each 2x2 block (zero past the edges),
+// U''[p, o, k] for the tiles c0..c1 of gy (N,O,OH,OW) (positions planeRows x TILE_STRIDE floats apart): G'' g G''^T of each 2x2 block (zero past the edges),
 // 4 tiles per vector, garbage lanes as in inputTransform.
-function gradTransform(gy: usize, cOut: i32, oa: i32, os: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
+function gradTransform(gy: usize, cOut: i32, planeRows: i32, outH: i32, outW: i32, tilesH: i32, tilesW: i32,
   c0: i32, c1: i32, ug: usize, rows: usize, rowLen: i32): void {
-  const tilesPerImage = tilesH * tilesW, step = <usize>(os * TILE_STRIDE) << 2;
+  const tilesPerImage = tilesH * tilesW, step = <usize>(planeRows * TILE_STRIDE) << 2;
   const r0 = rows, r1 = addr(rows, rowLen), half = f32x4.splat(0.5);
   let t = c0;
   while (t < c1) {
     const b = t / tilesPerImage, rem = t % tilesPerImage, ty = rem / tilesW, tx0 = rem % tilesW;
     const segEnd = min<i32>(c1, t + tilesW - tx0), k0 = t - c0, len = segEnd - t;
-    for (let o = 0; o < os; o++) {
-      const plane = addr(gy, (b * cOut + oa + o) * outH * outW);
+    for (let o = 0; o < cOut; o++) {
+      const plane = addr(gy, (b * cOut + o) * outH * outW);
       padRow(plane, outH, outW, 2 * ty, 0, r0, rowLen);
       padRow(plane, outH, outW, 2 * ty + 1, 0, r1, rowLen);
       const at0 = addr(ug, o * TILE_STRIDE + k0);
@@ -362,42 +363,85 @@ function gradTransform(gy: usize, cOut: i32, oa: i32, os: i32, outH: i32, outW: 
 // of 16 x O x C f64, overwritten: block q is M = sum over tile group q's tiles of U''[p](gy) V[p](x). Shares split
 // the groups; every share transforms all channels of its own tiles, so no transform is done twice (splitting the
 // channels instead made each thread transform all of x or all of gy: with 2 threads those transforms took 1.2x
-// their 1-thread time, not 0.5x). Within a group, M is the f64 sum, over chunks of TILES_PER_PARTIAL tiles in order,
-// of f32 GEMM partials. Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats.
+// their 1-thread time, not 0.5x). The sums over tiles run on the transformed rows in place, 4 tiles per vector
+// (wgradBlock4x2): a GEMM would need both operands transposed into its packed layouts first, for a reduction of only
+// 16 tiles between f64 additions. Within a group, M is the f64 sum, over runs of 4 x TILES_PER_LANE tiles in order,
+// of the f64 sum of the 4 lanes' f32 partial sums. Scratch per thread: winogradWeightGradScratchFloats(C, O, OW) floats.
 export function winogradWeightGrad(x: usize, gy: usize, geom: usize, acc: usize, groups: i32, scratch: usize, tid: i32, nt: i32): void {
   const n = gi(geom, 0), cIn = gi(geom, 1), h = gi(geom, 2), w = gi(geom, 3), cOut = gi(geom, 4);
   const padH = gi(geom, 9), padW = gi(geom, 10), outH = gi(geom, 14), outW = gi(geom, 15);
   const tilesH = (outH + 1) >> 1, tilesW = (outW + 1) >> 1, total = n * tilesH * tilesW;
   const rowLen = paddedRowLength(max<i32>(outW, 2 * tilesW));
-  const v = addr(scratch, GEMM_SCRATCH), ug = addr(v, 16 * cIn * TILE_STRIDE), rows = addr(ug, 16 * cOut * TILE_STRIDE);
-  const partial = addr(rows, 4 * rowLen), block = cOut * cIn, len = 16 * block;
+  // Blocks of 4 output x 2 input channels: the rows past cOut and cIn stay zero, so the blocks need no edge code.
+  const oRows = (cOut + 3) & ~3, cRows = (cIn + 1) & ~1;
+  const v = scratch, ug = addr(v, 16 * cRows * TILE_STRIDE), rows = addr(ug, 16 * oRows * TILE_STRIDE);
+  const len = 16 * cOut * cIn;
+  for (let p = 0; p < 16; p++) {
+    for (let c = cIn; c < cRows; c++) zeroRow(addr(v, (p * cRows + c) * TILE_STRIDE));
+    for (let o = cOut; o < oRows; o++) zeroRow(addr(ug, (p * oRows + o) * TILE_STRIDE));
+  }
   for (let q = part(groups, tid, nt); q < part(groups, tid + 1, nt); q++) {
     const sum = acc + (<usize>(q * len) << 3);
     for (let i = 0; i < len; i++) store<f64>(sum + (<usize>i << 3), 0);
     const q1 = part(total, q + 1, groups);
     for (let c0 = part(total, q, groups); c0 < q1; c0 += WINOGRAD_TILES) {
-      const c1 = min<i32>(q1, c0 + WINOGRAD_TILES);
-      inputTransform(x, cIn, cIn, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
-      gradTransform(gy, cOut, 0, cOut, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
-      for (let k0 = 0; k0 < c1 - c0; k0 += TILES_PER_PARTIAL) {
-        const kc = min<i32>(TILES_PER_PARTIAL, c1 - c0 - k0);
+      const c1 = min<i32>(q1, c0 + WINOGRAD_TILES), count = c1 - c0, padded = (count + 3) & ~3;
+      inputTransform(x, cIn, cRows, h, w, padH, padW, tilesH, tilesW, c0, c1, v, rows, rowLen);
+      gradTransform(gy, cOut, oRows, outH, outW, tilesH, tilesW, c0, c1, ug, rows, rowLen);
+      // The lanes past the last tile hold the transforms of whatever lay past it: zero them in both operands.
+      if (padded > count) {
+        for (let r = 0; r < 16 * cRows; r++) zeroTail(addr(v, r * TILE_STRIDE), count, padded);
+        for (let r = 0; r < 16 * oRows; r++) zeroTail(addr(ug, r * TILE_STRIDE), count, padded);
+      }
+      for (let k0 = 0; k0 < padded; k0 += 4 * TILES_PER_LANE) {
+        const k1 = min<i32>(padded, k0 + 4 * TILES_PER_LANE);
         for (let p = 0; p < 16; p++) {
-          gemmST(false, true, cOut, cIn, kc, addr(ug, p * cOut * TILE_STRIDE + k0), TILE_STRIDE,
-            addr(v, p * cIn * TILE_STRIDE + k0), TILE_STRIDE, addr(partial, p * block), cIn, false, scratch);
-        }
-        let t = 0;
-        for (; t + 4 <= len; t += 4) {
-          const pv = v128.load(addr(partial, t)), d = sum + (<usize>t << 3);
-          v128.store(d, f64x2.add(v128.load(d), f64x2.promote_low_f32x4(pv)));
-          v128.store(d, f64x2.add(v128.load(d, 16), f64x2.promote_low_f32x4(i32x4.shuffle(pv, pv, 2, 3, 0, 1))), 16);
-        }
-        for (; t < len; t++) {
-          const d = sum + (<usize>t << 3);
-          store<f64>(d, load<f64>(d) + <f64>load<f32>(addr(partial, t)));
+          const up = addr(ug, p * oRows * TILE_STRIDE), vp = addr(v, p * cRows * TILE_STRIDE);
+          const mp = sum + (<usize>(p * cOut * cIn) << 3);
+          for (let o = 0; o < cOut; o += 4) {
+            for (let c = 0; c < cIn; c += 2) {
+              wgradBlock4x2(addr(up, o * TILE_STRIDE), addr(vp, c * TILE_STRIDE), k0, k1, mp, cOut, cIn, o, c);
+            }
+          }
         }
       }
     }
   }
+}
+
+@inline function zeroRow(row: usize): void {
+  for (let k = 0; k < TILE_STRIDE; k += 4) v128.store(addr(row, k), f32x4.splat(0));
+}
+
+@inline function zeroTail(row: usize, from: i32, to: i32): void {
+  for (let k = from; k < to; k++) store<f32>(addr(row, k), 0);
+}
+
+// m[o+i, c+j] += sum over tiles k0..k1 (a multiple of 4 apart) of u[i][k] * v[j][k] for the block's rows i < 4 (TILE_STRIDE
+// floats apart) and j < 2 that fall inside cOut x cIn: lane l sums the tiles k = l mod 4 in f32, the lanes add in f64.
+@inline function wgradBlock4x2(u: usize, v: usize, k0: i32, k1: i32, m: usize, cOut: i32, cIn: i32, o: i32, c: i32): void {
+  const rs = <usize>TILE_STRIDE << 2;
+  let a00 = f32x4.splat(0), a01 = a00, a10 = a00, a11 = a00, a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+  for (let k = k0; k < k1; k += 4) {
+    const off = <usize>k << 2;
+    const v0 = v128.load(v + off), v1 = v128.load(v + rs + off);
+    const u0 = v128.load(u + off), u1 = v128.load(u + rs + off), u2 = v128.load(u + 2 * rs + off), u3 = v128.load(u + 3 * rs + off);
+    a00 = f32x4.add(a00, f32x4.mul(u0, v0)); a01 = f32x4.add(a01, f32x4.mul(u0, v1));
+    a10 = f32x4.add(a10, f32x4.mul(u1, v0)); a11 = f32x4.add(a11, f32x4.mul(u1, v1));
+    a20 = f32x4.add(a20, f32x4.mul(u2, v0)); a21 = f32x4.add(a21, f32x4.mul(u2, v1));
+    a30 = f32x4.add(a30, f32x4.mul(u3, v0)); a31 = f32x4.add(a31, f32x4.mul(u3, v1));
+  }
+  const row = m + (<usize>(o * cIn + c) << 3), rstep = <usize>cIn << 3, two = c + 1 < cIn;
+  addLanes(row, a00); if (two) addLanes(row + 8, a01);
+  if (o + 1 < cOut) { addLanes(row + rstep, a10); if (two) addLanes(row + rstep + 8, a11); }
+  if (o + 2 < cOut) { addLanes(row + 2 * rstep, a20); if (two) addLanes(row + 2 * rstep + 8, a21); }
+  if (o + 3 < cOut) { addLanes(row + 3 * rstep, a30); if (two) addLanes(row + 3 * rstep + 8, a31); }
+}
+
+// *d += (l0 + l2) + (l1 + l3) of the f32 lanes of a, in f64.
+@inline function addLanes(d: usize, a: v128): void {
+  const s = f64x2.add(f64x2.promote_low_f32x4(a), f64x2.promote_low_f32x4(i32x4.shuffle(a, a, 2, 3, 0, 1)));
+  store<f64>(d, load<f64>(d) + (f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1)));
 }
 
 // gw (O,C,3,3) = A'^T M A' per (o, c), M the sum of winogradWeightGrad's `groups` accumulators in order (f64).
