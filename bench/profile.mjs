@@ -8,7 +8,7 @@
  *     [--callers gemmCore]
  *
  * With --callers NAME it also prints, for the functions whose name contains NAME, their self time split by the
- * chain of callers (up to 3 levels): which kernels' GEMMs, for instance.
+ * chain of named callers (up to 3; anonymous closures are skipped): which kernels' GEMMs, for instance.
  *
  * Only the calling thread is sampled: with 2 threads, time the main thread spends waiting for the worker
  * shows up as Atomics.wait.
@@ -72,8 +72,10 @@ if (values.callers) {
     const c = counts.get(n.id) ?? 0;
     if (!c || !n.callFrame.functionName.includes(values.callers)) continue;
     const chain = [];
+    // named callers only: the ops call kernels through anonymous closures (withArgs((M) => run(...)))
     for (let id = parentOf.get(n.id); id !== undefined && chain.length < 3; id = parentOf.get(id)) {
-      chain.push(byId.get(id).callFrame.functionName || '(anonymous)');
+      const name = byId.get(id).callFrame.functionName;
+      if (name && name !== '(anonymous)') chain.push(name);
     }
     const key = `${n.callFrame.functionName} < ${chain.join(' < ')}`;
     chains.set(key, (chains.get(key) ?? 0) + c);

@@ -179,7 +179,7 @@ test('wasm Winograd: error against the GEMM path and the reference on a vggsmall
 test('wasm Winograd weight gradient: tiles split into a fixed number of groups give the same bits on 1 and 2 threads and the reference\'s values', async () => {
   wasm.beginScope();
   try {
-    // asm/winograd.ts cuts the tiles into floor(tiles / 256) groups, at most 4, whatever the thread count: 126 tiles
+    // asm/winograd.ts cuts the tiles into floor(tiles / 256) groups, at most 8, whatever the thread count: 126 tiles
     // make 1 group, 784 make 3 (one thread takes 2 of them), 1,120 make 4; odd sizes leave partial tiles and
     // groups that end inside a chunk and inside a 16-tile partial sum
     for (const [n, cIn, h, w, cOut] of [[3, 16, 11, 13, 24], [14, 17, 15, 13, 16], [20, 16, 15, 13, 18]] as const) {
