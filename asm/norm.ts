@@ -70,28 +70,35 @@ export function channelMoments(x: usize, n: i32, c: i32, hw: i32, mean: usize, v
   for (let ch = part(c, tid, nt); ch < part(c, tid + 1, nt); ch++) {
     let lo = f64x2.splat(0), hi = lo;
     let tail: f64 = 0;
-    for (let b = 0; b < n; b++) {
+    // The vector part of every row, then the tails of every row: the same sums as row by row (separate
+    // accumulators), and rows shorter than 4 (BatchNorm1d's HW = 1) skip the vector loops' overhead. At (128,512,1)
+    // row by row took 0.18 ms, 1.2x the f64 kernel's time; this takes 0.13 ms.
+    for (let b = 0; b < n && hw4 > 0; b++) {
       const row = addr(x, (b * c + ch) * hw);
       for (let j = 0; j < hw4; j += BLOCK) {
         const t = blockSum(addr(row, j), min<i32>(BLOCK, hw4 - j));
         lo = f64x2.add(lo, promoteLow(t));
         hi = f64x2.add(hi, promoteHigh(t));
       }
-      for (let i = hw4; i < hw; i++) tail += <f64>load<f32>(addr(row, i));
+    }
+    for (let b = 0; b < n && hw4 < hw; b++) {
+      for (let i = hw4; i < hw; i++) tail += <f64>load<f32>(addr(x, (b * c + ch) * hw + i));
     }
     const m = (laneSum(lo, hi) + tail) / count;
     const a = <f32>m, va = f32x4.splat(a);
     lo = f64x2.splat(0);
     hi = lo;
     tail = 0;
-    for (let b = 0; b < n; b++) {
+    for (let b = 0; b < n && hw4 > 0; b++) {
       const row = addr(x, (b * c + ch) * hw);
       for (let j = 0; j < hw4; j += BLOCK) {
         const t = blockSquaredDeviation(addr(row, j), min<i32>(BLOCK, hw4 - j), va);
         lo = f64x2.add(lo, promoteLow(t));
         hi = f64x2.add(hi, promoteHigh(t));
       }
-      for (let i = hw4; i < hw; i++) { const d = <f64>load<f32>(addr(row, i)) - <f64>a; tail += d * d; }
+    }
+    for (let b = 0; b < n && hw4 < hw; b++) {
+      for (let i = hw4; i < hw; i++) { const d = <f64>load<f32>(addr(x, (b * c + ch) * hw + i)) - <f64>a; tail += d * d; }
     }
     const shift = m - <f64>a;
     store<f32>(addr(mean, ch), a);
@@ -141,7 +148,8 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
     const vm = f32x4.splat(m);
     let glo = f64x2.splat(0), ghi = glo, plo = glo, phi = glo;
     let gTail: f64 = 0, pTail: f64 = 0;
-    for (let b = 0; b < n; b++) {
+    // Vector parts, then tails, as in channelMoments: at (256,64,3) row by row took 1.3x the f64 kernel's time, this 1.0x.
+    for (let b = 0; b < n && hw4 > 0; b++) {
       const off = (b * c + ch) * hw;
       const xr = addr(x, off), gr = addr(gy, off);
       for (let j = 0; j < hw4; j += BLOCK) {
@@ -167,10 +175,13 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
         plo = f64x2.add(plo, promoteLow(tp));
         phi = f64x2.add(phi, promoteHigh(tp));
       }
+    }
+    for (let b = 0; b < n && hw4 < hw; b++) {
+      const off = (b * c + ch) * hw;
       for (let i = hw4; i < hw; i++) {
-        const g = <f64>load<f32>(addr(gr, i));
+        const g = <f64>load<f32>(addr(gy, off + i));
         gTail += g;
-        pTail += g * (<f64>load<f32>(addr(xr, i)) - <f64>m);
+        pTail += g * (<f64>load<f32>(addr(x, off + i)) - <f64>m);
       }
     }
     const sumGy = laneSum(glo, ghi) + gTail, sumGyXhat = (laneSum(plo, phi) + pTail) * is;
