@@ -12,8 +12,8 @@
 // the f64 kernels these replace gave 2e-8..6e-8 (the rounding of f64 results to f32). The f32 gx pass loses to
 // cancellation where gy lies mostly along xhat (gy = 0.9 xhat + 0.1 N(0,1): gx 1.3e-6; the error grows like
 // 1/sqrt(1 - corr(gy, xhat)^2)). Time, 1 thread, batch 128 at resnet20's three stages, alternating with the f64
-// kernels (bench/batchnorm.ts): channelMoments 0.34-0.57x, batchNormApply 0.59-0.69x (memory-bound at the first
-// stage: as fast as a copy), batchNormBackward 0.50-0.71x.
+// kernels (bench/batchnorm.ts, medians of four runs): channelMoments 0.34-0.57x, batchNormApply 0.55-0.71x
+// (memory-bound at the first stage: as fast as a copy), batchNormBackward 0.49-0.75x.
 
 const BLOCK = 256;
 
