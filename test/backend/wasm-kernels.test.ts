@@ -325,7 +325,9 @@ function cases(w: WasmBackend): KernelCase[] {
       }
     }
   }
-  for (const [n, c, hw] of [[4, 3, 25], [2, 5, 1], [8, 16, 49]]) {
+  // Batch norm: odd rows (scalar tails), HW = 1, N = 1, and rows of several 256-float summation blocks (asm/norm.ts)
+  // ending in a 4-float block and a tail (1030 = 4*256 + 4 + 2; 263 = 256 + 4 + 3).
+  for (const [n, c, hw] of [[4, 3, 25], [2, 5, 1], [8, 16, 49], [1, 4, 1030], [3, 6, 263]]) {
     const x = randomArray(n * c * hw, -2, 3), gy = randomArray(n * c * hw);
     const mean = randomArray(c), invStd = randomArray(c, 0.5, 2), weight = randomArray(c), bias = randomArray(c);
     const put = (be: Backend, a: Float32Array) => (onWasm(be) ? place(w, a, true) : a);
