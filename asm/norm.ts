@@ -84,7 +84,9 @@ export function channelMoments(x: usize, n: i32, c: i32, hw: i32, mean: usize, v
     for (let b = 0; b < n && hw4 < hw; b++) {
       for (let i = hw4; i < hw; i++) tail += <f64>load<f32>(addr(x, (b * c + ch) * hw + i));
     }
-    const m = (laneSum(lo, hi) + tail) / count;
+    let m = (laneSum(lo, hi) + tail) / count;
+    // f32 block sums overflow at |sum| > 3.4e38, where f64 does not: redo such a channel in f64, as the reference.
+    if (!isFinite<f64>(m)) m = channelSumF64(x, n, c, hw, ch, 0, 0) / count;
     const a = <f32>m, va = f32x4.splat(a);
     lo = f64x2.splat(0);
     hi = lo;
@@ -101,9 +103,26 @@ export function channelMoments(x: usize, n: i32, c: i32, hw: i32, mean: usize, v
       for (let i = hw4; i < hw; i++) { const d = <f64>load<f32>(addr(x, (b * c + ch) * hw + i)) - <f64>a; tail += d * d; }
     }
     const shift = m - <f64>a;
+    let v = max<f64>(0, (laneSum(lo, hi) + tail) / count - shift * shift);
+    // (x - a)^2 overflows f32 from |x - a| > 1.8e19: then the f64 sum of (x - m)^2, as the reference.
+    if (!isFinite<f64>(v)) v = channelSumF64(x, n, c, hw, ch, 1, m) / count;
     store<f32>(addr(mean, ch), a);
-    store<f32>(addr(variance, ch), <f32>max<f64>(0, (laneSum(lo, hi) + tail) / count - shift * shift));
+    store<f32>(addr(variance, ch), <f32>v);
   }
+}
+
+// Channel ch of x (N,C,HW) summed in f64 element by element: x, or (x - m)^2 when `squares`. The fallback where f32
+// partial sums overflow (a diverging training run's activations reach 1e37): rare, so plain scalar code.
+function channelSumF64(x: usize, n: i32, c: i32, hw: i32, ch: i32, squares: i32, m: f64): f64 {
+  let s: f64 = 0;
+  for (let b = 0; b < n; b++) {
+    const row = addr(x, (b * c + ch) * hw);
+    for (let i = 0; i < hw; i++) {
+      const v = <f64>load<f32>(addr(row, i));
+      s += squares != 0 ? (v - m) * (v - m) : v;
+    }
+  }
+  return s;
 }
 
 // x and out are (N,C,HW); mean, invStd, weight, bias are (C) (weight/bias 0 = 1/0).
@@ -184,7 +203,20 @@ export function batchNormBackward(x: usize, gy: usize, n: i32, c: i32, hw: i32, 
         pTail += g * (<f64>load<f32>(addr(x, off + i)) - <f64>m);
       }
     }
-    const sumGy = laneSum(glo, ghi) + gTail, sumGyXhat = (laneSum(plo, phi) + pTail) * is;
+    let sumGy = laneSum(glo, ghi) + gTail, sumGyXhat = (laneSum(plo, phi) + pTail) * is;
+    if (!isFinite<f64>(sumGy) || !isFinite<f64>(sumGyXhat)) {
+      // f32 block sums overflowed (or an input is not finite): the f64 sums, element by element, as the reference
+      sumGy = 0;
+      sumGyXhat = 0;
+      for (let b = 0; b < n; b++) {
+        const off = (b * c + ch) * hw;
+        for (let i = 0; i < hw; i++) {
+          const g = <f64>load<f32>(addr(gy, off + i));
+          sumGy += g;
+          sumGyXhat += g * (<f64>load<f32>(addr(x, off + i)) - <f64>m) * is;
+        }
+      }
+    }
     store<f32>(addr(gWeight, ch), <f32>sumGyXhat);
     store<f32>(addr(gBias, ch), <f32>sumGy);
     if (training) {

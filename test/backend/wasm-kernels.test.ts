@@ -533,3 +533,30 @@ test('wasm backend: 600 back-to-back threaded kernels of random sizes match thei
     wasm.setParallelThreshold(20_000);
   }
 });
+
+test('wasm batch norm: values near float32\'s range (a diverging run) give the reference\'s statistics and gradients, not an f32 overflow', () => {
+  // Sums of 1e37-sized values overflow the f32 partial sums; the kernels then redo the channel in f64, as the
+  // reference does: the mean stays finite, the variance rounds to Infinity, the normalised output is the bias.
+  const n = 16, c = 2, hw = 784;
+  let s = 1;
+  const x = new Float32Array(n * c * hw).map(() => { s = (s * 1103515245 + 12345) >>> 0; return (s / 2 ** 32 - 0.3) * 3e37; });
+  const gy = new Float32Array(x.length).map((_, i) => (i % 7) - 3 + (i % 2) * 1e37);
+  const weight = new Float32Array([2, 3]), bias = new Float32Array([0.5, -1]);
+  const results = [ref, wasm].map((be) => {
+    const mean = new Float32Array(c), variance = new Float32Array(c);
+    be.channelMoments(x, n, c, hw, mean, variance);
+    const invStd = variance.map((v) => 1 / Math.sqrt(v + 1e-5));
+    const out = new Float32Array(x.length), gx = new Float32Array(x.length), gw = new Float32Array(c), gb = new Float32Array(c);
+    be.batchNormApply(x, n, c, hw, mean, invStd, weight, bias, out);
+    be.batchNormBackward(x, gy, n, c, hw, mean, invStd, weight, true, gx, gw, gb);
+    return { mean, variance, out, gx, gw, gb };
+  });
+  const [want, got] = results as [typeof results[0], typeof results[0]];
+  assert.ok(want.mean.every(Number.isFinite) && want.variance.every((v) => v === Infinity), 'the case overflows f32, not f64');
+  for (const key of ['mean', 'variance', 'out', 'gx', 'gw', 'gb'] as const) {
+    want[key].forEach((v, i) => {
+      const g = got[key][i]!;
+      assert.ok(Object.is(v, g) || Math.abs(g - v) <= 1e-6 * Math.abs(v), `${key}[${i}]: wasm ${g}, reference ${v}`);
+    });
+  }
+});
