@@ -11,6 +11,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { mulberry32 } from './lib/random.js';
 import { loadWasmBuild } from './lib/wasm-build.js';
 
 const { values } = parseArgs({ options: { baseline: { type: 'string' } } });
@@ -18,16 +19,7 @@ const builds: { name: string; be: WasmBackend }[] = [{ name: 'new', be: await lo
 if (values.baseline) builds.unshift({ name: 'old', be: await loadWasmBuild(values.baseline) });
 for (const b of builds) await b.be.setThreads(1);
 
-// mulberry32: a linear congruential generator's x and gy were correlated (gWeight came out ~4 standard deviations
-// from 0 in every channel, and the rounding of the products gy*(x - mean) piled up instead of averaging out).
-let seed = 7;
-const uniform = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-};
-const normal = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+const { uniform, normal } = mulberry32(7);
 
 const n = 128, c = 16, hw = 1024, count = n * hw, size = n * c * hw;
 // gy as a function of x: the last case is gy mostly along xhat, whose part batch norm's gradient removes, so gx is

@@ -13,6 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { mulberry32 } from './lib/random.js';
 import { loadWasmBuild } from './lib/wasm-build.js';
 
 const { values } = parseArgs({
@@ -27,16 +28,8 @@ const builds: { name: string; be: WasmBackend }[] = [{ name: 'new', be: await lo
 if (values.baseline) builds.unshift({ name: 'old', be: await loadWasmBuild(values.baseline) });
 for (const b of builds) await b.be.setThreads(threads);
 
-// mulberry32 (as in bench/batchnorm-accuracy.ts)
-let seed = 1;
-const uniform = (): number => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-};
-// Box-Muller: x is 3 + N(0,1) (a channel mean well away from 0, as after a convolution with bias), gy is N(0,1).
-const normal = (): number => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
+// x is 3 + N(0,1) (a channel mean well away from 0, as after a convolution with bias), gy is N(0,1).
+const { uniform, normal } = mulberry32(1);
 
 const SHAPES: [number, number, number][] = [[128, 16, 1024], [128, 32, 256], [128, 64, 64]];
 const KERNELS = ['channelMoments', 'batchNormApply', 'batchNormBackward'] as const;
