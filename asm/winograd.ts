@@ -279,8 +279,8 @@ function outputTransform(m: usize, bias: usize, cOut: i32, outH: i32, outW: i32,
 //          [0 -1  0  1]         [ 0    1 ]
 // B'^T = D B^T with D = diag(1,1,1,-1), so B'^T d B' = D V D with V the forward transform: the signs move onto
 // G'' = D G' (last row -1) and the forward inputTransform serves unchanged. The inverse transform is linear, so
-// M[p] = sum over tiles U''[p](gy) V[p](x) (a GEMM [cOut x tiles] @ [tiles x cIn] per position p), and A'^T M A' runs
-// once per (o,c) at the end.
+// M[p] = sum over tiles U''[p](gy) V[p](x) (a [cOut x tiles] @ [tiles x cIn] product per position p, summed in place by
+// wgradBlock4x2), and A'^T M A' runs once per (o,c) at the end.
 
 /**
  * Tiles per f32 partial sum of the weight gradient, per vector lane: a lane sums every 4th tile of a run of
