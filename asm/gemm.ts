@@ -3,9 +3,9 @@
 // C[m,n] (+)= op(A)[m,k] @ op(B)[k,n], row-major with leading dimensions lda/ldb/ldc (in floats).
 // op(A) element (i,p) is a[i*lda+p], or a[p*lda+i] when transA; op(B) element (p,j) is b[p*ldb+j], or b[j*ldb+p] when transB.
 //
-// Determinism: every output element is computed as acc = (C or 0); then for each KC block of k, in order,
-// acc += a*b sequentially over p (f32 mul then f32 add, no FMA). The KC blocking is fixed, so the result of an
-// element does not depend on which tile, edge path or thread computed it: 1 and N threads give identical bits.
+// Determinism: every output element is computed as acc = (C or 0); then acc += a*b sequentially over p (f32 mul then
+// f32 add, no FMA), in blocks of k that only store the f32 sum and load it back: the result of an element does not
+// depend on the blocking or on which tile, edge path or thread computed it, so 1 and N threads give identical bits.
 
 export const MR: i32 = 2;
 export const NR: i32 = 16;
@@ -139,8 +139,17 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
     if (!transA) {
       const r0 = a + (<usize>((i0 + is) * lda + p0) << 2);
       if (h == 2) {
+        // the two rows interleaved 4 floats at a time (2 loads, 2 shuffles, 2 stores per 8 floats, not 16 scalar
+        // accesses: scalar packing was about 3% of an MLP forward's GEMM time)
         const r1 = r0 + (<usize>lda << 2);
-        for (let p = 0; p < kc; p++) {
+        let p = 0;
+        for (; p + 4 <= kc; p += 4) {
+          const o = d + (<usize>p << 3), q = <usize>p << 2;
+          const u = v128.load(r0 + q), v = v128.load(r1 + q);
+          v128.store(o, v128.shuffle<f32>(u, v, 0, 4, 1, 5));
+          v128.store(o, v128.shuffle<f32>(u, v, 2, 6, 3, 7), 16);
+        }
+        for (; p < kc; p++) {
           const o = d + (<usize>p << 3), q = <usize>p << 2;
           store<f32>(o, load<f32>(r0 + q)); store<f32>(o + 4, load<f32>(r1 + q));
         }
@@ -154,11 +163,16 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
       // element (i, p) = a[p*lda + i]: two adjacent floats per p.
       let src = a + (<usize>(p0 * lda + i0 + is) << 2);
       const step = <usize>lda << 2;
-      for (let p = 0; p < kc; p++) {
-        const o = d + (<usize>p << 3);
-        store<f32>(o, load<f32>(src));
-        store<f32>(o + 4, h == 2 ? load<f32>(src + 4) : <f32>0);
-        src += step;
+      if (h == 2) {
+        // the two adjacent floats of each p as one 64-bit copy (bits unchanged)
+        for (let p = 0; p < kc; p++) { store<i64>(d + (<usize>p << 3), load<i64>(src)); src += step; }
+      } else {
+        for (let p = 0; p < kc; p++) {
+          const o = d + (<usize>p << 3);
+          store<f32>(o, load<f32>(src));
+          store<f32>(o + 4, 0);
+          src += step;
+        }
       }
     }
   }
@@ -296,8 +310,12 @@ function gemmCore(
   const tile = packedB + (<usize>(KC * NC) << 2);
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min<i32>(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kc = min<i32>(KC, k - pc);
+    // k in equal blocks of at most KC (a multiple of 4): 784 as 4 x 196, not 3 x 256 + 16, whose last block
+    // loads and stores every C tile for 16 steps. A block boundary only stores the f32 sum and loads it back, so
+    // the blocking never changes a bit.
+    const kBlocks = (k + KC - 1) / KC, kStep = ((k + kBlocks - 1) / kBlocks + 3) & ~3;
+    for (let pc = 0; pc < k; pc += kStep) {
+      const kc = min<i32>(kStep, k - pc);
       const loadC = accumulate || pc > 0;
       if (bMode == B_IM2COL_T) packBIm2colT(b, geom, b0 + pc, kc, j0 + jc, nc, packedB);
       else if (bMode != B_IN_PLACE) packB(bMode == B_DENSE_T, b, ldb, pc, kc, jc, nc, packedB);
