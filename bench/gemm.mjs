@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 // SGEMM micro-benchmark of the wasm backend (not a test). Run from the project root:
-//   node --import tsx bench/gemm.mjs [--threads 1,2] [--sizes 1024] [--conv]
-// Prints GFLOPS of C = A @ B for square sizes (and with --conv the GEMM shapes of vggsmall's convolutions)
-// next to the measured 128-bit SIMD mul+add peak (7 f32x4 mul chains and 7 add chains, see asm/peak.ts).
+//   node --import tsx bench/gemm.mjs [--threads 1,2] [--sizes 1024] [--conv] [--mlp]
+// Prints GFLOPS of C = A @ B for square sizes (and with --conv the GEMM shapes of vggsmall's convolutions, with
+// --mlp those of the MLP inference cell and its whole forward pass) next to the measured 128-bit SIMD mul+add
+// peak (7 f32x4 mul chains and 7 add chains, see asm/peak.ts).
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadWasmBackend } from '../src/backend/wasm/index.js';
+import { models, noGrad, tensor, useBackend } from '../src/index.js';
 
 const { values } = parseArgs({
-  options: { threads: { type: 'string', default: '1,2' }, sizes: { type: 'string', default: '1024' }, conv: { type: 'boolean', default: false } },
+  options: {
+    threads: { type: 'string', default: '1,2' }, sizes: { type: 'string', default: '1024' },
+    conv: { type: 'boolean', default: false }, mlp: { type: 'boolean', default: false },
+  },
 });
 const threadCounts = values.threads.split(',').map(Number);
 const sizes = values.sizes.split(',').map(Number);
 const wasm = await loadWasmBackend();
 await wasm.setThreads(Math.max(...threadCounts));
+// Inside a scope alloc() hands out blocks of the wasm heap, used in place as the models' tensors are (outside one
+// it gives plain arrays that every call would copy in and out).
+wasm.beginScope();
 
 /** Median wall seconds and median process CPU seconds (all threads) of fn over >= minSeconds. */
 function timeIt(fn, minSeconds = 1.5) {
@@ -43,6 +51,22 @@ if (values.conv) {
     shapes.push({ name: `bwdW O${o} K${p} N${c * 9}`, m: o, n: c * 9, k: p, transA: false, transB: true });
   }
 }
+if (values.mlp) {
+  // The inference cell of `npm run bench` for mlp (784-256-256-10, batch 256): nn.Linear's x @ W^T.
+  for (const [i, o] of [[784, 256], [256, 256], [256, 10]]) {
+    shapes.push({ name: `mlp fc ${i}->${o}, batch 256`, m: 256, n: o, k: i, transA: false, transB: true });
+  }
+}
+/** The whole MLP forward at batch 256 as the benchmark runs it (eval, noGrad, one scope), 2 flops per MAC. */
+function mlpForward() {
+  useBackend(wasm);
+  const net = models.create('mlp', { numClasses: 10, inChannels: 1, inputSize: [28, 28] });
+  net.eval();
+  const x = tensor(fillRandom(wasm.allocState(256 * 784)), [256, 1, 28, 28]);
+  const t = timeIt(() => noGrad(() => wasm.scope(() => net.forward(x).data[0])));
+  const flops = 2 * 256 * (784 * 256 + 256 * 256 + 256 * 10);
+  return { name: 'mlp forward, batch 256', wall: flops / t.wall / 1e9, cpu: flops / t.cpu / 1e9, ms: t.wall * 1e3 };
+}
 console.log(`wasm SGEMM, ${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 console.log('GFLOPS by wall time; in brackets by process CPU time (a fairer figure when other processes share the cores)');
 const fmt = (g) => g.toFixed(1).padStart(6);
@@ -62,11 +86,12 @@ for (const nt of threadCounts) {
     rows.push({ name: s.name, wall: flops / t.wall / 1e9, cpu: flops / t.cpu / 1e9, ms: t.wall * 1e3 });
     wasm.release(a); wasm.release(b); wasm.release(c);
   }
+  if (values.mlp) rows.push(mlpForward());
   const peakAfter = measurePeak();
   const peak = { wall: Math.max(peakBefore.wall, peakAfter.wall), cpu: Math.max(peakBefore.cpu, peakAfter.cpu) };
   console.log(`threads=${nt}: SIMD mul+add peak ${fmt(peak.wall)} GFLOPS [${peak.cpu.toFixed(1)} per CPU-second]`);
   for (const r of rows) {
-    console.log(`  ${r.name.padEnd(24)} ${fmt(r.wall)} GFLOPS ${((100 * r.wall) / peak.wall).toFixed(0).padStart(4)}% of peak` +
+    console.log(`  ${r.name.padEnd(28)} ${fmt(r.wall)} GFLOPS ${((100 * r.wall) / peak.wall).toFixed(0).padStart(4)}% of peak` +
       `  [${fmt(r.cpu)} per CPU-s ${((100 * r.cpu) / peak.cpu).toFixed(0).padStart(4)}%]  ${r.ms.toFixed(2)} ms`);
   }
 }
