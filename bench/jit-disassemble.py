@@ -25,7 +25,12 @@ if len(sys.argv) < 3:
     sys.exit(__doc__)
 dump_path = sys.argv[1]
 addresses = [int(a, 16) for a in sys.argv[2:]]
-data = open(dump_path, 'rb').read()
+try:
+    data = open(dump_path, 'rb').read()
+except OSError as error:
+    sys.exit(f'jit-disassemble: cannot read {dump_path}: {error.strerror}')
+if len(data) < 12 or data[:4] not in (b'JiTD', b'DTiJ'):
+    sys.exit(f'jit-disassemble: {dump_path} is not a jitdump file (node --perf-prof writes jit-PID.dump)')
 header_size = struct.unpack_from('<I', data, 8)[0]
 offset = header_size
 holders = {}
@@ -49,8 +54,11 @@ for code_address, (name, code) in sorted(holders.items()):
     with tempfile.NamedTemporaryFile(suffix='.bin') as f:
         f.write(code)
         f.flush()
-        listing = subprocess.run(['objdump', '-D', '-b', 'binary', '-m', 'i386:x86-64', f'--adjust-vma={code_address:#x}', f.name],
-                                 capture_output=True, text=True, check=True).stdout
+        try:
+            listing = subprocess.run(['objdump', '-D', '-b', 'binary', '-m', 'i386:x86-64', f'--adjust-vma={code_address:#x}', f.name],
+                                     capture_output=True, text=True, check=True).stdout
+        except FileNotFoundError:
+            sys.exit('jit-disassemble: objdump is missing (Debian: apt-get install binutils)')
     for line in listing.splitlines():
         head = line.split(':', 1)[0].strip()
         try:
