@@ -1,9 +1,15 @@
-// Child of plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop and prints memory at steps 200, 2000
-// and 4000.
+// Child of plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop for 4,000 steps (`--steps N`) and prints memory
+// every 250 steps. `--leak BYTES` keeps a Float32Array of that many bytes alive per step (the leak the test must
+// catch: the test of the test).
 import { setBackend, getBackend, manualSeed, randn, F, models, optim } from '../../../src/index.js';
 
 // 'default': the backend chosen when the library loads (what a user's script gets); else a backend to select.
 const backendName = process.argv[2] ?? 'default';
+const leakIndex = process.argv.indexOf('--leak');
+const leakBytes = leakIndex >= 0 ? Number(process.argv[leakIndex + 1]) : 0;
+const leaked: Float32Array[] = [];
+const stepsIndex = process.argv.indexOf('--steps');
+const steps = stepsIndex >= 0 ? Number(process.argv[stepsIndex + 1]) : 4000;
 try {
   if (backendName !== 'default') await setBackend(backendName);
 } catch (e) {
@@ -19,12 +25,13 @@ const x = randn([32, 1, 28, 28]);
 const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
 const backend = getBackend() as { memoryBytes?: () => number };
 const readings: { step: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number; wasmMiB: number }[] = [];
-for (let i = 1; i <= 4000; i++) {
+for (let i = 1; i <= steps; i++) {
   const loss = F.crossEntropy(net.forward(x), y);
   opt.zeroGrad();
   loss.backward();
   opt.step();
-  if (i === 200 || i === 2000 || i === 4000) {
+  if (leakBytes > 0) leaked.push(new Float32Array(leakBytes / 4).fill(i));
+  if (i % 250 === 0) {
     // Full collections until the count of array-buffer bytes stops falling (at most 6): one collection can leave dead
     // ArrayBuffers' backing stores to a background sweeper (up to 22 MiB of them were still counted in one reading
     // out of four), and two still left 0.9 MiB once beside the other test files.
@@ -39,5 +46,5 @@ for (let i = 1; i <= 4000; i++) {
     readings.push({ step: i, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, arrayBuffersMiB: m.arrayBuffers / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
   }
 }
-console.log(JSON.stringify({ backend: getBackend().name, readings }));
+console.log(JSON.stringify({ backend: getBackend().name, leaked: leaked.length, readings }));
 process.exit(0);
