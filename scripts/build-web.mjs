@@ -64,7 +64,14 @@ export async function buildWeb(options = {}) {
   mkdirSync(outdir, { recursive: true });
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: { harness: join(WEB_DIR, 'harness.ts'), demo: join(WEB_DIR, 'demo.ts') },
+    entryPoints: {
+      harness: join(WEB_DIR, 'harness.ts'),
+      demo: join(WEB_DIR, 'demo.ts'),
+      explorer: join(WEB_DIR, 'explorer', 'main.tsx'),
+      'explorer-worker': join(WEB_DIR, 'explorer', 'worker.ts'),
+    },
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     outdir,
     bundle: true,
     format: 'esm',
