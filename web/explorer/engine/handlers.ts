@@ -2,8 +2,14 @@
 import { getBackend, setBackend } from '../../../src/index.js';
 import type { WasmBackend } from '../../../src/backend/wasm/index.js';
 import type { Handlers } from '../worker.js';
+import { probabilities, requireModel } from './model.js';
 
-export const engineHandlers: Handlers<'engine.init'> = {
+export const engineHandlers: Handlers<'engine.init' | 'engine.predict'> = {
+  'engine.predict'(params, state) {
+    const model = requireModel(state);
+    return { probabilities: probabilities(model, params.pixels, params.count ?? 1), classNames: model.meta.dataset?.classNames ?? [] };
+  },
+
   async 'engine.init'(params, state) {
     const isolated = globalThis.crossOriginIsolated === true;
     const cores = navigator.hardwareConcurrency || 1;

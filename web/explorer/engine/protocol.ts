@@ -14,6 +14,8 @@ export interface EngineInfo {
 export interface EngineRequests {
   /** Select the backend and thread count (capped at navigator.hardwareConcurrency; 1 when not isolated). */
   'engine.init': { params: { backend: 'wasm' | 'reference'; threads: number }; result: EngineInfo };
+  /** Class probabilities of the current model for `count` images (pixels in [0, 1], CHW each, before normalisation). */
+  'engine.predict': { params: { pixels: Float32Array; count?: number }; result: { probabilities: Float32Array; classNames: string[] } };
 }
 
 export interface EngineEvents {
