@@ -3,8 +3,12 @@ import { getBackend, setBackend } from '../../../src/index.js';
 import type { WasmBackend } from '../../../src/backend/wasm/index.js';
 import type { Handlers } from '../worker.js';
 import { probabilities, requireModel } from './model.js';
+import { measureTrainingSpeed } from './speed.js';
 
-export const engineHandlers: Handlers<'engine.init' | 'engine.predict'> = {
+export const engineHandlers: Handlers<'engine.init' | 'engine.predict' | 'engine.measureSpeed'> = {
+  'engine.measureSpeed'(params) {
+    return measureTrainingSpeed(params);
+  },
   'engine.predict'(params, state) {
     const model = requireModel(state);
     return { probabilities: probabilities(model, params.pixels, params.count ?? 1), classNames: model.meta.dataset?.classNames ?? [] };

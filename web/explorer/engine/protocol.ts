@@ -14,6 +14,8 @@ export interface EngineInfo {
 export interface EngineRequests {
   /** Select the backend and thread count (capped at navigator.hardwareConcurrency; 1 when not isolated). */
   'engine.init': { params: { backend: 'wasm' | 'reference'; threads: number }; result: EngineInfo };
+  /** Training images/s of a zoo model on the engine's backend (engine/speed.ts; bench/explorer-speed.mjs). */
+  'engine.measureSpeed': { params: import('./speed.js').SpeedOptions; result: import('./speed.js').SpeedResult };
   /** Class probabilities of the current model for `count` images (pixels in [0, 1], CHW each, before normalisation). */
   'engine.predict': { params: { pixels: Float32Array; count?: number }; result: { probabilities: Float32Array; classNames: string[] } };
 }
