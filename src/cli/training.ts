@@ -8,7 +8,8 @@ import { manualSeed, Generator, defaultGenerator } from '../tensor/random.js';
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import { DataLoader } from '../data/loader.js';
-import { compose, normalize, randomCrop, randomHorizontalFlip, type BatchTransform } from '../data/transforms.js';
+import { normalize } from '../data/transforms.js';
+import { AUGMENTATIONS, trainTransform, type Augmentation } from '../train/setup.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { fit, type FitResult } from '../train/trainer.js';
 import type { Checkpoint, JsonValue } from '../io/checkpoint.js';
@@ -21,8 +22,7 @@ import {
   type BackendChoice, type OptimizerName, type ScheduleName, type TrainTestData,
 } from './runtime.js';
 
-export const AUGMENTATIONS = ['none', 'crop', 'crop-flip'] as const;
-export type Augmentation = (typeof AUGMENTATIONS)[number];
+export { AUGMENTATIONS, type Augmentation };
 
 /** Everything that defines a run; stored in the checkpoint so `--resume` continues the same run. */
 export interface TrainSettings {
@@ -71,14 +71,6 @@ export interface TrainRun {
 
 function limit(ds: ImageDataset, n: number | undefined): ImageDataset {
   return n !== undefined && n < ds.length ? ds.take(n) : ds;
-}
-
-function trainTransform(augment: Augmentation, height: number, norm: BatchTransform): BatchTransform {
-  switch (augment) {
-    case 'none': return norm;
-    case 'crop': return compose(randomCrop(height, 2), norm);
-    case 'crop-flip': return compose(randomCrop(height, 2), randomHorizontalFlip(0.5), norm);
-  }
 }
 
 /** Merge the checkpoint's settings under `--resume`, refusing flags that would make a different run. */

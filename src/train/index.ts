@@ -7,3 +7,5 @@ export type { FitOptions, FitResult, TrainEvent, RunInfo, CheckpointKind } from 
 export { evaluate, argmaxRows, ConfusionMatrix, formatPerClassTable, formatConfusionMatrix } from './metrics.js';
 export type { EvaluationResult, Classifier, LabeledBatches } from './metrics.js';
 export { backendScope, type StepScope } from './scope.js';
+export { OPTIMIZERS, SCHEDULES, AUGMENTATIONS, makeOptimizer, makeScheduler, trainTransform, modelConfigFor } from './setup.js';
+export type { OptimizerName, ScheduleName, Augmentation, OptimizerSettings } from './setup.js';

@@ -80,6 +80,12 @@ export interface FitOptions {
   numClasses?: number;
   /** Stop between steps when aborted (e.g. Ctrl-C); the last completed epoch's checkpoint stays. */
   signal?: AbortSignal;
+  /**
+   * Yield to the event loop once this many milliseconds have passed since the last yield (checked after each
+   * step; default 100). An abort request or a progress redraw waits at most this long plus one step. A page's
+   * worker that must stop within a fraction of a second passes a small value; 0 yields after every step.
+   */
+  yieldIntervalMs?: number;
 }
 
 export interface FitResult {
@@ -158,6 +164,8 @@ function restore(o: FitOptions, generator: Generator, ck: Checkpoint): void {
 /** Train `model`; see the file comment. Resolves with the history and the final evaluation. */
 export async function fit(o: FitOptions): Promise<FitResult> {
   if (!Number.isInteger(o.epochs) || o.epochs < 1) throw new Error(`fit: epochs must be a positive integer, got ${o.epochs}`);
+  const yieldIntervalMs = o.yieldIntervalMs ?? 100;
+  if (!(yieldIntervalMs >= 0)) throw new Error(`fit: yieldIntervalMs must be a number >= 0, got ${o.yieldIntervalMs}`);
   const generator = o.generator ?? defaultGenerator;
   const numClasses = o.numClasses ?? o.train.dataset.numClasses;
   const emit = (e: TrainEvent): void => o.onEvent?.(e);
@@ -203,7 +211,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
         lr: currentLr(o.optimizer), imagesSeen: seen, imagesPerSecond: elapsed > 0 ? seen / elapsed : 0, elapsedSeconds: elapsed,
       });
       // Let timers (progress bar redraws) and signals (Ctrl-C) run now and then.
-      if (now() - lastYield > 100) {
+      if (now() - lastYield > yieldIntervalMs) {
         await yieldToEventLoop();
         lastYield = now();
       }
