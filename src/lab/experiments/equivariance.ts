@@ -16,6 +16,7 @@ import { describeBudget, protocolOf, referenceModel } from '../protocol.js';
 import { markdownTable, sci } from '../stats.js';
 import type { Experiment } from '../types.js';
 import type { Module } from '../../nn/module.js';
+import type { ReceptiveField } from '../../inspect/receptive.js';
 
 const SHIFTS = [1, 2, 4];
 
@@ -34,6 +35,62 @@ function describeLayer(o: LayerOutput, prev: string): string {
   return o.type === 'ReLU' ? `${prev}+ReLU` : o.type;
 }
 
+/** One layer's answer to "does it commute with this shift?" (see `compareShiftedLayer`). */
+export interface LayerShiftComparison {
+  path: string;
+  type: string;
+  shape: number[];
+  /** Cumulative stride [rows, cols] (NaN without a receptive field). */
+  jump: [number, number];
+  /** Receptive-field size in input pixels [rows, cols] (NaN without one). */
+  receptiveField: [number, number];
+  /**
+   * 'equivariance': ||layer(shift x) - shift(layer x)|| / ||layer x|| on the interior (spatial layers);
+   * 'change': ||layer(shift x) - layer(x)|| / ||layer x|| (flat layers: there is no position to shift).
+   */
+  metric: 'equivariance' | 'change';
+  relativeError: number;
+  /** Largest absolute difference on the interior (spatial layers; NaN for flat ones). */
+  maxAbsError: number;
+  /** The shift is a whole number of output steps (only then can equivariance be exact). */
+  aligned: boolean;
+  interiorPositions: number;
+  /** The shift applied to the layer's output (input shift / jump, rounded). */
+  outputShift: [number, number];
+  /** The interior compared: output rows and columns [lo, hi], inclusive (spatial layers). */
+  interiorRows: [number, number];
+  interiorCols: [number, number];
+}
+
+/**
+ * Compare one layer's output for an image (`base`) and for the image shifted by (dy, dx) input pixels
+ * (`shifted`), given the layer's receptive field on an `inputSize` [H, W] input: on the interior for spatial
+ * layers (positions whose receptive field sees neither padding nor pixels the shift moved in or out), as a
+ * relative change for flat ones.
+ */
+export function compareShiftedLayer(
+  base: LayerOutput, shifted: LayerOutput, field: ReceptiveField | null | undefined, inputSize: readonly [number, number], dy: number, dx: number,
+): LayerShiftComparison {
+  const common = {
+    path: base.path, type: base.type, shape: base.shape,
+    jump: [field?.jump[0] ?? NaN, field?.jump[1] ?? NaN] as [number, number],
+    receptiveField: [field?.size[0] ?? NaN, field?.size[1] ?? NaN] as [number, number],
+  };
+  if (base.shape.length === 4 && field) {
+    const rows = interiorRange(inputSize[0], field.size[0], field.jump[0], field.start[0], Math.abs(dy), base.shape[2]!);
+    const cols = interiorRange(inputSize[1], field.size[1], field.jump[1], field.start[1], Math.abs(dx), base.shape[3]!);
+    const m = equivarianceError(base.data, shifted.data, base.shape, dy, dx, [field.jump[0], field.jump[1]], rows, cols);
+    return {
+      ...common, metric: 'equivariance', relativeError: m.relativeError, maxAbsError: m.maxAbsError, aligned: m.aligned,
+      interiorPositions: m.interiorPositions, outputShift: m.outputShift, interiorRows: rows, interiorCols: cols,
+    };
+  }
+  return {
+    ...common, metric: 'change', relativeError: relativeChange(base.data, shifted.data), maxAbsError: NaN, aligned: false,
+    interiorPositions: 0, outputShift: [0, 0], interiorRows: [0, -1], interiorCols: [0, -1],
+  };
+}
+
 export function measureModel(name: string, model: Module, x: { data: Float32Array; shape: [number, number, number, number] }, shifts: readonly number[]): LayerRow[] {
   const [, c, h, w] = x.shape;
   const s = summary(model, [c, h, w]);
@@ -48,15 +105,8 @@ export function measureModel(name: string, model: Module, x: { data: Float32Arra
     prevType = o.type === 'ReLU' ? prevType : o.type;
     const row: LayerRow = { model: name, path: o.path, type, shape: o.shape, jump: rf?.jump[1] ?? NaN, receptiveField: rf?.size[1] ?? NaN, errors: [] };
     shifts.forEach((k, si) => {
-      const other = shifted[si]![li]!;
-      if (o.shape.length === 4 && rf) {
-        const rows_ = interiorRange(h, rf.size[0], rf.jump[0], rf.start[0], 0, o.shape[2]!);
-        const cols = interiorRange(w, rf.size[1], rf.jump[1], rf.start[1], k, o.shape[3]!);
-        const m = equivarianceError(o.data, other.data, o.shape, 0, k, [rf.jump[0], rf.jump[1]], rows_, cols);
-        row.errors.push({ shift: k, relativeError: m.relativeError, aligned: m.aligned, interiorPositions: m.interiorPositions, metric: 'equivariance' });
-      } else {
-        row.errors.push({ shift: k, relativeError: relativeChange(o.data, other.data), aligned: false, interiorPositions: 0, metric: 'change' });
-      }
+      const m = compareShiftedLayer(o, shifted[si]![li]!, rf, [h, w], 0, k);
+      row.errors.push({ shift: k, relativeError: m.relativeError, aligned: m.aligned, interiorPositions: m.interiorPositions, metric: m.metric });
     });
     rows.push(row);
   });

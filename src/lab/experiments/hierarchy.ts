@@ -38,6 +38,97 @@ function cropPatch(ds: ImageDataset, image: number, cy: number, cx: number, size
   return { values, width: size, height: size };
 }
 
+/** One patch: the receptive field of a unit cut from a test image, and how strongly the unit fired. */
+export interface ActivatingPatch {
+  image: number;
+  label: number;
+  /** The unit's position in the layer's output. */
+  y: number;
+  x: number;
+  value: number;
+  /** patchSize x patchSize raw pixels in [0, 1] (0 outside the image). */
+  pixels: Float32Array;
+}
+
+export interface ChannelPatches {
+  channel: number;
+  /** The strongest `patchesPerChannel` images (one patch per image: its strongest position). */
+  patches: ActivatingPatch[];
+  /** The most frequent class among the channel's top max(patchesPerChannel, 20) images, and its share. */
+  topClass: string;
+  purity: number;
+}
+
+export interface DepthPatches {
+  /** The ReLU layer's path (`features.1`). */
+  path: string;
+  /** Its receptive field [rows, cols] in input pixels. */
+  receptiveField: [number, number];
+  /** Side of the crops (the receptive field, at most the image size). */
+  patchSize: number;
+  channels: ChannelPatches[];
+}
+
+export interface TopPatchOptions {
+  /** Test images searched (the first ones). */
+  searchImages: number;
+  channelsPerLayer: number;
+  patchesPerChannel: number;
+  /** Model input for images `indices` ([n, C, H, W]); default: `imagesOf` (the lab's Fashion-MNIST normalization). */
+  images?: (indices: number[]) => { data: Float32Array; shape: [number, number, number, number] };
+  modelName?: string;
+}
+
+/**
+ * For every ReLU layer with a spatial output (the depths of a plain chain of layers, see `traceLayers`) and its
+ * first `channelsPerLayer` channels: the test-image patches that activate the channel most.
+ */
+export function topActivatingPatches(model: Module, dataset: ImageDataset, o: TopPatchOptions): DepthPatches[] {
+  const images = o.images ?? ((idx: number[]) => imagesOf(dataset, idx));
+  const s = summary(model, [dataset.channels, dataset.height, dataset.width]);
+  const fields = new Map(s.rows.filter((r) => r.leaf).map((r) => [r.path, r.receptiveField]));
+  const probe = images([0]);
+  const trace0 = traceLayers(model, probe.data, probe.shape, o.modelName);
+  const reluDepths = trace0.map((out, i) => ({ o: out, i })).filter(({ o: out }) => out.shape.length === 4 && out.type === 'ReLU');
+  const search = Math.min(o.searchImages, dataset.length);
+  const best: TopPatch[][][] = reluDepths.map(({ o: out }) => Array.from({ length: Math.min(o.channelsPerLayer, out.shape[1]!) }, () => []));
+  const chunk = 100;
+  for (let start = 0; start < search; start += chunk) {
+    const idx = Array.from({ length: Math.min(chunk, search - start) }, (_, k) => start + k);
+    const x = images(idx);
+    const trace = traceLayers(model, x.data, x.shape, o.modelName);
+    reluDepths.forEach(({ i }, d) => {
+      const out = trace[i]!;
+      const [n, c, hh, ww] = out.shape as [number, number, number, number];
+      best[d]!.forEach((list, ch) => {
+        for (let b = 0; b < n; b++) {
+          const base = (b * c + ch) * hh * ww;
+          let bi = 0;
+          for (let q = 1; q < hh * ww; q++) if (out.data[base + q]! > out.data[base + bi]!) bi = q;
+          list.push({ image: idx[b]!, y: Math.floor(bi / ww), x: bi % ww, value: out.data[base + bi]!, label: dataset.labels[idx[b]!]! });
+        }
+        list.sort((a, z) => z.value - a.value);
+        list.length = Math.min(list.length, Math.max(o.patchesPerChannel, 20));
+      });
+    });
+  }
+  return reluDepths.map(({ o: out }, d) => {
+    const rf = fields.get(out.path);
+    if (!rf) throw new Error(`lab: no receptive field for ${out.path}`);
+    const size = Math.min(dataset.height, rf.size[0]);
+    const channels = best[d]!.map((list, ch) => {
+      const patches = list.slice(0, o.patchesPerChannel).map((t) => ({
+        ...t, pixels: cropPatch(dataset, t.image, rf.start[0] + t.y * rf.jump[0], rf.start[1] + t.x * rf.jump[1], size).values as Float32Array,
+      }));
+      const counts = new Map<number, number>();
+      for (const t of list) counts.set(t.label, (counts.get(t.label) ?? 0) + 1);
+      const [topClass, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
+      return { channel: ch, patches, topClass: dataset.classNames[topClass] ?? String(topClass), purity: list.length ? n / list.length : NaN };
+    });
+    return { path: out.path, receptiveField: [rf.size[0], rf.size[1]], patchSize: size, channels };
+  });
+}
+
 export const hierarchyExperiment: Experiment = {
   name: 'hierarchy',
   index: 6,
@@ -85,52 +176,22 @@ export const hierarchyExperiment: Experiment = {
       mapFiles.push(`![feature maps of test image ${image} (${data.test.classNames[data.test.labels[image]!]})](${name})`);
     }
     // 4. Top-activating patches per channel, for the ReLU outputs (one entry per image: its strongest position).
-    const fields = new Map(leafRows.map((r) => [r.path, r.receptiveField]));
-    const reluDepths = depths.filter(({ o }) => o.type === 'ReLU');
     const search = Math.min(h.searchImages, data.test.length);
-    const best: TopPatch[][][] = reluDepths.map(({ o }) => Array.from({ length: Math.min(h.channelsPerLayer, o.shape[1]!) }, () => []));
-    const chunk = 100;
-    for (let start = 0; start < search; start += chunk) {
-      const idx = Array.from({ length: Math.min(chunk, search - start) }, (_, k) => start + k);
-      const x = imagesOf(data.test, idx);
-      const trace = traceLayers(vgg.model, x.data, x.shape, 'vggsmall');
-      reluDepths.forEach(({ i }, d) => {
-        const o = trace[i]!;
-        const [n, c, hh, ww] = o.shape as [number, number, number, number];
-        best[d]!.forEach((list, ch) => {
-          for (let b = 0; b < n; b++) {
-            const base = (b * c + ch) * hh * ww;
-            let bi = 0;
-            for (let q = 1; q < hh * ww; q++) if (o.data[base + q]! > o.data[base + bi]!) bi = q;
-            list.push({ image: idx[b]!, y: Math.floor(bi / ww), x: bi % ww, value: o.data[base + bi]!, label: data.test.labels[idx[b]!]! });
-          }
-          list.sort((a, z) => z.value - a.value);
-          list.length = Math.min(list.length, Math.max(h.patchesPerChannel, 20));
-        });
-      });
-    }
+    const found = topActivatingPatches(vgg.model, data.test, { searchImages: search, channelsPerLayer: h.channelsPerLayer, patchesPerChannel: h.patchesPerChannel, modelName: 'vggsmall' });
     const purityRows: string[][] = [];
     const patchFiles: string[] = [];
     const purity: { layer: string; receptiveField: number; meanPurity: number; channels: { channel: number; topClass: string; purity: number }[] }[] = [];
-    reluDepths.forEach(({ o }, d) => {
-      const rf = fields.get(o.path)!;
-      const size = Math.min(28, rf.size[0]);
-      const tiles: Tile[] = [];
-      const channels = best[d]!.map((list, ch) => {
-        const top = list.slice(0, h.patchesPerChannel);
-        for (const t of top) tiles.push(cropPatch(data.test, t.image, rf.start[0] + t.y * rf.jump[0], rf.start[1] + t.x * rf.jump[1], size));
-        const counts = new Map<number, number>();
-        for (const t of list) counts.set(t.label, (counts.get(t.label) ?? 0) + 1);
-        const [topClass, n] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
-        return { channel: ch, topClass: data.test.classNames[topClass]!, purity: list.length ? n / list.length : NaN };
-      });
-      const name = `hierarchy/top-patches-${o.path.replace(/\./g, '-')}.png`;
+    for (const depth of found) {
+      const size = depth.patchSize;
+      const tiles: Tile[] = depth.channels.flatMap((c) => c.patches.map((p) => ({ values: p.pixels, width: size, height: size })));
+      const channels = depth.channels.map((c) => ({ channel: c.channel, topClass: c.topClass, purity: c.purity }));
+      const name = `hierarchy/top-patches-${depth.path.replace(/\./g, '-')}.png`;
       ctx.output.image(name, tileGrid(tiles, { columns: h.patchesPerChannel, scale: Math.max(2, Math.round(48 / size)), normalize: 'fixed', range: [0, 1] }));
-      patchFiles.push(`${o.path} (receptive field ${rf.size[0]}x${rf.size[1]}), one row per channel ${channels.map((c) => c.channel).join(', ')}:\n\n![top patches ${o.path}](${name})`);
+      patchFiles.push(`${depth.path} (receptive field ${depth.receptiveField[0]}x${depth.receptiveField[1]}), one row per channel ${channels.map((c) => c.channel).join(', ')}:\n\n![top patches ${depth.path}](${name})`);
       const meanPurity = channels.reduce((a, c) => a + c.purity, 0) / channels.length;
-      purity.push({ layer: o.path, receptiveField: rf.size[0], meanPurity, channels });
-      purityRows.push([o.path, `${rf.size[0]}x${rf.size[1]}`, pct(meanPurity), channels.map((c) => `${c.channel}: ${c.topClass} ${pct(c.purity, 0)}`).join('; ')]);
-    });
+      purity.push({ layer: depth.path, receptiveField: depth.receptiveField[0], meanPurity, channels });
+      purityRows.push([depth.path, `${depth.receptiveField[0]}x${depth.receptiveField[1]}`, pct(meanPurity), channels.map((c) => `${c.channel}: ${c.topClass} ${pct(c.purity, 0)}`).join('; ')]);
+    }
     const rises = purity.length > 1 && purity.at(-1)!.meanPurity > purity[0]!.meanPurity;
     const monotonic = purity.every((q, i) => i === 0 || q.meanPurity >= purity[i - 1]!.meanPurity);
     const md = [
