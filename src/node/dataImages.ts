@@ -1,7 +1,9 @@
 /**
  * Images from disk (Node): a folder with one subfolder per class (like torchvision's ImageFolder), and
  * single image files for `convkit predict`. PNG and JPEG are decoded with `sharp` (libvips, shipped in its
- * npm package), resized to a fixed size, converted to grayscale or RGB, and laid out NCHW.
+ * npm package) to RGBA at their natural size, then preprocessed by the browser-safe `preprocessImage`
+ * (src/data/preprocess.ts: alpha over the background, BT.601 gray or RGB, fit, antialiased bilinear resize) to
+ * a fixed size, laid out NCHW; the explorer page preprocesses a decoded upload with the same function.
  *
  * @example
  * const ds = await loadImageFolder('photos/', { size: 32, channels: 3 });  // photos/cat/*.jpg, photos/dog/*.png
@@ -11,6 +13,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
 import { ImageDataset } from '../data/dataset.js';
+import { preprocessImage, type RgbaImage } from '../data/preprocess.js';
 import { Tensor } from '../tensor/tensor.js';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg'];
@@ -22,7 +25,7 @@ export interface ImageDecodeOptions {
   channels?: 1 | 3;
   /**
    * How the image is fitted to the size: 'fill' stretches (default), 'cover' crops the center,
-   * 'contain' letterboxes with `background`.
+   * 'contain' letterboxes with `background` (see src/data/preprocess.ts).
    */
   fit?: 'fill' | 'cover' | 'contain';
   /** Background for transparency and letterboxing, gray level 0..255 (default 0, black). */
@@ -53,13 +56,11 @@ function sizeOf(size: number | [number, number]): [number, number] {
 }
 
 /**
- * Decode one image file to uint8 CHW pixels of the requested size and channel count.
+ * Decode an image file to RGBA at its natural size, EXIF orientation applied (sRGB, 8 bits per channel): the
+ * input `preprocessImage` takes, as a browser's canvas getImageData gives it.
  * Throws an ImageFileError naming the path for a missing file or anything that is not a readable image.
  */
-export async function decodeImageFile(path: string, options: ImageDecodeOptions): Promise<Uint8Array> {
-  const [h, w] = sizeOf(options.size);
-  const channels = options.channels ?? 3;
-  if (channels !== 1 && channels !== 3) throw new Error(`image channels must be 1 or 3, got ${String(channels)}`);
+export async function decodeImageRgba(path: string): Promise<RgbaImage> {
   let st;
   try {
     st = statSync(path);
@@ -67,45 +68,57 @@ export async function decodeImageFile(path: string, options: ImageDecodeOptions)
     throw new ImageFileError(path, 'no such file');
   }
   if (!st.isFile()) throw new ImageFileError(path, 'is not a file');
-  const bg = options.background ?? 0;
-  let hwc: Buffer;
+  let data: Buffer;
   let info: OutputInfo;
   try {
-    let pipeline = sharp(path, { failOn: 'error' })
+    ({ data, info } = await sharp(path, { failOn: 'error' })
       .rotate() // honour EXIF orientation
-      .flatten({ background: { r: bg, g: bg, b: bg } })
-      .resize(w, h, { fit: options.fit ?? 'fill', background: { r: bg, g: bg, b: bg, alpha: 1 } });
-    pipeline = channels === 1 ? pipeline.grayscale() : pipeline.toColourspace('srgb');
-    ({ data: hwc, info } = await pipeline.raw().toBuffer({ resolveWithObject: true }));
+      .toColourspace('srgb')
+      .ensureAlpha()
+      .raw({ depth: 'uchar' })
+      .toBuffer({ resolveWithObject: true }));
   } catch (err) {
     throw new ImageFileError(path, `not a readable image (PNG or JPEG expected): ${(err as Error).message}`);
   }
-  if (info.width !== w || info.height !== h) throw new ImageFileError(path, `decoded to ${info.width}x${info.height}, expected ${w}x${h}`);
-  const got = info.channels;
-  const out = new Uint8Array(channels * h * w);
-  const plane = h * w;
-  // HWC (got channels) -> CHW (wanted channels); grayscale output may carry an extra alpha channel we drop
-  for (let i = 0; i < plane; i++) {
-    if (channels === 1) {
-      out[i] = hwc[i * got]!;
-    } else {
-      for (let c = 0; c < 3; c++) out[c * plane + i] = hwc[i * got + (got >= 3 ? c : 0)]!;
-    }
+  if (info.channels !== 4 || data.length !== info.width * info.height * 4) {
+    throw new ImageFileError(path, `decoded to ${info.channels} channels of ${info.width}x${info.height}, expected RGBA`);
   }
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+/**
+ * Decode one image file and preprocess it to float CHW in [0, 1] of the requested size and channel count: sharp
+ * decodes (decodeImageRgba), then the browser-safe `preprocessImage` (src/data/preprocess.ts) composites alpha,
+ * converts colour, fits and resizes, so the explorer page gets the same values from the same file.
+ */
+export async function preprocessImageFile(path: string, options: ImageDecodeOptions & { invert?: boolean }): Promise<Float32Array> {
+  const size = sizeOf(options.size);
+  const channels = options.channels ?? 3;
+  if (channels !== 1 && channels !== 3) throw new Error(`image channels must be 1 or 3, got ${String(channels)}`);
+  const image = await decodeImageRgba(path);
+  return preprocessImage(image, { channels, size, fit: options.fit ?? 'fill', background: options.background ?? 0, invert: options.invert ?? false });
+}
+
+/**
+ * Decode one image file to uint8 CHW pixels of the requested size and channel count (preprocessImageFile,
+ * rounded to the nearest gray level, for datasets stored as bytes).
+ * Throws an ImageFileError naming the path for a missing file or anything that is not a readable image.
+ */
+export async function decodeImageFile(path: string, options: ImageDecodeOptions): Promise<Uint8Array> {
+  const values = await preprocessImageFile(path, options);
+  const out = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) out[i] = Math.round(values[i]! * 255);
   return out;
 }
 
 /**
- * Load one image as a float tensor [1, C, H, W] with values in [0, 1] (for `convkit predict`).
- * A missing or non-image file is an ImageFileError naming the path.
+ * Load one image as a float tensor [1, C, H, W] with values in [0, 1] (for `convkit predict`; `invert` gives
+ * 1 − v). A missing or non-image file is an ImageFileError naming the path.
  */
-export async function loadImageFile(path: string, options: ImageDecodeOptions): Promise<Tensor> {
+export async function loadImageFile(path: string, options: ImageDecodeOptions & { invert?: boolean }): Promise<Tensor> {
   const [h, w] = sizeOf(options.size);
   const channels = options.channels ?? 3;
-  const pixels = await decodeImageFile(path, options);
-  const data = new Float32Array(pixels.length);
-  for (let i = 0; i < pixels.length; i++) data[i] = pixels[i]! / 255;
-  return new Tensor(data, [1, channels, h, w]);
+  return new Tensor(await preprocessImageFile(path, options), [1, channels, h, w]);
 }
 
 /**

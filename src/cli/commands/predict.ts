@@ -15,10 +15,11 @@ export default defineCommand({
   summary: 'classify image files (PNG/JPEG) with a trained checkpoint',
   usage: 'convkit predict --checkpoint DIR IMAGE... [--topk 3] [--invert] [--json]',
   description:
-    'Each image is resized to the model\'s input size and converted to its channel count. Fashion-MNIST and MNIST ' +
+    'Each image is resized to the model\'s input size (antialiased bilinear, stretched to fit) and converted to its ' +
+    'channel count (gray = 0.299 R + 0.587 G + 0.114 B; transparency over black). Fashion-MNIST and MNIST ' +
     'show light objects on a dark background: use --invert for photos of dark objects on a light background.',
   options: {
-    checkpoint: { type: 'string', valueName: 'DIR', description: 'checkpoint folder (or a run folder: its best/ is used)' },
+    checkpoint: { type: 'string', valueName: 'DIR', description: 'checkpoint folder (or a run folder: its best/ is used), or a .tar of one (the explorer downloads that)' },
     topk: { type: 'string', valueName: 'K', description: 'how many classes to show per image', defaultText: '3' },
     invert: { type: 'boolean', description: 'invert gray levels before classifying' },
     json: { type: 'boolean', description: 'print one JSON line per image' },
@@ -39,13 +40,14 @@ export default defineCommand({
     const { resolve } = await import('node:path');
     // Decode every image first, so a bad file stops the command before any output.
     const inputs: Tensor[] = [];
-    for (const path of images) inputs.push(await loadImageFile(resolve(cwd, path), { size: [height, width], channels }));
+    // The same preprocessing as the explorer page (src/data/preprocess.ts), inversion included.
+    const invert = v['invert'] === true;
+    for (const path of images) inputs.push(await loadImageFile(resolve(cwd, path), { size: [height, width], channels, invert }));
     const norm = meta.dataset.normalization;
     const k = Math.min(topk, classNames.length);
     net.eval();
     for (let i = 0; i < images.length; i++) {
       const x = inputs[i]!;
-      if (v['invert']) for (let j = 0; j < x.data.length; j++) x.data[j] = 1 - x.data[j]!;
       if (norm) {
         const plane = height * width;
         for (let c = 0; c < channels; c++) {
