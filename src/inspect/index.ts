@@ -1,6 +1,7 @@
 /**
  * Model inspection (browser-safe): `summary` (shapes, parameters, MACs, receptive fields per layer), the
- * receptive-field arithmetic, and the parameter ledger (dense vs locally connected vs conv).
+ * receptive-field arithmetic, the parameter ledger (dense vs locally connected vs conv), every leaf layer's
+ * output (`traceLayers`) and the input pixels one unit sees (`unitField`).
  */
 export { summary, formatSummary, formatCount, formatScaled, type ModelSummary, type SummaryRow, type FormatSummaryOptions } from './summary.js';
 export { INPUT_FIELD, composeField, mergeFields, chainField, formatField, type ReceptiveField, type WindowGeometry } from './receptive.js';
@@ -9,3 +10,4 @@ export {
   type LayerLedger, type LayerLedgerOptions, type LedgerGeometry, type LayerCost, type ModelLedger, type ModelLedgerRow,
 } from './ledger.js';
 export { TraceBackend, type TracedField } from './trace_backend.js';
+export { unitField, traceLayers, leafLayers, type PixelBounds, type LayerOutput } from './units.js';
