@@ -179,18 +179,122 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
 }
 
 /**
+ * The largest IDX file convkit inflates (header + data), 1 GiB: EMNIST's largest split is 0.55 GB, Fashion-MNIST's
+ * training images 47 MB. A header claiming more is refused before anything is inflated.
+ */
+export const MAX_IDX_BYTES = 2 ** 30;
+
+/**
+ * Deflate cannot compress better than about 1032:1, so a gzip member of `compressed` bytes holds at most this
+ * many bytes (plus slack for the gzip header and trailer).
+ */
+function maxInflatedSize(compressed: number): number {
+  return compressed * 1032 + 1024;
+}
+
+/**
+ * The total size (header + data) an IDX file's header announces, checked against what a gzip stream of
+ * `compressedSize` bytes can hold and against `maxBytes`; null when `prefix` is too short to hold the header yet.
+ * Lets a reader bound the inflation of a gzip file by its own header: a 4 MB "gzip bomb" that inflates to
+ * gigabytes is refused after its first bytes, not after filling the memory.
+ */
+export function idxTotalFromHeader(prefix: Uint8Array, name: string, compressedSize: number, maxBytes = MAX_IDX_BYTES): number | null {
+  if (prefix.length < 4) return null;
+  if (prefix[0] !== 0 || prefix[1] !== 0) return parseIdxHeaderProblem(prefix, name);
+  const ndim = prefix[3]!;
+  const headerBytes = 4 + 4 * ndim;
+  if (prefix.length < headerBytes) return null;
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const dims: number[] = [];
+  let total = headerBytes;
+  let count = 1;
+  for (let i = 0; i < ndim; i++) {
+    const d = view.getUint32(4 + 4 * i, false);
+    dims.push(d);
+    count *= d;
+  }
+  total += count;
+  if (total > maxBytes) {
+    throw new IdxFormatError(name, `the header says [${dims.join(', ')}] = ${count} bytes of data, more than convkit reads from one IDX file (${maxBytes} bytes); the file is damaged or not what it claims`);
+  }
+  if (total > maxInflatedSize(compressedSize)) {
+    throw new IdxFormatError(name, `damaged gzip data: the header says [${dims.join(', ')}] = ${count} bytes of data, more than ${compressedSize} bytes of gzip can hold; the file was cut short - delete it and fetch it again`);
+  }
+  return total;
+}
+
+/** A prefix that is not an IDX header: let parseIdx word the error (bad magic). */
+function parseIdxHeaderProblem(prefix: Uint8Array, name: string): never {
+  parseIdx(prefix, name);
+  throw new IdxFormatError(name, 'is not an IDX file');
+}
+
+/** The gzip trailer's ISIZE: the uncompressed size modulo 2^32 (RFC 1952), or null for a too-short stream. */
+export function gzipDeclaredSize(bytes: Uint8Array): number | null {
+  if (bytes.length < 18) return null;
+  const n = bytes.length;
+  return (bytes[n - 4]! | (bytes[n - 3]! << 8) | (bytes[n - 2]! << 16) | (bytes[n - 1]! << 24)) >>> 0;
+}
+
+/** Refuse a gzip IDX file whose trailer disagrees with the size its own header announces (damaged or a bomb). */
+export function checkGzipTrailer(bytes: Uint8Array, total: number, name: string): void {
+  const declared = gzipDeclaredSize(bytes);
+  if (declared !== null && declared !== total % 2 ** 32) {
+    throw new IdxFormatError(name, `damaged gzip data: the IDX header announces ${total} bytes but the gzip trailer says the stream inflates to ${declared} (mod 2^32); the file was cut short, corrupted or two files joined - delete it and fetch it again`);
+  }
+}
+
+/**
  * Decompress gzip bytes in a browser (or any runtime with `DecompressionStream`).
  * Damaged data is reported with the file name. Bytes that are not gzip are returned unchanged.
+ * With `idx: true` (an IDX file inside), the inflation is bounded by the IDX header: its announced size is
+ * checked (against `maxBytes` and the gzip trailer) from the first inflated bytes, and inflation stops one byte
+ * past it, so no gzip bomb can fill the memory.
  */
-export async function gunzipBytes(bytes: Uint8Array, name: string): Promise<Uint8Array> {
+export async function gunzipBytes(bytes: Uint8Array, name: string, options: { idx?: boolean; maxBytes?: number } = {}): Promise<Uint8Array> {
   if (!isGzip(bytes)) return bytes;
   if (typeof DecompressionStream === 'undefined') {
     throw new IdxFormatError(name, 'is gzip-compressed and this runtime has no DecompressionStream; decompress it first');
   }
+  const maxBytes = options.maxBytes ?? MAX_IDX_BYTES;
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  let total: number | null = null;
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
   try {
-    const stream = new Blob([bytes.slice()]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
+    reader = new Blob([bytes.slice()]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      length += value.length;
+      if (options.idx && total === null && length >= 4) {
+        const prefix = concatChunks(chunks, length);
+        total = idxTotalFromHeader(prefix, name, bytes.length, maxBytes);
+        if (total !== null) checkGzipTrailer(bytes, total, name);
+      }
+      const limit = total !== null ? total : maxBytes;
+      if (length > limit) {
+        throw new IdxFormatError(name, total !== null
+          ? `more data than its header says: the header announces ${total} bytes in all, the gzip stream holds more`
+          : `inflates to more than ${maxBytes} bytes`);
+      }
+    }
   } catch (err) {
+    await reader?.cancel().catch(() => undefined);
+    if (err instanceof IdxFormatError) throw err;
     throw new IdxFormatError(name, `damaged gzip data (${(err as Error).message}); the download was probably cut short - delete the file and fetch it again`);
   }
+  return concatChunks(chunks, length);
+}
+
+function concatChunks(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
