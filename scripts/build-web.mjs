@@ -1,16 +1,25 @@
 #!/usr/bin/env node
-// Bundles the browser-safe library for the browser with esbuild: web/harness.ts -> <outdir>/harness.js and
-// web/demo.ts -> <outdir>/demo.js (ES modules, each with the whole library inside), plus the pages of web/ and the wasm backend's kernels.wasm next to the bundle
-// (the backend fetches `new URL('./kernels.wasm', import.meta.url)`, i.e. beside the bundle that contains it).
+// Bundles the browser-safe library for the browser with esbuild: the explorer (web/explorer/main.tsx ->
+// <outdir>/explorer.js, its engine worker -> explorer-worker.js, explorer.css), web/harness.ts -> harness.js and
+// web/demo.ts -> demo.js (ES modules, each with the whole library inside), plus the pages of web/ and the wasm
+// backend's kernels.wasm next to the bundle (the backend fetches `new URL('./kernels.wasm', import.meta.url)`,
+// i.e. beside the bundle that contains it).
+//
+// `npm run build` (the package's prepare) runs this with `--explorer-only --clean dist/web`: the minified
+// explorer that `convkit explore` serves from the installed package.
 //
 // Browser-safe code never imports Node: a static import of a `node:` module, of a bare Node builtin (`fs`) or of
 // src/node/ fails the build with the importer's name. The one sanctioned exception is a *dynamic* import of
 // src/node/ (the wasm backend loads its Node glue that way, only when running in Node): it becomes a stub that
 // throws if ever called, so the bundle holds no Node code at all.
 //
-//   node scripts/build-web.mjs [outdir]        (default web/build)
+//   node scripts/build-web.mjs [outdir] [--dev] [--explorer-only] [--clean]     (default web/build)
+//     minified without source maps unless --dev (readable code and source maps, for debugging);
+//     --explorer-only leaves out the demo and the test harness; --clean empties outdir first.
+//     Prints every file's size and its gzip size (what a browser downloads from a compressing server).
 import { builtinModules } from 'node:module';
-import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -51,7 +60,9 @@ export const noNodeModules = {
 
 /**
  * Build the browser bundle into `outdir`. Returns the files written (relative to outdir).
- * @param {{ outdir?: string, minify?: boolean }} [options]
+ * `minify` (default false here; the command line defaults to true) also drops the source maps.
+ * `explorerOnly` builds just the explorer's page, bundles and kernels; `clean` empties outdir first.
+ * @param {{ outdir?: string, minify?: boolean, explorerOnly?: boolean, clean?: boolean }} [options]
  */
 export async function buildWeb(options = {}) {
   const outdir = resolve(options.outdir ?? join(WEB_DIR, 'build'));
@@ -61,14 +72,19 @@ export async function buildWeb(options = {}) {
   } catch {
     throw new Error('build-web: the esbuild devDependency is missing; run `npm install` first');
   }
+  if (options.clean) rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
+  const minify = options.minify ?? false;
+  const explorerEntries = {
+    explorer: join(WEB_DIR, 'explorer', 'main.tsx'),
+    'explorer-worker': join(WEB_DIR, 'explorer', 'worker.ts'),
+  };
   const result = await esbuild.build({
     absWorkingDir: root,
-    entryPoints: {
+    entryPoints: options.explorerOnly ? explorerEntries : {
       harness: join(WEB_DIR, 'harness.ts'),
       demo: join(WEB_DIR, 'demo.ts'),
-      explorer: join(WEB_DIR, 'explorer', 'main.tsx'),
-      'explorer-worker': join(WEB_DIR, 'explorer', 'worker.ts'),
+      ...explorerEntries,
     },
     jsx: 'automatic',
     jsxImportSource: 'preact',
@@ -77,15 +93,17 @@ export async function buildWeb(options = {}) {
     format: 'esm',
     platform: 'browser',
     target: 'es2022',
-    sourcemap: true,
-    minify: options.minify ?? false,
+    sourcemap: !minify,
+    minify,
     metafile: true,
     logLevel: 'silent',
     plugins: [noNodeModules],
   });
   const written = Object.keys(result.metafile.outputs).map((f) => relative(outdir, resolve(root, f)));
   for (const name of readdirSync(WEB_DIR)) {
-    if (name.endsWith('.html') || name.endsWith('.css')) {
+    const page = name.endsWith('.html') || name.endsWith('.css');
+    // The explorer's page is index.html; demo.html and harness.html belong to the other bundles.
+    if (page && (!options.explorerOnly || name === 'index.html')) {
       copyFileSync(join(WEB_DIR, name), join(outdir, name));
       written.push(name);
     }
@@ -97,11 +115,39 @@ export async function buildWeb(options = {}) {
   return written.sort();
 }
 
+/** `[file, bytes, gzip bytes]` rows for the files written (gzip level 9, as a compressing server would send). */
+export function bundleSizes(outdir, files) {
+  return files
+    .filter((f) => !f.endsWith('.map'))
+    .map((f) => {
+      const path = join(outdir, f);
+      return { file: f, bytes: statSync(path).size, gzipBytes: gzipSync(readFileSync(path), { level: 9 }).length };
+    });
+}
+
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const outdir = process.argv[2] ?? join(WEB_DIR, 'build');
-  buildWeb({ outdir }).then(
+  const args = process.argv.slice(2);
+  const flags = new Set(args.filter((a) => a.startsWith('--')));
+  for (const flag of flags) {
+    if (!['--dev', '--explorer-only', '--clean'].includes(flag)) {
+      console.error(`build-web: unknown option ${flag} (options: --dev, --explorer-only, --clean)`);
+      process.exit(2);
+    }
+  }
+  const outdir = args.find((a) => !a.startsWith('--')) ?? join(WEB_DIR, 'build');
+  const minify = !flags.has('--dev');
+  buildWeb({ outdir, minify, explorerOnly: flags.has('--explorer-only'), clean: flags.has('--clean') }).then(
     (files) => {
-      console.log(`build-web: ${relative(process.cwd(), resolve(outdir)) || '.'}: ${files.join(', ')}`);
+      const where = relative(process.cwd(), resolve(outdir)) || '.';
+      console.log(`build-web: ${where} (${minify ? 'minified' : 'unminified, with source maps (--dev)'}):`);
+      const kib = (n) => `${(n / 1024).toFixed(1)} KiB`;
+      let total = 0, totalGzip = 0;
+      for (const row of bundleSizes(resolve(outdir), files)) {
+        total += row.bytes;
+        totalGzip += row.gzipBytes;
+        console.log(`  ${row.file.padEnd(22)} ${kib(row.bytes).padStart(11)}  (gzip ${kib(row.gzipBytes)})`);
+      }
+      console.log(`  ${'total'.padEnd(22)} ${kib(total).padStart(11)}  (gzip ${kib(totalGzip)})`);
       if (!files.includes('kernels.wasm')) console.log('build-web: no kernels.wasm yet (run `npm run build:wasm`); the page will only have the reference backend');
     },
     (error) => {

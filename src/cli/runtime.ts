@@ -2,7 +2,7 @@
  * What several commands share: choosing the backend, loading a dataset (built-in or an image folder) as a
  * train/test pair, building a model and its optimizer/schedule from flags, and restoring a model from a checkpoint.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setBackend, useBackend } from '../backend/registry.js';
 import { backendFromEnv, type Environment } from '../backend/settings.js';
@@ -19,6 +19,7 @@ import { embeddedSubsetDir, loadBuiltinDataset, loadEmbeddedFashionMnist } from 
 import { loadImageFolder } from '../node/dataImages.js';
 import type { Checkpoint, CheckpointMeta } from '../io/checkpoint.js';
 import { loadCheckpoint } from '../node/checkpoint.js';
+import { checkpointFromTar } from '../io/checkpointArchive.js';
 import { UsageError } from './errors.js';
 import { choiceOption, type ParsedArgs } from './options.js';
 
@@ -219,14 +220,21 @@ export function percent(x: number): string {
 }
 
 /**
- * Load the checkpoint named by `--checkpoint` (a checkpoint folder, or a run folder holding best/ or last/,
- * best preferred) and rebuild its model. Weights only: the optimizer state is not read.
+ * Load the checkpoint named by `--checkpoint` (a checkpoint folder, a run folder holding best/ or last/,
+ * best preferred, or a .tar of either, as the explorer page downloads it) and rebuild its model. Weights only: the optimizer state is not read.
  */
 export async function loadModelCheckpoint(arg: string | undefined, cwd: string): Promise<{ ck: Checkpoint; net: Module; dir: string }> {
   if (arg === undefined) throw new UsageError('--checkpoint DIR is required (a folder written by convkit train or convkit demo)');
   let dir = resolve(cwd, arg);
   if (!existsSync(dir)) throw new UsageError(`--checkpoint ${arg}: no such folder`);
-  if (!statSync(dir).isDirectory()) throw new UsageError(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors`);
+  if (!statSync(dir).isDirectory()) {
+    // The explorer page downloads a checkpoint as one .tar of its folder (a browser saves one file per download).
+    if (!dir.toLowerCase().endsWith('.tar')) {
+      throw new UsageError(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors, or a .tar of one`);
+    }
+    const { checkpoint: ck } = await checkpointFromTar(new Uint8Array(readFileSync(dir)), dir, { skipOptimizer: true });
+    return { ck, net: modelFromCheckpoint(ck, dir), dir };
+  }
   if (!existsSync(join(dir, 'checkpoint.json'))) {
     const sub = ['best', 'last'].map((s) => join(dir, s)).find((d) => existsSync(join(d, 'checkpoint.json')));
     if (sub) dir = sub;

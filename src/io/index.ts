@@ -9,3 +9,7 @@ export {
   CHECKPOINT_FORMAT, CHECKPOINT_VERSION, MODEL_FILE, OPTIMIZER_FILE, META_FILE,
 } from './checkpoint.js';
 export type { Checkpoint, CheckpointMeta, CheckpointFiles, EpochMetrics, JsonValue, RngState } from './checkpoint.js';
+export { checkpointToFiles, checkpointToTar, checkpointFromFiles, checkpointFromTar, findCheckpointFolder, sha256Hex, CHECKPOINT_FILE_NAMES } from './checkpointArchive.js';
+export type { CheckpointFile } from './checkpointArchive.js';
+export { encodeTar, decodeTar, TarFormatError } from './tar.js';
+export type { TarEntry } from './tar.js';

@@ -14,7 +14,7 @@ export default defineCommand({
   summary: 'evaluate a checkpoint on its test set (accuracy, per-class accuracy, confusion matrix)',
   usage: 'convkit eval --checkpoint DIR [--dataset NAME|DIR] [--data DIR] [--json]',
   options: {
-    checkpoint: { type: 'string', valueName: 'DIR', description: 'checkpoint folder (or a run folder: its best/ is used)' },
+    checkpoint: { type: 'string', valueName: 'DIR', description: 'checkpoint folder (or a run folder: its best/ is used), or a .tar of one (the explorer downloads that)' },
     dataset: { type: 'string', valueName: 'NAME|DIR', description: 'evaluate on another dataset with the same classes', defaultText: 'the one it was trained on' },
     data: { type: 'string', valueName: 'DIR', description: 'folder with the IDX files of fashion-mnist/mnist' },
     batch: { type: 'string', valueName: 'N', description: 'batch size', defaultText: '256' },
