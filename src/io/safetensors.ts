@@ -51,6 +51,43 @@ export class SafetensorsError extends Error {
   override name = 'SafetensorsError';
 }
 
+/**
+ * A short, stack-safe rendering of a JSON value from a file for an error message: JSON.stringify recurses, so a
+ * deeply nested value from a hostile file would overflow the stack inside the error path itself.
+ */
+export function describeJsonValue(value: unknown, maxLength = 60): string {
+  let out = '';
+  const stack: unknown[] = [value];
+  let depth = 0;
+  while (stack.length > 0 && out.length <= maxLength) {
+    const v = stack.pop();
+    if (v === CLOSE_ARRAY) { out += ']'; depth--; continue; }
+    if (v === SEPARATOR) { out += ','; continue; }
+    if (v === MORE) { out += ',...'; continue; }
+    if (Array.isArray(v)) {
+      if (depth >= 4) { out += '[...]'; continue; }
+      out += '[';
+      depth++;
+      stack.push(CLOSE_ARRAY);
+      if (v.length > 8) stack.push(MORE);
+      for (let i = Math.min(v.length, 8) - 1; i >= 0; i--) {
+        stack.push(v[i]);
+        if (i > 0) stack.push(SEPARATOR);
+      }
+      continue;
+    }
+    if (v !== null && typeof v === 'object') { out += '{...}'; continue; }
+    out += typeof v === 'string' ? JSON.stringify(v.slice(0, maxLength)) : String(v);
+  }
+  return out.length > maxLength ? out.slice(0, maxLength) + '...' : out;
+}
+const CLOSE_ARRAY = Symbol('close array');
+const SEPARATOR = Symbol('separator');
+const MORE = Symbol('more elements');
+
+/** Most dimensions a tensor in a file may have (PyTorch allows 64; CNN tensors have at most 5). */
+const MAX_RANK = 64;
+
 function fail(fileName: string | undefined, message: string): never {
   throw new SafetensorsError(`safetensors${fileName ? ` ${fileName}` : ''}: ${message}`);
 }
@@ -121,8 +158,12 @@ interface RawEntry {
   end: number;
 }
 
-/** Decode and validate safetensors bytes. Every tensor comes back as float32. */
-export function decodeSafetensors(bytes: Uint8Array, options: { fileName?: string } = {}): SafetensorsFile {
+/**
+ * Decode and validate safetensors bytes. Every tensor comes back as float32. A NaN or infinite value in a
+ * floating-point tensor is an error naming the tensor (a diverged run's weights are no model), unless
+ * `allowNonFinite` is set.
+ */
+export function decodeSafetensors(bytes: Uint8Array, options: { fileName?: string; allowNonFinite?: boolean } = {}): SafetensorsFile {
   const file = options.fileName;
   if (bytes.length < 8) fail(file, `file is ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -176,7 +217,15 @@ export function decodeSafetensors(bytes: Uint8Array, options: { fileName?: strin
 
   const tensors = new Map<string, SafetensorsTensor>();
   for (const e of sorted) {
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data: toFloat32(bytes, dataStart + e.begin, e) });
+    const data = toFloat32(bytes, dataStart + e.begin, e);
+    if (!options.allowNonFinite) {
+      let bad = 0, first = -1;
+      for (let i = 0; i < data.length; i++) {
+        if (!Number.isFinite(data[i]!)) { bad++; if (first < 0) first = i; }
+      }
+      if (bad > 0) fail(file, `tensor '${e.name}' holds ${bad} non-finite value(s) (the first, ${data[first]}, at flat index ${first}); a diverged run's weights cannot be used (pass allowNonFinite to read them anyway)`);
+    }
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
   }
   return { tensors, metadata };
 }
@@ -186,23 +235,25 @@ function parseEntry(file: string | undefined, name: string, value: unknown): Raw
   const v = value as Record<string, unknown>;
   const dtype = v['dtype'];
   if (typeof dtype !== 'string') fail(file, `tensor '${name}': missing dtype`);
-  if (!(dtype in DTYPE_BYTES)) fail(file, `tensor '${name}': unsupported dtype '${dtype}' (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+  // An own property only: `'__proto__' in DTYPE_BYTES` is true for every object.
+  if (!Object.hasOwn(DTYPE_BYTES, dtype)) fail(file, `tensor '${name}': unsupported dtype ${describeJsonValue(dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
   const shape = v['shape'];
   if (!Array.isArray(shape)) fail(file, `tensor '${name}': missing shape`);
+  if (shape.length > MAX_RANK) fail(file, `tensor '${name}': shape has ${shape.length} dimensions (at most ${MAX_RANK})`);
   let numel = 1;
   for (const d of shape) {
-    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail(file, `tensor '${name}': bad shape ${JSON.stringify(shape)}`);
+    if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) fail(file, `tensor '${name}': bad shape ${describeJsonValue(shape)}: every dimension must be a non-negative integer`);
     numel *= d;
   }
   const offsets = v['data_offsets'];
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => typeof o === 'number' && Number.isSafeInteger(o) && o >= 0)) {
-    fail(file, `tensor '${name}': data_offsets must be two non-negative integers, got ${JSON.stringify(offsets)}`);
+    fail(file, `tensor '${name}': data_offsets must be two non-negative integers, got ${describeJsonValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (end < begin) fail(file, `tensor '${name}': data_offsets [${begin}, ${end}] end before they begin`);
   const size = DTYPE_BYTES[dtype as SafetensorsDtype];
   if (numel * size !== end - begin) {
-    fail(file, `tensor '${name}': shape ${JSON.stringify(shape)} of ${dtype} needs ${numel * size} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+    fail(file, `tensor '${name}': shape ${describeJsonValue(shape)} of ${dtype} needs ${numel * size} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
   }
   return { name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end };
 }
