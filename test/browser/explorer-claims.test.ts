@@ -19,6 +19,7 @@ const num = async (page: Page, selector: string, attribute: string): Promise<num
 };
 
 async function openPanel(page: Page, id: string): Promise<void> {
+  console.log(`${id} opened at ${(await page.evaluate(() => performance.now() / 1000)).toFixed(1)} s`);
   await page.click(`#${id} > summary`);
   assert.equal(await page.getAttribute(`#${id}`, 'open'), '');
 }
@@ -36,9 +37,13 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
     ({ page, errors } = await session.open({ hash: 'claims' }));
     // Main-thread tasks longer than 50 ms, as the browser reports them.
     await page.evaluate(() => {
-      const w = window as unknown as { longTasks: number[] };
+      const w = window as unknown as { longTasks: { start: number; duration: number }[]; claimsOpened: number };
       w.longTasks = [];
-      new PerformanceObserver((list) => { for (const e of list.getEntries()) w.longTasks.push(e.duration); }).observe({ type: 'longtask', buffered: true });
+      // Only tasks from now on: the page's own start-up (parsing the bundle) is not the claims tab's doing.
+      w.claimsOpened = performance.now();
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) if (e.startTime >= w.claimsOpened) w.longTasks.push({ start: e.startTime, duration: e.duration });
+      }).observe({ type: 'longtask', buffered: true });
     });
   });
   after(async () => { await session?.close(); });
@@ -181,9 +186,10 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
     await page.waitForTimeout(300);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `page width ${width} px on a 390-px phone`);
-    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: number[] }).longTasks);
-    console.log(`main-thread tasks over 50 ms: ${longTasks.map((t) => t.toFixed(0)).join(', ') || 'none'}`);
-    assert.ok(longTasks.every((t) => t <= 100), `long tasks: ${longTasks.join(', ')}`);
+    const longTasks = await page.evaluate(() => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks);
+    const text = longTasks.map((t) => `${t.duration.toFixed(0)} ms at ${(t.start / 1000).toFixed(1)} s`).join(', ') || 'none';
+    console.log(`main-thread tasks over 50 ms: ${text}`);
+    assert.ok(longTasks.every((t) => t.duration <= 100), `long tasks: ${text}`);
     assert.deepEqual(errors, []);
   });
 });

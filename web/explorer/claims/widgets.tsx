@@ -67,6 +67,10 @@ export function LineChart(props: {
   const { title, xLabel, yLabel, series, yRange, xRange, formatY } = props;
   const seriesKey = series.map((s) => s.label).join('|');
 
+  // The newest data, for a chart created after it arrived.
+  const latest = useRef(props.data);
+  latest.current = props.data;
+
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -85,13 +89,17 @@ export function LineChart(props: {
       legend: { live: true },
       cursor: { drag: { x: false, y: false } },
     };
-    plot.current = new uPlot(options, props.data as uPlot.AlignedData, el);
+    // Built in a task of its own, after the panel's tables have rendered: one long task becomes two short ones.
+    const timer = setTimeout(() => {
+      options.width = Math.max(200, el.clientWidth);
+      plot.current = new uPlot(options, latest.current as uPlot.AlignedData, el);
+    }, 0);
     const resize = new ResizeObserver(() => {
       const width = Math.max(200, el.clientWidth);
       if (plot.current && plot.current.width !== width) plot.current.setSize({ width, height: CHART_HEIGHT });
     });
     resize.observe(el);
-    return () => { resize.disconnect(); plot.current?.destroy(); plot.current = null; };
+    return () => { clearTimeout(timer); resize.disconnect(); plot.current?.destroy(); plot.current = null; };
     // Rebuilt only when the chart's structure changes; new data goes through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [title, xLabel, yLabel, seriesKey, yRange?.[0], yRange?.[1], xRange?.[0], xRange?.[1]]);
