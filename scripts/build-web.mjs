@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Bundles the browser-safe library for the browser with esbuild: the explorer (web/explorer/main.tsx ->
-// <outdir>/explorer.js, its engine worker -> explorer-worker.js, explorer.css), web/harness.ts -> harness.js and
-// web/demo.ts -> demo.js (ES modules, each with the whole library inside), plus the pages of web/ and the wasm
+// <outdir>/explorer.js, its engine worker -> explorer-worker.js, explorer.css) and web/harness.ts -> harness.js
+// (ES modules, each with the whole library inside), plus the pages of web/ and the wasm
 // backend's kernels.wasm next to the bundle (the backend fetches `new URL('./kernels.wasm', import.meta.url)`,
 // i.e. beside the bundle that contains it).
 //
@@ -15,7 +15,7 @@
 //
 //   node scripts/build-web.mjs [outdir] [--dev] [--explorer-only] [--clean]     (default web/build)
 //     minified without source maps unless --dev (readable code and source maps, for debugging);
-//     --explorer-only leaves out the demo and the test harness; --clean empties outdir first.
+//     --explorer-only leaves out the test harness; --clean empties outdir first.
 //     Prints every file's size and its gzip size (what a browser downloads from a compressing server).
 import { builtinModules } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -83,7 +83,6 @@ export async function buildWeb(options = {}) {
     absWorkingDir: root,
     entryPoints: options.explorerOnly ? explorerEntries : {
       harness: join(WEB_DIR, 'harness.ts'),
-      demo: join(WEB_DIR, 'demo.ts'),
       ...explorerEntries,
     },
     jsx: 'automatic',
@@ -102,7 +101,7 @@ export async function buildWeb(options = {}) {
   const written = Object.keys(result.metafile.outputs).map((f) => relative(outdir, resolve(root, f)));
   for (const name of readdirSync(WEB_DIR)) {
     const page = name.endsWith('.html') || name.endsWith('.css');
-    // The explorer's page is index.html; demo.html and harness.html belong to the other bundles.
+    // The explorer's page is index.html; harness.html belongs to the test harness's bundle.
     if (page && (!options.explorerOnly || name === 'index.html')) {
       copyFileSync(join(WEB_DIR, name), join(outdir, name));
       written.push(name);

@@ -29,5 +29,5 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     await buildWeb({ outdir: buildDir });
   }
   const server = await serveStatic({ mounts: [{ prefix: '/', dir: buildDir }, { prefix: '/data/', dir: join(root, 'data') }], port });
-  console.log(`serve-web: explorer ${server.url}, demo ${server.url}demo.html and test harness ${server.url}harness.html (cross-origin isolated; Ctrl-C to stop)`);
+  console.log(`serve-web: explorer ${server.url} and test harness ${server.url}harness.html (cross-origin isolated; Ctrl-C to stop)`);
 }

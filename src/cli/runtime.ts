@@ -11,13 +11,9 @@ import type { ImageDataset } from '../data/dataset.js';
 import { Generator } from '../tensor/random.js';
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
-import { SGD } from '../optim/sgd.js';
-import { Adam, AdamW } from '../optim/adam.js';
-import { CosineAnnealingLR, MultiStepLR, OneCycleLR, type LRScheduler } from '../optim/lr_scheduler.js';
-import type { Optimizer } from '../optim/optimizer.js';
 import { embeddedSubsetDir, loadBuiltinDataset, loadEmbeddedFashionMnist } from '../node/datasets.js';
 import { loadImageFolder } from '../node/dataImages.js';
-import type { Checkpoint, CheckpointMeta } from '../io/checkpoint.js';
+import type { Checkpoint } from '../io/checkpoint.js';
 import { loadCheckpoint } from '../node/checkpoint.js';
 import { checkpointFromTar } from '../io/checkpointArchive.js';
 import { UsageError } from './errors.js';
@@ -144,10 +140,7 @@ export function checkModelName(name: string): void {
   }
 }
 
-/** The model config stored in checkpoints: enough for `models.create` to rebuild the same network. */
-export function modelConfigFor(data: { numClasses: number; channels: number; height: number; width: number }): { numClasses: number; inChannels: number; inputSize: [number, number] } {
-  return { numClasses: data.numClasses, inChannels: data.channels, inputSize: [data.height, data.width] };
-}
+export { modelConfigFor } from '../train/setup.js';
 
 /** Rebuild the network a checkpoint was trained as, with its weights loaded. */
 export function modelFromCheckpoint(ck: Checkpoint, where: string): Module {
@@ -163,56 +156,8 @@ export function modelFromCheckpoint(ck: Checkpoint, where: string): Module {
   return net;
 }
 
-export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
-export const SCHEDULES = ['none', 'step', 'cosine', 'onecycle'] as const;
-export type ScheduleName = (typeof SCHEDULES)[number];
-
-export interface OptimizerSettings {
-  name: OptimizerName;
-  lr: number;
-  momentum: number;
-  weightDecay: number;
-}
-
-export function makeOptimizer(net: Module, s: OptimizerSettings): { optimizer: Optimizer; meta: NonNullable<CheckpointMeta['optimizer']> } {
-  const params = net.parameters();
-  let optimizer: Optimizer;
-  switch (s.name) {
-    case 'sgd':
-      optimizer = new SGD(params, { lr: s.lr, momentum: s.momentum, weightDecay: s.weightDecay });
-      break;
-    case 'adam':
-      optimizer = new Adam(params, { lr: s.lr, weightDecay: s.weightDecay });
-      break;
-    case 'adamw':
-      optimizer = new AdamW(params, { lr: s.lr, weightDecay: s.weightDecay });
-      break;
-  }
-  const hyperparameters: Record<string, number> = { lr: s.lr, weightDecay: s.weightDecay };
-  if (s.name === 'sgd') hyperparameters['momentum'] = s.momentum;
-  return { optimizer, meta: { name: s.name, hyperparameters } };
-}
-
-/**
- * The learning-rate schedule and when it steps. `step` divides the lr by 10 at 1/2 and 3/4 of the epochs
- * (per epoch); `cosine` anneals to 0 over all steps and `onecycle` warms up then anneals (both per batch).
- */
-export function makeScheduler(name: ScheduleName, optimizer: Optimizer, lr: number, epochs: number, stepsPerEpoch: number): { scheduler: LRScheduler; interval: 'batch' | 'epoch' } | null {
-  switch (name) {
-    case 'none':
-      return null;
-    case 'step':
-      {
-      const milestones = [...new Set([Math.max(1, Math.round(epochs / 2)), Math.max(1, Math.round((3 * epochs) / 4))])];
-      return { scheduler: new MultiStepLR(optimizer, { milestones, gamma: 0.1 }), interval: 'epoch' };
-    }
-    case 'cosine':
-      return { scheduler: new CosineAnnealingLR(optimizer, { tMax: epochs * stepsPerEpoch }), interval: 'batch' };
-    case 'onecycle':
-      return { scheduler: new OneCycleLR(optimizer, { maxLr: lr, epochs, stepsPerEpoch }), interval: 'batch' };
-  }
-}
+// Optimizers, schedules and the model config are browser-safe and shared with the explorer: src/train/setup.ts.
+export { OPTIMIZERS, SCHEDULES, makeOptimizer, makeScheduler, type OptimizerName, type ScheduleName, type OptimizerSettings } from '../train/setup.js';
 
 /** A percentage with one decimal. */
 export function percent(x: number): string {

@@ -11,12 +11,9 @@ import type { Optimizer } from '../optim/optimizer.js';
 import { compose, randomCrop, randomHorizontalFlip, type BatchTransform } from '../data/transforms.js';
 import type { CheckpointMeta } from '../io/checkpoint.js';
 
-export const OPTIMIZERS = ['sgd', 'adam', 'adamw'] as const;
-export type OptimizerName = (typeof OPTIMIZERS)[number];
-export const SCHEDULES = ['none', 'step', 'cosine', 'onecycle'] as const;
-export type ScheduleName = (typeof SCHEDULES)[number];
-export const AUGMENTATIONS = ['none', 'crop', 'crop-flip'] as const;
-export type Augmentation = (typeof AUGMENTATIONS)[number];
+import type { Augmentation, OptimizerName, ScheduleName } from './names.js';
+
+export { OPTIMIZERS, SCHEDULES, AUGMENTATIONS, type OptimizerName, type ScheduleName, type Augmentation } from './names.js';
 
 export interface OptimizerSettings {
   name: OptimizerName;

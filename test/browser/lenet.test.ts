@@ -17,8 +17,6 @@ import { fileURLToPath } from 'node:url';
 import type { BrowserContext, Page } from 'playwright-core';
 import { buildWeb, KERNELS_WASM, noNodeModules } from '../../scripts/build-web.mjs';
 import { serveStatic, type StaticServer } from '../../scripts/serve-web.mjs';
-// web/ is outside tsconfig's include: this type-only import makes `npm run typecheck` check the demo page too.
-import type { startDemo as _typecheckDemo } from '../../web/demo.js';
 import { decodeSubsetBatch, SUBSET_FILES, trainLeNetSteps, type ImageBatch, type TrainStepsOptions, type TrainStepsResult } from '../../web/harness.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -71,7 +69,7 @@ describe('browser bundle', () => {
   after(() => { if (outdir) rmSync(outdir, { recursive: true, force: true }); });
 
   test('bundles the browser-safe library with no Node imports', () => {
-    for (const file of ['harness.js', 'harness.html', 'demo.js', 'index.html']) assert.ok(files.includes(file), `${file} missing from the build output: ${files.join(', ')}`);
+    for (const file of ['harness.js', 'harness.html', 'explorer.js', 'explorer-worker.js', 'index.html']) assert.ok(files.includes(file), `${file} missing from the build output: ${files.join(', ')}`);
     for (const file of files.filter((f) => f.endsWith('.js'))) {
       const hit = NODE_IMPORT.exec(readFileSync(join(outdir, file), 'utf8'));
       assert.equal(hit, null, `the browser bundle ${file} imports ${hit?.[1]}`);
@@ -205,33 +203,6 @@ describe('browser bundle', () => {
       assert.equal(inBrowser.threads, 2, 'the wasm backend in the page runs on 2 threads');
       assert.deepEqual(pageErrors, []);
       assertLossesAgree(inBrowser, inNode, 'wasm x2');
-    });
-
-    test('the demo page trains LeNet-5 for an epoch on the wasm backend and shows predictions', { timeout: 60_000, skip: wasmSkip }, async (t) => {
-      const demo = await context!.newPage();
-      const errors: string[] = [];
-      demo.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-      try {
-        assert.equal((await demo.goto(server!.url))?.status(), 200);
-        await demo.waitForSelector('body[data-state=ready], body[data-error]', { timeout: 30_000 });
-        assert.equal(await demo.getAttribute('body', 'data-error'), null);
-        await demo.selectOption('#model', 'lenet5');
-        await demo.fill('#epochs', '1');
-        await demo.fill('#threads', '2');
-        await demo.click('#train');
-        await demo.waitForSelector('body[data-state=done]', { timeout: 50_000 });
-        assert.equal(await demo.getAttribute('body', 'data-error'), null, await demo.textContent('#status') ?? '');
-        const status = await demo.textContent('#status') ?? '';
-        assert.match(status, /^done: lenet5 on wasm, 2 threads/);
-        const accuracy = Number(await demo.getAttribute('body', 'data-test-accuracy'));
-        t.diagnostic(`demo: ${(await demo.textContent('#log'))?.trim()}`);
-        // One epoch of 2,000 images lifts LeNet-5 well above chance (10%) on the 1,000 test images.
-        assert.ok(accuracy > 0.4, `test accuracy after one epoch: ${accuracy}`);
-        assert.equal(await demo.locator('#predictions figure').count(), 24);
-        assert.deepEqual(errors, []);
-      } finally {
-        await demo.close();
-      }
     });
 
     test('a page that is not cross-origin isolated runs wasm on one thread and says why it cannot use more', { timeout: 60_000, skip: wasmSkip }, async () => {

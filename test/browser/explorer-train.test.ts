@@ -1,0 +1,189 @@
+/**
+ * The explorer's Train tab in headless Chromium: real training in the engine worker on the embedded Fashion-MNIST
+ * subset, with the numbers the page shows checked against what they must be (confusion matrix over the 1,000
+ * test images, 24 labelled predictions, curves with points), a responsive main thread while vggsmall trains
+ * (no long task over 100 ms), Stop within 300 ms of the click, and the form's checks (an alert next to a bad
+ * value, threads capped at navigator.hardwareConcurrency with a message).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { skipReason, startExplorer, type ExplorerSession } from './support/explorer.js';
+
+interface Probe {
+  longest: number;
+  longTasks: number;
+  /** Each long task: its start (ms after Train was clicked) and duration. */
+  tasks: string[];
+  startClickAt: number | null;
+  stopClickAt: number | null;
+  stoppedAt: number | null;
+}
+
+/** Wait until the engine holds the subset (the Train tab loads it on start). */
+async function waitForSubset(page: Page): Promise<void> {
+  await page.waitForSelector('#train-data-status[data-train-count="2000"][data-test-count="1000"]', { timeout: 30_000 });
+}
+
+describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
+  let session: ExplorerSession;
+  before(async () => { session = await startExplorer(); });
+  after(async () => { await session?.close(); });
+
+  test('bad settings get an alert next to their control and block Train; threads are capped with a message', { timeout: 60_000 }, async () => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      assert.equal(await page.isDisabled('#train-start'), false, 'Train is enabled with the default settings');
+      for (const [field, value, pattern] of [['epochs', '-3', /epochs must be a whole number/], ['lr', '0', /learning rate must be a number above 0/], ['batch', '0', /batch size must be a whole number/]] as const) {
+        await page.fill(`#train-${field}`, value);
+        const alert = page.locator(`#train-${field}-message[role=alert]`);
+        assert.match(await alert.textContent({ timeout: 2_000 }) ?? '', pattern, `${field} = ${value}`);
+        assert.equal(await page.getAttribute(`#train-${field}`, 'aria-invalid'), 'true');
+        assert.equal(await page.isDisabled('#train-start'), true, `Train must be disabled while ${field} is ${value}`);
+        await page.fill(`#train-${field}`, field === 'epochs' ? '1' : field === 'lr' ? '0.001' : '64');
+        assert.equal(await alert.count(), 0, `the ${field} alert goes away once the value is fixed`);
+      }
+      const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+      await page.fill('#train-threads', '64');
+      const note = await page.locator('#train-threads-message[role=alert]').textContent() ?? '';
+      assert.match(note, new RegExp(`capped at ${cores}`), note);
+      assert.equal(await page.isDisabled('#train-start'), false, 'too many threads is capped, not refused');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('lenet5 trains for an epoch: accuracy, confusion matrix, per-class accuracy, predictions and curves', { timeout: 180_000 }, async (t) => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      await page.selectOption('#train-model', 'lenet5');
+      await page.selectOption('#train-optimizer', 'adam');
+      // One epoch of the 2,000-image subset is 125 steps at batch 16; seed 1 gives 65.6% in Node (same code).
+      await page.fill('#train-lr', '0.001');
+      await page.fill('#train-batch', '16');
+      await page.fill('#train-seed', '1');
+      await page.fill('#train-epochs', '1');
+      await page.fill('#train-threads', '2');
+      await page.click('#train-start');
+      await page.waitForSelector('body[data-train-state=training]', { state: 'attached', timeout: 5_000 });
+      await page.waitForSelector('body[data-train-state=done], body[data-train-state=error]', { state: 'attached', timeout: 150_000 });
+      assert.equal(await page.getAttribute('body', 'data-train-state'), 'done', await page.textContent('#train-message') ?? '');
+
+      const panel = await page.evaluate(() => ({ ...document.getElementById('panel-train')!.dataset }));
+      const accuracy = Number(panel['testAccuracy']);
+      const imagesPerSecond = Number(panel['imagesPerSecond']);
+      t.diagnostic(`lenet5, 1 epoch: test accuracy ${accuracy}, ${imagesPerSecond} images/s; ${await page.textContent('#train-message')}`);
+      assert.ok(accuracy > 0.6 && accuracy <= 1, `test accuracy after one epoch: ${accuracy}`);
+      assert.ok(imagesPerSecond > 0, `images/s ${imagesPerSecond}`);
+      assert.equal(await page.textContent('#train-test-accuracy'), `${(100 * accuracy).toFixed(1)}%`, 'the accuracy shown is the one measured');
+
+      const cells = await page.$$eval('#train-confusion td[data-count]', (tds) => tds.map((td) => Number((td as HTMLElement).dataset.count)));
+      assert.equal(cells.length, 100, 'a 10 x 10 confusion matrix');
+      assert.equal(cells.reduce((a, b) => a + b, 0), 1000, 'the confusion matrix counts every test image once');
+      const diagonal = cells.filter((_, k) => k % 11 === 0).reduce((a, b) => a + b, 0);
+      assert.equal(diagonal / 1000, accuracy, 'the diagonal is the accuracy');
+      const rowNames = await page.$$eval('#train-confusion tbody th', (ths) => ths.map((th) => th.textContent ?? ''));
+      assert.deepEqual(rowNames.slice(0, 2), ['0 T-shirt/top', '1 Trouser']);
+      const perClass = await page.$$eval('#train-per-class tbody tr', (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.accuracy)));
+      assert.equal(perClass.length, 10);
+      assert.ok(perClass.every((a) => a >= 0 && a <= 1), `per-class accuracy ${perClass.join(', ')}`);
+
+      const predictions = await page.$$eval('#train-predictions figure', (figs) => figs.map((f) => ({
+        true: (f as HTMLElement).dataset.true, predicted: (f as HTMLElement).dataset.predicted, wrong: f.classList.contains('wrong'), caption: f.querySelector('figcaption')?.textContent ?? '',
+      })));
+      assert.equal(predictions.length, 24);
+      for (const p of predictions) {
+        assert.match(p.true ?? '', /^\d$/);
+        assert.match(p.predicted ?? '', /^\d$/);
+        assert.equal(p.wrong, p.true !== p.predicted, 'mistakes are marked');
+        assert.match(p.caption, /true: \S/);
+        if (p.wrong) assert.match(p.caption, /✗/);
+      }
+
+      const lossPoints = Number(await page.getAttribute('#train-loss-chart', 'data-points'));
+      const accuracyPoints = Number(await page.getAttribute('#train-accuracy-chart', 'data-points'));
+      assert.equal(lossPoints, 125 + 2, 'the loss chart has a point per step (125) and the epoch\'s train and test loss');
+      assert.equal(accuracyPoints, 2, 'the accuracy chart has the epoch\'s train and test accuracy');
+      assert.ok(await page.locator('#train-loss-chart canvas').count() > 0, 'the loss chart is drawn');
+      assert.match(await page.textContent('#train-accuracy-chart .u-legend') ?? '', /test accuracy/);
+      assert.ok(await page.locator('#train-loss-chart .u-axis').count() >= 2, 'the loss chart has axes');
+
+      const model = await page.evaluate(() => {
+        const app = (globalThis as unknown as { convkitExplorer: { model: { name: string; epochs: number; testAccuracy: number | null; version: number } | null } }).convkitExplorer;
+        return app.model;
+      });
+      assert.equal(model?.name, 'lenet5');
+      assert.equal(model?.epochs, 1);
+      assert.equal(model?.testAccuracy, accuracy);
+
+      // A test image goes to "Your input".
+      const first = predictions[0]!;
+      await page.click('#train-predictions figure:first-child button');
+      await page.waitForSelector('#tab-input[aria-selected=true]', { timeout: 2_000 });
+      const input = await page.evaluate(() => {
+        const app = (globalThis as unknown as { convkitExplorer: { input: { source: string; label: number | null; shape: number[]; pixels: Float32Array } | null } }).convkitExplorer;
+        return app.input ? { source: app.input.source, label: app.input.label, shape: app.input.shape, length: app.input.pixels.length } : null;
+      });
+      assert.deepEqual(input, { source: 'test image 0', label: Number(first.true), shape: [1, 28, 28], length: 784 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('vggsmall: the main thread never blocks over 100 ms, and Stop takes effect within 300 ms', { timeout: 180_000 }, async (t) => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      await page.selectOption('#train-model', 'vggsmall');
+      // Batch 64: each step is long (hundreds of ms on 2 threads), the hard case for Stop.
+      await page.fill('#train-batch', '64');
+      await page.fill('#train-epochs', '2');
+      await page.fill('#train-threads', '2');
+      await page.evaluate(() => {
+        const probe: Probe = { longest: 0, longTasks: 0, tasks: [], startClickAt: null, stopClickAt: null, stoppedAt: null };
+        (globalThis as unknown as { trainProbe: Probe }).trainProbe = probe;
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries()) {
+            probe.longTasks++;
+            probe.longest = Math.max(probe.longest, entry.duration);
+            probe.tasks.push(`${(entry.startTime - (probe.startClickAt ?? 0)).toFixed(0)} ms: ${entry.duration.toFixed(0)} ms`);
+          }
+        }).observe({ type: 'longtask' });
+        document.getElementById('train-start')!.addEventListener('click', () => { probe.startClickAt = performance.now(); }, { capture: true });
+        document.getElementById('train-stop')!.addEventListener('click', () => { probe.stopClickAt = performance.now(); }, { capture: true });
+        new MutationObserver(() => {
+          if (document.body.dataset.trainState === 'stopped' && probe.stoppedAt === null) probe.stoppedAt = performance.now();
+        }).observe(document.body, { attributes: true, attributeFilter: ['data-train-state'] });
+      });
+      await page.click('#train-start');
+      // Train well into the first epoch (32 steps of 64 images) before stopping: long tasks are watched meanwhile.
+      await page.waitForFunction(() => {
+        const step = /^(\d+) \/ (\d+)$/.exec(document.getElementById('train-step')?.textContent ?? '');
+        return step !== null && Number(step[1]) >= 10;
+      }, undefined, { timeout: 120_000, polling: 50 });
+      const stepAtStop = await page.textContent('#train-step');
+      await page.click('#train-stop');
+      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 10_000 });
+      const probe = await page.evaluate(() => (globalThis as unknown as { trainProbe: Probe }).trainProbe);
+      const latency = probe.stoppedAt! - probe.stopClickAt!;
+      const ips = await page.getAttribute('#panel-train', 'data-images-per-second');
+      t.diagnostic(`vggsmall: stopped at step ${stepAtStop} of epoch 1, ${latency.toFixed(0)} ms after the click; ${probe.longTasks} long tasks (${probe.tasks.join(', ') || 'none'}), longest ${probe.longest.toFixed(0)} ms; ${ips} images/s`);
+      assert.ok(probe.stopClickAt !== null && probe.stoppedAt !== null);
+      assert.ok(latency <= 300, `Stop took ${latency.toFixed(0)} ms`);
+      assert.ok(probe.longest <= 100, `the main thread was blocked for ${probe.longest.toFixed(0)} ms (${probe.longTasks} long tasks)`);
+      assert.equal(await page.isDisabled('#train-start'), false, 'Train is enabled again after Stop');
+      assert.equal(await page.isDisabled('#train-stop'), true);
+      assert.match(await page.textContent('#train-message') ?? '', /^stopped: vggsmall, 0 epochs/);
+      // The partly trained model is the engine's model: other tabs can use it.
+      const model = await page.evaluate(() => (globalThis as unknown as { convkitExplorer: { model: { name: string; epochs: number } | null } }).convkitExplorer.model);
+      assert.equal(model?.name, 'vggsmall');
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+});
