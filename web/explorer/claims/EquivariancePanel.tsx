@@ -100,7 +100,7 @@ export function EquivariancePanel() {
             <small>test image {result.image}, and shifted by dx={result.dx}, dy={result.dy} (black fill)</small>
           </p>
           {result.models.map((m) => (
-            <div key={m.model} class="scroll-x" data-model={m.model}>
+            <div key={m.model} class="scroll-x" data-model={m.model} data-source={m.source}>
               <h4>{m.model} <small>({m.weights})</small></h4>
               <table class="claim-table">
                 <thead>

@@ -27,7 +27,7 @@ import type { Handlers } from '../worker.js';
 import type { EngineState, LoadedModel } from '../engine/state.js';
 import { modelInput, requireModel } from '../engine/model.js';
 import type {
-  ClaimsRequests, DepthFile, EquivarianceLayer, EquivarianceModel, Plane, PoolingVariantResult, ShuffleRunSummary,
+  ClaimModelSource, ClaimsRequests, DepthFile, EquivarianceLayer, EquivarianceModel, Plane, PoolingVariantResult, ShuffleRunSummary,
 } from './protocol.js';
 
 const SUBSET_DIR = 'data/fashion-mnist-subset/';
@@ -214,7 +214,7 @@ function errorPlane(a: Float32Array, b: Float32Array, shape: readonly number[]):
   return { width: w, height: h, values: out };
 }
 
-function probeEquivariance(m: ProbedModel, pixels: Float32Array, shape: readonly [number, number, number], dy: number, dx: number): EquivarianceModel {
+function probeEquivariance(m: ProbedModel, source: ClaimModelSource, pixels: Float32Array, shape: readonly [number, number, number], dy: number, dx: number): EquivarianceModel {
   const batch = [1, ...shape];
   const fields = new Map(summary(m.net, shape).rows.filter((r) => r.leaf).map((r) => [r.path, r.receptiveField]));
   const base = traceLayers(m.net, m.input(pixels, 1), batch, m.name);
@@ -230,7 +230,7 @@ function probeEquivariance(m: ProbedModel, pixels: Float32Array, shape: readonly
     }
     return { ...c, maps };
   });
-  return { model: m.name, source: m.weights.startsWith('seeded') ? 'seeded' : 'yours', weights: m.weights, layers };
+  return { model: m.name, source, weights: m.weights, layers };
 }
 
 /** Softmax outputs of `net` (eval mode, no tape) for normalised inputs. */
@@ -292,7 +292,7 @@ export const claimsHandlers: Handlers<keyof ClaimsRequests> = {
     return {
       dx, dy, image,
       input: planeOf(pixels, batch), shiftedInput: planeOf(shiftPlanes(pixels, batch, dy, dx, 0), batch),
-      models: probed.map((m) => probeEquivariance(m, pixels, shape, dy, dx)),
+      models: probed.map((m) => probeEquivariance(m, source, pixels, shape, dy, dx)),
     };
   },
 
