@@ -140,7 +140,7 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
     await page.close();
   });
 
-  test('an uploaded PNG: preview and input equal the CLI\'s preprocessing; probabilities equal `convkit predict --json`', async () => {
+  test('an uploaded PNG: preview and input equal the CLI\'s preprocessing; probabilities equal `convkit predict --json`', async (t) => {
     const { page, errors } = await session.open({ hash: 'input' });
     await createModel(page, 'input');
     await page.setInputFiles('#input-upload', pngPath);
@@ -151,6 +151,7 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
     let worst = 0;
     for (let i = 0; i < 784; i++) worst = Math.max(worst, Math.abs(input.pixels[i]! - cliPixels[i]!));
     assert.ok(worst < 1e-6, `page vs CLI preprocessing: max difference ${worst}`);
+    t.diagnostic(`upload: page vs CLI preprocessing, max |difference| ${worst}`);
     // The preview canvas shows exactly those values as gray bytes.
     const preview = await page.evaluate(() => {
       const c = document.getElementById('input-preview') as HTMLCanvasElement;
@@ -182,10 +183,13 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
       const cli = await predict(...extra);
       const shown = await readProbabilities(page);
       assert.equal(shown.length, 10);
+      let largest = 0;
       for (const r of cli) {
         const p = shown.find((s) => s.index === r.index)!.p;
+        largest = Math.max(largest, Math.abs(p - r.probability));
         assert.ok(Math.abs(p - r.probability) < 1e-5, `${what}: class ${r.index}: page ${p}, convkit predict ${r.probability}`);
       }
+      t.diagnostic(`${what}: page vs convkit predict --json, max |difference| over 10 classes ${largest.toExponential(2)}`);
     };
     await compare([], 'upload');
 
@@ -207,7 +211,7 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
     await page.close();
   });
 
-  test('Inside the model: every leaf layer with summary\'s shapes; hovered units report traceLayers\' values and summary\'s fields', async () => {
+  test('Inside the model: every leaf layer with summary\'s shapes; hovered units report traceLayers\' values and summary\'s fields', async (t) => {
     const { page, errors } = await session.open({ hash: 'inside' });
     await createModel(page, 'inside');
     await page.click('#tab-input');
@@ -257,6 +261,7 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
       const index = spatial ? (channel * h + row) * w + col : channel;
       const expected = layer.data[index]!;
       assert.ok(Math.abs(unit.value - expected) < 1e-5, `${path} unit (${channel}, ${row}, ${col}): page ${unit.value}, Node ${expected}`);
+      t.diagnostic(`${path} unit (${channel}, ${row}, ${col}): page ${unit.value}, Node ${expected}`);
       const rf = leaves.find((l) => l.path === path)!.receptiveField!;
       const field = unitField(rf, spatial ? row : 0, spatial ? col : 0, [28, 28]);
       const text = (f: { x0: number; y0: number; x1: number; y1: number } | null) => (f ? `${f.x0},${f.y0},${f.x1},${f.y1}` : '');

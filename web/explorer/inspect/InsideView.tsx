@@ -44,7 +44,7 @@ function FeatureMap({ layer, channel, limit, onUnit }: {
     if (ref.current) drawPlane(ref.current, layer.values, channel * h * w, h, w, limit);
   }, [layer, channel, limit, h, w]);
   const scale = Math.max(1, Math.ceil(MAP_MIN_CSS / Math.min(h, w)));
-  const at = (e: MouseEvent): [number, number] => {
+  const at = (e: PointerEvent): [number, number] => {
     const rect = ref.current!.getBoundingClientRect();
     const col = Math.min(w - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * w)));
     const row = Math.min(h - 1, Math.max(0, Math.floor(((e.clientY - rect.top) / rect.height) * h)));
@@ -53,7 +53,8 @@ function FeatureMap({ layer, channel, limit, onUnit }: {
   return (
     <canvas ref={ref} width={w} height={h} style={{ width: `${w * scale}px`, height: `${h * scale}px` }} tabIndex={0}
       data-channel={channel} aria-label={`${layer.path} channel ${channel}, ${h} by ${w} units; arrow keys move over them`}
-      onMouseMove={(e) => { const [r, c] = at(e); cursor.current = [r, c]; onUnit(channel, r, c); }}
+      onPointerMove={(e) => { const [r, c] = at(e); cursor.current = [r, c]; onUnit(channel, r, c); }}
+      onPointerDown={(e) => { const [r, c] = at(e); cursor.current = [r, c]; onUnit(channel, r, c); }}
       onFocus={() => onUnit(channel, cursor.current[0], cursor.current[1])}
       onKeyDown={(e) => {
         const moves: Record<string, [number, number]> = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1] };
@@ -75,14 +76,17 @@ function VectorMap({ layer, limit, onUnit }: { layer: LayerActivation; limit: nu
   useEffect(() => {
     if (ref.current) drawPlane(ref.current, layer.values, 0, 1, n, limit);
   }, [layer, limit, n]);
+  // Pointer events: a mouse hovers, a finger taps (phones have no hover).
+  const pick = (e: PointerEvent) => {
+    const rect = ref.current!.getBoundingClientRect();
+    const i = Math.min(n - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * n)));
+    cursor.current = i;
+    onUnit(i, 0, 0);
+  };
   return (
     <canvas ref={ref} width={n} height={1} tabIndex={0} aria-label={`${layer.path}: ${n} units; arrow keys move over them`}
-      onMouseMove={(e) => {
-        const rect = ref.current!.getBoundingClientRect();
-        const i = Math.min(n - 1, Math.max(0, Math.floor(((e.clientX - rect.left) / rect.width) * n)));
-        cursor.current = i;
-        onUnit(i, 0, 0);
-      }}
+      onPointerMove={(e) => pick(e)}
+      onPointerDown={(e) => pick(e)}
       onFocus={() => onUnit(cursor.current, 0, 0)}
       onKeyDown={(e) => {
         const step = e.key === 'ArrowRight' ? 1 : e.key === 'ArrowLeft' ? -1 : 0;
@@ -115,38 +119,44 @@ function LayerBlock({ layer, row, onUnit }: {
   );
 }
 
-/** One conv layer's weights: a grid with a row per output channel and a column per input channel. */
-function FilterGrid({ filters }: { filters: ConvFilters }) {
+/** One output channel's kernel: its input channels side by side, 1 canvas pixel per weight. */
+function FilterStrip({ filters, output, limit, scale }: { filters: ConvFilters; output: number; limit: number; scale: number }) {
   const ref = useRef<HTMLCanvasElement>(null);
-  const [out, inC, kh, kw] = filters.shape;
-  const limit = maxAbs(filters.weights);
+  const [, inC, kh, kw] = filters.shape;
   const gap = 1;
-  const width = inC * (kw + gap) - gap, height = out * (kh + gap) - gap;
+  const width = inC * (kw + gap) - gap;
   useEffect(() => {
     const canvas = ref.current;
-    if (!canvas) return;
+    const ctx = canvas?.getContext('2d');
+    if (!canvas || !ctx) return;
     canvas.width = width;
-    canvas.height = height;
-    const ctx = canvas.getContext('2d');
-    if (!ctx) return;
+    canvas.height = kh;
     ctx.fillStyle = '#fff';
-    ctx.fillRect(0, 0, width, height);
+    ctx.fillRect(0, 0, width, kh);
     const tile = document.createElement('canvas');
-    for (let o = 0; o < out; o++) {
-      for (let i = 0; i < inC; i++) {
-        drawPlane(tile, filters.weights, (o * inC + i) * kh * kw, kh, kw, limit);
-        ctx.drawImage(tile, i * (kw + gap), o * (kh + gap));
-      }
+    for (let i = 0; i < inC; i++) {
+      drawPlane(tile, filters.weights, (output * inC + i) * kh * kw, kh, kw, limit);
+      ctx.drawImage(tile, i * (kw + gap), 0);
     }
-  }, [filters, width, height, out, inC, kh, kw, limit]);
-  const scale = Math.max(2, Math.min(8, Math.floor(320 / Math.max(width, height))));
+  }, [filters, output, limit, width, inC, kh, kw]);
+  return (
+    <canvas ref={ref} width={width} height={kh} style={{ width: `${width * scale}px`, height: `${kh * scale}px` }}
+      title={`filter ${output}`} aria-label={`${filters.path} filter ${output}: ${inC} input channel${inC === 1 ? '' : 's'} of ${kh}x${kw} weights`} />
+  );
+}
+
+/** One conv layer's weights: a strip per output channel (its input channels side by side), one colour scale. */
+function FilterGrid({ filters }: { filters: ConvFilters }) {
+  const [out, inC, kh, kw] = filters.shape;
+  const limit = maxAbs(filters.weights);
+  // Each weight at least 4 CSS px; a strip about 180 px wide when it has few input channels.
+  const scale = Math.max(4, Math.min(12, Math.floor(180 / (inC * (kw + 1) - 1))));
   return (
     <div class="layer-block" data-layer={filters.path} data-filters={`${out}x${inC}x${kh}x${kw}`}>
       <h4>{filters.path} <span class="muted">Conv2d weights</span> {out} filters of {inC}x{kh}x{kw}</h4>
       <DivergingLegend limit={limit} label="weight" />
       <div class="filter-grid">
-        <canvas ref={ref} width={width} height={height} style={{ width: `${width * scale}px`, height: `${height * scale}px` }}
-          aria-label={`${filters.path}: ${out} rows (output channels) by ${inC} columns (input channels) of ${kh}x${kw} kernels`} />
+        {Array.from({ length: out }, (_, o) => <FilterStrip key={o} filters={filters} output={o} limit={limit} scale={scale} />)}
       </div>
     </div>
   );
@@ -286,6 +296,7 @@ export function InsideView({ active = false }: { active?: boolean }) {
     <div>
       {error && <p class="error" role="alert" id="inside-error">{error}</p>}
       <div class="inspect-grid">
+        <div class="inside-left">
         <div class="inside-sticky">
           <h3>Input</h3>
           {input
@@ -304,8 +315,9 @@ export function InsideView({ active = false }: { active?: boolean }) {
                 {' '}<strong>{short(unit.value)}</strong>.
                 {unit.clipped && <> Sees input columns {unit.clipped.x0}..{unit.clipped.x1}, rows {unit.clipped.y0}..{unit.clipped.y1}
                   {(unit.full.x0 < 0 || unit.full.y0 < 0 || unit.full.x1 >= input!.shape[2] || unit.full.y1 >= input!.shape[1]) && ' (its field also covers zero padding)'}.</>}</>
-              : 'Hover over a feature map (or focus one with Tab and move with the arrow keys) to see a unit\'s value and the input pixels it sees.'}
+              : 'Hover over (or tap) a feature map, or focus one with Tab and move with the arrow keys, to see a unit\'s value and the input pixels it sees.'}
           </div>
+        </div>
         </div>
         <div>
           <h3>Feature maps, layer by layer</h3>
@@ -317,7 +329,7 @@ export function InsideView({ active = false }: { active?: boolean }) {
         </div>
       </div>
       <h3>Filters</h3>
-      <p class="hint">The weights of each convolution: one row per output channel, one column per input channel.</p>
+      <p class="hint">The weights of each convolution: one strip per filter (output channel), its input channels side by side.</p>
       <div id="inside-filters">
         {structure && structure.filters.length === 0 && <p>This model has no convolution layers.</p>}
         {structure?.filters.map((f) => <FilterGrid key={f.path} filters={f} />)}
