@@ -7,8 +7,13 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { skipReason, startExplorer, type ExplorerSession } from './support/explorer.js';
+import { ROOT, skipReason, startExplorer, type ExplorerSession } from './support/explorer.js';
+
+const SUBSET = join(ROOT, 'data/fashion-mnist-subset');
 
 interface Probe {
   longest: number;
@@ -27,8 +32,69 @@ async function waitForSubset(page: Page): Promise<void> {
 
 describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
   let session: ExplorerSession;
-  before(async () => { session = await startExplorer(); });
-  after(async () => { await session?.close(); });
+  let listDir = '';
+  before(async () => {
+    // What `convkit explore` serves when it finds full datasets: /datasets/index.json. Here it lists the subset's
+    // files under the name 'mnist' (URLs relative to the index), which exercises the same path with small files.
+    listDir = mkdtempSync(join(tmpdir(), 'convkit-datasets-'));
+    writeFileSync(join(listDir, 'index.json'), JSON.stringify({
+      datasets: [{ name: 'mnist', files: {
+        trainImages: '../data/fashion-mnist-subset/train-images-idx3-ubyte.gz', trainLabels: '../data/fashion-mnist-subset/train-labels-idx1-ubyte.gz',
+        testImages: '/data/fashion-mnist-subset/t10k-images-idx3-ubyte.gz', testLabels: '/data/fashion-mnist-subset/t10k-labels-idx1-ubyte.gz',
+      } }],
+    }));
+    session = await startExplorer({ mounts: [{ prefix: '/datasets/', dir: listDir }] });
+  });
+  after(async () => {
+    await session?.close();
+    if (listDir) rmSync(listDir, { recursive: true, force: true });
+  });
+
+  test('data: a dataset the server lists, and IDX files picked by the user (which is which from header and name)', { timeout: 60_000 }, async () => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      const options = await page.$$eval('#train-dataset option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+      assert.deepEqual(options, ['subset', 'server:mnist']);
+      await page.selectOption('#train-dataset', 'server:mnist');
+      await page.waitForSelector('#train-data-status:has-text("MNIST: 2,000 train / 1,000 test images")', { timeout: 20_000 });
+      // Picked files, in no particular order, the test labels not compressed.
+      const { gunzipSync } = await import('node:zlib');
+      const { readFileSync } = await import('node:fs');
+      await page.setInputFiles('#train-files', [
+        { name: 't10k-labels-idx1-ubyte', mimeType: 'application/octet-stream', buffer: gunzipSync(readFileSync(join(SUBSET, 't10k-labels-idx1-ubyte.gz'))) },
+        ...['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'].map((name) => ({ name, mimeType: 'application/gzip', buffer: readFileSync(join(SUBSET, name)) })),
+      ]);
+      await page.waitForSelector('#train-data-status:has-text("your IDX files (Fashion-MNIST classes): 2,000 train / 1,000 test images")', { timeout: 20_000 });
+      assert.equal(await page.inputValue('#train-dataset'), 'files');
+      // Three files are not a dataset: the message says what is missing.
+      await page.setInputFiles('#train-files', ['train-images-idx3-ubyte.gz', 't10k-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte.gz'].map((name) => join(SUBSET, name)));
+      await page.waitForSelector('#train-data-status:has-text("need two labels files")', { timeout: 20_000 });
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
+  test('fits a 390 px phone: no horizontal page scroll, before and after training', { timeout: 120_000 }, async () => {
+    const { page, errors } = await session.open({ viewport: { width: 390, height: 844 } });
+    try {
+      await waitForSubset(page);
+      const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      assert.equal(await overflow(), 0, 'page wider than the phone before training');
+      await page.selectOption('#train-model', 'mlp');
+      await page.fill('#train-epochs', '1');
+      await page.click('#train-start');
+      await page.waitForSelector('body[data-train-state=done]', { state: 'attached', timeout: 100_000 });
+      assert.equal(await page.locator('#train-predictions figure').count(), 24);
+      assert.equal(await overflow(), 0, 'page wider than the phone after training (confusion matrix, charts, predictions)');
+      const chartWidth = await page.evaluate(() => document.querySelector('#train-loss-chart canvas')!.getBoundingClientRect().right);
+      assert.ok(chartWidth <= 390, `the loss chart ends at x = ${chartWidth}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
 
   test('bad settings get an alert next to their control and block Train; threads are capped with a message', { timeout: 60_000 }, async () => {
     const { page, errors } = await session.open();

@@ -55,17 +55,22 @@ function predictionImages(test: data.ImageDataset): PredictionImages {
  * that restores the plain forward passes (other tabs run the model afterwards).
  */
 function interruptibleForward(net: nn.Module, stopped: () => boolean): () => void {
-  const wrapped: nn.Module[] = [];
+  const wrapped: { module: nn.Module; own: nn.Module['forward'] | null }[] = [];
   for (const m of net.modules()) {
     const plain = m.forward;
+    wrapped.push({ module: m, own: Object.prototype.hasOwnProperty.call(m, 'forward') ? plain : null });
     m.forward = function (this: nn.Module, ...args: Parameters<nn.Module['forward']>) {
       if (stopped()) throw new train.TrainingAbortedError('training stopped');
       return plain.apply(this, args);
     };
-    wrapped.push(m);
   }
-  // The own property shadows the prototype's forward; deleting it brings the class's method back.
-  return () => { for (const m of wrapped) delete (m as { forward?: unknown }).forward; };
+  // The wrapper is an own property shadowing the class's forward: deleting it brings the method back.
+  return () => {
+    for (const { module, own } of wrapped) {
+      if (own) module.forward = own;
+      else delete (module as { forward?: unknown }).forward;
+    }
+  };
 }
 
 function toJson(v: unknown): JsonValue {
