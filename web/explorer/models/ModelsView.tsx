@@ -46,7 +46,7 @@ function inputFiles(list: FileList | null): PickedFile[] {
 /** Where `picked` came from, for the model's origin line. */
 function describePick(picked: readonly PickedFile[], how: string): string {
   const top = [...new Set(picked.map((p) => p.path.split('/')[0]!))];
-  return `${how} ${top.length === 1 ? top[0] : `${top.length} files`}`;
+  return `${how} ${top.length <= 3 ? top.join(', ') : `${top.slice(0, 2).join(', ')} and ${top.length - 2} more`}`;
 }
 
 const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -207,7 +207,7 @@ export function ModelsView(_props: { active?: boolean }) {
           data-epochs={model.epochs} data-accuracy={model.testAccuracy ?? ''} data-parameters={model.parameters} data-version={model.version}>
           <tbody>
             <tr><th scope="row">Model</th><td>{model.name}</td></tr>
-            <tr><th scope="row">From</th><td>{model.origin}</td></tr>
+            <tr><th scope="row">From</th><td style={{ overflowWrap: 'anywhere' }}>{model.origin}</td></tr>
             <tr><th scope="row">Classes ({model.classNames.length})</th><td>{model.classNames.join(', ')}</td></tr>
             <tr><th scope="row">Input</th><td>{model.inputShape.join(' x ')} (channels x height x width)</td></tr>
             <tr><th scope="row">Normalisation</th><td>{model.normalization
@@ -238,12 +238,12 @@ export function ModelsView(_props: { active?: boolean }) {
             Saved <code>{download.fileName}</code> ({kib(download.bytes)}): a folder of {download.files.length + 1} files. Use it as it is,
             <code> npx convkit eval --checkpoint {download.fileName}</code>, or unpack it with <code>tar -xf {download.fileName}</code>.
           </p>
-          <table>
+          <div class="scroll-x"><table>
             <thead><tr><th>file</th><th>bytes</th><th>SHA-256 (also in checkpoint.json)</th></tr></thead>
             <tbody>{download.files.filter((f) => f.name !== 'checkpoint.json').map((f) => (
               <tr key={f.name} data-file={f.name} data-sha256={f.sha256}><td>{f.name}</td><td>{f.bytes.toLocaleString('en-US')}</td><td><code>{f.sha256}</code></td></tr>
             ))}</tbody>
-          </table>
+          </table></div>
         </div>
       )}
     </div>
