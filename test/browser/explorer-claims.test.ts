@@ -185,6 +185,18 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
       }
     }
     assert.equal(await page.locator('#claim-depth canvas').count() >= 2, true, 'two charts drawn');
+    // The short live run: 4 steps of 8 images, the loss averaged over 2 steps: 2 points per net.
+    await setField(page, 'depth-steps', '4');
+    await setField(page, 'depth-batch', '8');
+    await setField(page, 'depth-every', '2');
+    await page.click('#claim-depth button.run');
+    await page.waitForSelector('#claim-depth .depth-live[data-complete=true]', { timeout: 40_000 });
+    for (const model of ['plain20', 'plain56', 'resnet20', 'resnet56']) {
+      const li = `#claim-depth [data-live-series=${model}]`;
+      assert.equal(await num(page, li, 'data-points'), 2, model);
+      const loss = await num(page, li, 'data-last-loss');
+      assert.ok(Number.isFinite(loss) && loss > 0, `${model} live loss ${loss}`);
+    }
   });
 
   test('with a model in the main engine, equivariance and hierarchy look at that model', async () => {

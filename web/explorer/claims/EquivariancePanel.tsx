@@ -24,7 +24,7 @@ function LayerRow({ model, layer }: { model: string; layer: EquivarianceLayer })
       data-interior-error={layer.relativeError} data-aligned={String(layer.aligned)}>
       <th scope="row" class="left">{layer.path}<br /><small>{layer.type}</small></th>
       <td>{layer.shape.slice(1).join('x')}</td>
-      <td>{Number.isNaN(layer.jump[1]) ? '-' : `${layer.jump[0]}x${layer.jump[1]}`}</td>
+      <td>{layer.metric === 'change' || Number.isNaN(layer.jump[1]) ? '-' : `${layer.jump[0]}x${layer.jump[1]}`}</td>
       <td class={exact ? 'good' : ''}>
         {sci(layer.relativeError)}{layer.metric === 'change' ? ' (change)' : layer.aligned ? '' : ' *'}
       </td>
@@ -104,7 +104,7 @@ export function EquivariancePanel() {
               <h4>{m.model} <small>({m.weights})</small></h4>
               <table class="claim-table">
                 <thead>
-                  <tr><th scope="col">layer</th><th scope="col">output</th><th scope="col">stride</th><th scope="col">relative error on the interior</th>
+                  <tr><th scope="col" class="left">layer</th><th scope="col">output</th><th scope="col">stride</th><th scope="col">relative error on the interior</th>
                     <th scope="col" class="left">map(shift x), shift(map x), |difference|</th></tr>
                 </thead>
                 <tbody>{m.layers.map((l) => <LayerRow key={l.path} model={m.model} layer={l} />)}</tbody>

@@ -54,7 +54,7 @@ export function LedgerPanel() {
         <div>
           <div class="scroll-x">
             <table class="claim-table">
-              <thead><tr><th scope="col">layer</th><th scope="col">output units</th><th scope="col">inputs per unit</th><th scope="col">parameters</th><th scope="col">multiply-adds per image</th></tr></thead>
+              <thead><tr><th scope="col" class="left">layer</th><th scope="col">output units</th><th scope="col">inputs per unit</th><th scope="col">parameters</th><th scope="col">multiply-adds per image</th></tr></thead>
               <tbody>
                 {([['dense', ledger.dense], ['local', ledger.local], ['conv', ledger.conv]] as const).map(([kind, cost]) => (
                   <tr key={kind} data-kind={kind} data-parameters={cost.params} data-macs={cost.macs}>

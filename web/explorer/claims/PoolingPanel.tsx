@@ -72,7 +72,7 @@ export function PoolingPanel() {
       {result && (
         <div class="pooling-result" data-image={result.image} data-trained-now={String(result.trainedNow)}>
           <p>
-            Test image {result.image}: a {result.labelClass}. The chart shows each model's probability for the true
+            Test image {result.image} ({result.labelClass}). The chart shows each model's probability for the true
             class as the image moves {result.axis === 'horizontal' ? 'left (-) and right (+)' : 'up (-) and down (+)'};
             the table, the predicted class and its probability.
           </p>
@@ -82,7 +82,7 @@ export function PoolingPanel() {
             data={[shifts, ...result.variants.map((v) => v.curve.map((p) => p.trueClassConfidence))]} />
           <div class="scroll-x">
             <table class="claim-table">
-              <thead><tr><th scope="col">model</th><th scope="col">test accuracy</th>{shifts.map((s) => <th key={s} scope="col">{s > 0 ? `+${s}` : s} px</th>)}</tr></thead>
+              <thead><tr><th scope="col" class="left">model</th><th scope="col">test accuracy</th>{shifts.map((s) => <th key={s} scope="col">{s > 0 ? `+${s}` : s} px</th>)}</tr></thead>
               <tbody>
                 {result.variants.map((v) => (
                   <tr key={v.variant} data-variant={v.variant} data-points={v.curve.length} data-test-accuracy={v.testAccuracy}>

@@ -83,7 +83,7 @@ export function ShufflePanel() {
             series={RUNS.map((r) => ({ label: r.run, color: r.color, ...(r.dash ? { dash: r.dash } : {}), points: true }))} data={data} />
           <div class="scroll-x">
             <table class="claim-table">
-              <thead><tr><th scope="col">run</th><th scope="col">points</th><th scope="col">latest test accuracy</th></tr></thead>
+              <thead><tr><th scope="col" class="left">run</th><th scope="col">points</th><th scope="col">latest test accuracy</th></tr></thead>
               <tbody>
                 {RUNS.map((r) => (
                   <tr key={r.run} data-run={r.run} data-points={points[r.run]?.length ?? 0} data-accuracy={last(r.run) ?? ''}>

@@ -27,7 +27,7 @@ import type { Handlers } from '../worker.js';
 import type { EngineState, LoadedModel } from '../engine/state.js';
 import { modelInput, requireModel } from '../engine/model.js';
 import type {
-  ClaimModelSource, ClaimsRequests, DepthFile, EquivarianceLayer, EquivarianceModel, Plane, PoolingVariantResult, ShuffleRunSummary,
+  ClaimModelSource, ClaimsRequests, DepthFile, DepthSeries, EquivarianceLayer, EquivarianceModel, Plane, PoolingVariantResult, ShuffleRunSummary,
 } from './protocol.js';
 
 const SUBSET_DIR = 'data/fashion-mnist-subset/';
@@ -493,6 +493,44 @@ export const claimsHandlers: Handlers<keyof ClaimsRequests> = {
       }
     }
     return { files, missing };
+  },
+
+  async 'claims.depthLive'({ steps, batchSize, lossEvery }, state) {
+    checkInteger('training steps', steps, 1, 1000);
+    checkInteger('batch size', batchSize, 1, 128);
+    checkInteger('loss window', lossEvery, 1, steps);
+    const signal = begin('depth');
+    try {
+      const { train } = await subsetData();
+      const runs = DEPTH_MODELS.map((model) => {
+        const stepper = new Stepper(seededModel(SEED, () => models.create(model)), train, batchSize, SEED);
+        return { model, stepper, window: [] as number[], series: { model, points: [] as DepthSeries['points'] } };
+      });
+      const pacer = new Pacer(signal, 'depth training');
+      let stopped = false;
+      try {
+        for (let s = 1; s <= steps; s++) {
+          // The four nets take turns, one step each, so their curves grow together.
+          for (const r of runs) {
+            r.window.push(r.stepper.step());
+            if (r.window.length === lossEvery || s === steps) {
+              const loss = meanOf(r.window);
+              r.window = [];
+              r.series.points.push({ step: s, loss, min: loss, max: loss });
+              state.emit('claims.depthPoint', { model: r.model, step: s, loss });
+            }
+            await pacer.tick();
+          }
+          state.emit('claims.progress', { task: 'depth', done: s, total: steps, message: `step ${s}/${steps}` });
+        }
+      } catch (e) {
+        if (!(e instanceof StoppedError)) throw e;
+        stopped = true;
+      }
+      return { series: runs.map((r) => r.series), steps, budget: budgetText(steps, runs[0]!.stepper.batchSize), stopped };
+    } finally {
+      end();
+    }
   },
 
   'claims.stop'() {

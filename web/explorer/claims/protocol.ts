@@ -145,13 +145,17 @@ export interface ClaimsRequests {
   'claims.hierarchy': { params: { source: ClaimModelSource; steps: number; searchImages: number; channelsPerLayer: number; patchesPerChannel: number }; result: HierarchyResult };
   /** The lab's recorded depth runs (lab/depth.json, lab/depth-adam.json), mean curves over seeds. */
   'claims.depthResults': { params: Record<string, never>; result: { files: DepthFile[]; missing: { url: string; reason: string }[] } };
+  /** A short live run of the four depth nets (Adam, in turns, seeded); 'claims.depthPoint' events as windows close. */
+  'claims.depthLive': { params: { steps: number; batchSize: number; lossEvery: number }; result: { series: DepthSeries[]; steps: number; budget: string; stopped: boolean } };
   /** Stop this engine's running claims computation (between two training steps). */
   'claims.stop': { params: Record<string, never>; result: { stopped: boolean } };
 }
 
 export interface ClaimsEvents {
   /** Progress of a long claims computation. */
-  'claims.progress': { task: 'pooling' | 'shuffle' | 'hierarchy'; done: number; total: number; message: string };
+  'claims.progress': { task: 'pooling' | 'shuffle' | 'hierarchy' | 'depth'; done: number; total: number; message: string };
   /** A new accuracy point of one pixel-shuffle run. */
   'claims.shufflePoint': { run: string; step: number; accuracy: number };
+  /** A new training-loss point (mean over the last `lossEvery` steps) of one live depth run. */
+  'claims.depthPoint': { model: string; step: number; loss: number };
 }
