@@ -139,6 +139,7 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
       assert.ok(accuracy > 0 && accuracy <= 1, `${run}: ${accuracy}`);
     }
     assert.equal(await page.locator('#claim-shuffle .u-legend .u-series').count(), 5, 'legend: x and four runs');
+    assert.equal(await page.locator('#claim-shuffle canvas.claim-plane').count(), 2, 'an image before and after the permutation');
     const text = await page.$$eval('#claim-shuffle tr[data-run]', (rows) => rows.map((r) => `${r.getAttribute('data-run')} ${r.getAttribute('data-accuracy')}`));
     console.log(`shuffle, 1 epoch: ${text.join(', ')}`);
     // Stop: a 20-epoch run ends within seconds of the button.
@@ -172,7 +173,10 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
   });
 
   test('depth: the lab\'s recorded plain vs residual loss curves, every recorded point', async () => {
-    await openPanel(page, 'claim-depth');
+    // Opened with the keyboard: a panel's summary takes focus and Enter toggles it.
+    await page.focus('#claim-depth > summary');
+    await page.keyboard.press('Enter');
+    assert.equal(await page.getAttribute('#claim-depth', 'open'), '');
     await page.waitForSelector('#claim-depth [data-file="lab/depth-adam.json"] [data-series=resnet56]');
     for (const file of ['depth.json', 'depth-adam.json']) {
       const record = JSON.parse(readFileSync(join(ROOT, 'lab', file), 'utf8')) as { results: { runs: { model: string; seed: number; curve: { loss: number }[] }[] } };
@@ -221,6 +225,11 @@ describe('the explorer: why CNNs work', { skip: skipReason ?? false }, () => {
     await page.waitForTimeout(300);
     const width = await page.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= 390, `page width ${width} px on a 390-px phone`);
+    // Every control is labelled (a wrapping <label>, aria-label or its own text).
+    const unlabelled = await page.$$eval('#claims input, #claims select, #claims button', (els) => els
+      .filter((el) => !el.closest('label') && !el.getAttribute('aria-label') && !(el.textContent ?? '').trim())
+      .map((el) => el.outerHTML.slice(0, 80)));
+    assert.deepEqual(unlabelled, []);
     const longTasks = await page.evaluate(() => (window as unknown as { longTasks: { start: number; duration: number }[] }).longTasks);
     const text = longTasks.map((t) => `${t.duration.toFixed(0)} ms at ${(t.start / 1000).toFixed(1)} s`).join(', ') || 'none';
     console.log(`main-thread tasks over 50 ms: ${text}`);

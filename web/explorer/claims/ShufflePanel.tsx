@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { useClaimsEngine } from './ClaimsView.js';
 import type { ShuffleResult } from './protocol.js';
-import { Alert, LineChart, NumberField, Panel, pct, Progress, toInteger } from './widgets.js';
+import { Alert, LineChart, NumberField, Panel, pct, PlaneCanvas, Progress, toInteger } from './widgets.js';
 
 const RUNS = [
   { run: 'mlp original', color: '#0072B2' },
@@ -93,6 +93,13 @@ export function ShufflePanel() {
               </tbody>
             </table>
           </div>
+          {result && (
+            <p class="map-row">
+              <PlaneCanvas plane={result.example.original} size={84} range={[0, 1]} label="test image 0" />
+              <PlaneCanvas plane={result.example.shuffled} size={84} range={[0, 1]} label="test image 0 with its pixels shuffled" />
+              <small>test image 0, and what the shuffled runs see instead</small>
+            </p>
+          )}
           {result && (
             <p>
               {result.stopped ? 'Stopped' : 'Finished'} after {result.runs[0]?.points.at(-1)?.step ?? 0} of {result.steps} steps each

@@ -400,7 +400,13 @@ export const claimsHandlers: Handlers<keyof ClaimsRequests> = {
         if (!(e instanceof StoppedError)) throw e;
         stopped = true;
       }
-      return { runs: runs.map((r) => r.summary), steps, testImages: test.length, permutationSeed: PERMUTATION_SEED, stopped };
+      const original = imagePixels(test, 0);
+      const shape = [1, test.channels, test.height, test.width];
+      const shuffled = shuffle({ data: Float32Array.from(original), n: 1, c: test.channels, h: test.height, w: test.width }, new Generator(0)).data;
+      return {
+        runs: runs.map((r) => r.summary), steps, testImages: test.length, permutationSeed: PERMUTATION_SEED, stopped,
+        example: { original: planeOf(original, shape), shuffled: planeOf(shuffled, shape) },
+      };
     } finally {
       end();
     }

@@ -103,6 +103,8 @@ export interface ShuffleResult {
   testImages: number;
   permutationSeed: number;
   stopped: boolean;
+  /** Test image 0 before and after the permutation (pixels in [0, 1]). */
+  example: { original: Plane; shuffled: Plane };
 }
 
 export interface HierarchyResult {
