@@ -200,6 +200,31 @@ describe('explorer: models in and out', { skip: skipReason ?? false }, () => {
     await page.close();
   });
 
+  test('a run folder through the folder input takes best/; a dropped .tar loads too', async () => {
+    const { page, errors } = await session.open({ hash: 'models' });
+    await page.waitForSelector('#models-current[data-origin="server /checkpoint/"]', { timeout: 60_000 });
+    // The run folder holds best/ and last/ (and the report files convkit train writes): best/ is taken.
+    await page.setInputFiles('#models-folder', runDir);
+    await page.waitForSelector('#models-current[data-origin="folder run"]', { timeout: 60_000 });
+    const best = JSON.parse(readFileSync(join(runDir, 'best', 'checkpoint.json'), 'utf8')) as { metrics: { history: { testAccuracy: number }[] } };
+    assert.equal(Number((await shownModel(page))['accuracy']), best.metrics.history.at(-1)!.testAccuracy);
+    // A .tar written by the page (the previous test's download format), dropped on the drop zone.
+    const tarPath = join(work, 'dropped.tar');
+    const { checkpointToTar } = await import('../../src/io/checkpointArchive.js');
+    const { loadCheckpoint } = await import('../../src/node/checkpoint.js');
+    writeFileSync(tarPath, await checkpointToTar(await loadCheckpoint(join(runDir, 'last')), 'lenet5-epoch1'));
+    const bytes = [...readFileSync(tarPath)];
+    await page.evaluate((values) => {
+      const transfer = new DataTransfer();
+      transfer.items.add(new File([new Uint8Array(values)], 'dropped.tar'));
+      document.querySelector('#models-drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForSelector('#models-current[data-origin="dropped dropped.tar"]', { timeout: 60_000 });
+    assert.equal((await shownModel(page))['name'], 'lenet5');
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
   test('a broken checkpoint: the page names the file and what is wrong, next to the control', async () => {
     const { page } = await session.open({ hash: 'models' });
     await page.waitForSelector('#models-current[data-origin="server /checkpoint/"]', { timeout: 60_000 });

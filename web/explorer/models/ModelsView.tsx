@@ -191,7 +191,7 @@ export function ModelsView(_props: { active?: boolean }) {
         <div class="controls">
           <label>Files <input id="models-files" type="file" multiple accept=".json,.safetensors,.tar"
             onChange={(e) => { const t = e.currentTarget; void loadPicked(inputFiles(t.files), 'files').then(() => { t.value = ''; }); }} /></label>
-          <label>Folder <input id="models-folder" type="file" {...{ webkitdirectory: '' }}
+          <label>Folder <input id="models-folder" type="file" {...{ webkitdirectory: true }}
             onChange={(e) => { const t = e.currentTarget; void loadPicked(inputFiles(t.files), 'folder').then(() => { t.value = ''; }); }} /></label>
         </div>
       </div>
