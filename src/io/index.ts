@@ -13,3 +13,4 @@ export { checkpointToFiles, checkpointToTar, checkpointFromFiles, checkpointFrom
 export type { CheckpointFile } from './checkpointArchive.js';
 export { encodeTar, decodeTar, TarFormatError } from './tar.js';
 export type { TarEntry } from './tar.js';
+export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './onnx/export.js';
