@@ -47,7 +47,12 @@ function plainCopy(source: Float32Array): Float32Array {
   return copy;
 }
 
-export function backward(root: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean }): void {
+/**
+ * `options.interrupt`: called before each node's gradient; whatever it throws ends the pass there. The leaves'
+ * `.grad` may then hold part of this pass's gradient (zero them before the next step); no weight has changed.
+ * It lets a long backward pass (hundreds of milliseconds for a deep net in a browser) stop promptly.
+ */
+export function backward(root: Tensor, gradient: Tensor | undefined, options: { retainGraph?: boolean; interrupt?: () => void }): void {
   if (!root.requiresGrad) {
     throw new Error('backward: this tensor does not require grad (no input had requiresGrad, or it was computed under noGrad)');
   }
@@ -62,7 +67,9 @@ export function backward(root: Tensor, gradient: Tensor | undefined, options: { 
   const order = topologicalOrder(root);
   const grads = new Map<Tensor, Tensor>([[root, gradient]]);
   noGrad(() => {
+    const interrupt = options.interrupt;
     for (let k = order.length - 1; k >= 0; k--) {
+      if (interrupt) interrupt();
       const t = order[k]!;
       const g = grads.get(t);
       grads.delete(t);

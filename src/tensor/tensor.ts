@@ -72,8 +72,9 @@ export class Tensor {
   /**
    * Reverse-mode autodiff from this tensor. A scalar gets seed 1; a non-scalar needs `gradient` of its shape.
    * Gradients accumulate into `.grad` of every leaf that requires one.
+   * `interrupt` is called before each node's gradient; an error it throws abandons the pass (a Stop button).
    */
-  backward(gradient?: Tensor, options: { retainGraph?: boolean } = {}): void {
+  backward(gradient?: Tensor, options: { retainGraph?: boolean; interrupt?: () => void } = {}): void {
     runBackward(this, gradient, options);
   }
 

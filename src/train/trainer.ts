@@ -86,6 +86,13 @@ export interface FitOptions {
    * worker that must stop within a fraction of a second passes a small value; 0 yields after every step.
    */
   yieldIntervalMs?: number;
+  /**
+   * Polled before each step and between the nodes of each backward pass; once it returns true the run ends with
+   * TrainingAbortedError, and the step in progress changes no weight. Unlike `signal`, which only changes when
+   * the event loop runs, this can read memory shared with another thread (a page's Stop button writing to a
+   * SharedArrayBuffer), so a run stops within a fraction of a step.
+   */
+  interrupted?: () => boolean;
 }
 
 export interface FitResult {
@@ -183,6 +190,10 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     best = o.resume.meta.metrics.best;
   }
   const stepsPerEpoch = o.train.length;
+  const interrupted = o.interrupted;
+  const interrupt = interrupted
+    ? (): void => { if (interrupted()) throw new TrainingAbortedError('training aborted during a backward pass'); }
+    : undefined;
   emit({ type: 'start', startEpoch, epochs: o.epochs, stepsPerEpoch, trainExamples: o.train.numExamples, testExamples: o.test.dataset.length, resumed: !!o.resume });
 
   let lastEvaluation: EvaluationResult | null = null;
@@ -196,9 +207,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     let step = 0;
     let lastYield = t0;
     for (const { x, y } of o.train) {
-      if (o.signal?.aborted) throw new TrainingAbortedError(`training aborted during epoch ${epoch}`);
+      if (o.signal?.aborted || o.interrupted?.()) throw new TrainingAbortedError(`training aborted during epoch ${epoch}`);
       step++;
-      const out = scope(() => trainStep(o.model, o.optimizer, x, y));
+      const out = scope(() => trainStep(o.model, o.optimizer, x, y, interrupt));
       if (!Number.isFinite(out.loss)) throw new NonFiniteLossError(out.loss, epoch, step, globalStep + 1, currentLr(o.optimizer));
       globalStep++;
       if (o.scheduler?.interval === 'batch') o.scheduler.scheduler.step();
@@ -253,13 +264,13 @@ export async function fit(o: FitOptions): Promise<FitResult> {
 }
 
 /** One optimizer step on a batch; returns the batch's mean loss and how many predictions were right. */
-function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Int32Array): { loss: number; correct: number } {
+function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Int32Array, interrupt?: () => void): { loss: number; correct: number } {
   const logits = model.forward(x);
   const loss = crossEntropy(logits, y);
   const value = loss.item();
   if (!Number.isFinite(value)) return { loss: value, correct: 0 };
   optimizer.zeroGrad();
-  loss.backward();
+  loss.backward(undefined, interrupt ? { interrupt } : {});
   optimizer.step();
   const predictions = argmaxRows(logits);
   let correct = 0;

@@ -2,11 +2,12 @@
  * Handlers of the explorer's train requests (declared in ./protocol.ts): load data, train with the library's
  * `train.fit()` inside the engine worker, stop.
  *
- * Stopping fast: one training step of vggsmall or resnet20 takes a few hundred milliseconds on two wasm threads,
- * longer than the page's 300 ms budget for Stop. So besides `fit`'s own abort signal (read between steps; fit
- * yields every YIELD_INTERVAL_MS so the worker sees the page's `train.stop` message), every layer's forward pass
- * checks a shared stop flag the page sets directly (a SharedArrayBuffer, no message needed) and throws
- * TrainingAbortedError, which ends the step before the optimizer touches the weights.
+ * Stopping fast: one training step of vggsmall or resnet20 takes a few hundred milliseconds on two wasm threads
+ * (over a second on a busy machine), longer than the page's 300 ms budget for Stop. So besides `fit`'s own abort
+ * signal (read between steps; fit yields every YIELD_INTERVAL_MS so the worker sees the page's `train.stop`
+ * message), the worker reads a stop flag the page writes directly (a SharedArrayBuffer, no message needed):
+ * fit polls it between the nodes of each backward pass (`interrupted`), and every layer's forward pass checks it
+ * too (including the test-set evaluation). Either ends the step before the optimizer touches the weights.
  */
 import { data, getBackend, manualSeed, models, softmax, train, Generator, type nn } from '../../../src/index.js';
 import type { CheckpointMeta, EpochMetrics, JsonValue } from '../../../src/io/checkpoint.js';
@@ -163,7 +164,7 @@ export const trainHandlers: Handlers<keyof TrainRequests> = {
     try {
       await train.fit({
         model: net, optimizer, train: trainLoader, test: testLoader, epochs: settings.epochs, scheduler,
-        signal: controller.signal, yieldIntervalMs: YIELD_INTERVAL_MS,
+        signal: controller.signal, yieldIntervalMs: YIELD_INTERVAL_MS, interrupted: stopped,
         info: { model: { name: settings.model, config }, dataset: datasetMeta, optimizer: optimizerMeta, schedulerName: settings.schedule, training: trainingMeta },
         // Called by fit at each epoch's end with the run's full checkpoint: it becomes the engine model's meta.
         saveCheckpoint: (_kind, checkpoint) => {

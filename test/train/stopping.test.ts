@@ -1,7 +1,8 @@
 /**
- * fit()'s yieldIntervalMs: how soon an abort requested from outside the loop (a timer here; a worker's message in
- * the explorer) stops training. The default yields only every 100 ms; with 0 fit yields after every step, so an
- * abort queued during step k stops the run before step k + 2.
+ * Stopping fit() promptly. yieldIntervalMs: how soon an abort requested from outside the loop (a timer here; a
+ * worker's message in the explorer) stops training; the default yields only every 100 ms, with 0 fit yields
+ * after every step, so an abort queued during step k stops the run before step k + 2. interrupted: polled inside
+ * the backward pass too, so a run stops in the middle of a step, before the optimizer changes any weight.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,4 +52,38 @@ test('fit rejects a negative or NaN yieldIntervalMs', async () => {
   for (const bad of [-1, Number.NaN]) {
     await assert.rejects(fit({ model: net, optimizer: new SGD(net.parameters(), { lr: 0.01 }), train, test, epochs: 1, info: { model: { name: 'tiny', config: {} } }, yieldIntervalMs: bad }), /yieldIntervalMs/);
   }
+});
+
+test('interrupted() turning true inside the first backward pass stops the run before any weight changes', async () => {
+  manualSeed(0);
+  const net = new TinyNet();
+  const before = Object.fromEntries(Object.entries(net.stateDict()).map(([k, t]) => [k, Float32Array.from(t.data)]));
+  const { train, test } = loaders();
+  let polls = 0;
+  const steps: number[] = [];
+  await assert.rejects(fit({
+    model: net, optimizer: new SGD(net.parameters(), { lr: 0.1 }), train, test, epochs: 1, info: { model: { name: 'tiny', config: {} } },
+    // Poll 1 is before the first step; the following ones are between the nodes of its backward pass.
+    interrupted: () => ++polls >= 4,
+    onEvent: (e) => { if (e.type === 'batch') steps.push(e.step); },
+  }), TrainingAbortedError);
+  assert.equal(polls, 4, 'fit stopped at the first true');
+  assert.deepEqual(steps, [], 'no step completed');
+  for (const [name, tensor] of Object.entries(net.stateDict())) {
+    if (name === 'runningMean' || name === 'runningVar') continue; // the forward pass updates batch-norm statistics
+    assert.deepEqual(Array.from(tensor.data), Array.from(before[name]!), `${name} changed`);
+  }
+});
+
+test('interrupted() is polled between steps as well, and a run it never stops ends normally', async () => {
+  manualSeed(0);
+  const net = new TinyNet();
+  const { train, test } = loaders();
+  let polls = 0;
+  const result = await fit({
+    model: net, optimizer: new SGD(net.parameters(), { lr: 0.01 }), train, test, epochs: 1, info: { model: { name: 'tiny', config: {} } },
+    interrupted: () => { polls++; return false; },
+  });
+  assert.equal(result.globalStep, 16);
+  assert.ok(polls > 16 * 2, `${polls} polls for 16 steps`);
 });
