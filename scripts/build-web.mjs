@@ -20,7 +20,7 @@
 import { builtinModules } from 'node:module';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -39,7 +39,10 @@ export const noNodeModules = {
     build.onResolve({ filter: /.*/ }, (args) => {
       const spec = args.path;
       const builtin = spec.startsWith('node:') || builtins.has(spec) || builtins.has(spec.split('/')[0]);
-      if (builtin && args.kind !== 'entry-point') {
+      // A dependency's own Node imports are esbuild's to resolve: with platform 'browser' it honours the package's
+      // "browser" field (protobufjs maps 'fs' to false and guards the require) and fails the build on any other.
+      const fromDependency = args.importer.includes(`${sep}node_modules${sep}`);
+      if (builtin && args.kind !== 'entry-point' && !fromDependency) {
         return { errors: [{ text: `browser bundle: ${who(args.importer)} imports the Node module '${spec}'; browser-safe code (src/ outside src/node/ and src/cli/) must not import Node modules` }] };
       }
       if (spec.startsWith('.') && args.resolveDir) {
