@@ -58,7 +58,7 @@ export function ModelsView(_props: { active?: boolean }) {
   const [notes, setNotes] = useState<string[]>([]);
   const [busy, setBusy] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
-  const [download, setDownload] = useState<{ fileName: string; bytes: number; files: DownloadedFile[] } | null>(null);
+  const [download, setDownload] = useState<{ fileName: string; bytes: number; files: DownloadedFile[]; version: number } | null>(null);
   const [evaluation, setEvaluation] = useState<{ accuracy: number; loss: number; count: number; correct: number; dataset: string; version: number } | null>(null);
   // The page's model counter: every load bumps it so the other tabs re-query the engine.
   const version = useRef(0);
@@ -81,7 +81,7 @@ export function ModelsView(_props: { active?: boolean }) {
       setNotes(result.notes);
       setDownload(null);
       setEvaluation(null);
-      app.setStatus(`loaded ${result.model.name} (${result.model.epochs} epochs) from ${origin}`);
+      app.setStatus(`loaded ${result.model.name} (${result.model.epochs} epoch${result.model.epochs === 1 ? '' : 's'}) from ${origin}`);
     } catch (e) {
       setError(`Could not load ${origin}: ${(e as Error).message}`);
     } finally {
@@ -147,7 +147,7 @@ export function ModelsView(_props: { active?: boolean }) {
       link.click();
       link.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60_000);
-      setDownload({ fileName: result.fileName, bytes: result.tar.length, files: result.files });
+      setDownload({ fileName: result.fileName, bytes: result.tar.length, files: result.files, version: app.model?.version ?? 0 });
     } catch (e) {
       setError(`Could not download the model: ${(e as Error).message}`);
     } finally {
@@ -169,13 +169,15 @@ export function ModelsView(_props: { active?: boolean }) {
   }, [app]);
 
   const model = app.model;
+  // Results of an earlier model (before a load or a training step) are not shown as this one's.
   const fresh = evaluation && model && evaluation.version === model.version ? evaluation : null;
+  const saved = download && model && download.version === model.version ? download : null;
   return (
     <div class="models" data-busy={busy ? 'true' : 'false'}>
       <h2>Load a checkpoint</h2>
       <p class="note">
-        A folder written by <code>convkit train</code> (or its <code>best/</code> or <code>last/</code>), or a
-        <code>.tar</code> downloaded from this page. Files are checked against the sizes and SHA-256 in
+        A folder written by <code>convkit train</code> (or its <code>best/</code> or <code>last/</code>), or a{' '}
+        <code>.tar</code> downloaded from this page. Files are checked against the sizes and SHA-256 in{' '}
         <code>checkpoint.json</code>; nothing leaves your computer.
       </p>
       <div id="models-drop" class={dragging ? 'drop-zone dragging' : 'drop-zone'} tabIndex={0} aria-label="Drop a checkpoint folder or its files here"
@@ -232,15 +234,15 @@ export function ModelsView(_props: { active?: boolean }) {
           mean loss {fresh.loss.toFixed(4)} on {fresh.dataset}. <code>convkit eval --checkpoint</code> on the download gives the same.
         </p>
       )}
-      {download && (
-        <div id="models-downloaded" data-file={download.fileName} data-bytes={download.bytes}>
+      {saved && (
+        <div id="models-downloaded" data-file={saved.fileName} data-bytes={saved.bytes}>
           <p>
-            Saved <code>{download.fileName}</code> ({kib(download.bytes)}): a folder of {download.files.length + 1} files. Use it as it is,
-            <code> npx convkit eval --checkpoint {download.fileName}</code>, or unpack it with <code>tar -xf {download.fileName}</code>.
+            Saved <code>{saved.fileName}</code> ({kib(saved.bytes)}): a folder of {saved.files.length} files. Use it as it is,
+            <code> npx convkit eval --checkpoint {saved.fileName}</code>, or unpack it with <code>tar -xf {saved.fileName}</code>.
           </p>
           <div class="scroll-x"><table>
             <thead><tr><th>file</th><th>bytes</th><th>SHA-256 (also in checkpoint.json)</th></tr></thead>
-            <tbody>{download.files.filter((f) => f.name !== 'checkpoint.json').map((f) => (
+            <tbody>{saved.files.filter((f) => f.name !== 'checkpoint.json').map((f) => (
               <tr key={f.name} data-file={f.name} data-sha256={f.sha256}><td>{f.name}</td><td>{f.bytes.toLocaleString('en-US')}</td><td><code>{f.sha256}</code></td></tr>
             ))}</tbody>
           </table></div>
