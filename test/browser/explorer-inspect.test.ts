@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
+import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { manualSeed, models, summary } from '../../src/index.js';
 import { preprocessDrawing } from '../../src/data/preprocess.js';
@@ -207,6 +208,30 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
     await page.setInputFiles('#input-upload', bad);
     await page.waitForSelector('#input-upload-error');
     assert.match(await page.textContent('#input-upload-error') ?? '', /notes\.png is not an image/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('a JPEG with an EXIF rotation: the page decodes, rotates and preprocesses it as the CLI does', async (t) => {
+    // 60x40 stored, orientation 6 (shown rotated 90 degrees clockwise, 40x60), 4:2:0 chroma as cameras write it.
+    const w = 60, h = 40;
+    const raw = Buffer.alloc(w * h * 3);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) { const o = (y * w + x) * 3; raw[o] = x < 15 ? 250 : 30; raw[o + 1] = y < 10 ? 240 : 60; raw[o + 2] = (x * 4) % 255; }
+    const jpg = join(work, 'rotated.jpg');
+    await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toFile(jpg);
+    const { page, errors } = await session.open({ hash: 'input' });
+    await createModel(page, 'input');
+    await page.setInputFiles('#input-upload', jpg);
+    await page.waitForSelector('#input-probabilities[data-source="upload rotated.jpg"] [data-class]', { timeout: 10_000 });
+    const input = (await pageInput(page))!;
+    const cli = await preprocessImageFile(jpg, { size: [28, 28], channels: 1 });
+    let worst = 0;
+    for (let i = 0; i < 784; i++) worst = Math.max(worst, Math.abs(input.pixels[i]! - cli[i]!));
+    t.diagnostic(`rotated JPEG: page vs CLI preprocessing, max |difference| ${worst}`);
+    // JPEG decoders may round differently; both here are libjpeg-turbo and agree. A rotation ignored on either
+    // side would differ by ~0.4 at the top-left (the stored image's bottom-left is darker than its top-left).
+    assert.ok(worst < 2 / 255, `page vs CLI on a rotated JPEG: max difference ${worst}`);
+    assert.ok(Math.abs(cli[0]! - (0.299 * 250 + 0.587 * 60) / 255) < 0.03, `the top-left shows the stored bottom-left: ${cli[0]}`);
     assert.deepEqual(errors, []);
     await page.close();
   });
