@@ -35,6 +35,10 @@ export function Chart(props: ChartProps) {
   const plot = useRef<uPlot | null>(null);
   const { id, title, xLabel, yLabel, series, xRange, yRange, formatY } = props;
   const seriesKey = series.map((s) => s.label).join('|');
+  // Read by the scale's range function at each redraw, so a new range needs no new chart (rebuilding one is the
+  // costliest thing the page does while training).
+  const xRangeRef = useRef(xRange);
+  xRangeRef.current = xRange;
 
   useEffect(() => {
     const el = box.current;
@@ -43,7 +47,7 @@ export function Chart(props: ChartProps) {
     const options: uPlot.Options = {
       title, width: Math.max(200, el.clientWidth), height: HEIGHT,
       scales: {
-        x: { time: false, ...(xRange ? { range: () => xRange } : {}) },
+        x: { time: false, range: (_u, min, max) => xRangeRef.current ?? [min, max] },
         y: yRange ? { range: () => yRange } : {},
       },
       axes: [
@@ -71,11 +75,11 @@ export function Chart(props: ChartProps) {
     return () => { resize.disconnect(); plot.current?.destroy(); plot.current = null; };
     // The chart is rebuilt only when its structure changes; new data goes through setData below.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [title, xLabel, yLabel, seriesKey, xRange?.[0], xRange?.[1], yRange?.[0], yRange?.[1]]);
+  }, [title, xLabel, yLabel, seriesKey, yRange?.[0], yRange?.[1]]);
 
   useEffect(() => {
     plot.current?.setData(props.data as uPlot.AlignedData);
-  }, [props.data]);
+  }, [props.data, xRange?.[0], xRange?.[1]]);
 
   const points = props.data.slice(1).reduce((n, col) => n + col.filter((v) => v !== null).length, 0);
   return <div id={id} class="train-chart" ref={box} data-points={points} role="img" aria-label={`${title}: ${points} points`} />;

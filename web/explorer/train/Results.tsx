@@ -1,10 +1,14 @@
-/** The Train tab's results: the confusion matrix, per-class accuracy and the prediction grid. */
+/**
+ * The Train tab's results: the confusion matrix, per-class accuracy and the prediction grid. They change once
+ * per epoch, so they are memoised: the ~10 progress updates a second do not re-render them.
+ */
+import { memo } from 'preact/compat';
 import { useEffect, useRef } from 'preact/hooks';
 
 const pct = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)}%` : '-');
 
 /** confusion[true][predicted] as a table; cells shaded by their share of the row (the true class). */
-export function ConfusionTable({ confusion, classNames, epoch }: { confusion: number[][]; classNames: string[]; epoch: number }) {
+function ConfusionTableView({ confusion, classNames, epoch }: { confusion: number[][]; classNames: string[]; epoch: number }) {
   const total = confusion.reduce((s, row) => s + row.reduce((a, b) => a + b, 0), 0);
   return (
     <div class="scroll-x">
@@ -41,7 +45,7 @@ export function ConfusionTable({ confusion, classNames, epoch }: { confusion: nu
   );
 }
 
-export function PerClassAccuracy({ accuracy, classNames }: { accuracy: number[]; classNames: string[] }) {
+function PerClassAccuracyView({ accuracy, classNames }: { accuracy: number[]; classNames: string[] }) {
   return (
     <table id="train-per-class" class="per-class">
       <caption>Test accuracy per class</caption>
@@ -86,7 +90,7 @@ export interface PredictionCell {
   confidence: number | null;
 }
 
-export function PredictionGrid({ cells, classNames, epoch, onPick }: {
+function PredictionGridView({ cells, classNames, epoch, onPick }: {
   cells: PredictionCell[]; classNames: string[]; epoch: number | null; onPick(cell: PredictionCell): void;
 }) {
   const wrong = cells.filter((c) => c.predicted !== null && c.predicted !== c.label).length;
@@ -121,3 +125,7 @@ export function PredictionGrid({ cells, classNames, epoch, onPick }: {
     </div>
   );
 }
+
+export const ConfusionTable = memo(ConfusionTableView);
+export const PerClassAccuracy = memo(PerClassAccuracyView);
+export const PredictionGrid = memo(PredictionGridView);

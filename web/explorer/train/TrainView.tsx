@@ -242,7 +242,10 @@ export function TrainView(_props: { active?: boolean }) {
     const p = panel();
     if (p) { delete p.dataset.testAccuracy; p.dataset.imagesPerSecond = '0'; }
     try {
-      const info = await app.initEngine(form.backend, checked.threads);
+      // Re-initialising an engine that already runs as asked would only re-render the whole app.
+      const current = app.engine;
+      const info = current && current.backendName === form.backend && (form.backend === 'reference' || current.threads === checked.threads)
+        ? current : await app.initEngine(form.backend, checked.threads);
       app.setStatus(`training ${settings.model} on ${info.backend}...`);
       const outcome = await client.call('train.start', { settings, stopFlag });
       setTrainState(outcome.status);
@@ -271,10 +274,11 @@ export function TrainView(_props: { active?: boolean }) {
     void client.call('train.stop', {});
   };
 
-  const pickImage = (c: PredictionCell) => {
-    app.setInput({ pixels: c.pixels.slice(), shape: [1, 28, 28], source: `test image ${c.index}`, label: c.label });
-    app.showTab('input');
-  };
+  const { setInput, showTab } = app;
+  const pickImage = useCallback((c: PredictionCell) => {
+    setInput({ pixels: c.pixels.slice(), shape: [1, 28, 28], source: `test image ${c.index}`, label: c.label });
+    showTab('input');
+  }, [setInput, showTab]);
 
   // ---- chart data ----------------------------------------------------------------------------------------------
   const progressKey = run?.progress?.globalStep ?? 0;
