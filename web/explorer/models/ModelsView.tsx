@@ -180,7 +180,7 @@ export function ModelsView(_props: { active?: boolean }) {
         <code>.tar</code> downloaded from this page. Files are checked against the sizes and SHA-256 in{' '}
         <code>checkpoint.json</code>; nothing leaves your computer.
       </p>
-      <div id="models-drop" class={dragging ? 'drop-zone dragging' : 'drop-zone'} tabIndex={0} aria-label="Drop a checkpoint folder or its files here"
+      <div id="models-drop" class={dragging ? 'drop-zone dragging' : 'drop-zone'} role="region" aria-label="Drop a checkpoint folder or its files here"
         style={{ border: '2px dashed #888', padding: '1.2em', borderRadius: '6px', background: dragging ? '#eef4ff' : undefined }}
         onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
         onDragLeave={() => setDragging(false)}
