@@ -19,6 +19,8 @@ import { traceLayers, unitField, type LayerOutput, type ModelSummary } from '../
 import { preprocessImageFile } from '../../src/node/dataImages.js';
 import { saveCheckpoint } from '../../src/node/checkpoint.js';
 import { FASHION_MNIST_CLASSES } from '../../src/data/catalog.js';
+import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
+import { noGrad, softmax, Tensor } from '../../src/index.js';
 import type { nn } from '../../src/index.js';
 import { skipReason, startExplorer, type ExplorerSession } from './support/explorer.js';
 
@@ -208,6 +210,36 @@ describe('explorer: Your input and Inside the model', { skip: skipReason ?? fals
     await page.setInputFiles('#input-upload', bad);
     await page.waitForSelector('#input-upload-error');
     assert.match(await page.textContent('#input-upload-error') ?? '', /notes\.png is not an image/);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+
+  test('an input set by another tab (a clicked test image) is shown and classified; probabilities equal the model\'s in Node', async (t) => {
+    const test = loadEmbeddedFashionMnist('test');
+    const index = 3;
+    const pixels = test.getImage(index);
+    const label = test.labels[index]!;
+    const { page, errors } = await session.open({ hash: 'input' });
+    await createModel(page, 'input');
+    await page.evaluate(({ values, label: l }) => {
+      const app = (window as unknown as { convkitExplorer: { setInput(s: unknown): void } }).convkitExplorer;
+      app.setInput({ pixels: Float32Array.from(values), shape: [1, 28, 28], source: 'test image 3', label: l });
+    }, { values: Array.from(pixels), label });
+    await page.waitForSelector('#input-probabilities[data-source="test image 3"] [data-class]', { timeout: 10_000 });
+    assert.match(await page.textContent('#input-source') ?? '', new RegExp(`test image 3 \\(true class: ${FASHION_MNIST_CLASSES[label]!.replace('/', '\\/')}\\)`));
+    const model = seededModel();
+    model.eval();
+    const expected = noGrad(() => softmax(model.forward(new Tensor(Float32Array.from(pixels), [1, 1, 28, 28])), -1)).data;
+    const shown = await readProbabilities(page);
+    let largest = 0;
+    for (const r of shown) largest = Math.max(largest, Math.abs(r.p - expected[r.index]!));
+    t.diagnostic(`test image: page vs Node forward, max |difference| ${largest.toExponential(2)}`);
+    assert.ok(largest < 1e-5, `page vs Node: ${largest}`);
+    const preview = await page.evaluate(() => {
+      const c = document.getElementById('input-preview') as HTMLCanvasElement;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, 28, 28).data).filter((_, i) => i % 4 === 0);
+    });
+    assert.deepEqual(preview, Array.from(pixels, (v) => Math.round(255 * v)));
     assert.deepEqual(errors, []);
     await page.close();
   });
