@@ -76,6 +76,29 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
     }
   });
 
+  test('a page that is not cross-origin isolated trains on one thread, says why, and still stops', { timeout: 120_000 }, async (t) => {
+    const { page, errors } = await session.open({ isolated: false });
+    try {
+      await waitForSubset(page);
+      assert.equal(await page.inputValue('#train-threads'), '1');
+      await page.fill('#train-threads', '2');
+      assert.match(await page.locator('#train-threads-message[role=alert]').textContent() ?? '', /capped at 1: this page is not cross-origin isolated/);
+      await page.selectOption('#train-model', 'vggsmall_bn');
+      await page.fill('#train-epochs', '1');
+      await page.click('#train-start');
+      await page.waitForFunction(() => Number(/^(\d+) \//.exec(document.getElementById('train-step')?.textContent ?? '')?.[1] ?? 0) >= 2, undefined, { timeout: 60_000, polling: 50 });
+      // Without shared memory the Stop message is read between steps (fit yields every 25 ms): within a step.
+      const clickedAt = Date.now();
+      await page.click('#train-stop');
+      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 10_000 });
+      t.diagnostic(`not isolated: ${await page.textContent('#train-run-model')}; stopped ${Date.now() - clickedAt} ms after the click (measured from Node)`);
+      assert.match(await page.textContent('#train-run-model') ?? '', /on wasm, 1 thread$/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('fits a 390 px phone: no horizontal page scroll, before and after training', { timeout: 120_000 }, async () => {
     const { page, errors } = await session.open({ viewport: { width: 390, height: 844 } });
     try {
