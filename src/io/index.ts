@@ -14,3 +14,4 @@ export type { CheckpointFile } from './checkpointArchive.js';
 export { encodeTar, decodeTar, TarFormatError } from './tar.js';
 export type { TarEntry } from './tar.js';
 export { exportOnnx, OnnxExportError, type OnnxExportOptions } from './onnx/export.js';
+export { importOnnx, OnnxImportError, OnnxModule, type OnnxImportOptions, type OnnxModelInfo } from './onnx/import.js';
