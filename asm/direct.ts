@@ -23,9 +23,12 @@ import { maxPool2x2Row } from './pool';
 @inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 @inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 @inline function align64(p: usize): usize { return (p + 63) & ~(<usize>63); }
-// ReLU exactly as asm/fused.ts's epilogue computes it (v where v > 0, else +0; NaN -> 0), so a fused ReLU has the
-// bits of the separate pass.
-@inline function reluOf(v: v128): v128 { return v128.and(v, f32x4.gt(v, f32x4.splat(0))); }
+// ReLU exactly as asm/fused.ts's epilogue computes it (+0 where v <= 0, else v; NaN stays NaN), so a fused ReLU has
+// the bits of the separate pass.
+@inline function reluOf(v: v128): v128 { return v128.andnot(v, f32x4.le(v, f32x4.splat(0))); }
+// The larger of a and b where a NaN in either wins (maxPool2d's rule); ties take b (equal bits but for -0/+0,
+// which a ReLU output never holds).
+@inline function maxKeepNaN(a: v128, b: v128): v128 { return v128.bitselect(a, b, v128.or(f32x4.gt(a, b), f32x4.ne(a, a))); }
 
 /** Floats per phase of a padded row: the widest output block (16 columns) plus the farthest tap, rounded to 4. */
 @inline function phaseLength(outW: i32, kw: i32, sW: i32, dW: i32): i32 {
@@ -348,20 +351,20 @@ export function directForwardScratch(geom: usize, epilogue: i32): i32 {
 const EPILOGUE_RELU = 1, EPILOGUE_MAXPOOL2X2 = 2;
 
 // Pools `nch` planes of `rows` conv rows (outW floats each, planes rows*outW apart) at src into out's planes
-// (chStride floats apart) from pooled row py0 on. After a ReLU no value is NaN or -0, so the max of the four
-// candidates is exactly what maxPool2d's ordered comparisons select, and f32x4.max computes it directly.
+// (chStride floats apart) from pooled row py0 on. After a ReLU no value is -0, so the max of the four candidates
+// (a NaN winning, as in maxPool2d) is exactly what maxPool2d's ordered comparisons select.
 function poolRows(src: usize, nch: i32, rows: i32, outW: i32, out: usize, chStride: i32, poolW: i32, afterRelu: bool): void {
   for (let j = 0; j < nch; j++) {
     for (let py = 0; py < rows >> 1; py++) {
       const r0 = addr(src, (j * rows + 2 * py) * outW), dst = addr(out, j * chStride + py * poolW);
       if (!afterRelu) { maxPool2x2Row(r0, outW, dst, poolW, addr(src, nch * rows * outW + 16)); continue; }
-      // pmax (one maxps) equals max here. The last, partial vector reads up to 6 floats past the row pair (still
-      // inside the scratch, which has slack after the planes) and stores only its valid lanes.
+      // The last, partial vector reads up to 6 floats past the row pair (still inside the scratch, which has slack
+      // after the planes) and stores only its valid lanes.
       const r1 = addr(r0, outW);
       for (let px = 0; px < poolW; px += 4) {
-        const ma = f32x4.pmax(v128.load(addr(r0, 2 * px)), v128.load(addr(r1, 2 * px)));
-        const mb = f32x4.pmax(v128.load(addr(r0, 2 * px + 4)), v128.load(addr(r1, 2 * px + 4)));
-        const m = f32x4.pmax(i32x4.shuffle(ma, mb, 0, 2, 4, 6), i32x4.shuffle(ma, mb, 1, 3, 5, 7));
+        const ma = maxKeepNaN(v128.load(addr(r0, 2 * px)), v128.load(addr(r1, 2 * px)));
+        const mb = maxKeepNaN(v128.load(addr(r0, 2 * px + 4)), v128.load(addr(r1, 2 * px + 4)));
+        const m = maxKeepNaN(i32x4.shuffle(ma, mb, 0, 2, 4, 6), i32x4.shuffle(ma, mb, 1, 3, 5, 7));
         const left = poolW - px, d = addr(dst, px);
         if (left >= 4) v128.store(d, m);
         else if (left == 3) { v128.store64_lane(d, m, 0); v128.store32_lane(d, m, 2, 8); }

@@ -28,7 +28,7 @@ function erf(x: f64): f64 {
     case 3: return Math.sqrt(v);
     case 4: return Math.abs(v);
     case 5: return v > 0 ? 1 : v < 0 ? -1 : 0;
-    case 6: return v > 0 ? v : 0;
+    case 6: return v <= 0 ? 0 : v; // NaN stays NaN, as torch.relu
     case 7: return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
     case 8: return Math.tanh(v);
     case 9: return 0.5 * v * (1 + erf(v * SQRT_HALF));
@@ -50,7 +50,7 @@ export function unary(op: i32, x: usize, out: usize, len: i32, tid: i32, nt: i32
       else if (op == 3) r = f32x4.sqrt(v);
       else if (op == 4) r = f32x4.abs(v);
       else if (op == 5) r = v128.or(v128.and(f32x4.gt(v, zero), one), v128.and(f32x4.lt(v, zero), minusOne));
-      else if (op == 6) r = v128.and(v, f32x4.gt(v, zero));
+      else if (op == 6) r = v128.andnot(v, f32x4.le(v, zero)); // NaN stays NaN
       else r = f32x4.mul(v, v);
       v128.store(addr(out, i), r);
     }
@@ -224,4 +224,25 @@ export function logSoftmax(x: usize, rows: i32, cols: i32, out: usize, tid: i32,
     const lse = m + Math.log(s);
     for (let j = 0; j < cols; j++) store<f32>(addr(orow, j), <f32>(<f64>load<f32>(addr(xr, j)) - lse));
   }
+}
+
+/**
+ * Whether any of x[0..len) is NaN or infinite: v - v is 0 for every finite v and NaN otherwise, and a NaN in the
+ * running sum stays. Winograd's transforms spread a non-finite input over whole tiles (inf - inf = NaN), so the
+ * host recomputes a convolution whose Winograd output holds one by the direct path (PyTorch's NaN pattern).
+ */
+export function anyNonFinite(x: usize, len: i32): i32 {
+  let acc = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= len; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    acc = f32x4.add(acc, f32x4.sub(v, v));
+  }
+  let tail: f32 = 0;
+  for (; i < len; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    tail += v - v;
+  }
+  const s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3) + tail;
+  return s != s ? 1 : 0;
 }

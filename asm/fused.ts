@@ -12,7 +12,7 @@
 
 // Activation codes (host order): none relu sigmoid tanh
 @inline function activate(act: i32, v: f32): f32 {
-  if (act == 1) return v > 0 ? v : 0;
+  if (act == 1) return v <= 0 ? 0 : v; // NaN stays NaN, as torch.relu
   // The f64 formulas of the reference backend and of asm/elementwise.ts unary, rounded once.
   if (act == 2) {
     const x = <f64>v;
@@ -31,7 +31,7 @@
     for (; i + 4 <= len; i += 4) {
       let v = v128.load(addr(o, i));
       if (withBias) v = f32x4.add(v, v128.load(addr(b, i)));
-      if (act == 1) v = v128.and(v, f32x4.gt(v, zero));
+      if (act == 1) v = v128.andnot(v, f32x4.le(v, zero));
       v128.store(addr(o, i), v);
     }
   }
@@ -61,23 +61,23 @@ export function biasActivation(out: usize, bias: usize, rows: i32, cols: i32, ac
 }
 
 // y, gy and gx are (len); gx = gy * act'(x) written from the saved output y:
-// relu gy * (y > 0 ? 1 : 0) (a product, like the unfused mask-and-multiply, so gy = -1 or inf masks to the same
-// -0 or NaN), sigmoid gy * y * (1 - y), tanh gy * (1 - y * y) in f64 like the JS formulas; none copies gy.
+// relu y <= 0 ? 0 : gy (PyTorch's threshold_backward: a select, so a NaN output passes gy and an infinite gy is
+// masked to 0), sigmoid gy * y * (1 - y), tanh gy * (1 - y * y) in f64 like the JS formulas; none copies gy.
 // gx may alias gy.
 export function activationBackward(y: usize, gy: usize, gx: usize, len: i32, act: i32, tid: i32, nt: i32): void {
   const i0 = part4(len, tid, nt), i1 = part4(len, tid + 1, nt);
   let i = i0;
   if (act <= 1) {
-    const zero = f32x4.splat(0), one = f32x4.splat(1);
+    const zero = f32x4.splat(0);
     for (; i + 4 <= i1; i += 4) {
       const g = v128.load(addr(gy, i));
-      v128.store(addr(gx, i), act == 1 ? f32x4.mul(g, v128.and(f32x4.gt(v128.load(addr(y, i)), zero), one)) : g);
+      v128.store(addr(gx, i), act == 1 ? v128.andnot(g, f32x4.le(v128.load(addr(y, i)), zero)) : g);
     }
   }
   for (; i < i1; i++) {
     const g = load<f32>(addr(gy, i)), v = load<f32>(addr(y, i));
     let r: f32;
-    if (act == 1) r = g * <f32>(v > 0 ? 1 : 0);
+    if (act == 1) r = v <= 0 ? 0 : g;
     else if (act == 2) r = <f32>(<f64>g * <f64>v * (1 - <f64>v));
     else if (act == 3) r = <f32>(<f64>g * (1 - <f64>v * <f64>v));
     else r = g;

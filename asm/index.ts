@@ -15,7 +15,7 @@ export {
   directForwardScratch, directWeightGradScratch, directInputGradScratch, directWeightGradFinish, directWeightGradImageGroups,
 } from './direct';
 export { maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward } from './pool';
-export { unary, binary, reduce, logSoftmax } from './elementwise';
+export { unary, binary, reduce, logSoftmax, anyNonFinite } from './elementwise';
 export { channelMoments, batchNormApply, batchNormBackward } from './norm';
 export { biasActivation, activationBackward } from './fused';
 export { sgdStep, adamStep } from './optim';

@@ -57,12 +57,13 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
         }
         break;
       case 'max': case 'min': {
-        // The gradient goes to the winner; ties split it equally (torch.maximum's rule).
-        const first = op === 'max' ? binary('gt', ta, tb) : binary('lt', ta, tb);
-        const tie = binary('eq', ta, tb);
-        const shareA = binary('add', first, mul(tie, 0.5));
-        ga = needs(ta) ? mul(gy, shareA) : null;
-        gb = needs(tb) ? mul(gy, sub(1, shareA)) : null;
+        // torch.maximum's rule: the winner takes the gradient, a tie splits it equally, and where an operand is
+        // NaN (no comparison holds) both sides get all of it: grad·(a == b ? ½ : 1), masked where a loses.
+        const half = sub(1, mul(binary('eq', ta, tb), 0.5));
+        const aLoses = op === 'max' ? binary('lt', ta, tb) : binary('gt', ta, tb);
+        const bLoses = op === 'max' ? binary('gt', ta, tb) : binary('lt', ta, tb);
+        ga = needs(ta) ? mul(gy, mul(half, sub(1, aLoses))) : null;
+        gb = needs(tb) ? mul(gy, mul(half, sub(1, bLoses))) : null;
         break;
       }
       default:
@@ -85,9 +86,10 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
   gelu: (gy, _out, [x]) => [map2(gy, x!.data, (g, v) => g * (0.5 * (1 + erf(v * SQRT_HALF)) + v * INV_SQRT_2PI * Math.exp(-0.5 * v * v)))],
   leakyRelu: (gy, _out, [x], { negativeSlope }) => [map2(gy, x!.data, (g, v) => (v > 0 ? g : g * negativeSlope))],
   // for x ≤ 0, d/dx alpha·(e^x − 1) = alpha·e^x = out + alpha
+  // (NaN takes the second branch and stays NaN, as in PyTorch's vectorised kernel.)
   elu: (gy, out, [x], { alpha }) => {
     const r = map2(gy, x!.data, (g, v) => (v > 0 ? g : 0));
-    for (let i = 0; i < r.data.length; i++) if (x!.data[i]! <= 0) r.data[i] = gy.data[i]! * (out.data[i]! + alpha);
+    for (let i = 0; i < r.data.length; i++) if (!(x!.data[i]! > 0)) r.data[i] = gy.data[i]! * (out.data[i]! + alpha);
     return [r];
   },
   clamp: (gy, _out, [x], { min, max }) => [map2(gy, x!.data, (g, v) => (v >= min && v <= max ? g : 0))],

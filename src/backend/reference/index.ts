@@ -304,7 +304,8 @@ const unaryFns: Record<UnaryOp, (v: number) => number> = {
   sqrt: Math.sqrt,
   abs: Math.abs,
   sign: (v) => (v > 0 ? 1 : v < 0 ? -1 : 0),
-  relu: (v) => (v > 0 ? v : 0),
+  // `v <= 0 ? 0 : v`, not `v > 0 ? v : 0`: NaN must stay NaN (torch.relu(nan) is nan).
+  relu: (v) => (v <= 0 ? 0 : v),
   sigmoid: (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))),
   tanh: Math.tanh,
   gelu: (v) => 0.5 * v * (1 + erf(v * SQRT_HALF)),
@@ -565,7 +566,8 @@ function biasActivation(out: Float32Array, bias: Float32Array | null, rows: numb
 function activationBackward(y: Float32Array, gy: Float32Array, gx: Float32Array, activation: Activation): void {
   switch (activation) {
     // A product with the 0/1 mask (not a select), like the unfused gt-then-mul: gy = -1 masks to -0, inf to NaN.
-    case 'relu': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * (y[i]! > 0 ? 1 : 0); break;
+    // Where the output is NaN the gradient passes (PyTorch's threshold_backward masks only y <= 0).
+    case 'relu': for (let i = 0; i < gx.length; i++) gx[i] = y[i]! <= 0 ? 0 : gy[i]!; break;
     case 'sigmoid': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * y[i]! * (1 - y[i]!); break;
     case 'tanh': for (let i = 0; i < gx.length; i++) gx[i] = gy[i]! * (1 - y[i]! * y[i]!); break;
     default: if (gx !== gy) gx.set(gy);

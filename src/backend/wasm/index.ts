@@ -70,7 +70,7 @@ const KERNELS = [
 type KernelName = (typeof KERNELS)[number];
 /** Every export of kernels.wasm this file uses (checked at load by checkKernelsInstance). */
 export const REQUIRED_EXPORTS: RequiredKernelExports = {
-  functions: [...KERNELS, 'fillZero', 'winogradScratchFloats', 'winogradWeightGradScratchFloats', 'winogradWeightGradGroups', 'winogradWeightGradTiles',
+  functions: [...KERNELS, 'fillZero', 'anyNonFinite', 'winogradScratchFloats', 'winogradWeightGradScratchFloats', 'winogradWeightGradGroups', 'winogradWeightGradTiles',
     'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch', 'directWeightGradImageGroups', 'winograd4FilterPlane'],
   globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
 };
@@ -390,6 +390,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const lcScratch = (g: Conv2dGeometry) => (gemmScratchFloats + g.n * g.cIn * g.kh * g.kw + g.n * g.cOut) * 4;
 
   const winogradScratchFloats = exports.winogradScratchFloats as (cIn: number, cOut: number, outW: number) => number;
+  const anyNonFinite = exports.anyNonFinite as (x: number, len: number) => number;
   const winograd4ScratchFloats = exports.winograd4ScratchFloats as (cIn: number, cOut: number, outW: number) => number;
   const winogradFilterPlane = exports.winogradFilterPlane as (cIn: number, cOut: number) => number;
   const winograd4FilterPlane = exports.winograd4FilterPlane as (cIn: number, cOut: number) => number;
@@ -554,7 +555,13 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
     conv2d(x, w, bias, g, out) {
       const algorithm = algorithmOf(g, 'forward');
-      if (algorithm !== 'gemm') return withArgs((M) => winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, M.out(out), false, algorithm));
+      // Winograd's transforms spread a NaN or an infinity over whole tiles (inf - inf = NaN): an output holding
+      // one is recomputed below, so non-finite values land exactly where PyTorch puts them (one pass to check).
+      if (algorithm !== 'gemm' && withArgs((M) => {
+        const o = M.out(out);
+        winogradCall(M.in(x), M.in(w), bias ? M.in(bias) : 0, g, o, false, algorithm);
+        return anyNonFinite(o, out.length) === 0;
+      })) return;
       if (useDirect(g, 'forward')) return directForward(x, w, bias, g, 0, out);
       withArgs((M) => convCall('conv2dForward', g, colScratch(g), [M.in(x), M.in(w), bias ? M.in(bias) : 0, M.out(out)]));
     },
@@ -570,14 +577,22 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W)
     conv2dBackwardInput(gy, w, g, gx) {
       const algorithm = algorithmOf(g, 'inputGradient');
-      if (algorithm !== 'gemm') return withArgs((M) => winogradCall(M.in(gy), M.in(w), 0, g, M.out(gx), true, algorithm));
+      if (algorithm !== 'gemm' && withArgs((M) => {
+        const o = M.out(gx);
+        winogradCall(M.in(gy), M.in(w), 0, g, o, true, algorithm);
+        return anyNonFinite(o, gx.length) === 0;
+      })) return;
       const direct = useDirect(g, 'backwardInput');
       withArgs((M) => convCall(direct ? 'directConv2dBackwardInput' : 'conv2dBackwardInput', g,
         direct ? directInputGradScratch(g) : colScratch(g), [M.in(gy), M.in(w), M.out(gx)]));
     },
     // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW)
     conv2dBackwardWeight(x, gy, g, gw) {
-      if (algorithmOf(g, 'weightGradient') !== 'gemm') return withArgs((M) => winogradWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
+      if (algorithmOf(g, 'weightGradient') !== 'gemm' && withArgs((M) => {
+        const o = M.out(gw);
+        winogradWeightGradCall(M.in(x), M.in(gy), g, o);
+        return anyNonFinite(o, gw.length) === 0;
+      })) return;
       if (useDirect(g, 'backwardWeight')) return withArgs((M) => directWeightGradCall(M.in(x), M.in(gy), g, M.out(gw)));
       // 2 shares per thread, not 4: each share packs the output gradient of every image again.
       withArgs((M) => convCall('conv2dBackwardWeight', g, weightGradScratch(g), [M.in(x), M.in(gy), M.out(gw)], 2));
