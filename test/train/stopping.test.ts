@@ -87,3 +87,15 @@ test('interrupted() is polled between steps as well, and a run it never stops en
   assert.equal(result.globalStep, 16);
   assert.ok(polls > 16 * 2, `${polls} polls for 16 steps`);
 });
+
+test('fit yields through yieldToEventLoop when one is given (after steps and before each evaluation)', async () => {
+  manualSeed(0);
+  const net = new TinyNet();
+  const { train, test } = loaders();
+  let yields = 0;
+  await fit({
+    model: net, optimizer: new SGD(net.parameters(), { lr: 0.01 }), train, test, epochs: 2, info: { model: { name: 'tiny', config: {} } },
+    yieldIntervalMs: 0, yieldToEventLoop: () => { yields++; return Promise.resolve(); },
+  });
+  assert.equal(yields, 2 * 16 + 2, 'one yield per step plus one before each of the two evaluations');
+});
