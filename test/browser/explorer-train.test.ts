@@ -217,6 +217,23 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
         return app.input ? { source: app.input.source, label: app.input.label, shape: app.input.shape, length: app.input.pixels.length } : null;
       });
       assert.deepEqual(input, { source: 'test image 0', label: Number(first.true), shape: [1, 28, 28], length: 784 });
+
+      // A new run clears the previous model's results instead of showing them as its own.
+      await page.click('#tab-train');
+      await page.selectOption('#train-model', 'vggsmall');
+      await page.click('#train-start');
+      await page.waitForSelector('#train-run-model:has-text("vggsmall")', { timeout: 10_000 });
+      assert.equal(await page.locator('#train-confusion').count(), 0, 'the old confusion matrix is gone');
+      assert.equal(await page.locator('#train-history').count(), 0, 'the old epoch table is gone');
+      assert.equal(await page.getAttribute('#panel-train', 'data-test-accuracy'), null);
+      assert.match(await page.textContent('#train-predictions-summary') ?? '', /after the first epoch/);
+      assert.equal(await page.locator('#train-predictions figure[data-predicted=""]').count(), 24, 'no prediction shown for the new model yet');
+      const newModel = await page.evaluate(() => (globalThis as unknown as { convkitExplorer: { model: { name: string; version: number; testAccuracy: number | null } | null } }).convkitExplorer.model);
+      assert.equal(newModel?.name, 'vggsmall');
+      assert.equal(newModel?.testAccuracy, null);
+      assert.ok(newModel!.version > model!.version, 'the model version moved on');
+      await page.click('#train-stop');
+      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 5_000 });
       assert.deepEqual(errors, []);
     } finally {
       await page.close();

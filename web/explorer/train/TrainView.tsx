@@ -449,6 +449,7 @@ export function TrainView(_props: { active?: boolean }) {
           <div><dt>epoch</dt><dd id="train-epoch">{progress ? `${progress.epoch} / ${progress.epochs}` : '-'}</dd></div>
           <div><dt>step</dt><dd id="train-step">{progress ? `${progress.step} / ${progress.stepsPerEpoch}` : '-'}</dd></div>
           <div><dt>loss</dt><dd id="train-loss">{progress ? progress.loss.toFixed(4) : '-'}</dd></div>
+          <div><dt>learning rate</dt><dd id="train-current-lr">{progress ? progress.lr.toPrecision(3) : '-'}</dd></div>
           <div><dt>images/s</dt><dd id="train-ips">{progress ? Math.round(progress.imagesPerSecond).toLocaleString('en-US') : '-'}</dd></div>
           <div><dt>time left</dt><dd id="train-eta">{progress && training ? (progress.phase === 'evaluating' ? 'testing...' : duration(progress.secondsLeft)) : '-'}</dd></div>
           <div><dt>test accuracy</dt><dd id="train-test-accuracy">{pct(lastMetrics?.testAccuracy)}</dd></div>
