@@ -10,6 +10,7 @@ import { Sequential } from '../../src/nn/layers/container.js';
 import { Flatten, Linear } from '../../src/nn/layers/linear.js';
 import { equivarianceError, interiorRange, leafLayers, shiftPlanes, traceLayers } from '../../src/lab/probe.js';
 import { measureModel } from '../../src/lab/experiments/equivariance.js';
+import { models } from '../../src/index.js';
 
 function randomImages(n: number, h: number, w: number, seed: number): Float32Array {
   let s = seed >>> 0;
@@ -71,14 +72,29 @@ test('max pooling is exact for shifts by a multiple of its stride and not for od
   assert.equal(linear.errors[0]!.metric, 'change');
 });
 
-test('traceLayers lists every leaf and refuses a model that is not a chain', () => {
+test('traceLayers records every leaf in call order during the real forward, for chains and for residual nets', () => {
   manualSeed(1);
   const net = new Sequential(new Conv2d(1, 2, 3), new ReLU());
   assert.deepEqual(leafLayers(net).map((l) => l.path), ['0', '1']);
   const outs = traceLayers(net, randomImages(1, 6, 6, 1), [1, 1, 6, 6]);
   assert.deepEqual(outs.map((o) => o.shape), [[1, 2, 4, 4], [1, 2, 4, 4]]);
-  class Skip extends Sequential {
-    override forward(x: Parameters<Sequential['forward']>[0]) { return super.forward(x).add(1); }
+  // A forward that is not a chain: the leaf's own output is recorded (not the +1 after it), and a leaf called
+  // twice is listed twice.
+  const conv = new Conv2d(1, 1, 1);
+  class Twice extends Sequential {
+    override forward(x: Parameters<Sequential['forward']>[0]) { return conv.forward(super.forward(x)).add(1); }
   }
-  assert.throws(() => traceLayers(new Skip(new Conv2d(1, 2, 3)), randomImages(1, 6, 6, 1), [1, 1, 6, 6]), /not a plain chain/);
+  const twice = new Twice(conv);
+  const x = randomImages(1, 4, 4, 1);
+  const traced = traceLayers(twice, x, [1, 1, 4, 4]);
+  assert.deepEqual(traced.map((o) => o.path), ['0', '0 (call 2)']);
+  const once = Array.from(x, (v) => v * conv.weight.data[0]! + conv.bias!.data[0]!);
+  traced[0]!.data.forEach((v, i) => assert.ok(Math.abs(v - once[i]!) < 1e-6));
+  // The wrappers are gone afterwards: forward is the class's again.
+  assert.equal(Object.prototype.hasOwnProperty.call(conv, 'forward'), false);
+  // A CIFAR ResNet: every convolution of every block, with the shapes summary() reports.
+  const resnet = models.create('resnet20', { numClasses: 10, inChannels: 1, inputSize: [28, 28] });
+  const layers = traceLayers(resnet, randomImages(1, 28, 28, 1), [1, 1, 28, 28]);
+  assert.equal(layers.filter((l) => l.type === 'Conv2d').length, 19);
+  assert.deepEqual(layers.at(-1)!.shape, [1, 10]);
 });

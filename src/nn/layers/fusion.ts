@@ -20,8 +20,9 @@
  * is exactly conv2d (with the ReLU) then maxPool2d. Condition 1 applies to the MaxPool2d too, and it must be
  * 2x2 with stride 2, no padding, dilation 1 and floor mode (LeNet's and VGG's pooling).
  *
- * convkit's ReLU has no `inplace` flag (it always returns a new tensor), so no aliasing is lost. Callers that run
- * the modules one by one (src/lab/probe.ts's `traceLayers`) call each module's `forward` and see every output.
+ * convkit's ReLU has no `inplace` flag (it always returns a new tensor), so no aliasing is lost. A caller that
+ * wraps modules' `forward` (src/lab/probe.ts's `traceLayers`) turns the fusion off by that (condition 1) and sees
+ * every output.
  */
 import type { Activation } from '../../backend/backend.js';
 import type { Module } from '../module.js';

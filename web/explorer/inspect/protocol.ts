@@ -53,8 +53,8 @@ export interface InspectRequests {
   'inspect.structure': { params: Record<string, never>; result: ModelStructure };
   /**
    * Every leaf layer's output (`traceLayers`) and the class probabilities for one image (pixels in [0, 1], CHW,
-   * before normalisation). `layersError` says why the layers could not be traced (a model that is not a plain
-   * chain, e.g. a ResNet); the probabilities are there anyway.
+   * before normalisation), for any architecture (the layers are recorded during the model's own forward).
+   * `layersError` says why the layers could not be traced; the probabilities are there anyway.
    */
   'inspect.trace': {
     params: { pixels: Float32Array };
