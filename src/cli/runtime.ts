@@ -16,6 +16,8 @@ import { loadImageFolder } from '../node/dataImages.js';
 import type { Checkpoint } from '../io/checkpoint.js';
 import { loadCheckpoint } from '../node/checkpoint.js';
 import { checkpointFromTar } from '../io/checkpointArchive.js';
+import { decodeTar } from '../io/tar.js';
+import { importOnnx, OnnxImportError } from '../io/onnx/import.js';
 import { UsageError } from './errors.js';
 import { choiceOption, type ParsedArgs } from './options.js';
 
@@ -142,11 +144,45 @@ export function checkModelName(name: string): void {
 
 export { modelConfigFor } from '../train/setup.js';
 
-/** Rebuild the network a checkpoint was trained as, with its weights loaded. */
-export function modelFromCheckpoint(ck: Checkpoint, where: string): Module {
+/** The model name of a checkpoint made by `convkit import --onnx`: config `{ file: 'model.onnx' }` names the ONNX file beside it. */
+export const ONNX_CHECKPOINT_MODEL = 'onnx';
+
+/**
+ * Rebuild the network a checkpoint was trained as, with its weights loaded. A zoo model is created from the registry;
+ * an imported one (`model.name` 'onnx') is rebuilt from its ONNX file, read by `readFile(name)` (by default from the
+ * checkpoint folder `where`), and then gets the checkpoint's weights like any other model.
+ */
+export function modelFromCheckpoint(ck: Checkpoint, where: string, readFile: (name: string) => Uint8Array = (name) => readFileSync(join(where, name))): Module {
   const { name, config } = ck.meta.model;
+  if (name === ONNX_CHECKPOINT_MODEL) return onnxModelFromCheckpoint(ck, where, readFile);
   if (!models.has(name)) throw new UsageError(`checkpoint ${where}: model '${name}' is not in this convkit's registry (available: ${models.list().map((m) => m.name).join(', ')})`);
   const net = models.create(name, config as models.ModelOptions);
+  return loadWeights(net, ck, where, name);
+}
+
+function onnxModelFromCheckpoint(ck: Checkpoint, where: string, readFile: (name: string) => Uint8Array): Module {
+  const file = ck.meta.model.config['file'];
+  // Only a plain file name beside checkpoint.json: a checkpoint from elsewhere must not make us read other paths.
+  if (typeof file !== 'string' || !/^[A-Za-z0-9_][A-Za-z0-9_.-]*\.onnx$/.test(file)) {
+    throw new UsageError(`checkpoint ${where}: model 'onnx' needs config.file, the name of an .onnx file beside checkpoint.json (got ${JSON.stringify(file)})`);
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFile(file);
+  } catch (e) {
+    throw new UsageError(`checkpoint ${where}: cannot read its ONNX file ${file}: ${(e as Error).message}`);
+  }
+  let net: Module;
+  try {
+    net = importOnnx(bytes, { source: file, inputShape: ck.meta.dataset?.inputShape });
+  } catch (e) {
+    if (e instanceof OnnxImportError) throw new UsageError(`checkpoint ${where}: ${e.message}`);
+    throw e;
+  }
+  return loadWeights(net, ck, where, `onnx (${file})`);
+}
+
+function loadWeights(net: Module, ck: Checkpoint, where: string, name: string): Module {
   try {
     net.loadStateDict(ck.modelState);
   } catch (e) {
@@ -177,8 +213,16 @@ export async function loadModelCheckpoint(arg: string | undefined, cwd: string):
     if (!dir.toLowerCase().endsWith('.tar')) {
       throw new UsageError(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors, or a .tar of one`);
     }
-    const { checkpoint: ck } = await checkpointFromTar(new Uint8Array(readFileSync(dir)), dir, { skipOptimizer: true });
-    return { ck, net: modelFromCheckpoint(ck, dir), dir };
+    const tarBytes = new Uint8Array(readFileSync(dir));
+    const { checkpoint: ck, folder } = await checkpointFromTar(tarBytes, dir, { skipOptimizer: true });
+    // An imported ONNX model's file travels in the same folder of the archive.
+    const fromTar = (name: string): Uint8Array => {
+      const path = folder === '' ? name : `${folder}/${name}`;
+      const entry = decodeTar(tarBytes, dir).find((e) => e.path === path);
+      if (!entry) throw new Error(`${path} is not in the archive`);
+      return entry.bytes;
+    };
+    return { ck, net: modelFromCheckpoint(ck, dir, fromTar), dir };
   }
   if (!existsSync(join(dir, 'checkpoint.json'))) {
     const sub = ['best', 'last'].map((s) => join(dir, s)).find((d) => existsSync(join(d, 'checkpoint.json')));

@@ -271,7 +271,13 @@ export class OnnxModule extends OnnxParameterScope {
     for (let i = 0; i < this.nodes.length; i++) {
       const node = this.nodes[i]!;
       const inputs = node.inputs.map((name) => lookup(name, node));
-      const outputs = runNode(node, inputs, ctx);
+      let outputs: (Value | undefined)[];
+      try {
+        outputs = runNode(node, inputs, ctx);
+      } catch (e) {
+        // Every failure inside the graph names its node (a convkit op's own message says what was wrong).
+        throw new OnnxImportError(`${this.describe()}: ${nodeFailure(node, e)}`, { cause: e });
+      }
       node.outputs.forEach((name, k) => { if (name && outputs[k]) values.set(name, outputs[k]!); });
       for (const name of node.inputs) if (name && this.lastUse.get(name) === i && name !== this.info.outputName) values.delete(name);
     }
@@ -893,6 +899,8 @@ const SETTING_SLOTS: Record<string, number[]> = {
   Slice: [1, 2, 3, 4], ConstantOfShape: [0], Gather: [1],
 };
 
+const ARITHMETIC = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow']);
+
 /** Supported default-domain opsets. */
 const MIN_OPSET = 7, MAX_OPSET = 18;
 
@@ -1027,7 +1035,9 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     node.inputs.forEach((name, slot) => {
       const v = initializers.get(name);
       if (!v || v.kind !== 'float') return;
-      const role = BUFFER_SLOTS[node.opType]?.includes(slot) ? 'buffer' : SETTING_SLOTS[node.opType]?.includes(slot) ? 'setting' : 'parameter';
+      // A rank-0 operand of arithmetic is a fixed factor (a mean's 1/count, GELU's sqrt 2), not a weight.
+      const fixedScalar = v.tensor.ndim === 0 && ARITHMETIC.has(node.opType);
+      const role = BUFFER_SLOTS[node.opType]?.includes(slot) ? 'buffer' : SETTING_SLOTS[node.opType]?.includes(slot) || fixedScalar ? 'setting' : 'parameter';
       const previous = roles.get(name);
       // A tensor used both ways is trained (the strongest role).
       if (!previous || role === 'parameter' || (role === 'buffer' && previous === 'setting')) roles.set(name, role);
@@ -1099,7 +1109,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     try {
       outs = noGrad(() => runNode(node, node.inputs.map((name) => (name ? constants.get(name) : undefined)), foldCtx));
     } catch (e) {
-      return failImport(describeFailure(e));
+      return failImport(nodeFailure(node, e));
     }
     node.outputs.forEach((name, k) => {
       if (!name) return;
@@ -1132,9 +1142,15 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
 /** A thrown error's message for an import failure (a node's own message already names the node). */
 function describeFailure(e: unknown): string {
   if (e instanceof NodeError) return e.message;
-  if (e instanceof OnnxImportError) return e.message;
+  if (e instanceof OnnxImportError) return e.message.replace(/^OnnxModule\([^)]*\): /, '');
   if (e instanceof RangeError) return `the graph needs more memory or recursion than allowed: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
+}
+
+/** The message of an error thrown while running `node`, prefixed with the node unless it already names it. */
+function nodeFailure(node: GraphNode, e: unknown): string {
+  if (e instanceof NodeError) return e.message;
+  return `${label(node)}: ${describeFailure(e)}`;
 }
 
 function parseNormalization(text: string | undefined, failImport: (m: string) => never): { mean: number[]; std: number[] } | null | undefined {
