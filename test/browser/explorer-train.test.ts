@@ -99,6 +99,34 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
     }
   });
 
+  test('SGD with momentum, one-cycle schedule, crop-and-flip augmentation, on the reference backend', { timeout: 120_000 }, async (t) => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      await page.selectOption('#train-model', 'mlp');
+      await page.selectOption('#train-optimizer', 'sgd');
+      assert.equal(await page.inputValue('#train-lr'), '0.05', 'the usual SGD learning rate is proposed');
+      await page.fill('#train-momentum', '0.9');
+      await page.selectOption('#train-schedule', 'onecycle');
+      await page.selectOption('#train-augment', 'crop-flip');
+      await page.selectOption('#train-backend', 'reference');
+      assert.equal(await page.locator('#train-threads').count(), 0, 'no thread count for the reference backend');
+      await page.fill('#train-epochs', '1');
+      await page.click('#train-start');
+      await page.waitForSelector('body[data-train-state=done], body[data-train-state=error]', { state: 'attached', timeout: 100_000 });
+      assert.equal(await page.getAttribute('body', 'data-train-state'), 'done', await page.textContent('#train-message') ?? '');
+      const accuracy = Number(await page.getAttribute('#panel-train', 'data-test-accuracy'));
+      t.diagnostic(`mlp, sgd + one-cycle + crop-flip, reference backend: ${await page.textContent('#train-run-model')}, test accuracy ${accuracy}`);
+      assert.match(await page.textContent('#train-run-model') ?? '', /on reference$/);
+      assert.ok(accuracy > 0.3, `test accuracy ${accuracy}`);
+      // One-cycle ends near zero.
+      assert.ok(Number(await page.textContent('#train-current-lr')) < 0.001, `final learning rate ${await page.textContent('#train-current-lr')}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('fits a 390 px phone: no horizontal page scroll, before and after training', { timeout: 120_000 }, async () => {
     const { page, errors } = await session.open({ viewport: { width: 390, height: 844 } });
     try {
@@ -211,7 +239,7 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
       // A test image goes to "Your input".
       const first = predictions[0]!;
       await page.click('#train-predictions figure:first-child button');
-      await page.waitForSelector('#tab-input[aria-selected=true]', { timeout: 2_000 });
+      await page.waitForSelector('#tab-input[aria-selected=true]', { timeout: 10_000 });
       const input = await page.evaluate(() => {
         const app = (globalThis as unknown as { convkitExplorer: { input: { source: string; label: number | null; shape: number[]; pixels: Float32Array } | null } }).convkitExplorer;
         return app.input ? { source: app.input.source, label: app.input.label, shape: app.input.shape, length: app.input.pixels.length } : null;
@@ -233,7 +261,7 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
       assert.equal(newModel?.testAccuracy, null);
       assert.ok(newModel!.version > model!.version, 'the model version moved on');
       await page.click('#train-stop');
-      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 5_000 });
+      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 10_000 });
       assert.deepEqual(errors, []);
     } finally {
       await page.close();
