@@ -3,7 +3,7 @@
  * `export` accept. `--onnx FILE`: the file is imported (io.importOnnx), copied beside the checkpoint as model.onnx
  * (the checkpoint's model is `{ name: 'onnx', config: { file: 'model.onnx' } }`, rebuilt from it by
  * src/cli/runtime.ts modelFromCheckpoint) and its weights saved as the checkpoint's state dict.
- * `--pytorch DIR`: a PyTorch export folder, through src/node/pytorchInterop.ts when that is present.
+ * `--pytorch DIR`: a PyTorch export folder, through importPytorchFolder (src/node/pytorchInterop.ts).
  *
  * A foreign file carries no preprocessing, so the command states every default it assumed: the input shape, the
  * normalisation and the class names (from --input/--normalize/--classes/--dataset, else convkit's own metadata in
@@ -16,6 +16,7 @@ import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from '../../data/catalog.js';
 import { importOnnx, OnnxImportError, type OnnxModule } from '../../io/onnx/import.js';
 import type { CheckpointMeta } from '../../io/checkpoint.js';
 import { ONNX_CHECKPOINT_MODEL } from '../runtime.js';
+import { importPytorchFolder, PytorchExportError, type PytorchImportResult } from '../../node/pytorchInterop.js';
 
 /** Datasets whose conventions --dataset can supply (the embedded subset has Fashion-MNIST's classes). */
 const DATASETS: Record<string, { classNames: readonly string[]; inputShape: [number, number, number] }> = {
@@ -173,36 +174,17 @@ export default defineCommand({
   },
 });
 
-/** What `importPytorchFolder` (src/node/pytorchInterop.ts) gives back, as far as this command uses it. */
-interface PytorchImport {
-  checkpoint: { meta: CheckpointMeta };
-  pytorchEpochs: number;
-  lastTestAccuracy: number | null;
-}
-
 /**
  * `--pytorch DIR`: a folder written by convkit's PyTorch export (and perhaps trained further with its train_ddp.py),
- * brought back by `importPytorchFolder` in src/node/pytorchInterop.ts, another engineer's piece of issue 18. It is
- * loaded by a computed specifier so this command still builds and runs (with a clear usage error) without it.
+ * brought back by `importPytorchFolder` (src/node/pytorchInterop.ts).
  */
 async function importPytorch(dirArg: string, outDir: string, ctx: { cwd: string; out: NodeJS.WritableStream }): Promise<number> {
-  const specifier = '../../node/pytorchInterop.js';
-  let interop: { importPytorchFolder: (ptDir: string, outDir: string) => Promise<PytorchImport> };
-  try {
-    interop = (await import(specifier)) as typeof interop;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-      throw new UsageError(`--pytorch ${dirArg}: not available yet in this convkit (the PyTorch interop is not built in); export the model with torch.onnx.export and use --onnx`);
-    }
-    throw e;
-  }
   const { resolve } = await import('node:path');
-  let result: PytorchImport;
+  let result: PytorchImportResult;
   try {
-    result = await interop.importPytorchFolder(resolve(ctx.cwd, dirArg), outDir);
+    result = await importPytorchFolder(resolve(ctx.cwd, dirArg), outDir);
   } catch (e) {
-    if (e instanceof Error && e.name === 'PytorchExportError') throw new UsageError(`--pytorch ${dirArg}: ${e.message}`);
+    if (e instanceof PytorchExportError) throw new UsageError(`--pytorch ${dirArg}: ${e.message}`);
     throw e;
   }
   const meta = result.checkpoint.meta;
