@@ -27,6 +27,14 @@ describe('the explorer page', { skip: skipReason ?? false }, () => {
     assert.match(await page.textContent('#status') ?? '', new RegExp(`wasm, ${engine.threads} thread`));
     assert.equal(await page.locator('#thread-note').count(), 0, 'no thread note when isolated');
     for (const tab of TABS) await page.click(`#tab-${tab}`);
+    // The minified build's thread pool runs kernels (its workers start from source text that minification once
+    // broke: "convkitRunShares is not defined" on the first threaded kernel).
+    const speed = await page.evaluate(() => (window as unknown as { convkitExplorer: { client: { call(n: string, p: unknown): Promise<{ imagesPerSecond: number; backend: string }> } } })
+      .convkitExplorer.client.call('engine.measureSpeed', { model: 'vggsmall', batchSize: 64, warmupSeconds: 0, seconds: 0.1, repeats: 1 }));
+    assert.equal(speed.backend, 'wasm');
+    assert.ok(speed.imagesPerSecond > 0);
+    await page.waitForTimeout(300);
+    assert.equal(await page.getAttribute('body', 'data-engine-error'), null, 'an engine thread failed');
     assert.deepEqual(outside, []);
     assert.deepEqual(errors, []);
     await page.close();

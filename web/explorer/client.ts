@@ -43,7 +43,17 @@ export class EngineClient {
       const error = new EngineError('WorkerError', `the engine worker failed: ${e.message || 'could not start (see the console)'}`);
       for (const waiting of this.pending.values()) waiting.reject(error);
       this.pending.clear();
+      // An error with no request waiting (a kernel thread of the engine died) must not pass unseen.
+      for (const listener of this.crashListeners) listener(error);
     };
+  }
+
+  private readonly crashListeners = new Set<(error: EngineError) => void>();
+
+  /** Called when the worker reports an uncaught error (whether or not a request was waiting). */
+  onCrash(listener: (error: EngineError) => void): () => void {
+    this.crashListeners.add(listener);
+    return () => this.crashListeners.delete(listener);
   }
 
   /** Send a request; resolves with the worker's result or rejects with an EngineError. */

@@ -44,7 +44,9 @@ function App({ client }: { client: EngineClient }) {
       (info) => { setStatus(`engine ready: ${info.backend}`); document.body.dataset.engine = 'ready'; },
       (e: Error) => { setStatus(`the engine failed to start: ${e.message}`); document.body.dataset.error = e.message; },
     );
-    return client.on('engine.log', ({ message }) => setStatus(message));
+    const stopCrash = client.onCrash((e) => { setStatus(e.message); document.body.dataset.engineError = e.message; });
+    const stopLog = client.on('engine.log', ({ message }) => setStatus(message));
+    return () => { stopCrash(); stopLog(); };
   }, [client, initEngine]);
 
   const showTab = useCallback((id: TabId) => {

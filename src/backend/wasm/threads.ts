@@ -57,8 +57,8 @@ type Kernel = (...args: number[]) => unknown;
 
 /**
  * The share loop, run by the caller and by the workers: takes shares of the job of generation `gen` until none
- * is left and returns how many it ran. Workers get it as source text (Function.prototype.toString), so it must
- * stay self-contained: control slots are literals here (CHUNKS 7, ARGC 4, SCRATCH_ARG 8, SCRATCH_STRIDE 9,
+ * is left and returns how many it ran. Workers get it as source text (Function.prototype.toString), bound to its
+ * name there explicitly (a minifier renames the function itself), so it must stay self-contained: control slots are literals here (CHUNKS 7, ARGC 4, SCRATCH_ARG 8, SCRATCH_STRIDE 9,
  * KERNEL 3, NEXT 6, ERROR 5, DONE 1) and 10 is SHARE_BITS (1023 = MAX_CHUNKS).
  */
 function convkitRunShares(ctl: Int32Array, args: Float64Array, fns: Kernel[], tid: number, gen: number): number {
@@ -93,7 +93,7 @@ const GEN_MASK = (1 << (31 - SHARE_BITS)) - 1;
  * Blob URL in browsers, without a separate file to locate in src/ and dist/. `post` reports 'ready'.
  */
 export const WORKER_SOURCE = String.raw`
-${convkitRunShares.toString()}
+const convkitRunShares = (${convkitRunShares.toString()});
 function convkitWorkerMain(init, post) {
   const instance = new WebAssembly.Instance(init.module, { env: { memory: init.memory } });
   const fns = init.kernels.map((name) => instance.exports[name]);
