@@ -815,6 +815,9 @@ One process per GPU (nccl is chosen when CUDA is available), and several machine
     torchrun --nproc_per_node=8 train_ddp.py --data DIR
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 train_ddp.py --data DIR
 
+(Debian 12's PyTorch 1.13 under Python 3.11: add --redirects 1 --tee 1 after torchrun; its default of 0 fails
+there with "'NoneType' object has no attribute 'get'", a Python 3.11 enum change that later PyTorch handles.)
+
 DIR holds Fashion-MNIST or MNIST IDX files (train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz],
 t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz]). Rank 0 writes the trained weights back to
 model.safetensors and appends the epochs' results to convkit.json; then
