@@ -147,6 +147,38 @@ describe('explorer: Train tab', { skip: skipReason ?? false }, () => {
     }
   });
 
+  test('resnet20 (deep: long backward passes) also stops within 300 ms of the click, mid-epoch', { timeout: 180_000 }, async (t) => {
+    const { page, errors } = await session.open();
+    try {
+      await waitForSubset(page);
+      await page.selectOption('#train-model', 'resnet20');
+      await page.fill('#train-batch', '64');
+      await page.fill('#train-epochs', '1');
+      await page.evaluate(() => {
+        const probe = { clickAt: 0, stoppedAt: 0 };
+        (globalThis as unknown as { stopProbe: typeof probe }).stopProbe = probe;
+        document.getElementById('train-stop')!.addEventListener('click', () => { probe.clickAt = performance.now(); }, { capture: true });
+        new MutationObserver(() => {
+          if (document.body.dataset.trainState === 'stopped' && !probe.stoppedAt) probe.stoppedAt = performance.now();
+        }).observe(document.body, { attributes: true, attributeFilter: ['data-train-state'] });
+      });
+      await page.click('#train-start');
+      await page.waitForFunction(() => Number(/^(\d+) \//.exec(document.getElementById('train-step')?.textContent ?? '')?.[1] ?? 0) >= 3, undefined, { timeout: 120_000, polling: 50 });
+      // Somewhere inside a step rather than right after a progress update.
+      await page.waitForTimeout(137);
+      await page.click('#train-stop');
+      await page.waitForSelector('body[data-train-state=stopped]', { state: 'attached', timeout: 10_000 });
+      const probe = await page.evaluate(() => (globalThis as unknown as { stopProbe: { clickAt: number; stoppedAt: number } }).stopProbe);
+      const latency = probe.stoppedAt - probe.clickAt;
+      t.diagnostic(`resnet20: stopped at step ${await page.textContent('#train-step')}, ${latency.toFixed(0)} ms after the click; ${await page.getAttribute('#panel-train', 'data-images-per-second')} images/s`);
+      assert.ok(probe.clickAt > 0 && probe.stoppedAt > 0);
+      assert.ok(latency <= 300, `Stop took ${latency.toFixed(0)} ms`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await page.close();
+    }
+  });
+
   test('bad settings get an alert next to their control and block Train; threads are capped with a message', { timeout: 60_000 }, async () => {
     const { page, errors } = await session.open();
     try {

@@ -6,8 +6,8 @@
  * (over a second on a busy machine), longer than the page's 300 ms budget for Stop. So besides `fit`'s own abort
  * signal (read between steps; fit yields every YIELD_INTERVAL_MS so the worker sees the page's `train.stop`
  * message), the worker reads a stop flag the page writes directly (a SharedArrayBuffer, no message needed):
- * fit polls it between the nodes of each backward pass (`interrupted`), and every layer's forward pass checks it
- * too (including the test-set evaluation). Either ends the step before the optimizer touches the weights.
+ * fit polls it between the nodes of each backward pass (`interrupted`), and the forward pass of every block
+ * checks it too (including the test-set evaluation). Either ends the step before the optimizer touches the weights.
  */
 import { data, getBackend, manualSeed, models, softmax, train, Generator, type nn } from '../../../src/index.js';
 import type { CheckpointMeta, EpochMetrics, JsonValue } from '../../../src/io/checkpoint.js';
@@ -65,12 +65,15 @@ function predictionImages(test: data.ImageDataset): PredictionImages {
 }
 
 /**
- * Make every submodule's forward pass throw TrainingAbortedError once `stopped()` is true. Returns the function
- * that restores the plain forward passes (other tabs run the model afterwards).
+ * Make the forward pass of the net and of every block in it (modules with children) throw TrainingAbortedError
+ * once `stopped()` is true. Leaf layers are left alone: a conv layer fuses the ReLU or 2x2 max pool after it only
+ * while both keep their class's own forward (src/nn/layers/fusion.ts), so wrapping them would slow training.
+ * Returns the function that restores the plain forward passes (other tabs run the model afterwards).
  */
 function interruptibleForward(net: nn.Module, stopped: () => boolean): () => void {
   const wrapped: { module: nn.Module; own: nn.Module['forward'] | null }[] = [];
   for (const m of net.modules()) {
+    if (m !== net && m.children().next().done) continue;
     const plain = m.forward;
     wrapped.push({ module: m, own: Object.prototype.hasOwnProperty.call(m, 'forward') ? plain : null });
     m.forward = function (this: nn.Module, ...args: Parameters<nn.Module['forward']>) {
