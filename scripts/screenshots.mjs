@@ -41,8 +41,12 @@ try {
   await page.waitForSelector('body[data-train-state=done], body[data-train-state=error]', { state: 'attached', timeout: 180_000 });
   console.log(`screenshots: trained, test accuracy ${await page.getAttribute('#panel-train', 'data-test-accuracy')}`);
   // A test image as the input of the Input and Inside tabs (clicking it switches to the Input tab).
-  await page.click('#train-predictions figure >> nth=3');
+  await page.click('#train-predictions figure >> nth=3 >> button');
   await page.waitForTimeout(1500);
+  // Open the first two claims (parameter ledger, equivariance) so their pictures are in the shot.
+  await page.click('#tab-claims');
+  for (const summary of await page.locator('#claims details > summary').all().then((all) => all.slice(0, 2))) await summary.click();
+  await page.waitForTimeout(4000);
   for (const [label, viewport] of [['laptop', { width: 1280, height: 900 }], ['phone', { width: 390, height: 844 }]]) {
     await page.setViewportSize(viewport);
     for (const tab of TABS) {
