@@ -116,6 +116,8 @@ export function TrainView(_props: { active?: boolean }) {
   runRef.current = run;
   // Shared memory lets Stop reach the worker while it is inside a long training step (see handlers.ts).
   const stopFlag = useMemo(() => (isolated ? new Int32Array(new SharedArrayBuffer(4)) : null), [isolated]);
+  /** Stop was clicked during this start (possibly before the worker got the run: while the engine re-initialises). */
+  const stopRequested = useRef(false);
 
   /** The body attribute is written at once (not after the next render) so tests time the real moment. */
   const setTrainState = useCallback((s: TrainState) => {
@@ -233,6 +235,8 @@ export function TrainView(_props: { active?: boolean }) {
   const start = async () => {
     const settings = checked.settings;
     if (!settings || trainState === 'training' || !dataSummary) return;
+    if (stopFlag) Atomics.store(stopFlag, 0, 0);
+    stopRequested.current = false;
     setTrainState('training');
     setMessage('');
     app.setTraining(true);
@@ -247,7 +251,10 @@ export function TrainView(_props: { active?: boolean }) {
       const info = current && current.backendName === form.backend && (form.backend === 'reference' || current.threads === checked.threads)
         ? current : await app.initEngine(form.backend, checked.threads);
       app.setStatus(`training ${settings.model} on ${info.backend}...`);
-      const outcome = await client.call('train.start', { settings, stopFlag });
+      // Without shared memory a Stop sent before the run exists would be missed: do not start it at all.
+      const outcome = stopRequested.current && !stopFlag
+        ? { status: 'stopped' as const, epochsCompleted: 0, testAccuracy: null }
+        : await client.call('train.start', { settings, stopFlag });
       setTrainState(outcome.status);
       const r = runRef.current;
       if (r) {
@@ -270,6 +277,7 @@ export function TrainView(_props: { active?: boolean }) {
   const stop = () => {
     // The flag reaches the worker at once (it checks it between layers); the message also covers pages without
     // shared memory, where the worker reads it between steps.
+    stopRequested.current = true;
     if (stopFlag) Atomics.store(stopFlag, 0, 1);
     void client.call('train.stop', {});
   };

@@ -122,8 +122,8 @@ export const trainHandlers: Handlers<keyof TrainRequests> = {
     const runId = nextRunId++;
     const controller = new AbortController();
     state.training = controller;
+    // The page clears the flag before it asks for a run, so a Stop clicked in between is not lost.
     activeStopFlag = stopFlag;
-    if (stopFlag) Atomics.store(stopFlag, 0, 0);
     const stopped = (): boolean => controller.signal.aborted || (stopFlag !== null && Atomics.load(stopFlag, 0) !== 0);
 
     manualSeed(settings.seed);

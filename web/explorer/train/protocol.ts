@@ -62,8 +62,9 @@ export interface TrainRequests {
   'train.loadData': { params: DataSource; result: DataSummary };
   /**
    * Train a fresh model on the loaded data; resolves when the run ends (done or stopped), rejects on an error.
-   * `stopFlag`: an Int32Array on a SharedArrayBuffer (cross-origin isolated pages) that the page sets to 1 to stop;
-   * the worker reads it between layers, so Stop works even while one training step takes longer than the budget.
+   * `stopFlag`: an Int32Array on a SharedArrayBuffer (cross-origin isolated pages) that the page clears before the
+   * request and sets to 1 to stop; the worker reads it inside each step (between the blocks of the forward pass
+   * and the nodes of the backward pass), so Stop works even while one step takes longer than the page's budget.
    */
   'train.start': { params: { settings: RunSettings; stopFlag: Int32Array | null }; result: RunOutcome };
   /** Stop the running training (no-op when none runs). */
