@@ -185,6 +185,19 @@ test('an unsupported operator is an OnnxImportError naming the node (index and n
   assert.throws(() => importOnnx(bytes, { source: 'erf.onnx' }), (e: unknown) => e instanceof OnnxImportError && /importOnnx\(erf\.onnx\): node 1 'my_erf' \(Erf\): operator Erf is not supported/.test(e.message));
 });
 
+test('initializer names that are no dotted path (or are __proto__) get safe state-dict keys, listed in info.stateKeys', () => {
+  const bytes = graphModel([
+    { op: 'Add', inputs: ['input', '__proto__'], output: 'a' },
+    { op: 'Add', inputs: ['a', 'x..y'], output: 'b' },
+    { op: 'Mul', inputs: ['b', 'onnx::Mul_7'], output: 'output', name: '__proto__' },
+  ], [floatInit('__proto__', [2], [1, 2]), floatInit('x..y', [2], [3, 4]), floatInit('onnx::Mul_7', [2], [2, 2])], ['N', 2]);
+  const net = importOnnx(bytes);
+  assert.deepEqual({ ...net.info.stateKeys }, { ['__proto__']: 'initializer_proto', 'x..y': 'x__y', 'onnx::Mul_7': 'onnx::Mul_7' });
+  assert.deepEqual(Object.keys(net.stateDict()).sort(), ['initializer_proto', 'onnx::Mul_7', 'x__y']);
+  assert.equal(net.info.operatorCounts['Add'], 2);
+  assert.deepEqual(Array.from(forward(net, new Tensor(Float32Array.of(1, 1), [1, 2])).data), [10, 14]);
+});
+
 test('Gemm alpha/beta/transA, Conv auto_pad SAME_UPPER, asymmetric pads and Dropout in train/eval follow the ONNX definitions', () => {
   // Gemm: Y = 2 * Aᵀ B + 0.5 * C, with A = Transpose(input) [4, N] (transA) and B [4, 3] not transposed, C [3].
   const b = Array.from({ length: 12 }, (_, i) => i - 5), c = [1, -1, 2];
@@ -380,6 +393,14 @@ test('convkit import --onnx: a convkit-trained model comes back as a checkpoint 
   const p1 = predictOf('run/best'), p2 = predictOf('imported');
   assert.deepEqual(p2.map((p) => p.label), p1.map((p) => p.label));
   for (let i = 0; i < p1.length; i++) assert.ok(Math.abs(p1[i]!.probability - p2[i]!.probability) < 1e-5);
+
+  // The imported checkpoint exports again (its graph traced like any model) and that file gives the same logits.
+  const reexported = cli('export', '--checkpoint', 'imported', '--format', 'onnx', '--out', 'again.onnx');
+  assert.equal(reexported.code, 0, reexported.stderr);
+  const first = importOnnx(new Uint8Array(readFileSync(join(work, 'lenet5.onnx')))).eval();
+  const second = importOnnx(new Uint8Array(readFileSync(join(work, 'again.onnx')))).eval();
+  const probe = new Tensor(Float32Array.from({ length: 2 * 784 }, (_, i) => (i % 29) / 29), [2, 1, 28, 28]);
+  assert.ok(worstDifference(forward(second, probe).data, forward(first, probe).data) <= 1e-6);
 
   // A foreign (PyTorch) file: defaults stated, eval runs.
   const foreign = cli('import', '--onnx', join(FIXTURES, 'lenet.onnx'), '--out', 'torch-lenet', '--dataset', 'fashion-mnist-subset', '--normalize', '0.2860,0.3530');

@@ -96,7 +96,7 @@ export default defineCommand({
     if (statSync(file).isDirectory()) throw new UsageError(`--onnx ${onnxArg}: is a folder; give the .onnx file`);
     const bytes = new Uint8Array(readFileSync(file));
     const datasetName = stringOption(v, 'dataset');
-    const dataset = datasetName === undefined ? undefined : DATASETS[datasetName];
+    const dataset = datasetName === undefined || !Object.hasOwn(DATASETS, datasetName) ? undefined : DATASETS[datasetName];
     if (datasetName !== undefined && !dataset) throw new UsageError(`--dataset ${datasetName}: expected one of ${Object.keys(DATASETS).join(', ')}`);
     const inputText = stringOption(v, 'input');
     const requestedShape = inputText !== undefined ? parseInputShape(inputText) : dataset?.inputShape;

@@ -120,6 +120,11 @@ const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown, fallback = 0): number => (typeof v === 'number' && Number.isFinite(v) ? v : fallback);
 const bytesOf = (v: unknown): Uint8Array | null => (v instanceof Uint8Array ? v : null);
 
+/** Define an own property (never the prototype, whatever the key). */
+function setOwn<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Keep names printable and short in messages. */
 function quote(name: string): string {
   const clean = name.length > 80 ? `${name.slice(0, 77)}...` : name;
@@ -982,7 +987,8 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       }
       node.attributes.set(name, value);
     }
-    operatorCounts[node.opType] = (operatorCounts[node.opType] ?? 0) + 1;
+    // Own data properties only: a name such as '__proto__' from the file must not reach an object's prototype.
+    setOwn(operatorCounts, node.opType, (Object.hasOwn(operatorCounts, node.opType) ? operatorCounts[node.opType]! : 0) + 1);
     nodes.push(node);
   }
   if (nodes.length === 0) failImport('the graph has no nodes');
@@ -1049,19 +1055,20 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const weights = new Map<string, Tensor>();
   const constants = new Map<string, Value>();
   const metadata: Record<string, string> = {};
-  for (const entry of arr(model['metadata_props'])) if (isObj(entry)) metadata[str(entry['key'])] = str(entry['value']);
+  for (const entry of arr(model['metadata_props'])) if (isObj(entry)) setOwn(metadata, str(entry['key']), str(entry['value']));
   const info: OnnxModelInfo = {
     source, graphName: str(graph['name']), producer: `${str(model['producer_name'])} ${str(model['producer_version'])}`.trim(), opset,
     inputName, outputName, sampleShape, outputSampleShape: [], metadata,
-    normalization: parseNormalization(metadata['convkit.normalization'], failImport),
-    classNames: parseClassNames(metadata['convkit.class_names'], failImport),
+    normalization: parseNormalization(Object.hasOwn(metadata, 'convkit.normalization') ? metadata['convkit.normalization'] : undefined, failImport),
+    classNames: parseClassNames(Object.hasOwn(metadata, 'convkit.class_names') ? metadata['convkit.class_names'] : undefined, failImport),
     operatorCounts, foldedNodes: 0, stateKeys,
   };
   const module = new OnnxModule({ info, constants, weights, maxElements });
   const used = new Map<string, 'scope' | 'leaf'>();
   const place = (name: string): string => {
     const parts = name.split('.');
-    const fits = parts.every((p) => p.length > 0) && parts.every((_, i) => {
+    // '__proto__' would be swallowed by plain-object state dicts (stateDict() builds one): such names get a safe key.
+    const fits = parts.every((p) => p.length > 0 && p !== '__proto__') && parts.every((_, i) => {
       const prefix = parts.slice(0, i + 1).join('.');
       const kind = used.get(prefix);
       return i === parts.length - 1 ? kind === undefined : kind !== 'leaf';
@@ -1070,7 +1077,8 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
       parts.forEach((_, i) => used.set(parts.slice(0, i + 1).join('.'), i === parts.length - 1 ? 'leaf' : 'scope'));
       return name;
     }
-    const base = name.replace(/\./g, '_') || 'initializer';
+    const flat = name.replace(/\./g, '_');
+    const base = flat === '' || flat.includes('__proto__') ? `initializer_${flat.replace(/__proto__/g, 'proto')}` : flat;
     let key = base;
     for (let k = 2; used.has(key); k++) key = `${base}_${k}`;
     used.set(key, 'leaf');
@@ -1080,7 +1088,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
     const role = roles.get(name);
     if (value.kind !== 'float' || role === undefined || role === 'setting') { constants.set(name, value); continue; }
     const key = place(name);
-    stateKeys[name] = key;
+    setOwn(stateKeys, name, key);
     const parts = key.split('.');
     let scope: OnnxParameterScope = module;
     for (const part of parts.slice(0, -1)) scope = scope.child(part);
