@@ -9,7 +9,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { F, manualSeed, models, noGrad, optim, Tensor, type nn } from '../../src/index.js';
+import { F, manualSeed, models, noGrad, optim, Tensor, train, type nn } from '../../src/index.js';
+import { DataLoader } from '../../src/data/loader.js';
+import type { Checkpoint } from '../../src/io/checkpoint.js';
+import { saveCheckpoint } from '../../src/node/checkpoint.js';
 import { exportOnnx } from '../../src/io/onnx/export.js';
 import { importOnnx, OnnxImportError, OnnxModule } from '../../src/io/onnx/import.js';
 import { encodeModel, ONNX_FLOAT, ONNX_INT64, ATTR } from '../../src/io/onnx/proto.js';
@@ -415,6 +418,31 @@ test('convkit import --onnx: a convkit-trained model comes back as a checkpoint 
   assert.equal(noDefaults.code, 0, noDefaults.stderr);
   assert.match(noDefaults.stdout, /assumed: classes numbered 0\.\.9/);
   assert.match(noDefaults.stdout, /assumed: no normalisation/);
+});
+
+test('fine-tuning: train.fit continues an imported model; its checkpoint (model.onnx beside) evaluates in convkit eval to fit\'s own test accuracy', async () => {
+  const bytes = fixtureBytes('vgg_bn.onnx');
+  const net = importOnnx(bytes, { source: 'vgg_bn.onnx' });
+  const trainSet = loadEmbeddedFashionMnist('train').take(256), testSet = loadEmbeddedFashionMnist('test').take(200);
+  manualSeed(8);
+  let last: Checkpoint | null = null;
+  const result = await train.fit({
+    model: net, optimizer: new optim.SGD(net.parameters(), { lr: 0.05, momentum: 0.9 }), epochs: 2,
+    train: new DataLoader(trainSet, { batchSize: 32, shuffle: true }), test: new DataLoader(testSet, { batchSize: 100 }),
+    info: {
+      model: { name: 'onnx', config: { file: 'model.onnx' } },
+      dataset: { name: 'fashion-mnist-subset', classNames: [...trainSet.classNames], inputShape: [1, 28, 28], normalization: null },
+    },
+    saveCheckpoint: (kind, ck) => { if (kind === 'last') last = ck; },
+  });
+  assert.ok(result.history[1]!.trainLoss < result.history[0]!.trainLoss, `train loss ${result.history.map((h) => h.trainLoss.toFixed(3)).join(' -> ')}`);
+  assert.ok(last, 'fit saved a last checkpoint');
+  await saveCheckpoint(join(work, 'tuned'), last!);
+  writeFileSync(join(work, 'tuned', 'model.onnx'), bytes);
+  const r = cli('eval', '--checkpoint', 'tuned', '--test-limit', '200', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const ev = JSON.parse(r.stdout) as { accuracy: number };
+  assert.equal(ev.accuracy, result.history[1]!.testAccuracy, 'eval of the saved fine-tuned weights');
 });
 
 test('convkit import: usage errors are one convkit line with exit code 2', () => {
