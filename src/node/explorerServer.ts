@@ -125,7 +125,9 @@ export async function startExplorerServer(options: ExplorerServerOptions = {}): 
   const { datasets, files: datasetFiles } = localDatasets(options.env ?? process.env);
   const checkpoint = options.checkpoint ?? null;
   const server = await serveStatic({
-    mounts: [{ prefix: '/', dir: appDir }, { prefix: '/data/', dir: join(PACKAGE_ROOT, 'data') }],
+    // /lab/: the lab's recorded results (lab/*.json, the files `convkit lab` writes), which the Why-CNNs-work tab
+    // draws beside its short live runs.
+    mounts: [{ prefix: '/', dir: appDir }, { prefix: '/data/', dir: join(PACKAGE_ROOT, 'data') }, { prefix: '/lab/', dir: join(PACKAGE_ROOT, 'lab') }],
     files: { ...datasetFiles, ...(checkpoint?.files ?? {}) },
     json: {
       '/datasets/index.json': { datasets },

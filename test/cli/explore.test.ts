@@ -125,6 +125,10 @@ test('explore --checkpoint: the app, its bundles, /data/, /datasets/ and /checkp
     assert.equal(subsetFile.headers.get('content-encoding'), null, '.gz served as the bytes on disk');
     assert.deepEqual(new Uint8Array(await subsetFile.arrayBuffer()), new Uint8Array(readFileSync(join(subset, 't10k-labels-idx1-ubyte.gz'))));
 
+    // The lab's recorded results, which the claims tab draws (depth curves).
+    const depth = await fetch(server.url + 'lab/depth.json');
+    assert.equal(depth.status, 200);
+    assert.equal(((await depth.json()) as { name: string }).name, 'depth');
     const index = (await (await fetch(server.url + 'datasets/index.json')).json()) as { datasets: { name: string; source: string; files: Record<string, string> }[] };
     const fashion = index.datasets.find((d) => d.name === 'fashion-mnist');
     assert.ok(fashion, `fashion-mnist listed: ${JSON.stringify(index)}`);
