@@ -178,7 +178,7 @@ CASES = [
     # name, constructor, input shape, opset, seed, note
     ('mlp', Mlp, (2, 1, 28, 28), 13, 1, 'Flatten, Gemm, Relu, Tanh'),
     ('lenet', LeNet, (2, 1, 28, 28), 13, 2, 'Conv, Tanh, MaxPool, Sigmoid, AveragePool (count_include_pad), Shape/Gather/Unsqueeze/Concat -> Reshape'),
-    ('vgg_bn', VggBn, (2, 1, 28, 28), 13, 3, 'BatchNormalization kept (PRESERVE), MaxPool ceil_mode, Dropout, Flatten'),
+    ('vgg_bn', VggBn, (2, 1, 28, 28), 13, 3, 'BatchNormalization kept (PRESERVE), MaxPool ceil_mode, Flatten (its two Dropout layers are left out by the exporter in eval mode)'),
     ('residual', Residual, (2, 3, 16, 16), 13, 4, 'strided, dilated, grouped Conv, BatchNormalization, Add, GlobalAveragePool'),
     ('inception', Inception, (2, 3, 16, 16), 13, 5, 'Concat of four branches, MaxPool with padding, Reshape with -1'),
     ('mixed', Mixed, (2, 1, 28, 28), 13, 6, 'Pad (inputs), Clip (inputs), LeakyRelu, AveragePool (count_include_pad=0), Reshape, Softmax (axis 1)'),
