@@ -10,13 +10,16 @@
  * - `train_ddp.py`: continues training under `torchrun` with the run's optimizer, schedule, augmentation and
  *   normalisation as argparse defaults, and writes the weights back to `model.safetensors` on rank 0;
  * - `convkit.json`: what the import needs to rebuild the model (registry name and config, dataset, classes,
- *   normalisation, metrics so far); `train_ddp.py` appends each PyTorch run's epochs to it.
+ *   normalisation, metrics so far); `train_ddp.py` appends each PyTorch run's epochs to it;
+ * - `optimizer.safetensors` when the checkpoint has optimizer state: SGD's momentum buffers or Adam's step and
+ *   moments under `<parameter name>.<PyTorch's state key>`, so PyTorch continues the run rather than restarting
+ *   its optimizer.
  *
  * `importPytorchFolder(dir, outDir)` turns such a folder back into a convkit checkpoint.
  *
  * A layer torch.nn has no twin for (LocallyConnected2d) is a `PytorchExportError` naming the layer and its path.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import { saveCheckpoint } from './checkpoint.js';
@@ -47,6 +50,7 @@ export const PYTORCH_META_FILE = 'convkit.json';
 export const PYTORCH_WEIGHTS_FILE = 'model.safetensors';
 export const PYTORCH_MODEL_FILE = 'model.py';
 export const PYTORCH_TRAIN_FILE = 'train_ddp.py';
+export const PYTORCH_OPTIMIZER_FILE = 'optimizer.safetensors';
 export const PYTORCH_EXPORT_FORMAT = 'convkit-pytorch-export';
 export const PYTORCH_EXPORT_VERSION = 1;
 
@@ -68,6 +72,8 @@ export interface PytorchRun {
   device: string;
   torchVersion: string;
   finishedAt: string;
+  /** The weights this run started from. */
+  startedFrom?: string;
   history: PytorchEpoch[];
 }
 
@@ -86,6 +92,11 @@ export interface PytorchExportMeta {
   convkit: { epoch: number; globalStep: number; history: EpochMetrics[]; checkpoint: string };
   /** Runs of train_ddp.py, appended by it. */
   pytorch: { runs: PytorchRun[] };
+  /**
+   * Which optimizer the state in optimizer.safetensors belongs to (train_ddp.py continues from it when it trains
+   * with the same one), or null when there is none.
+   */
+  optimizerState: { file: string; optimizer: string } | null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -824,8 +835,9 @@ model.safetensors and appends the epochs' results to convkit.json; then
 
     convkit import --pytorch THIS_FOLDER --out CHECKPOINT
 
-makes a convkit checkpoint of them again. The optimizer starts with fresh state (momentum, Adam moments), and
-the schedule is laid out over this run's epochs as convkit lays it out (src/train/setup.ts).
+makes a convkit checkpoint of them again. Rank 0 also saves the optimizer's state, and
+the optimizer continues from optimizer.safetensors (momentum buffers, Adam's step and moments) when it is the
+same kind; the schedule is laid out over this run's epochs as convkit lays it out (src/train/setup.ts).
 """
 import argparse
 import datetime
@@ -845,6 +857,10 @@ from torch.utils.data.distributed import DistributedSampler
 from model import create_model, load_safetensors, save_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# This folder is the model's state: rank 0 replaces these weights and records the run in convkit.json, which is
+# what "convkit import --pytorch" reads. Copy the folder first to keep the weights you start from.
+WEIGHTS = os.path.join(HERE, "model.safetensors")
+OPTIMIZER_STATE = os.path.join(HERE, "optimizer.safetensors")
 
 # What the model expects: [C, H, W] images in [0, 1], normalised per channel with the convkit run's statistics.
 INPUT_SHAPE = @INPUT_SHAPE@
@@ -869,12 +885,14 @@ def parse_args():
     p.add_argument("--augment", choices=["none", "crop", "crop-flip"], default=@AUGMENT@,
                    help="random crop after 2-pixel zero padding (and a horizontal flip with probability 0.5)")
     p.add_argument("--seed", type=int, default=@SEED@)
-    p.add_argument("--weights", default=os.path.join(HERE, "model.safetensors"), help="weights to start from")
-    p.add_argument("--save", default=os.path.join(HERE, "model.safetensors"), help="where rank 0 writes the trained weights")
+    p.add_argument("--weights", default=WEIGHTS, help=f"weights to start from (the trained ones always go to {WEIGHTS})")
     p.add_argument("--backend", choices=["gloo", "nccl"], default=None, help="process group backend (default: nccl with CUDA, else gloo)")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training images")
     p.add_argument("--test-limit", type=int, default=None, help="use only the first N test images")
-    return p.parse_args()
+    args = p.parse_args()
+    if not os.path.isdir(args.data):
+        p.error(f"--data {args.data}: no such folder (give the folder with the IDX files)")
+    return args
 
 
 # ---- Data: IDX files (the format of MNIST and Fashion-MNIST), gzip-compressed or raw
@@ -955,6 +973,47 @@ def make_optimizer(args, params):
     return torch.optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
 
 
+def read_meta():
+    with open(os.path.join(HERE, "convkit.json")) as f:
+        return json.load(f)
+
+
+def write_meta(meta):
+    """Replace convkit.json atomically (a crash leaves the old one)."""
+    path = os.path.join(HERE, "convkit.json")
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        json.dump(meta, f, indent=1)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def load_optimizer_state(args, optimizer, model):
+    """Continue the saved optimizer state (keys "<parameter name>.<state key>") if it is of the same optimizer."""
+    recorded = read_meta().get("optimizerState")
+    if not recorded or not os.path.exists(OPTIMIZER_STATE):
+        return "fresh optimizer state (none saved)"
+    if recorded["optimizer"] != args.optimizer:
+        return f"fresh optimizer state (the saved one is {recorded['optimizer']}'s)"
+    saved = load_safetensors(OPTIMIZER_STATE)
+    for name, param in model.named_parameters():
+        state = {key: saved[f"{name}.{key}"].to(param.device)
+                 for key in ("step", "exp_avg", "exp_avg_sq", "momentum_buffer") if f"{name}.{key}" in saved}
+        if state:
+            optimizer.state[param] = state
+    return f"optimizer state continued from {os.path.basename(OPTIMIZER_STATE)}"
+
+
+def optimizer_state_tensors(optimizer, model):
+    """The optimizer's per-parameter tensors by "<parameter name>.<state key>" (what load_optimizer_state reads)."""
+    tensors = {}
+    for name, param in model.named_parameters():
+        for key, value in optimizer.state.get(param, {}).items():
+            if torch.is_tensor(value):
+                tensors[f"{name}.{key}"] = value.float() if key == "step" else value
+    return tensors
+
+
 def make_schedule(args, optimizer, steps_per_epoch):
     """The scheduler and whether it steps after every batch (True) or every epoch (False)."""
     epochs = args.epochs
@@ -1009,24 +1068,19 @@ def evaluate(model, loader, device):
 
 
 def append_run(history, args, world_size, backend, device):
-    """Record this run in convkit.json (written atomically) for convkit import."""
-    path = os.path.join(HERE, "convkit.json")
-    with open(path) as f:
-        meta = json.load(f)
+    """Record this run in convkit.json for convkit import, and whose state optimizer.safetensors now holds."""
+    meta = read_meta()
+    meta["optimizerState"] = {"file": os.path.basename(OPTIMIZER_STATE), "optimizer": args.optimizer}
     meta["pytorch"]["runs"].append({
         "worldSize": world_size,
         "backend": backend,
         "device": str(device),
         "torchVersion": torch.__version__,
         "finishedAt": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-        "weights": os.path.abspath(args.save),
+        "startedFrom": os.path.abspath(args.weights),
         "history": history,
     })
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        json.dump(meta, f, indent=1)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_meta(meta)
 
 
 def main():
@@ -1067,10 +1121,11 @@ def main():
     ddp_model = DistributedDataParallel(model, device_ids=[local_rank] if use_cuda else None,
                                         find_unused_parameters=FIND_UNUSED_PARAMETERS)
     optimizer = make_optimizer(args, ddp_model.parameters())
+    optimizer_note = load_optimizer_state(args, optimizer, model)
     scheduler, per_batch = make_schedule(args, optimizer, len(train_loader))
     if rank == 0:
         print(f"{world_size} process(es), {backend} on {device}: {len(train_set)} train / {len(test_set)} test images, "
-              f"{args.optimizer} lr {args.lr}, schedule {args.schedule}, augment {args.augment}, batch {args.batch_size}", flush=True)
+              f"{args.optimizer} lr {args.lr}, schedule {args.schedule}, augment {args.augment}, batch {args.batch_size}; {optimizer_note}", flush=True)
 
     history = []
     for epoch in range(1, args.epochs + 1):
@@ -1098,9 +1153,10 @@ def main():
                   f"({int(test_correct)}/{int(test_count)}), {seconds:.1f} s", flush=True)
 
     if rank == 0:
-        save_safetensors(model.state_dict(), args.save, metadata={"format": "pt", "producer": "convkit train_ddp.py"})
+        save_safetensors(model.state_dict(), WEIGHTS, metadata={"format": "pt", "producer": "convkit train_ddp.py"})
+        save_safetensors(optimizer_state_tensors(optimizer, model), OPTIMIZER_STATE, metadata={"optimizer": args.optimizer})
         append_run(history, args, world_size, backend, device)
-        print(f"wrote {args.save}", flush=True)
+        print(f"wrote {WEIGHTS}, {os.path.basename(OPTIMIZER_STATE)} and the run's results in convkit.json", flush=True)
     dist.barrier()  # nobody exits before rank 0 has written the weights
     dist.destroy_process_group()
 
@@ -1126,6 +1182,35 @@ function idxDataDir(ds: NonNullable<CheckpointMeta['dataset']>, settings: { data
     if (existsSync(abs) && statSync(abs).isDirectory() && readdirSync(abs).some((f) => f.startsWith('t10k-images'))) return abs;
   }
   return null;
+}
+
+/** PyTorch's per-parameter state keys for convkit's (Adam's `maxExpAvgSq` is left out: the CLI never sets amsgrad). */
+const OPTIMIZER_STATE_KEYS: Record<string, string> = { momentumBuffer: 'momentum_buffer', expAvg: 'exp_avg', expAvgSq: 'exp_avg_sq' };
+
+/**
+ * A convkit optimizer state dict (one group over `net.parameters()`, as the CLI builds it) as PyTorch per-parameter
+ * state keyed by parameter name: `features.0.weight.exp_avg`, `features.0.weight.step` (a float32 scalar, the
+ * type PyTorch 1.12+ keeps). Null when there is nothing to carry over.
+ */
+export function optimizerStateTensors(net: Module, optimizerState: unknown): Map<string, SafetensorsInput> | null {
+  const sd = optimizerState as { state?: Record<string, Record<string, unknown>> } | null;
+  if (!sd || typeof sd.state !== 'object' || sd.state === null) return null;
+  const params = [...net.namedParameters()];
+  const out = new Map<string, SafetensorsInput>();
+  for (const [index, state] of Object.entries(sd.state)) {
+    const param = params[Number(index)];
+    if (!param) throw new PytorchExportError(`the optimizer state has an entry for parameter ${index}, but the model has ${params.length} parameters`);
+    const [name, p] = param;
+    for (const [key, value] of Object.entries(state)) {
+      if (key === 'step' && typeof value === 'number') out.set(`${name}.step`, { data: Float32Array.of(value), shape: [] });
+      const torchKey = OPTIMIZER_STATE_KEYS[key];
+      if (torchKey && value instanceof Float32Array) {
+        if (value.length !== p.numel) throw new PytorchExportError(`optimizer state ${index}.${key} has ${value.length} values, parameter ${name} has ${p.numel}`);
+        out.set(`${name}.${torchKey}`, { data: value, shape: p.shape });
+      }
+    }
+  }
+  return out.size > 0 ? out : null;
 }
 
 function asOptimizerName(name: string | undefined): TrainDefaults['optimizer'] {
@@ -1180,7 +1265,10 @@ export async function exportPytorchFolder(ck: Checkpoint, net: Module, outDir: s
     training: ck.meta.training,
     convkit: { epoch: ck.meta.epoch, globalStep: ck.meta.globalStep, history: ck.meta.metrics.history, checkpoint: checkpointDir },
     pytorch: { runs: [] },
+    optimizerState: null,
   };
+  const optimizerTensors = ck.meta.optimizer ? optimizerStateTensors(net, ck.optimizerState) : null;
+  if (optimizerTensors) meta.optimizerState = { file: PYTORCH_OPTIMIZER_FILE, optimizer: ck.meta.optimizer!.name };
   const dir = resolve(outDir);
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new PytorchExportError(`${outDir} is a file; give a folder for the PyTorch files`);
   mkdirSync(dir, { recursive: true });
@@ -1189,8 +1277,16 @@ export async function exportPytorchFolder(ck: Checkpoint, net: Module, outDir: s
   await writeFileAtomic(join(dir, PYTORCH_WEIGHTS_FILE), encodeSafetensors(tensors, { format: 'pt', producer: 'convkit', model: name }));
   await writeFileAtomic(join(dir, PYTORCH_MODEL_FILE), source);
   await writeFileAtomic(join(dir, PYTORCH_TRAIN_FILE), trainDdpSource(meta, defaults, unusedParameters));
+  const files = [PYTORCH_WEIGHTS_FILE, PYTORCH_MODEL_FILE, PYTORCH_TRAIN_FILE, PYTORCH_META_FILE];
+  if (optimizerTensors) {
+    await writeFileAtomic(join(dir, PYTORCH_OPTIMIZER_FILE), encodeSafetensors(optimizerTensors, { producer: 'convkit', optimizer: meta.optimizerState!.optimizer }));
+    files.push(PYTORCH_OPTIMIZER_FILE);
+  } else {
+    // A stale state from an earlier export into this folder must not be continued from.
+    rmSync(join(dir, PYTORCH_OPTIMIZER_FILE), { force: true });
+  }
   await writeFileAtomic(join(dir, PYTORCH_META_FILE), JSON.stringify(meta, null, 1) + '\n');
-  return { dir, files: [PYTORCH_WEIGHTS_FILE, PYTORCH_MODEL_FILE, PYTORCH_TRAIN_FILE, PYTORCH_META_FILE], className };
+  return { dir, files, className };
 }
 
 function readExportMeta(dir: string): PytorchExportMeta {

@@ -9,13 +9,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { manualSeed, models, noGrad, Tensor } from '../../src/index.js';
+import { F, manualSeed, models, noGrad, Tensor } from '../../src/index.js';
 import type { Module } from '../../src/nn/module.js';
 import { decodeSafetensors, encodeSafetensors } from '../../src/io/safetensors.js';
 import { saveWeights, loadWeights } from '../../src/models/weights.js';
 import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
 import { saveCheckpoint } from '../../src/node/checkpoint.js';
-import { pytorchModelSource, PytorchExportError } from '../../src/node/pytorchInterop.js';
+import { exportPytorchFolder, pytorchModelSource, PytorchExportError } from '../../src/node/pytorchInterop.js';
+import { makeOptimizer } from '../../src/train/setup.js';
 
 const PYTHON = '/usr/bin/python3';
 const inCI = process.env.CI === 'true';
@@ -160,3 +161,89 @@ test('convkit export --format pytorch: the files, and usage errors as one convki
     rmSync(work, { recursive: true, force: true });
   }
 });
+
+/**
+ * One more step in PyTorch (train_ddp.py's own optimizer and state loader) after the optimizer state was exported,
+ * and one more step in convkit: the weights agree; with a fresh PyTorch optimizer they would not.
+ */
+const PY_STEP = `
+import sys, types, torch
+import torch.nn.functional as F
+from model import create_model, load_safetensors, save_safetensors
+import train_ddp
+folder, name, lr, momentum, weight_decay = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+batch = load_safetensors(folder + "/batch.safetensors")
+args = types.SimpleNamespace(optimizer=name, lr=lr, momentum=momentum, weight_decay=weight_decay)
+for label, continued in (("continued", True), ("fresh", False)):
+    model = create_model()
+    model.load_state_dict(load_safetensors(folder + "/model.safetensors"))
+    optimizer = train_ddp.make_optimizer(args, model.parameters())
+    if continued:
+        note = train_ddp.load_optimizer_state(args, optimizer, model)
+        assert note.startswith("optimizer state continued"), note
+    loss = F.cross_entropy(model(batch["x"]), batch["y"].long())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    save_safetensors(model.state_dict(), folder + "/after_" + label + ".safetensors")
+`;
+
+for (const [optimizerName, lr, momentum, weightDecay] of [['adamw', 0.002, 0, 0.01], ['sgd', 0.05, 0.9, 0.0005]] as const) {
+  test(`${optimizerName}: PyTorch continues convkit's optimizer state (one more step gives convkit's weights to 1e-5)`, { skip, timeout: 120_000 }, async () => {
+    const work = mkdtempSync(join(tmpdir(), `convkit-pt-${optimizerName}-`));
+    try {
+      manualSeed(11);
+      const net = models.create('lenet5');
+      const { optimizer, meta } = makeOptimizer(net, { name: optimizerName, lr, momentum, weightDecay });
+      const testSet = loadEmbeddedFashionMnist('test');
+      const batch = (first: number): { x: Float32Array; y: Int32Array } => {
+        const x = new Float32Array(16 * 784);
+        const y = new Int32Array(16);
+        for (let i = 0; i < 16; i++) {
+          testSet.copyImageTo(first + i * 37, x.subarray(i * 784, (i + 1) * 784));
+          y[i] = testSet.labels[first + i * 37]!;
+        }
+        for (let i = 0; i < x.length; i++) x[i] = (x[i]! - 0.29) / 0.35;
+        return { x, y };
+      };
+      const step = ({ x, y }: { x: Float32Array; y: Int32Array }): void => {
+        const loss = F.crossEntropy(net.forward(new Tensor(x, [16, 1, 28, 28])), y);
+        optimizer.zeroGrad();
+        loss.backward();
+        optimizer.step();
+      };
+      for (let k = 0; k < 3; k++) step(batch(k));
+      await exportPytorchFolder({
+        meta: {
+          model: { name: 'lenet5', config: { numClasses: 10, inChannels: 1, inputSize: [28, 28] } },
+          dataset: { name: 'fashion-mnist-subset', classNames: [...testSet.classNames], inputShape: [1, 28, 28], normalization: { mean: [0.29], std: [0.35] } },
+          optimizer: meta, scheduler: null, epoch: 1, globalStep: 3, rng: null, training: {}, metrics: { history: [], best: null },
+        },
+        modelState: net.stateDict(), optimizerState: optimizer.stateDict(),
+      }, net, work);
+      const next = batch(5);
+      writeFileSync(join(work, 'batch.safetensors'), encodeSafetensors(new Map([
+        ['x', { data: next.x, shape: [16, 1, 28, 28] }], ['y', { data: Float32Array.from(next.y), shape: [16] }],
+      ])));
+      step(next);
+      const r = spawnSync(PYTHON, ['-c', PY_STEP, work, optimizerName, String(lr), String(momentum), String(weightDecay)], { encoding: 'utf8', cwd: work, env: { ...process.env, PYTHONPATH: work } });
+      assert.equal(r.status, 0, r.stderr);
+      const largest = (file: string): number => {
+        const theirs = decodeSafetensors(new Uint8Array(readFileSync(join(work, file)))).tensors;
+        let worst = 0;
+        for (const [key, t] of Object.entries(net.stateDict())) {
+          const other = theirs.get(key)!.data;
+          for (let i = 0; i < t.data.length; i++) worst = Math.max(worst, Math.abs(t.data[i]! - other[i]!));
+        }
+        return worst;
+      };
+      const continued = largest('after_continued.safetensors');
+      const fresh = largest('after_fresh.safetensors');
+      console.log(`# ${optimizerName}: largest weight difference after one more step ${continued.toExponential(1)} (a fresh PyTorch optimizer: ${fresh.toExponential(1)})`);
+      assert.ok(continued <= 1e-5, `continued: ${continued}`);
+      assert.ok(fresh > 1e-4, `a fresh optimizer should differ (the test would not see a lost state): ${fresh}`);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+}

@@ -9,6 +9,8 @@ import { loadModelCheckpoint } from '../runtime.js';
 import { exportOnnx, OnnxExportError } from '../../io/onnx/export.js';
 import { writeFileAtomic } from '../../node/atomic.js';
 import { exportPytorchFolder, PytorchExportError, PYTORCH_META_FILE } from '../../node/pytorchInterop.js';
+import { loadCheckpoint } from '../../node/checkpoint.js';
+import { checkpointFromTar } from '../../io/checkpointArchive.js';
 
 export default defineCommand({
   name: 'export',
@@ -17,7 +19,8 @@ export default defineCommand({
   usage: 'convkit export --checkpoint DIR --format onnx --out FILE.onnx | --format pytorch --out FOLDER',
   description:
     'onnx: the model is traced by running its forward once, and the recorded operations become the ONNX graph, with a ' +
-    'symbolic batch size. pytorch: FOLDER gets model.safetensors (torchvision-style keys), model.py (the same ' +
+    'symbolic batch size. pytorch: FOLDER gets model.safetensors (torchvision-style keys), optimizer.safetensors (the ' +
+    'optimizer state, when the checkpoint has one), model.py (the same ' +
     'architecture as a torch.nn.Module), train_ddp.py (continues training under torchrun with DistributedDataParallel ' +
     'and the run\'s optimizer, schedule, augmentation and normalisation) and convkit.json (for convkit import --pytorch). ' +
     'A layer the format cannot express (LocallyConnected2d) is an error naming the layer.',
@@ -68,7 +71,7 @@ export default defineCommand({
 async function exportPytorch(checkpointArg: string | undefined, outArg: string | undefined, cwd: string, out: NodeJS.WritableStream): Promise<number> {
   if (!outArg) throw new UsageError('--out FOLDER is required (where model.safetensors, model.py, train_ddp.py and convkit.json go)');
   const { resolve, join } = await import('node:path');
-  const { existsSync, readdirSync, statSync } = await import('node:fs');
+  const { existsSync, readdirSync, readFileSync, statSync } = await import('node:fs');
   const outDir = resolve(cwd, outArg);
   if (existsSync(outDir)) {
     if (!statSync(outDir).isDirectory()) throw new UsageError(`--out ${outArg}: is a file; --format pytorch writes a folder`);
@@ -78,9 +81,13 @@ async function exportPytorch(checkpointArg: string | undefined, outArg: string |
     }
   }
   const { ck, net, dir } = await loadModelCheckpoint(checkpointArg, cwd);
+  // loadModelCheckpoint reads the weights only; the optimizer state goes too, so PyTorch continues the run.
+  const full = statSync(dir).isDirectory()
+    ? await loadCheckpoint(dir)
+    : (await checkpointFromTar(new Uint8Array(readFileSync(dir)), dir)).checkpoint;
   let written: Awaited<ReturnType<typeof exportPytorchFolder>>;
   try {
-    written = await exportPytorchFolder(ck, net, outDir, dir);
+    written = await exportPytorchFolder({ ...ck, optimizerState: full.optimizerState }, net, outDir, dir);
   } catch (e) {
     if (e instanceof PytorchExportError) throw new UsageError(`${ck.meta.model.name}: ${e.message}`);
     throw e;
