@@ -5,6 +5,7 @@
 // convkit's Adam state; `convkit import --pytorch` brings it back, and `convkit eval` must report the accuracy (to
 // 0.1 point) and loss PyTorch reported on the same 1,000 test images, while the logits of 16 images agree to 1e-4.
 import { test } from 'node:test';
+import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -65,9 +66,11 @@ test('convkit -> torchrun DDP (2 processes, gloo) -> convkit: eval matches PyTor
 
   // torchrun, or its module form where the script is missing. --redirects 1 --tee 1: Debian's PyTorch 1.13 under
   // Python 3.11 fails on the default 0 (an enum change); with these values the output still reaches us.
-  // --standalone picks a free port for the rendezvous.
+  // The rendezvous gets a free port of its own: --standalone always takes 29400, which another torchrun on the
+  // machine may hold (seen: "failed to bind to 0.0.0.0:29400").
+  const port = await freePort();
   const launcher = existsSync(TORCHRUN) ? [TORCHRUN] : [PYTHON, '-m', 'torch.distributed.run'];
-  const ddp = timed('torchrun (2 processes)', () => run(launcher[0]!, [...launcher.slice(1), '--standalone', '--nproc_per_node=2', '--redirects', '1', '--tee', '1',
+  const ddp = timed('torchrun (2 processes)', () => run(launcher[0]!, [...launcher.slice(1), '--nnodes=1', '--rdzv_backend=c10d', `--rdzv_endpoint=127.0.0.1:${port}`, '--nproc_per_node=2', '--redirects', '1', '--tee', '1',
     join(work, 'pt', 'train_ddp.py'), '--data', embeddedSubsetDir(), '--epochs', '1'], { OMP_NUM_THREADS: '1' }));
   assert.match(ddp.stdout, /2 process\(es\), gloo on cpu: 2000 train \/ 1000 test images, adam lr 0\.001, schedule step, augment crop, batch 64; optimizer state continued/);
   assert.notDeepEqual(readFileSync(join(work, 'pt', 'model.safetensors')), before, 'train_ddp.py should have written new weights');
@@ -111,3 +114,16 @@ test('convkit -> torchrun DDP (2 processes, gloo) -> convkit: eval matches PyTor
   console.log(`# convkit eval ${(ours.accuracy * 100).toFixed(1)}% (loss ${ours.loss.toFixed(4)}), PyTorch ${(torchEpoch.testAccuracy * 100).toFixed(1)}% ` +
     `(loss ${torchEpoch.testLoss.toFixed(4)}); largest logit difference ${worst.toExponential(1)} on ${LOGIT_IMAGES} images; ${times.join(', ')}`);
 });
+
+/** A TCP port nothing listens on right now (the OS picks it). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
