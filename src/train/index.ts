@@ -4,7 +4,7 @@
  */
 export { fit, modelCheckpoint, NonFiniteLossError, TrainingAbortedError } from './trainer.js';
 export type { FitOptions, FitResult, TrainEvent, RunInfo, CheckpointKind } from './trainer.js';
-export { evaluate, argmaxRows, ConfusionMatrix, formatPerClassTable, formatConfusionMatrix } from './metrics.js';
+export { evaluate, evaluateWith, argmaxRows, ConfusionMatrix, formatPerClassTable, formatConfusionMatrix } from './metrics.js';
 export type { EvaluationResult, Classifier, LabeledBatches } from './metrics.js';
 export { backendScope, type StepScope } from './scope.js';
 export { OPTIMIZERS, SCHEDULES, AUGMENTATIONS, makeOptimizer, makeScheduler, trainTransform, modelConfigFor } from './setup.js';

@@ -156,3 +156,30 @@ export function formatConfusionMatrix(confusion: readonly (readonly number[])[],
   const legend = labels.map((l, j) => `${j}=${l}`).join('  ');
   return [header, ...rows, `(columns: ${legend})`].join('\n');
 }
+
+/**
+ * `evaluate` for a model that runs elsewhere and answers asynchronously (onnxruntime behind
+ * `convkit eval --runtime onnxruntime`): `logitsOf(x)` gives the [N, classes] logits of a batch. Same loss,
+ * confusion matrix and accuracies as `evaluate`.
+ */
+export async function evaluateWith(logitsOf: (x: Tensor) => Promise<Tensor>, batches: LabeledBatches, numClasses: number): Promise<EvaluationResult> {
+  const confusion = new ConfusionMatrix(numClasses);
+  let lossSum = 0;
+  let count = 0;
+  for (const { x, y } of batches) {
+    const logits = await logitsOf(x);
+    if (logits.ndim !== 2 || logits.shape[0] !== y.length) {
+      throw new Error(`evaluate: model output has shape [${logits.shape.join(', ')}], expected [${y.length}, ${numClasses}]`);
+    }
+    noGrad(() => { lossSum += crossEntropy(logits, y, { reduction: 'sum' }).item(); });
+    confusion.add(y, argmaxRows(logits));
+    count += y.length;
+  }
+  return {
+    loss: count === 0 ? NaN : lossSum / count,
+    accuracy: confusion.accuracy(),
+    perClassAccuracy: confusion.perClassAccuracy(),
+    confusion: confusion.counts,
+    count,
+  };
+}

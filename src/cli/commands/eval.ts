@@ -3,7 +3,8 @@ import { defineCommand } from '../command.js';
 import { intOption, stringOption } from '../options.js';
 import { DataLoader } from '../../data/loader.js';
 import { normalize } from '../../data/transforms.js';
-import { evaluate, formatConfusionMatrix, formatPerClassTable } from '../../train/metrics.js';
+import { evaluate, evaluateWith, formatConfusionMatrix, formatPerClassTable } from '../../train/metrics.js';
+import { openRuntime, runtimeOption } from '../inferenceRuntime.js';
 import { jsonLine } from '../../node/progress.js';
 import { UsageError } from '../errors.js';
 import { BACKEND_DEFAULT_TEXT, backendOption, loadModelCheckpoint, loadTrainTest, percent, selectBackend } from '../runtime.js';
@@ -12,7 +13,7 @@ export default defineCommand({
   name: 'eval',
   order: 30,
   summary: 'evaluate a checkpoint on its test set (accuracy, per-class accuracy, confusion matrix)',
-  usage: 'convkit eval --checkpoint DIR [--dataset NAME|DIR] [--data DIR] [--json]',
+  usage: 'convkit eval --checkpoint DIR [--dataset NAME|DIR] [--data DIR] [--runtime convkit|onnxruntime] [--json]',
   options: {
     checkpoint: { type: 'string', valueName: 'DIR', description: 'checkpoint folder (or a run folder: its best/ is used), or a .tar of one (the explorer downloads that)' },
     dataset: { type: 'string', valueName: 'NAME|DIR', description: 'evaluate on another dataset with the same classes', defaultText: 'the one it was trained on' },
@@ -22,13 +23,15 @@ export default defineCommand({
     backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
     threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
     json: { type: 'boolean', description: 'print the result as one JSON line' },
+    runtime: { type: 'string', valueName: 'NAME', description: 'convkit (its own kernels) or onnxruntime (the model exported to ONNX in memory; needs the optional onnxruntime-node)', defaultText: 'convkit' },
   },
-  examples: ['convkit eval --checkpoint convkit-demo/checkpoint'],
+  examples: ['convkit eval --checkpoint convkit-demo/best', 'convkit eval --checkpoint convkit-demo/best --runtime onnxruntime'],
   async run({ args, out, err, env, cwd }) {
     const v = args.values;
     const note = (m: string): void => { err.write(m + '\n'); };
     const batch = intOption(v, 'batch', 256, { min: 1 });
     const testLimit = v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 });
+    const runtime = runtimeOption(v);
     const backendChoice = backendOption(v, env);
     const threads = v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 });
     const { ck, net, dir } = await loadModelCheckpoint(stringOption(v, 'checkpoint'), cwd);
@@ -49,20 +52,23 @@ export default defineCommand({
     if (testLimit !== undefined && testLimit < test.length) test = test.take(testLimit);
     const norm = meta.dataset.normalization;
     const loader = new DataLoader(test, { batchSize: batch, transform: norm ? normalize(norm.mean, norm.std) : undefined, reuseBuffer: true });
+    const engine = await openRuntime(runtime, net, meta.dataset.inputShape, threads);
     const t0 = performance.now();
-    const result = evaluate(net, loader, meta.dataset.classNames.length);
+    const result = engine
+      ? await evaluateWith((x) => engine.logits(x), loader, meta.dataset.classNames.length)
+      : evaluate(net, loader, meta.dataset.classNames.length);
     const seconds = (performance.now() - t0) / 1000;
     const classNames = meta.dataset.classNames;
     if (v['json']) {
       out.write(jsonLine({
-        type: 'eval', checkpoint: dir, model: meta.model.name, dataset: data.name, source: data.source, count: result.count,
+        type: 'eval', checkpoint: dir, model: meta.model.name, runtime: engine ? engine.description : 'convkit', dataset: data.name, source: data.source, count: result.count,
         accuracy: result.accuracy, loss: result.loss,
         perClassAccuracy: Object.fromEntries(classNames.map((c, i) => [c, result.perClassAccuracy[i]])), confusion: result.confusion, seconds,
       }) + '\n');
       return 0;
     }
     out.write(`${meta.model.name} from ${dir}\n${data.name} test set (${data.source}): ${result.count} images\n\n`);
-    out.write(`accuracy ${percent(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${seconds.toFixed(1)}s)\n\n`);
+    out.write(`accuracy ${percent(result.accuracy)}  loss ${result.loss.toFixed(4)}  (${seconds.toFixed(1)}s${engine ? `, ${engine.description}` : ''})\n\n`);
     out.write(formatPerClassTable(result, classNames) + '\n\n');
     out.write(formatConfusionMatrix(result.confusion, classNames) + '\n');
     return 0;

@@ -8,12 +8,13 @@ import { loadImageFile } from '../../node/dataImages.js';
 import { jsonLine } from '../../node/progress.js';
 import { loadModelCheckpoint, percent } from '../runtime.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { runtimeOption, openRuntime } from '../inferenceRuntime.js';
 
 export default defineCommand({
   name: 'predict',
   order: 40,
   summary: 'classify image files (PNG/JPEG) with a trained checkpoint',
-  usage: 'convkit predict --checkpoint DIR IMAGE... [--topk 3] [--invert] [--json]',
+  usage: 'convkit predict --checkpoint DIR IMAGE... [--topk 3] [--invert] [--runtime convkit|onnxruntime] [--json]',
   description:
     'Each image is resized to the model\'s input size (antialiased bilinear, stretched to fit) and converted to its ' +
     'channel count (gray = 0.299 R + 0.587 G + 0.114 B; transparency over black). Fashion-MNIST and MNIST ' +
@@ -23,12 +24,14 @@ export default defineCommand({
     topk: { type: 'string', valueName: 'K', description: 'how many classes to show per image', defaultText: '3' },
     invert: { type: 'boolean', description: 'invert gray levels before classifying' },
     json: { type: 'boolean', description: 'print one JSON line per image' },
+    runtime: { type: 'string', valueName: 'NAME', description: 'convkit (its own kernels) or onnxruntime (the model exported to ONNX in memory; needs the optional onnxruntime-node)', defaultText: 'convkit' },
   },
   positionals: true,
-  examples: ['convkit predict --checkpoint convkit-demo/checkpoint shirt.png boot.jpg --topk 3'],
+  examples: ['convkit predict --checkpoint convkit-demo/best shirt.png boot.jpg --topk 3'],
   async run({ args, out, cwd }) {
     const v = args.values;
     const images = args.positionals;
+    const runtime = runtimeOption(v);
     const { ck, net } = await loadModelCheckpoint(stringOption(v, 'checkpoint'), cwd);
     const meta = ck.meta;
     if (!meta.dataset) throw new UsageError('the checkpoint does not record its input shape and class names; it cannot classify images');
@@ -46,6 +49,7 @@ export default defineCommand({
     const norm = meta.dataset.normalization;
     const k = Math.min(topk, classNames.length);
     net.eval();
+    const engine = await openRuntime(runtime, net, meta.dataset.inputShape);
     for (let i = 0; i < images.length; i++) {
       const x = inputs[i]!;
       if (norm) {
@@ -56,7 +60,8 @@ export default defineCommand({
           for (let j = c * plane; j < (c + 1) * plane; j++) x.data[j] = (x.data[j]! - m) / s;
         }
       }
-      const probs = noGrad(() => softmax(net.forward(x), -1)).data;
+      const logits = engine ? await engine.logits(x) : noGrad(() => net.forward(x));
+      const probs = noGrad(() => softmax(logits, -1)).data;
       const ranked = Array.from(probs, (p, c) => ({ index: c, className: classNames[c] ?? String(c), probability: p }))
         .sort((a, b) => b.probability - a.probability || a.index - b.index)
         .slice(0, k);
