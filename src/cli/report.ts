@@ -61,8 +61,11 @@ export interface ReportFiles {
   confusion: string;
 }
 
-/** Write report.md, predictions.png and confusion.png into `dir`. */
-export async function writeTrainingReport(dir: string, run: TrainRun, command: string): Promise<ReportFiles> {
+/**
+ * Write report.md, predictions.png and confusion.png into `dir`. The "Next" commands name the checkpoint relative
+ * to `cwd`, the folder the run was started from (where the user types them), not relative to the report.
+ */
+export async function writeTrainingReport(dir: string, run: TrainRun, command: string, cwd: string = process.cwd()): Promise<ReportFiles> {
   const { result, data } = run;
   const classNames = data.train.classNames;
   const samples = predictSamples(run.net, data.test, 32, run.normalization);
@@ -70,7 +73,7 @@ export async function writeTrainingReport(dir: string, run: TrainRun, command: s
   await writeFileAtomic(files.predictions, encodePngBytes(predictionGrid(samples, classNames, { columns: 8 })));
   await writeFileAtomic(files.confusion, encodePngBytes(confusionMatrixImage(result.final.confusion, classNames)));
   const right = samples.filter((s) => s.prediction === s.label).length;
-  const checkpoint = relative(dir, join(run.outDir, 'best')) || '.';
+  const checkpoint = relative(cwd, join(run.outDir, 'best')) || '.';
   const lines = [
     `# convkit demo: ${run.settings.model} on ${data.name}`,
     '',
@@ -108,6 +111,8 @@ export async function writeTrainingReport(dir: string, run: TrainRun, command: s
     '![confusion matrix](confusion.png)',
     '',
     '## Next',
+    '',
+    'From the folder the demo ran in:',
     '',
     '```sh',
     `convkit eval --checkpoint ${checkpoint}`,

@@ -62,7 +62,7 @@ export default defineCommand({
     const run = await runTraining(settings, ctx);
     const dir = resolve(ctx.cwd, out);
     const command = ['convkit demo', ...process.argv.slice(3)].join(' ');
-    const files = await writeTrainingReport(dir, run, command);
+    const files = await writeTrainingReport(dir, run, command, ctx.cwd);
     if (settings.json) {
       ctx.out.write(summaryJson(run) + '\n');
       return 0;
