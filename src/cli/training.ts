@@ -3,7 +3,10 @@
  * normalisation, model, optimizer, schedule, loaders, progress, checkpoints under `<out>/last` and `<out>/best`,
  * and exact `--resume` from `<out>/last`.
  */
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { summary } from '../inspect/summary.js';
 import { manualSeed, Generator, defaultGenerator } from '../tensor/random.js';
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
@@ -111,6 +114,8 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
     throw new UsageError(`${join(outDir, 'last')} already holds a checkpoint; continue it with --resume, or pass --out DIR for a new run (or --force to overwrite)`);
   }
   checkModelName(settings.model);
+  // Before any data is loaded or any epoch trained: a run that cannot save must fail now, not at its first save.
+  checkOutputFolder(outDir, initial.out);
 
   const backend = await selectBackend(settings.backend, settings.threads, note);
   const loaded = await loadTrainTest({
@@ -128,6 +133,8 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   manualSeed(settings.seed);
   const config = modelConfigFor({ numClasses: train.numClasses, channels: train.channels, height: train.height, width: train.width });
   const net = models.create(settings.model, config);
+  // A batch larger than the training set is the whole set at once.
+  checkBatchMemory(net, [train.channels, train.height, train.width], Math.min(settings.batch, train.length), settings.model, settings.batch);
   const { optimizer, meta: optMeta } = makeOptimizer(net, { name: settings.opt, lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay });
   const trainLoader = new DataLoader(train, {
     batchSize: settings.batch, shuffle: true, generator: new Generator(settings.seed + 1),
@@ -201,4 +208,62 @@ export function summaryJson(run: TrainRun): string {
     checkpoint: join(run.outDir, 'last'),
     bestCheckpoint: join(run.outDir, 'best'),
   });
+}
+
+/**
+ * The --out folder exists (or can be made) and takes files: checked before training, so a read-only place or a
+ * name that is a file fails at once with one line, not as an internal error at the end of the first epoch.
+ */
+export function checkOutputFolder(outDir: string, given: string): void {
+  try {
+    makeFolders(outDir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') throw new UsageError(`--out ${given}: ${outDir} (or a folder above it) is a file, not a folder; pass --out DIR for the run's checkpoints`);
+    throw new UsageError(`--out ${given}: cannot create ${outDir} (${code ?? (e as Error).message}); pass --out DIR in a place you can write`);
+  }
+  if (!statSync(outDir).isDirectory()) throw new UsageError(`--out ${given}: ${outDir} is a file, not a folder`);
+  const probe = join(outDir, `.convkit-write-test-${process.pid}`);
+  try {
+    writeFileSync(probe, '');
+    unlinkSync(probe);
+  } catch (e) {
+    throw new UsageError(`--out ${given}: cannot write in ${outDir} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --out DIR in a place you can write`);
+  }
+}
+
+/** Memory a training step may take for its activations: half the machine, and at most what a wasm32 heap holds. */
+const ACTIVATION_BUDGET_BYTES = Math.min(totalmem() / 2, 3 * 2 ** 30);
+
+/**
+ * Refuse a batch whose activations cannot fit before training starts (--batch 65536 ran out of memory as an
+ * internal error). Estimate: every layer's output (summary()'s shapes) kept for the backward pass, its gradient,
+ * and the step's temporaries: 3 float32 copies per value.
+ */
+export function checkBatchMemory(net: Module, inputShape: readonly [number, number, number], batch: number, modelName: string, given = batch): void {
+  const s = summary(net, inputShape);
+  const perImage = s.rows.filter((r) => r.leaf).reduce((sum, r) => sum + r.outputShape.slice(1).reduce((a, b) => a * b, 1), 0);
+  const bytesPerImage = perImage * 4 * 3;
+  const needed = bytesPerImage * batch;
+  if (needed > ACTIVATION_BUDGET_BYTES) {
+    const largest = Math.max(1, Math.floor(ACTIVATION_BUDGET_BYTES / bytesPerImage));
+    throw new UsageError(`--batch ${given}: ${modelName} on ${inputShape.join('x')} images needs about ${(needed / 2 ** 30).toFixed(1)} GiB for one step's activations${given > batch ? ` (batches of ${batch}, the whole training set)` : ''} ` +
+      `(${(bytesPerImage / 2 ** 20).toFixed(2)} MiB per image), more than the ${(ACTIVATION_BUDGET_BYTES / 2 ** 30).toFixed(1)} GiB convkit allows itself here; use --batch ${largest} or less`);
+  }
+}
+
+/**
+ * mkdir -p, one folder at a time: Node 20's `mkdirSync(path, { recursive: true })` never returns for a path under
+ * /proc that cannot be made (it retries ENOENT forever; seen with --out /proc/nope).
+ */
+function makeFolders(path: string): void {
+  const missing: string[] = [];
+  let at = path;
+  while (!existsSync(at)) {
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const folder of missing.reverse()) mkdirSync(folder);
 }
