@@ -14,7 +14,7 @@ import type { Module } from '../nn/module.js';
 import { embeddedSubsetDir, loadBuiltinDataset, loadEmbeddedFashionMnist } from '../node/datasets.js';
 import { loadImageFolder } from '../node/dataImages.js';
 import type { Checkpoint } from '../io/checkpoint.js';
-import { loadCheckpoint } from '../node/checkpoint.js';
+import { findCheckpointDir, loadCheckpoint } from '../node/checkpoint.js';
 import { checkpointFromTar } from '../io/checkpointArchive.js';
 import { decodeTar } from '../io/tar.js';
 import { importOnnx, OnnxImportError } from '../io/onnx/import.js';
@@ -207,8 +207,10 @@ export function percent(x: number): string {
 export async function loadModelCheckpoint(arg: string | undefined, cwd: string): Promise<{ ck: Checkpoint; net: Module; dir: string }> {
   if (arg === undefined) throw new UsageError('--checkpoint DIR is required (a folder written by convkit train or convkit demo)');
   let dir = resolve(cwd, arg);
-  if (!existsSync(dir)) throw new UsageError(`--checkpoint ${arg}: no such folder`);
-  if (!statSync(dir).isDirectory()) {
+  // A save interrupted between its two renames leaves the previous checkpoint in .NAME.old: use it.
+  const found = findCheckpointDir(dir);
+  if (!existsSync(dir) && !found) throw new UsageError(`--checkpoint ${arg}: no such folder`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
     // The explorer page downloads a checkpoint as one .tar of its folder (a browser saves one file per download).
     if (!dir.toLowerCase().endsWith('.tar')) {
       throw new UsageError(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors, or a .tar of one`);
@@ -224,10 +226,7 @@ export async function loadModelCheckpoint(arg: string | undefined, cwd: string):
     };
     return { ck, net: modelFromCheckpoint(ck, dir, fromTar), dir };
   }
-  if (!existsSync(join(dir, 'checkpoint.json'))) {
-    const sub = ['best', 'last'].map((s) => join(dir, s)).find((d) => existsSync(join(d, 'checkpoint.json')));
-    if (sub) dir = sub;
-  }
+  if (found) dir = found.dir;
   const ck = await loadCheckpoint(dir, { skipOptimizer: true });
   const net = modelFromCheckpoint(ck, dir);
   return { ck, net, dir };

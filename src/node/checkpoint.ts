@@ -119,6 +119,22 @@ export function checkpointSaver(outDir: string): (kind: 'last' | 'best', ck: Che
   return (kind, ck) => saveCheckpoint(join(outDir, kind), ck);
 }
 
+/**
+ * The folder that holds the checkpoint a user named: `path` itself, or for a run folder its `best/` then `last/`,
+ * each recovered from its `.NAME.old` sibling when a save was interrupted between its two renames (the previous
+ * checkpoint is complete there). Null when none holds one; a `.tar` or other file is not looked into.
+ */
+export function findCheckpointDir(path: string): { dir: string; recovered: boolean } | null {
+  const abs = resolve(path);
+  for (const candidate of [abs, join(abs, 'best'), join(abs, 'last')]) {
+    if (existsSync(join(candidate, META_FILE))) return { dir: candidate, recovered: false };
+    const { old } = siblings(candidate);
+    if (existsSync(join(old, META_FILE))) return { dir: old, recovered: true };
+    if (candidate === abs && existsSync(abs) && !statSync(abs).isDirectory()) return null;
+  }
+  return null;
+}
+
 /** Whether `dir` (or its crash-recovery sibling) holds a checkpoint. */
 export function checkpointExists(dir: string): boolean {
   const { old } = siblings(dir);

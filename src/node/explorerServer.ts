@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { BUILTIN_DATASETS, type BuiltinDatasetName } from '../data/catalog.js';
 import { META_FILE, MODEL_FILE, OPTIMIZER_FILE } from '../io/checkpoint.js';
 import { checkpointFromTar } from '../io/checkpointArchive.js';
-import { loadCheckpoint } from './checkpoint.js';
+import { findCheckpointDir, loadCheckpoint } from './checkpoint.js';
 import { resolveLocalSplit, type DatasetSourceKind } from './datasets.js';
 import { serveStatic, type StaticServer } from './staticServer.js';
 
@@ -82,17 +82,15 @@ export interface ServedCheckpoint {
  */
 export async function servedCheckpoint(arg: string, cwd: string): Promise<{ index: ServedCheckpoint; files: Record<string, string> }> {
   let dir = resolve(cwd, arg);
-  if (!existsSync(dir)) throw new Error(`--checkpoint ${arg}: no such folder`);
-  if (!statSync(dir).isDirectory()) {
+  const found = findCheckpointDir(dir);
+  if (!existsSync(dir) && !found) throw new Error(`--checkpoint ${arg}: no such folder`);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) {
     if (!dir.toLowerCase().endsWith('.tar')) throw new Error(`--checkpoint ${arg}: is a file; a checkpoint is a folder with checkpoint.json and model.safetensors, or a .tar of one`);
     const { checkpoint } = await checkpointFromTar(new Uint8Array(readFileSync(dir)), dir, { skipOptimizer: true });
     const url = `/checkpoint/${encodeURIComponent(basename(dir))}`;
     return { index: { origin: dir, model: checkpoint.meta.model.name, epoch: checkpoint.meta.epoch, files: { [basename(dir)]: url } }, files: { [url]: dir } };
   }
-  if (!existsSync(join(dir, META_FILE))) {
-    const sub = ['best', 'last'].map((s) => join(dir, s)).find((d) => existsSync(join(d, META_FILE)));
-    if (sub) dir = sub;
-  }
+  if (found) dir = found.dir;
   // Weights and meta only (as eval does): a broken optimizer file should not stop the page from showing the model.
   const checkpoint = await loadCheckpoint(dir, { skipOptimizer: true });
   const files: Record<string, string> = {};
