@@ -19,7 +19,7 @@ const USER_ERROR_NAMES = new Set([
 ]);
 
 /** Errors that end a run for a reason the message explains (exit code 1, no stack trace). */
-const RUN_ERROR_NAMES = new Set(['NonFiniteLossError', 'TrainingAbortedError']);
+const RUN_ERROR_NAMES = new Set(['NonFiniteLossError', 'NonFiniteGradientError', 'NonFiniteEvaluationError', 'NonFiniteCheckpointError', 'TrainingAbortedError']);
 
 /** How to report an error: its one-line message and exit code, or null for an internal error. */
 export function classifyError(e: unknown): { message: string; exitCode: number } | null {

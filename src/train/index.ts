@@ -2,7 +2,7 @@
  * Training (browser-safe): `fit()` with evaluation, checkpoints through a callback, exact resume and progress
  * events; metrics (confusion matrix, per-class accuracy) and their text tables.
  */
-export { fit, modelCheckpoint, NonFiniteLossError, TrainingAbortedError } from './trainer.js';
+export { fit, modelCheckpoint, NonFiniteLossError, NonFiniteGradientError, NonFiniteEvaluationError, NonFiniteCheckpointError, TrainingAbortedError } from './trainer.js';
 export type { FitOptions, FitResult, TrainEvent, RunInfo, CheckpointKind } from './trainer.js';
 export { evaluate, evaluateWith, argmaxRows, ConfusionMatrix, formatPerClassTable, formatConfusionMatrix } from './metrics.js';
 export type { EvaluationResult, Classifier, LabeledBatches } from './metrics.js';

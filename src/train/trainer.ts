@@ -19,7 +19,8 @@
  *   info: { model: { name: 'lenet5', config: {} } }, onEvent: (e) => e.type === 'epochEnd' && console.log(e.metrics) });
  * console.log(result.final.accuracy);
  */
-import { crossEntropy } from '../ops/index.js';
+import { crossEntropy, mul, sum } from '../ops/index.js';
+import { noGrad } from '../autograd/tape.js';
 import { backendScope } from './scope.js';
 import { defaultGenerator, type Generator } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -81,6 +82,11 @@ export interface FitOptions {
   /** Stop between steps when aborted (e.g. Ctrl-C); the last completed epoch's checkpoint stays. */
   signal?: AbortSignal;
   /**
+   * Save a checkpoint even when its weights or optimizer state hold NaN or infinite values (default false: the run
+   * stops with a NonFiniteCheckpointError naming the tensor, and nothing is written).
+   */
+  allowNonFiniteCheckpoint?: boolean;
+  /**
    * Yield to the event loop once this many milliseconds have passed since the last yield (checked after each
    * step; default 100). An abort request or a progress redraw waits at most this long plus one step. A page's
    * worker that must stop within a fraction of a second passes a small value; 0 yields after every step.
@@ -120,6 +126,33 @@ export class NonFiniteLossError extends Error {
       'the model diverged: try a lower learning rate or a schedule with warm-up. The weights were not updated by this step.',
     );
   }
+}
+
+/** The gradients' global norm became NaN or infinite (the weights were not updated by that step). */
+export class NonFiniteGradientError extends Error {
+  override name = 'NonFiniteGradientError';
+  constructor(readonly norm: number, readonly epoch: number, readonly step: number, readonly globalStep: number, lr: number) {
+    super(
+      `training stopped: the gradients' global norm became ${norm} at epoch ${epoch}, step ${step} (global step ${globalStep}, learning rate ${lr}); ` +
+      'the model diverged: try a lower learning rate or a schedule with warm-up. The weights were not updated by this step.',
+    );
+  }
+}
+
+/** The test loss became NaN or infinite at the end of an epoch: the run diverged, and that epoch is not saved. */
+export class NonFiniteEvaluationError extends Error {
+  override name = 'NonFiniteEvaluationError';
+  constructor(readonly loss: number, readonly epoch: number, readonly globalStep: number) {
+    super(
+      `training stopped: the test loss became ${loss} after epoch ${epoch} (global step ${globalStep}): the model diverged ` +
+      '(try a lower learning rate); no checkpoint was written for this epoch, the previous ones stay.',
+    );
+  }
+}
+
+/** A checkpoint about to be saved holds NaN or infinite values; it is not written (see `allowNonFiniteCheckpoint`). */
+export class NonFiniteCheckpointError extends Error {
+  override name = 'NonFiniteCheckpointError';
 }
 
 /** Training was aborted through `signal`. */
@@ -218,6 +251,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
       step++;
       const out = scope(() => trainStep(o.model, o.optimizer, x, y, interrupt));
       if (!Number.isFinite(out.loss)) throw new NonFiniteLossError(out.loss, epoch, step, globalStep + 1, currentLr(o.optimizer));
+      if (!Number.isFinite(out.gradNormSquared)) throw new NonFiniteGradientError(Math.sqrt(out.gradNormSquared), epoch, step, globalStep + 1, currentLr(o.optimizer));
       globalStep++;
       if (o.scheduler?.interval === 'batch') o.scheduler.scheduler.step();
       lossSum += out.loss * y.length;
@@ -239,6 +273,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     emit({ type: 'evaluating', epoch });
     await pause();
     const evaluation = evaluate(o.model, o.test, numClasses);
+    if (!Number.isFinite(evaluation.loss) && evaluation.count > 0) throw new NonFiniteEvaluationError(evaluation.loss, epoch, globalStep);
     lastEvaluation = evaluation;
     const metrics: EpochMetrics = {
       epoch,
@@ -256,6 +291,13 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     emit({ type: 'epochEnd', epoch, epochs: o.epochs, metrics, evaluation, isBest });
     if (o.saveCheckpoint) {
       const ck = snapshot(o, generator, epoch, globalStep, history, best);
+      if (!o.allowNonFiniteCheckpoint) {
+        const bad = firstNonFinite(ck);
+        if (bad) {
+          throw new NonFiniteCheckpointError(`training stopped: epoch ${epoch}'s checkpoint would hold ${bad.count} non-finite value(s) in ${bad.where} (the first, ${bad.value}); ` +
+            'the run diverged (try a lower learning rate); nothing was written for this epoch, the previous checkpoints stay');
+        }
+      }
       await o.saveCheckpoint('last', ck);
       emit({ type: 'checkpoint', kind: 'last', epoch });
       if (isBest) {
@@ -271,18 +313,61 @@ export async function fit(o: FitOptions): Promise<FitResult> {
 }
 
 /** One optimizer step on a batch; returns the batch's mean loss and how many predictions were right. */
-function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Int32Array, interrupt?: () => void): { loss: number; correct: number } {
+function trainStep(model: Module, optimizer: Optimizer, x: Tensor, y: Int32Array, interrupt?: () => void): { loss: number; correct: number; gradNormSquared: number } {
   const logits = model.forward(x);
   const loss = crossEntropy(logits, y);
   const value = loss.item();
-  if (!Number.isFinite(value)) return { loss: value, correct: 0 };
+  if (!Number.isFinite(value)) return { loss: value, correct: 0, gradNormSquared: 0 };
   optimizer.zeroGrad();
   loss.backward(undefined, interrupt ? { interrupt } : {});
+  // A NaN or infinite gradient (or one whose square overflows float32) must not reach the optimizer: Adam's moments
+  // would keep it, and a run with a finite loss could save them (seen: --lr 1e6 with Adam, 21k non-finite moments).
+  const gradNormSquared = gradientNormSquared(optimizer);
+  if (!Number.isFinite(gradNormSquared)) return { loss: value, correct: 0, gradNormSquared };
   optimizer.step();
   const predictions = argmaxRows(logits);
   let correct = 0;
   for (let i = 0; i < y.length; i++) if (predictions[i] === y[i]) correct++;
-  return { loss: value, correct };
+  return { loss: value, correct, gradNormSquared };
+}
+
+/** Sum of the squares of every gradient the optimizer would apply, on the backend (one reduction per tensor). */
+function gradientNormSquared(optimizer: Optimizer): number {
+  let total = 0;
+  noGrad(() => {
+    for (const group of optimizer.paramGroups) {
+      for (const p of group.params) if (p.grad) total += sum(mul(p.grad, p.grad)).item();
+    }
+  });
+  return total;
+}
+
+/** The first tensor of a checkpoint (weights, buffers, optimizer state) that holds NaN or an infinity. */
+function firstNonFinite(ck: Checkpoint): { where: string; count: number; value: number } | null {
+  const check = (where: string, data: Float32Array): { where: string; count: number; value: number } | null => {
+    let count = 0, value = 0;
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i]!;
+      if (!Number.isFinite(v)) { if (count === 0) value = v; count++; }
+    }
+    return count > 0 ? { where, count, value } : null;
+  };
+  for (const [key, t] of Object.entries(ck.modelState)) {
+    const bad = check(`the model's '${key}'`, t.data);
+    if (bad) return bad;
+  }
+  const visit = (v: unknown, path: string, depth: number): { where: string; count: number; value: number } | null => {
+    if (depth > 8 || v === null || typeof v !== 'object') return null;
+    if (v instanceof Float32Array) return check(`the optimizer's '${path}'`, v);
+    const data = (v as { data?: unknown }).data;
+    if (data instanceof Float32Array) return check(`the optimizer's '${path}'`, data);
+    for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
+      const bad = visit(child, path ? `${path}.${k}` : k, depth + 1);
+      if (bad) return bad;
+    }
+    return null;
+  };
+  return visit(ck.optimizerState, '', 0);
 }
 
 /** Build a checkpoint of a model alone (e.g. to export after custom training); no optimizer, no RNG state. */
