@@ -188,27 +188,143 @@ function need(cond: unknown, what: string): asserts cond {
   if (!cond) throw new CheckpointError(`checkpoint: ${META_FILE} is invalid: ${what}`);
 }
 
-/** Check the JSON document's shape and return it typed. `where` names the directory in messages. */
+/** Limits a checkpoint.json must respect: anything past them is a damaged or hostile file, not a model. */
+export const META_LIMITS = {
+  /** Nesting of objects and arrays (the optimizer state is about 5 deep). */
+  depth: 64,
+  channels: 64,
+  /** Height and width of the input image. */
+  side: 4096,
+  /** C x H x W of one input image. */
+  inputValues: 2 ** 24,
+  classes: 100_000,
+  classNameLength: 1000,
+  epochs: 1e9,
+} as const;
+
+/** The deepest nesting of arrays and objects in a JSON value, walked without recursion (stops past `limit`). */
+function jsonDepth(value: unknown, limit: number): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    if (deepest > limit) return deepest;
+    for (const child of Array.isArray(v) ? v : Object.values(v as Record<string, unknown>)) stack.push([child, depth + 1]);
+  }
+  return deepest;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isCount = (v: unknown, max: number): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= max;
+
+/**
+ * Bounds on optimizer hyperparameters wherever they appear (meta.optimizer.hyperparameters and the param groups
+ * of the optimizer state): a resumed run must not fail inside Adam.step with "number 5000000 is not iterable".
+ */
+function checkHyperparameters(h: Record<string, unknown>, what: string, at: string): void {
+  for (const [key, v] of Object.entries(h)) {
+    if (key === 'params') continue;
+    if (key === 'betas') {
+      need(Array.isArray(v) && v.length === 2 && v.every((b) => isFiniteNumber(b) && b >= 0 && b < 1), `${what}.betas must be two numbers in [0, 1), got ${describe(v)}${at}`);
+    } else if (key === 'lr' || key === 'initialLr' || key === 'weightDecay' || key === 'dampening') {
+      need(isFiniteNumber(v) && v >= 0, `${what}.${key} must be a finite number >= 0, got ${describe(v)}${at}`);
+    } else if (key === 'momentum') {
+      need(isFiniteNumber(v) && v >= 0 && v <= 1, `${what}.momentum must be in [0, 1], got ${describe(v)}${at}`);
+    } else if (key === 'eps') {
+      need(isFiniteNumber(v) && v > 0, `${what}.eps must be a positive number, got ${describe(v)}${at}`);
+    } else if (typeof v === 'number') {
+      need(Number.isFinite(v), `${what}.${key} must be finite, got ${describe(v)}${at}`);
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? text.slice(0, 60) + '...' : text;
+}
+
+/**
+ * Check the JSON document against the checkpoint schema, with bounds, and return it typed. `where` names the
+ * directory in messages. Every field a loader reads is checked here, so a damaged or edited file is one
+ * CheckpointError naming the field, never a TypeError deep inside predict, fit or an optimizer.
+ */
 export function validateMeta(json: unknown, where = ''): CheckpointMeta & { optimizerState: JsonValue } {
   const at = where ? ` (${where})` : '';
-  need(json !== null && typeof json === 'object' && !Array.isArray(json), `expected a JSON object${at}`);
-  const m = json as Record<string, unknown>;
+  need(isObject(json), `expected a JSON object${at}`);
+  need(jsonDepth(json, META_LIMITS.depth) <= META_LIMITS.depth, `nested more than ${META_LIMITS.depth} levels deep${at}`);
+  const m = json;
   need(m['format'] === CHECKPOINT_FORMAT, `format is ${JSON.stringify(m['format'])}, expected "${CHECKPOINT_FORMAT}"${at}`);
   if (m['version'] !== CHECKPOINT_VERSION) {
     throw new CheckpointError(`checkpoint: ${META_FILE}${at} has format version ${JSON.stringify(m['version'])}; this convkit reads version ${CHECKPOINT_VERSION}`);
   }
-  const model = m['model'] as Record<string, unknown> | undefined;
-  need(model && typeof model['name'] === 'string', `model.name is missing${at}`);
-  need(model['config'] !== null && typeof model['config'] === 'object', `model.config is missing${at}`);
-  need(Number.isInteger(m['epoch']) && (m['epoch'] as number) >= 0, `epoch must be a non-negative integer${at}`);
-  need(Number.isInteger(m['globalStep']) && (m['globalStep'] as number) >= 0, `globalStep must be a non-negative integer${at}`);
-  const ds = m['dataset'] as Record<string, unknown> | null | undefined;
+  const model = m['model'];
+  need(isObject(model) && typeof model['name'] === 'string' && model['name'].length > 0 && model['name'].length <= 200, `model.name is missing${at}`);
+  need(isObject(model['config']), `model.config is missing${at}`);
+  need(isCount(m['epoch'], META_LIMITS.epochs), `epoch must be a non-negative integer${at}`);
+  need(isCount(m['globalStep'], Number.MAX_SAFE_INTEGER), `globalStep must be a non-negative integer${at}`);
+
+  const ds = m['dataset'];
   if (ds !== null && ds !== undefined) {
-    need(Array.isArray(ds['classNames']) && (ds['classNames'] as unknown[]).every((c) => typeof c === 'string'), `dataset.classNames must be a list of strings${at}`);
-    need(Array.isArray(ds['inputShape']) && (ds['inputShape'] as unknown[]).length === 3, `dataset.inputShape must be [C, H, W]${at}`);
+    need(isObject(ds), `dataset must be an object or null${at}`);
+    need(typeof ds['name'] === 'string', `dataset.name must be a string${at}`);
+    const names = ds['classNames'];
+    need(Array.isArray(names) && names.length >= 1 && names.length <= META_LIMITS.classes && names.every((c) => typeof c === 'string' && c.length <= META_LIMITS.classNameLength),
+      `dataset.classNames must be a list of 1..${META_LIMITS.classes} strings${at}`);
+    const shape = ds['inputShape'];
+    need(Array.isArray(shape) && shape.length === 3 && shape.every((d) => Number.isInteger(d) && d >= 1), `dataset.inputShape must be [C, H, W] with positive integers, got ${describe(shape)}${at}`);
+    const [c, h, w] = shape as [number, number, number];
+    need(c <= META_LIMITS.channels && h <= META_LIMITS.side && w <= META_LIMITS.side && c * h * w <= META_LIMITS.inputValues,
+      `dataset.inputShape ${describe(shape)} is out of bounds (at most ${META_LIMITS.channels} channels and ${META_LIMITS.side}x${META_LIMITS.side} pixels)${at}`);
+    const norm = ds['normalization'];
+    if (norm !== null && norm !== undefined) {
+      need(isObject(norm), `dataset.normalization must be {mean, std} or null${at}`);
+      const mean = norm['mean'], std = norm['std'];
+      need(Array.isArray(mean) && mean.length >= 1 && mean.length <= c && mean.every(isFiniteNumber), `dataset.normalization.mean must be 1..${c} finite numbers, got ${describe(mean)}${at}`);
+      need(Array.isArray(std) && std.length >= 1 && std.length <= c && std.every((v) => isFiniteNumber(v) && v > 0), `dataset.normalization.std must be 1..${c} positive numbers, got ${describe(std)}${at}`);
+    }
   }
-  const metrics = m['metrics'] as Record<string, unknown> | undefined;
-  need(metrics && Array.isArray(metrics['history']), `metrics.history is missing${at}`);
+
+  const optimizer = m['optimizer'];
+  if (optimizer !== null && optimizer !== undefined) {
+    need(isObject(optimizer) && typeof optimizer['name'] === 'string' && isObject(optimizer['hyperparameters']), `optimizer must be {name, hyperparameters} or null${at}`);
+    checkHyperparameters(optimizer['hyperparameters'], 'optimizer.hyperparameters', at);
+  }
+  const state = m['optimizerState'];
+  if (isObject(state) && Array.isArray(state['paramGroups'])) {
+    state['paramGroups'].forEach((g, i) => {
+      need(isObject(g), `optimizerState.paramGroups[${i}] must be an object${at}`);
+      checkHyperparameters(g, `optimizerState.paramGroups[${i}]`, at);
+    });
+  }
+  const scheduler = m['scheduler'];
+  if (scheduler !== null && scheduler !== undefined) need(isObject(scheduler) && typeof scheduler['name'] === 'string', `scheduler must be {name, state} or null${at}`);
+
+  const rng = m['rng'];
+  if (rng !== null && rng !== undefined) {
+    const isState = (r: unknown): boolean => isObject(r) && Array.isArray(r['s']) && r['s'].length === 4 && r['s'].every((v) => isCount(v, 2 ** 32 - 1))
+      && (r['spareNormal'] === null || isFiniteNumber(r['spareNormal']));
+    need(isObject(rng) && isState(rng['default']), `rng.default must be a generator state {s: four uint32, spareNormal}${at}`);
+    const loader = rng['loader'];
+    need(loader === null || loader === undefined || (isObject(loader) && isCount(loader['epoch'], META_LIMITS.epochs) && isState(loader['generator'])), `rng.loader must be {epoch, generator} or null${at}`);
+  }
+  need(m['training'] === undefined || isObject(m['training']), `training must be an object${at}`);
+
+  const metrics = m['metrics'];
+  need(isObject(metrics) && Array.isArray(metrics['history']), `metrics.history is missing${at}`);
+  metrics['history'].forEach((e, i) => {
+    need(isObject(e) && isCount(e['epoch'], META_LIMITS.epochs), `metrics.history[${i}] must be an epoch's metrics${at}`);
+    for (const key of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'lr', 'seconds', 'imagesPerSecond']) {
+      need(e[key] === undefined || e[key] === null || typeof e[key] === 'number', `metrics.history[${i}].${key} must be a number${at}`);
+    }
+  });
+  need('best' in metrics, `metrics.best is missing (null when no epoch finished)${at}`);
+  const best = metrics['best'];
+  need(best === null || (isObject(best) && typeof best['metric'] === 'string' && isFiniteNumber(best['value']) && isCount(best['epoch'], META_LIMITS.epochs)),
+    `metrics.best must be {metric, value, epoch} or null, got ${describe(best)}${at}`);
   return m as unknown as CheckpointMeta & { optimizerState: JsonValue };
 }
 
