@@ -84,6 +84,8 @@ export interface DataRequest {
   /** Image folders without train/ and test/ subfolders: the held-out fraction and the seed of the split. */
   testFraction?: number;
   seed?: number;
+  /** Image folders: skip unreadable images with a note instead of failing (`--skip-bad`). */
+  skipBad?: boolean;
   note: (m: string) => void;
 }
 
@@ -114,7 +116,7 @@ export async function loadTrainTest(req: DataRequest): Promise<TrainTestData> {
     throw new UsageError(`--dataset ${req.dataset}: not a built-in dataset (fashion-mnist, mnist, ${EMBEDDED_DATASET}) and no such folder`);
   }
   if (!statSync(dir).isDirectory()) throw new UsageError(`--dataset ${req.dataset}: is a file; expected a folder with one subfolder of images per class`);
-  const decode = { size: req.imageSize ?? 28, channels: req.channels ?? 1, onWarning: req.note } as const;
+  const decode = { size: req.imageSize ?? 28, channels: req.channels ?? 1, onWarning: req.note, skipBad: req.skipBad === true } as const;
   const trainDir = resolve(dir, 'train');
   const testDir = resolve(dir, 'test');
   if (existsSync(trainDir) && existsSync(testDir)) {

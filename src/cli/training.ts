@@ -29,6 +29,8 @@ export { AUGMENTATIONS, type Augmentation };
 
 /** Everything that defines a run; stored in the checkpoint so `--resume` continues the same run. */
 export interface TrainSettings {
+  /** Image folders: skip unreadable images instead of stopping. */
+  skipBad?: boolean;
   model: string;
   dataset: string;
   dataDir?: string;
@@ -120,7 +122,7 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   const backend = await selectBackend(settings.backend, settings.threads, note);
   const loaded = await loadTrainTest({
     dataset: settings.dataset, dataDir: settings.dataDir, env: ctx.env, cwd: ctx.cwd,
-    imageSize: settings.imageSize, channels: settings.channels, seed: settings.seed, note,
+    imageSize: settings.imageSize, channels: settings.channels, seed: settings.seed, skipBad: settings.skipBad, note,
   });
   const data: TrainTestData = { ...loaded, train: limit(loaded.train, settings.trainLimit), test: limit(loaded.test, settings.testLimit) };
   const { train, test } = data;

@@ -144,6 +144,12 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
     }
   });
   if (files.length === 0) throw new ImageFileError(dir, `no PNG or JPEG files in the class folders (${classNames.join(', ')})`);
+  // A class with no images would still be a label the model must output and can never learn (torchvision's
+  // ImageFolder refuses it too).
+  const empty = classNames.filter((_, label) => !files.some((f) => f.label === label));
+  if (empty.length > 0) {
+    throw new ImageFileError(dir, `class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} ${empty.length > 1 ? 'hold' : 'holds'} no PNG or JPEG files; remove ${empty.length > 1 ? 'them' : 'it'} or add images`);
+  }
 
   const [h, w] = sizeOf(options.size);
   const channels = options.channels ?? 3;
