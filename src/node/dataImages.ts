@@ -41,6 +41,16 @@ export interface ImageFolderOptions extends ImageDecodeOptions {
   concurrency?: number;
 }
 
+/** The most pixels convkit decodes from one image file (about 8,000 x 6,000). */
+export const MAX_IMAGE_PIXELS = 50_000_000;
+
+/** libvips' message, without the empty "Unknown error" it gives for some truncated JPEGs. */
+function describeSharpError(err: unknown): string {
+  const message = (err as Error).message?.trim() ?? '';
+  if (!message || /^unknown error$/i.test(message)) return 'the file is damaged or cut short (the decoder gave no reason)';
+  return message.split('\n')[0]!;
+}
+
 /** An image file that could not be read or decoded. */
 export class ImageFileError extends Error {
   constructor(readonly path: string, readonly problem: string) {
@@ -70,15 +80,30 @@ export async function decodeImageRgba(path: string): Promise<RgbaImage> {
   if (!st.isFile()) throw new ImageFileError(path, 'is not a file');
   let data: Buffer;
   let info: OutputInfo;
+  // The header first: a few hundred bytes can claim millions of pixels (a 967-byte PNG claiming 6,094,876x28
+  // made predict take 4.77 GB). Nothing is decoded before its size is known and within bounds.
+  let header: { width?: number; height?: number; format?: string };
   try {
-    ({ data, info } = await sharp(path, { failOn: 'error' })
+    header = await sharp(path, { failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS }).metadata();
+  } catch (err) {
+    throw new ImageFileError(path, `not a readable image (PNG or JPEG expected): ${describeSharpError(err)}`);
+  }
+  const { width = 0, height = 0 } = header;
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ImageFileError(path, `its header says ${width}x${height} pixels, more than convkit decodes (${MAX_IMAGE_PIXELS / 1e6} megapixels)`);
+  }
+  try {
+    // failOn 'warning': a file whose data ends before the pixels its header announces is an error, not an image
+    // padded with grey (JPEGs with an edited height were classified before; libjpeg only warns "premature end of
+    // data segment" there). Pillow refuses truncated images by default too.
+    ({ data, info } = await sharp(path, { failOn: 'warning', limitInputPixels: MAX_IMAGE_PIXELS })
       .rotate() // honour EXIF orientation
       .toColourspace('srgb')
       .ensureAlpha()
       .raw({ depth: 'uchar' })
       .toBuffer({ resolveWithObject: true }));
   } catch (err) {
-    throw new ImageFileError(path, `not a readable image (PNG or JPEG expected): ${(err as Error).message}`);
+    throw new ImageFileError(path, `not a readable image (PNG or JPEG expected): ${describeSharpError(err)}`);
   }
   if (info.channels !== 4 || data.length !== info.width * info.height * 4) {
     throw new ImageFileError(path, `decoded to ${info.channels} channels of ${info.width}x${info.height}, expected RGBA`);
