@@ -60,6 +60,10 @@ for (const [name, shape] of CASES) {
     const decoded = decodeModel(bytes) as { metadata_props: { key: string; value: string }[]; opset_import: { version: number }[] };
     assert.deepEqual(JSON.parse(decoded.metadata_props.find((m) => m.key === 'convkit.normalization')!.value), { mean: [0.5], std: [0.25] });
     assert.ok(decoded.opset_import[0]!.version >= 13);
+    // Every initializer is used by a node (onnxruntime warns about and drops the others).
+    const graph = (decodeModel(bytes) as { graph: { node: { input: string[] }[]; initializer: { name: string }[] } }).graph;
+    const used = new Set(graph.node.flatMap((n) => n.input));
+    assert.deepEqual(graph.initializer.filter((i) => !used.has(i.name)).map((i) => i.name), [], 'unused initializers');
     const x = realImages(shape);
     net.eval();
     const ours = noGrad(() => (net as unknown as { forward(t: Tensor): Tensor }).forward(new Tensor(x, [BATCH, ...shape]))).data;

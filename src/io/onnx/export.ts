@@ -177,7 +177,8 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): Uint8Arra
     const node = t.gradFn as TapeNode;
     const out = t === output ? 'output' : fresh(node.op);
     const ins = node.inputs;
-    const x = ins[0] ? nameOf(ins[0]) : '';
+    // (Concat names its own inputs: a constant fill it turns into padding must not become an initializer.)
+    const x = ins[0] && node.op !== 'concat' ? nameOf(ins[0]) : '';
     switch (node.op) {
       case 'conv2d': {
         const { geometry: g, activation: act } = node.saved as { geometry: Conv2dGeometry; activation: Activation };
