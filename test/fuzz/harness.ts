@@ -537,6 +537,8 @@ export interface RunOptions {
   /** Cases per child process (a target's range is split into jobs of this size). */
   jobSize?: number;
   onResult?: (target: string, r: CaseResult) => void;
+  /** Single cases to run as well (regressions found by the long run), beyond [0, count). */
+  extra?: readonly { target: string; index: number }[];
 }
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
@@ -553,7 +555,7 @@ function rssOf(pid: number): number | null {
 interface Job { target: string; from: number; to: number }
 
 /** Run cases [from, to) of one target in child processes; a killed or crashed child is replaced. */
-async function runJob(job: Job, opts: Required<Omit<RunOptions, 'onResult' | 'targets'>> & Pick<RunOptions, 'onResult'>, sink: (r: CaseResult) => void): Promise<void> {
+async function runJob(job: Job, opts: Required<Omit<RunOptions, 'onResult' | 'targets' | 'extra'>> & Pick<RunOptions, 'onResult'>, sink: (r: CaseResult) => void): Promise<void> {
   let next = job.from;
   while (next < job.to) {
     next = await new Promise<number>((resolveJob) => {
@@ -636,6 +638,10 @@ export async function runFuzz(options: RunOptions): Promise<TargetStats[]> {
   for (const target of opts.targets) {
     stats.set(target, { target, seed: opts.seed, count: 0, accepted: 0, typed: 0, failures: [], slowest: null, peakRss: { bytes: 0, index: -1, notes: [] }, seconds: 0 });
     for (let from = 0; from < opts.count; from += opts.jobSize) jobs.push({ target, from, to: Math.min(opts.count, from + opts.jobSize) });
+  }
+  for (const { target, index } of opts.extra ?? []) {
+    if (!stats.has(target)) throw new Error(`extra case for ${target}, which is not among the targets`);
+    if (index >= opts.count) jobs.push({ target, from: index, to: index + 1 });
   }
   let nextJob = 0;
   const worker = async (): Promise<void> => {
