@@ -160,7 +160,15 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions):
   } catch {
     throw new ImageFileError(dir, 'no such folder (expected a folder with one subfolder of images per class)');
   }
-  const classNames = entries.filter((e) => !e.startsWith('.') && statSync(join(root, e)).isDirectory());
+  // stat follows symlinks: one whose target is gone (or unreadable) is refused by name, not a bare ENOENT.
+  const isFolder = (e: string): boolean => {
+    try {
+      return statSync(join(root, e)).isDirectory();
+    } catch (err) {
+      throw new ImageFileError(join(dir, e), `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); a broken symlink?`);
+    }
+  };
+  const classNames = entries.filter((e) => !e.startsWith('.') && isFolder(e));
   if (classNames.length === 0) throw new ImageFileError(dir, 'has no class subfolders (expected e.g. DIR/cat/*.png, DIR/dog/*.jpg)');
   const files: { path: string; label: number }[] = [];
   classNames.forEach((cls, label) => {

@@ -34,6 +34,10 @@ export async function runCase(target: Target, seeds: unknown[], seed: number, in
   writeTree(dir, tree);
   let outcome: CaseResult['outcome'];
   let error: string | undefined;
+  // Garbage of earlier cases must not count against this one: collect when the process has grown.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc && process.memoryUsage.rss() > 300 * 2 ** 20) gc();
+  const peakBefore = process.resourceUsage().maxRSS;
   const t0 = performance.now();
   try {
     const problem = await target.run(dir);
@@ -48,7 +52,10 @@ export async function runCase(target: Target, seeds: unknown[], seed: number, in
   }
   const ms = performance.now() - t0;
   if (!keep) rmSync(dir, { recursive: true, force: true });
-  return { index, outcome, notes, error, ms, maxRss: process.resourceUsage().maxRSS * 1024, dir };
+  // The process's peak resident set if this case raised it, else its resident set now (the parent also polls).
+  const peakAfter = process.resourceUsage().maxRSS;
+  const maxRss = peakAfter > peakBefore ? peakAfter * 1024 : process.memoryUsage.rss();
+  return { index, outcome, notes, error, ms, maxRss, dir };
 }
 
 async function main(): Promise<void> {

@@ -10,7 +10,11 @@ const SEED = 17;
 const COUNT = 100;
 
 /** Cases the long run found failing once (target, index under SEED); each must stay fixed. */
-const REGRESSIONS: { target: string; index: number }[] = [];
+const REGRESSIONS: { target: string; index: number }[] = [
+  // A dangling symlink among the class folders was a bare ENOENT Error from loadImageFolder's statSync.
+  { target: 'image-folder', index: 147 },
+  { target: 'image-folder', index: 199 },
+];
 
 function summary(s: TargetStats): string {
   return `${s.target}: ${s.count} mutants, ${s.accepted} accepted, ${s.typed} typed errors, ${s.failures.length} failures; slowest ${s.slowest?.ms.toFixed(0)} ms, peak resident ${(s.peakRss.bytes / 2 ** 20).toFixed(0)} MiB`;

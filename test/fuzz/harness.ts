@@ -507,7 +507,10 @@ export interface CaseResult {
   /** For a typed error or failure: its class and message (shortened). */
   error?: string;
   ms: number;
-  /** Peak resident set size of the child process so far, bytes (process.resourceUsage().maxRSS). */
+  /**
+   * Resident memory of the case, bytes: the child's peak resident set when this case raised it (maxRSS), else its
+   * resident set after the case, and at least the largest value the parent's 25 ms polling saw during the case.
+   */
   maxRss: number;
 }
 
@@ -562,7 +565,7 @@ async function runJob(job: Job, opts: Required<Omit<RunOptions, 'onResult' | 'ta
       // The parent owns the child's work folder, so it is removed even when the child is killed.
       const work = mkdtempSync(join(tmpdir(), `convkit-fuzz-${job.target}-`));
       const child: ChildProcess = fork(CHILD, [job.target, String(opts.seed), work], {
-        execArgv: ['--import', 'tsx', '--max-old-space-size=4096', '--stack-size=984'],
+        execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       });
       let stderr = '';
