@@ -58,6 +58,7 @@ export const nodePlatform: WasmPlatform = {
   },
   // CONVKIT_THREADS when set (validated: a bad value is an error), else one thread per core.
   defaultThreads: () => threadsFromEnv(processEnvironment()) ?? availableParallelism(),
+  threadsFromUser: () => threadsFromEnv(processEnvironment()) !== undefined,
   spawnWorker,
   mainThreadMayWait: true,
   collectGarbage: garbageCollector(),

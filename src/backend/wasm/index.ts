@@ -163,6 +163,11 @@ export interface WasmBackend extends Backend {
   readonly threads: number;
   /** Use n threads; spawns workers as needed. Results are identical for every n. */
   setThreads(n: number): Promise<void>;
+  /**
+   * Kernels the default (adaptive) pool ran on the calling thread alone because its workers were losing to other
+   * work on the machine, and whether it shares kernels with its workers right now.
+   */
+  readonly adaptiveThreads: { adaptive: boolean; soloKernels: number; sharing: boolean };
   /** Run fn; when it returns, free every block allocated inside it except kept ones and arrays in its result. */
   scope<T>(fn: () => T): T;
   beginScope(): void;
@@ -499,6 +504,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     name: 'wasm',
     get threads() { return pool.threads; },
     setThreads: (n: number) => pool.setThreads(n),
+    get adaptiveThreads() { return { adaptive: pool.adaptive, soloKernels: pool.soloKernels, sharing: pool.sharing }; },
     // Inside a scope, blocks of the wasm heap (kernels use them in place; the scope frees them). Outside any scope,
     // plain Float32Arrays that the garbage collector owns: kernels copy them in and out, a little slower, but a
     // user's ordinary synchronous loop (which never lets finalizers run) keeps flat memory with no dispose().
@@ -729,7 +735,10 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
           M.out(gx), M.out(gWeight), M.out(gBias)], sharesFor(n * c * hw * NS_PER_STREAMED_FLOAT * 6)));
     },
   };
-  await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1));
+  // The default thread count (one per core) gives its threads up while they lose to other work on the machine; a
+  // count the caller chose (setThreads, CONVKIT_THREADS, --threads) is kept as asked.
+  const adaptive = threads === undefined && platform.spawnWorker !== null && platform.threadsFromUser?.() !== true;
+  await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1), { adaptive });
   return backend;
 }
 

@@ -10,6 +10,8 @@ export interface WasmPlatform {
   loadKernels(): Promise<BufferSource>;
   /** Thread count used when none is given (the number of cores). */
   defaultThreads(): number;
+  /** Whether defaultThreads() is a count the user set (Node: CONVKIT_THREADS), which an adaptive pool must keep. */
+  threadsFromUser?(): boolean;
   /** Starts workers, or null when this host cannot share memory with workers. */
   spawnWorker: SpawnWorker | null;
   /** Whether the thread that calls kernels may block in Atomics.wait (Node: yes; a browser main thread: no). */

@@ -85,6 +85,21 @@ function convkitRunShares(ctl: Int32Array, args: Float64Array, fns: Kernel[], ti
   }
 }
 
+/** Kernel time per measuring window of an adaptive pool, the waiting fraction above which it goes solo, and for how long. */
+const ADAPTIVE_WINDOW_MS = 200;
+const ADAPTIVE_WAIT_LIMIT = 0.3;
+const ADAPTIVE_FIRST_SOLO_MS = 1000;
+const ADAPTIVE_MAX_SOLO_MS = 16_000;
+
+/**
+ * An adaptive pool's verdict on one window: how long to run solo (0: keep sharing) and the solo time after that
+ * (doubling while the workers keep losing, back to the first when they win).
+ */
+export function adaptiveWindowVerdict(runMs: number, waitMs: number, soloMs: number): { soloForMs: number; nextSoloMs: number } {
+  if (waitMs > ADAPTIVE_WAIT_LIMIT * runMs) return { soloForMs: soloMs, nextSoloMs: Math.min(soloMs * 2, ADAPTIVE_MAX_SOLO_MS) };
+  return { soloForMs: 0, nextSoloMs: ADAPTIVE_FIRST_SOLO_MS };
+}
+
 /** Generation of job `seq` as stored in NEXT (the bits above the share counter). */
 const GEN_MASK = (1 << (31 - SHARE_BITS)) - 1;
 
@@ -127,6 +142,23 @@ export class ThreadPool {
   private readyWorkers = 0;
   /** Threads used by kernels (1 = the calling thread only). */
   threads = 1;
+  /**
+   * Whether the pool gives its threads up while they lose (the default thread count, not one the user chose): on a
+   * machine whose cores are busy with other work, a worker that is descheduled in the middle of its share makes
+   * the calling thread wait for it, and 2 threads trained at 2,506-3,202 images/s against 4,117-4,440 with 1
+   * (issue 17, finding 10). So the pool measures, over windows of WINDOW_MS of kernel time, the fraction the
+   * calling thread spends waiting for workers; above WAIT_LIMIT it runs kernels on the calling thread alone for a
+   * while (1 s, doubling up to 16 s while the machine stays busy), then tries its threads again. Results do not
+   * change: 1 and N threads give the same bits.
+   */
+  /** (See above.) */
+  adaptive = false;
+  private soloUntil = 0;
+  private soloMs = ADAPTIVE_FIRST_SOLO_MS;
+  private windowRunMs = 0;
+  private windowWaitMs = 0;
+  /** Kernels run on the calling thread alone because the workers lost (for tests and benchmarks). */
+  soloKernels = 0;
 
   constructor(
     private readonly module: WebAssembly.Module,
@@ -146,8 +178,11 @@ export class ThreadPool {
     return this.spawn !== null;
   }
 
-  /** Use n threads (spawning workers as needed; the pool never shrinks, idle workers sleep). */
-  async setThreads(n: number): Promise<void> {
+  /**
+   * Use n threads (spawning workers as needed; the pool never shrinks, idle workers sleep). `adaptive`: fall back
+   * to the calling thread while the workers lose (see the field's comment); for the default thread count only.
+   */
+  async setThreads(n: number, options: { adaptive?: boolean } = {}): Promise<void> {
     if (!Number.isInteger(n) || n < 1) throw new Error(`wasm backend: setThreads(n) needs an integer >= 1, got ${n}`);
     if (n > 1 && !this.spawn) throw new Error('wasm backend: threads need workers and a shared memory (in browsers: a crossOriginIsolated page)');
     const pending: Promise<void>[] = [];
@@ -161,6 +196,15 @@ export class ThreadPool {
     }
     await Promise.all(pending);
     this.threads = n;
+    this.adaptive = options.adaptive === true && n > 1;
+    this.soloUntil = 0;
+    this.soloMs = ADAPTIVE_FIRST_SOLO_MS;
+    this.windowRunMs = this.windowWaitMs = 0;
+  }
+
+  /** Whether kernels now run with the pool's threads (false while an adaptive pool runs solo). */
+  get sharing(): boolean {
+    return !(this.adaptive && performance.now() < this.soloUntil);
   }
 
   /**
@@ -169,8 +213,13 @@ export class ThreadPool {
    */
   run(index: number, args: number[], chunks: number, scratchArg = -1, scratchStride = 0): void {
     const fn = this.fns[index]!;
-    const threads = Math.min(this.threads, this.readyWorkers + 1);
+    let threads = Math.min(this.threads, this.readyWorkers + 1);
     chunks = Math.max(1, Math.min(chunks, MAX_CHUNKS));
+    const started = this.adaptive ? performance.now() : 0;
+    if (this.adaptive && threads > 1 && chunks > 1 && started < this.soloUntil) {
+      threads = 1;
+      this.soloKernels++;
+    }
     if (threads === 1 || chunks === 1) {
       fn(...args, 0, 1);
       return;
@@ -193,6 +242,7 @@ export class ThreadPool {
     Atomics.notify(ctl, SEQ);
     convkitRunShares(ctl, this.args, this.fns, 0, seq & GEN_MASK);
     // Wait for shares still running in workers: they write into memory the caller is about to reuse.
+    const waitFrom = this.adaptive ? performance.now() : 0;
     let done = Atomics.load(ctl, DONE);
     if (done < chunks) {
       const until = performance.now() + SPIN_MS;
@@ -204,7 +254,19 @@ export class ThreadPool {
       if (this.mainThreadMayWait) Atomics.wait(ctl, DONE, done, 1000);
       done = Atomics.load(ctl, DONE);
     }
+    if (this.adaptive) this.account(started, waitFrom, performance.now());
     const failed = Atomics.load(ctl, ERROR);
     if (failed !== 0) throw new Error(`wasm backend: kernel ${this.kernelNames[index]} failed in thread ${failed - 1}`);
+  }
+
+  /** One shared kernel of an adaptive pool: it ran from `started` to `ended`, waiting for workers from `waitFrom`. */
+  private account(started: number, waitFrom: number, ended: number): void {
+    this.windowRunMs += ended - started;
+    this.windowWaitMs += ended - waitFrom;
+    if (this.windowRunMs < ADAPTIVE_WINDOW_MS) return;
+    const { soloForMs, nextSoloMs } = adaptiveWindowVerdict(this.windowRunMs, this.windowWaitMs, this.soloMs);
+    if (soloForMs > 0) this.soloUntil = ended + soloForMs;
+    this.soloMs = nextSoloMs;
+    this.windowRunMs = this.windowWaitMs = 0;
   }
 }
