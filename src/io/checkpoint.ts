@@ -157,7 +157,11 @@ export function joinTensors(value: JsonValue, tensors: Map<string, { data: Float
     return new Map((value['$map'] as JsonValue[][]).map(([k, v]) => [joinTensors(k ?? null, tensors, fileName), joinTensors(v ?? null, tensors, fileName)]));
   }
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = joinTensors(v, tensors, fileName);
+  for (const [k, v] of Object.entries(value)) {
+    // An own "__proto__" key from the file stays a key: `out[k] =` would set the object's prototype instead.
+    if (k === '__proto__') Object.defineProperty(out, k, { value: joinTensors(v, tensors, fileName), enumerable: true, writable: true, configurable: true });
+    else out[k] = joinTensors(v, tensors, fileName);
+  }
   return out;
 }
 

@@ -21,6 +21,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
+import { describeJsonValue } from '../io/safetensors.js';
 import {
   CheckpointError,
   decodeCheckpoint,
@@ -36,6 +37,12 @@ import {
 export { CheckpointError } from '../io/checkpoint.js';
 export type { Checkpoint, CheckpointMeta, EpochMetrics } from '../io/checkpoint.js';
 
+/**
+ * The largest checkpoint.json read (16 MiB): hundreds of times a real one (a few KB; 100,000 class names of 160
+ * bytes would fit). Parsing is what costs: JSON.parse took 14 s for 51 MB of nested arrays.
+ */
+export const MAX_META_BYTES = 16 * 2 ** 20;
+
 function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -48,7 +55,10 @@ function siblings(dir: string): { parent: string; name: string; old: string } {
 }
 
 /** Save a checkpoint into `dir` (created if needed), replacing what was there only once the new one is complete. */
-export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
+export async function saveCheckpoint(dir: string, ck: Checkpoint, options: { extraFiles?: Readonly<Record<string, Uint8Array>> } = {}): Promise<void> {
+  for (const name of Object.keys(options.extraFiles ?? {})) {
+    if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name) || [META_FILE, MODEL_FILE, OPTIMIZER_FILE].includes(name)) throw new CheckpointError(`checkpoint: cannot store an extra file named ${JSON.stringify(name)}`);
+  }
   // Encode first, synchronously: the model's live tensors are read before anything else can change them.
   const files = encodeCheckpoint(ck);
   const { parent, name, old } = siblings(dir);
@@ -72,6 +82,8 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
       await writeFileAtomic(join(tmp, OPTIMIZER_FILE), opt);
       fileTable[OPTIMIZER_FILE] = { bytes: opt.length, sha256: sha256(opt) };
     }
+    // Files the model needs besides its weights (an imported model's ONNX graph), in the same atomic folder.
+    for (const [name, bytes] of Object.entries(options.extraFiles ?? {})) await writeFileAtomic(join(tmp, name), bytes);
     const meta = { ...files.meta, savedAt: new Date().toISOString(), files: fileTable };
     await writeFileAtomic(join(tmp, META_FILE), JSON.stringify(meta, null, 1) + '\n');
   } catch (e) {
@@ -115,8 +127,8 @@ async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** A `saveCheckpoint` for `fit()`: writes `<outDir>/last` and `<outDir>/best`. */
-export function checkpointSaver(outDir: string): (kind: 'last' | 'best', ck: Checkpoint) => Promise<void> {
-  return (kind, ck) => saveCheckpoint(join(outDir, kind), ck);
+export function checkpointSaver(outDir: string, options: { extraFiles?: Readonly<Record<string, Uint8Array>> } = {}): (kind: 'last' | 'best', ck: Checkpoint) => Promise<void> {
+  return (kind, ck) => saveCheckpoint(join(outDir, kind), ck, options);
 }
 
 /**
@@ -172,6 +184,12 @@ export async function loadCheckpoint(dir: string, options: { skipOptimizer?: boo
     else throw new CheckpointError(`checkpoint: ${META_FILE} is missing in ${dir} (not a checkpoint directory?)`);
   }
   const metaPath = join(abs, META_FILE);
+  // Bounded before it is read: a 190 MB checkpoint.json took 1.1 GB and 13 s to parse, and the tensors are never in it.
+  let metaSize = 0;
+  try { metaSize = statSync(metaPath).size; } catch { /* readOrFail words it */ }
+  if (metaSize > MAX_META_BYTES) {
+    throw new CheckpointError(`checkpoint: ${metaPath} is ${metaSize} bytes, more than a ${META_FILE} may hold (${MAX_META_BYTES}; the tensors are in the .safetensors files): damaged or not a convkit checkpoint`);
+  }
   const text = new TextDecoder().decode(await readOrFail(metaPath, META_FILE));
   let json: unknown;
   try {
@@ -184,7 +202,8 @@ export async function loadCheckpoint(dir: string, options: { skipOptimizer?: boo
     const expected = fileTable[file];
     if (!expected) return;
     if (expected.bytes !== undefined && expected.bytes !== bytes.length) {
-      throw new CheckpointError(`checkpoint: ${join(abs, file)} is ${bytes.length} bytes but ${META_FILE} says ${expected.bytes} (truncated or replaced)`);
+      // describeJsonValue: a template string would join a 100,000-deep array recursively (stack overflow).
+      throw new CheckpointError(`checkpoint: ${join(abs, file)} is ${bytes.length} bytes but ${META_FILE} says ${describeJsonValue(expected.bytes)} (truncated or replaced)`);
     }
     if (expected.sha256 !== undefined && expected.sha256 !== sha256(bytes)) {
       throw new CheckpointError(`checkpoint: ${join(abs, file)} does not match the SHA-256 in ${META_FILE} (corrupt or from another save)`);

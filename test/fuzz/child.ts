@@ -38,6 +38,7 @@ export async function runCase(target: Target, seeds: unknown[], seed: number, in
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc && process.memoryUsage.rss() > 300 * 2 ** 20) gc();
   const peakBefore = process.resourceUsage().maxRSS;
+  process.send?.({ type: 'started', index });
   const t0 = performance.now();
   try {
     const problem = await target.run(dir);

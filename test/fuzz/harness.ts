@@ -595,6 +595,14 @@ async function runJob(job: Job, opts: Required<Omit<RunOptions, 'onResult' | 'ta
       };
       child.on('message', (msg: { type: string } & Partial<CaseResult>) => {
         if (msg.type === 'ready') { ready = true; send(); return; }
+        if (msg.type === 'started') {
+          // The mutant is generated and written: time and memory from here are the parser's.
+          if (timer) clearTimeout(timer);
+          started = performance.now();
+          peak = 0;
+          timer = setTimeout(() => { killedFor = `timeout: no answer after ${opts.timeoutMs + 1000} ms`; child.kill('SIGKILL'); }, opts.timeoutMs + 1000);
+          return;
+        }
         if (msg.type === 'result') {
           stopTimers();
           const r = msg as unknown as CaseResult;

@@ -215,15 +215,21 @@ const checkpoint: Target<Files> = {
       const bad = nonFinite(t.data);
       if (bad >= 0) return `accepted model tensor '${k}' with a non-finite value at ${bad}`;
     }
-    // Every tensor inside the optimizer state must be finite too (walked without recursion).
+    // Every tensor inside the optimizer state must be finite, and every object plain (a "__proto__" key in the file
+    // must not become a prototype); walked without recursion, each object once.
     const stack: unknown[] = [ck.optimizerState];
+    const seen = new Set<unknown>();
+    const plain = new Set<unknown>([Object.prototype, Array.prototype, Map.prototype, Tensor.prototype, Float32Array.prototype, Int32Array.prototype, Uint32Array.prototype, Uint8Array.prototype]);
     while (stack.length > 0) {
       const v = stack.pop();
+      if (v === null || typeof v !== 'object' || seen.has(v)) continue;
+      seen.add(v);
+      if (!plain.has(Object.getPrototypeOf(v))) return 'accepted an optimizer state object with a foreign prototype (a "__proto__" key set it)';
       if (v instanceof Tensor) { if (nonFinite(v.data) >= 0) return 'accepted a non-finite optimizer tensor'; continue; }
       if (v instanceof Float32Array) { if (nonFinite(v) >= 0) return 'accepted a non-finite optimizer Float32Array'; continue; }
-      if (v instanceof Map) stack.push(...v.values());
-      else if (Array.isArray(v)) stack.push(...v);
-      else if (v !== null && typeof v === 'object' && !ArrayBuffer.isView(v)) stack.push(...Object.values(v));
+      if (ArrayBuffer.isView(v)) continue;
+      if (v instanceof Map) { stack.push(...v.keys(), ...v.values()); continue; }
+      for (const c of Array.isArray(v) ? v : Object.values(v)) stack.push(c);
     }
     return null;
   },
