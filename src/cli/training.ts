@@ -3,7 +3,7 @@
  * normalisation, model, optimizer, schedule, loaders, progress, checkpoints under `<out>/last` and `<out>/best`,
  * and exact `--resume` from `<out>/last`.
  */
-import { existsSync, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { summary } from '../inspect/summary.js';
@@ -16,12 +16,12 @@ import { AUGMENTATIONS, trainTransform, type Augmentation } from '../train/setup
 import type { ImageDataset } from '../data/dataset.js';
 import { fit, type FitResult } from '../train/trainer.js';
 import type { Checkpoint, JsonValue } from '../io/checkpoint.js';
-import { checkpointExists, checkpointSaver, loadCheckpoint } from '../node/checkpoint.js';
+import { checkpointExists, checkpointSaver, findCheckpointDir, loadCheckpoint } from '../node/checkpoint.js';
 import { TrainingProgress, jsonLine } from '../node/progress.js';
 import type { CommandContext } from './command.js';
 import { UsageError } from './errors.js';
 import {
-  checkModelName, loadTrainTest, makeOptimizer, makeScheduler, modelConfigFor, selectBackend,
+  checkModelName, loadModelCheckpoint, loadTrainTest, makeOptimizer, makeScheduler, modelConfigFor, modelFromCheckpoint, ONNX_CHECKPOINT_MODEL, selectBackend,
   type BackendChoice, type OptimizerName, type ScheduleName, type TrainTestData,
 } from './runtime.js';
 
@@ -29,6 +29,8 @@ export { AUGMENTATIONS, type Augmentation };
 
 /** Everything that defines a run; stored in the checkpoint so `--resume` continues the same run. */
 export interface TrainSettings {
+  /** Start from this checkpoint's model and weights (fine-tuning; e.g. one written by convkit import). */
+  init?: string;
   /** Image folders: skip unreadable images instead of stopping. */
   skipBad?: boolean;
   model: string;
@@ -115,7 +117,18 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   } else if (!initial.force && checkpointExists(join(outDir, 'last'))) {
     throw new UsageError(`${join(outDir, 'last')} already holds a checkpoint; continue it with --resume, or pass --out DIR for a new run (or --force to overwrite)`);
   }
-  checkModelName(settings.model);
+  // The network to train: a zoo model by name, or (--init, or resuming such a run) one rebuilt from a checkpoint,
+  // which may be an imported ONNX graph that travels beside the weights.
+  let initial_: { ck: Checkpoint; net: Module; dir: string } | null = null;
+  if (settings.init !== undefined && !initial.resume) {
+    initial_ = await loadModelCheckpoint(settings.init, ctx.cwd);
+    settings = { ...settings, model: initial_.ck.meta.model.name };
+  } else if (resume && resume.meta.model.name === ONNX_CHECKPOINT_MODEL) {
+    const lastDir = findCheckpointDir(join(outDir, 'last'))!.dir;
+    initial_ = { ck: resume, net: modelFromCheckpoint(resume, lastDir), dir: lastDir };
+  }
+  if (!initial_) checkModelName(settings.model);
+  const graphFiles = graphFilesOf(initial_);
   // Before any data is loaded or any epoch trained: a run that cannot save must fail now, not at its first save.
   checkOutputFolder(outDir, initial.out);
 
@@ -129,12 +142,20 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   note(`data: ${data.name} from ${data.source}: ${train.length} train / ${test.length} test images, ${train.numClasses} classes`);
   note(`backend: ${backend}`);
 
-  const normalization = resume?.meta.dataset?.normalization ?? train.channelStats();
+  if (initial_?.ck.meta.dataset) {
+    const want = initial_.ck.meta.dataset;
+    const got = [train.channels, train.height, train.width];
+    if (want.inputShape.join('x') !== got.join('x')) throw new UsageError(`--init ${settings.init}: the model takes ${want.inputShape.join('x')} inputs, the data is ${got.join('x')} (use --image-size / --channels)`);
+    if (want.classNames.length !== train.numClasses) throw new UsageError(`--init ${settings.init}: the model has ${want.classNames.length} classes, the data ${train.numClasses}`);
+  }
+  // A model that already learned keeps the normalisation it learned with.
+  const normalization = resume?.meta.dataset?.normalization ?? initial_?.ck.meta.dataset?.normalization ?? train.channelStats();
   const norm = normalize(normalization.mean, normalization.std);
 
   manualSeed(settings.seed);
-  const config = modelConfigFor({ numClasses: train.numClasses, channels: train.channels, height: train.height, width: train.width });
-  const net = models.create(settings.model, config);
+  const config = initial_ ? initial_.ck.meta.model.config : modelConfigFor({ numClasses: train.numClasses, channels: train.channels, height: train.height, width: train.width });
+  const net = initial_ ? initial_.net : models.create(settings.model, config);
+  if (initial_) net.train();
   // A batch larger than the training set is the whole set at once.
   checkBatchMemory(net, [train.channels, train.height, train.width], Math.min(settings.batch, train.length), settings.model, settings.batch);
   const { optimizer, meta: optMeta } = makeOptimizer(net, { name: settings.opt, lr: settings.lr, momentum: settings.momentum, weightDecay: settings.weightDecay });
@@ -159,7 +180,7 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
       model: net, optimizer, train: trainLoader, test: testLoader, epochs: settings.epochs, scheduler,
       generator: defaultGenerator,
       info: {
-        model: { name: settings.model, config },
+        model: { name: settings.model, config: config as { [key: string]: JsonValue } },
         dataset: {
           name: data.name, source: data.source, classNames: [...train.classNames],
           inputShape: [train.channels, train.height, train.width], normalization,
@@ -168,7 +189,7 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
         schedulerName: settings.schedule,
         training: { seed: settings.seed, settings: settingsJson },
       },
-      saveCheckpoint: checkpointSaver(outDir),
+      saveCheckpoint: checkpointSaver(outDir, { extraFiles: graphFiles }),
       resume,
       signal: controller.signal,
       onEvent: (e) => {
@@ -268,4 +289,14 @@ function makeFolders(path: string): void {
     at = parent;
   }
   for (const folder of missing.reverse()) mkdirSync(folder);
+}
+
+/** The files beside the weights that a checkpoint's model needs (an imported ONNX graph), to save with every epoch. */
+function graphFilesOf(source: { ck: Checkpoint; dir: string } | null): Record<string, Uint8Array> {
+  if (!source || source.ck.meta.model.name !== ONNX_CHECKPOINT_MODEL) return {};
+  const file = source.ck.meta.model.config['file'];
+  if (typeof file !== 'string' || !existsSync(join(source.dir, file))) {
+    throw new UsageError(`--init ${source.dir}: the imported model's graph ${String(file)} is not beside its checkpoint.json (a .tar cannot be fine-tuned; unpack it first)`);
+  }
+  return { [file]: new Uint8Array(readFileSync(join(source.dir, file))) };
 }

@@ -35,6 +35,7 @@ const options: OptionSpecs = {
   json: { type: 'boolean', description: 'print one JSON line per epoch and a final summary on stdout' },
   'train-limit': { type: 'string', valueName: 'N', description: 'use only the first N training images' },
   'skip-bad': { type: 'boolean', description: 'image folders: skip images that cannot be read (with a note) instead of stopping' },
+  init: { type: 'string', valueName: 'DIR', description: 'fine-tune: start from this checkpoint\'s model and weights (a zoo model, or one written by convkit import) instead of --model' },
   'test-limit': { type: 'string', valueName: 'N', description: 'use only the first N test images' },
   'image-size': { type: 'string', valueName: 'N', description: 'image folders: resize to NxN', defaultText: String(TRAIN_DEFAULTS.imageSize) },
   channels: { type: 'string', valueName: '1|3', description: 'image folders: 1 = grayscale, 3 = RGB', defaultText: String(TRAIN_DEFAULTS.channels) },
@@ -50,6 +51,7 @@ export default defineCommand({
     'convkit train --model lenet5 --epochs 5',
     'convkit train --model vggsmall --opt sgd --lr 0.05 --schedule cosine --augment crop --out runs/vgg',
     'convkit train --out runs/vgg --resume',
+    'convkit train --init imported/ --dataset fashion-mnist --epochs 2 --lr 1e-4 --out runs/finetune',
     'convkit train --dataset ./photos --image-size 32 --channels 3 --json',
   ],
   async run(ctx) {
@@ -75,6 +77,7 @@ export default defineCommand({
       force: v['force'] === true,
       json: v['json'] === true,
       skipBad: v['skip-bad'] === true,
+      init: stringOption(v, 'init'),
       trainLimit: v['train-limit'] === undefined ? undefined : intOption(v, 'train-limit', 0, { min: 1 }),
       testLimit: v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 }),
       imageSize: intOption(v, 'image-size', TRAIN_DEFAULTS.imageSize, { min: 4, max: 1024 }),
