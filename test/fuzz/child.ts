@@ -28,7 +28,13 @@ function describe(err: unknown): string {
 /** Generate, write and run case `index` of a target whose seeds are built; `keep` leaves the case folder. */
 export async function runCase(target: Target, seeds: unknown[], seed: number, index: number, work: string, keep = false): Promise<CaseResult & { dir: string }> {
   const notes: string[] = [];
-  const tree = target.mutate(seeds, Rng.forCase(seed, target.name, index), notes);
+  let tree: Tree;
+  try {
+    tree = target.mutate(seeds, Rng.forCase(seed, target.name, index), notes);
+  } catch (err) {
+    // A bug in the harness itself: reported, never counted as a pass.
+    return { index, outcome: 'failure', notes, error: `harness: the mutator threw ${describe(err)}`, ms: 0, maxRss: process.memoryUsage.rss(), dir: '' };
+  }
   const dir = join(work, `case-${index}`);
   rmSync(dir, { recursive: true, force: true });
   writeTree(dir, tree);

@@ -393,6 +393,7 @@ function pngChunks(b: Uint8Array): PngChunk[] {
 }
 /** Recompute the CRC of the chunk at `c`. */
 function fixCrc(b: Uint8Array, c: PngChunk): void {
+  if (c.at + 12 + c.length > b.length) return; // a chunk cut short by an earlier mutation has no CRC to fix
   new DataView(b.buffer, b.byteOffset).setUint32(c.at + 8 + c.length, crc32(b.subarray(c.at + 4, c.at + 8 + c.length)));
 }
 
@@ -405,7 +406,7 @@ export function mutatePng(b: Uint8Array, rng: Rng, notes: Notes): Uint8Array {
   const chunks = pngChunks(out);
   const v = new DataView(out.buffer);
   const ihdr = chunks.find((c) => c.type === 'IHDR');
-  if (!ihdr) return havoc(b, rng, notes);
+  if (!ihdr || ihdr.at + 21 > out.length) return havoc(b, rng, notes);
   if (op === 'ihdr-size') {
     const w = v.getUint32(ihdr.at + 8), h = v.getUint32(ihdr.at + 12);
     const field = rng.pick(['width', 'height', 'both'] as const);
@@ -469,7 +470,7 @@ export function mutateJpeg(b: Uint8Array, rng: Rng, notes: Notes): Uint8Array {
     notes.push(`segment ff${s.marker.toString(16)} length = ${val}`);
     return out;
   }
-  if (!sof) return havoc(b, rng, notes);
+  if (!sof || sof.at + 9 > out.length) return havoc(b, rng, notes);
   if (op === 'sof-size') {
     const h = v.getUint16(sof.at + 5), w = v.getUint16(sof.at + 7);
     const val = (x: number): number => rng.pick([0, 1, x - 1, x + 1, x * 2, x * 64, 10_000, 65_535]) & 0xffff;
