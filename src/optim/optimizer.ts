@@ -161,16 +161,30 @@ export abstract class Optimizer<G extends ParamGroupBase = ParamGroupBase> {
           const own = getBackend().allocState(v.length);
           own.set(v);
           copy[k] = own;
-        } else copy[k] = v;
+        } else if (k === 'step') {
+          // A step count read from a file: a string or a huge number would turn the bias correction into NaN.
+          if (!Number.isSafeInteger(v) || (v as number) < 0) throw new Error(`${name}.loadStateDict: state ${key}.step must be a non-negative integer, got ${JSON.stringify(v)}`);
+          copy[k] = v;
+        } else {
+          throw new Error(`${name}.loadStateDict: state ${key}.${k} must be a tensor of ${p.numel} values, got ${typeof v === 'object' ? 'an object' : JSON.stringify(v)}`);
+        }
       }
       restored.set(p, copy);
     }
-    sd.paramGroups.forEach((saved, gi) => {
-      const group = this.paramGroups[gi]! as unknown as Record<string, unknown>;
+    // Hyperparameters are checked as a new group's are (a file must not smuggle in betas = 5000000), before any change.
+    const groups = sd.paramGroups.map((saved, gi) => {
+      const group = { ...(this.paramGroups[gi]! as unknown as Record<string, unknown>) };
       for (const [k, v] of Object.entries(saved)) {
         if (k !== 'params') group[k] = Array.isArray(v) ? [...(v as number[])] : v;
       }
+      try {
+        this.validateGroup(group as unknown as G);
+      } catch (e) {
+        throw new Error(`${name}.loadStateDict: group ${gi}: ${(e as Error).message}`);
+      }
+      return group;
     });
+    groups.forEach((group, gi) => Object.assign(this.paramGroups[gi]! as unknown as Record<string, unknown>, group));
     this.state.clear();
     for (const [p, s] of restored) this.state.set(p, s);
   }
