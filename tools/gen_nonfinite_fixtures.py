@@ -122,6 +122,35 @@ def build():
     weight, bias = randn(g, 2), randn(g, 2)
     ff.add("batchNorm_training", "batchNorm", {"training": True},
            with_grads(lambda x, weight, bias: F.batch_norm(x, None, None, weight, bias, training=True), {"x": x, "weight": weight, "bias": bias}, g))
+    # the remaining arithmetic ops: pow, matmul, nll, local response norm, adaptive/global average pooling,
+    # and shape ops that only move values (pad, concat)
+    g = nxt()
+    a = poisoned(g, 3, 5, every=4).abs()
+    b = randn(g, 3, 5) * 0.5
+    ff.add("binary_pow", "binary", {"op": "pow"}, with_grads(lambda a, b: torch.pow(a, b), {"a": a, "b": b}, g))
+    g = nxt()
+    a = randn(g, 3, 4)
+    a[1, 2] = NAN
+    a[2, 0] = INF
+    b = randn(g, 4, 5)
+    ff.add("matmul", "matmul", {}, with_grads(lambda a, b: a @ b, {"a": a, "b": b}, g))
+    g = nxt()
+    x = torch.log_softmax(randn(g, 4, 5), 1)
+    x[1, 1] = NAN
+    x[2, 2] = -INF
+    target = torch.tensor([1, 0, 2, 3])
+    ff.add("nllLoss", "nllLoss", {}, with_grads(lambda x, target: F.nll_loss(x, target, reduction="none"), {"x": x, "target": target}, g, constant=("target",)))
+    g = nxt()
+    x = randn(g, 2, 5, 4, 4).abs() + 0.1
+    x[0, 2, 1, 1] = NAN
+    ff.add("localResponseNorm", "localResponseNorm", {"size": 3}, with_grads(lambda x: F.local_response_norm(x, 3), {"x": x}, g))
+    for name, fn in (("adaptiveAvgPool2d", lambda x: F.adaptive_avg_pool2d(x, (3, 3))), ("globalAvgPool2d", lambda x: F.adaptive_avg_pool2d(x, 1)),
+                     ("pad", lambda x: F.pad(x, (1, 2, 0, 1))), ("concat", lambda x: torch.cat([x, x * 2], 1))):
+        g = nxt()
+        x = randn(g, 2, 2, 6, 6)
+        x[0, 1, 2, 2] = NAN
+        x[1, 0, 5, 0] = INF
+        ff.add(name, name, {}, with_grads(fn, {"x": x}, g))
     return ff
 
 

@@ -17,7 +17,7 @@ const RUN: Record<string, Runner> = {
   clamp: unary((x) => F.clamp(x, -0.5, 0.5)),
   binary: (t, c) => {
     const op = String(c.params['op']);
-    const fns: Record<string, (a: Tensor, b: Tensor) => Tensor> = { add: F.add, mul: F.mul, sub: F.sub, div: F.div, max: F.maximum, min: F.minimum };
+    const fns: Record<string, (a: Tensor, b: Tensor) => Tensor> = { add: F.add, mul: F.mul, sub: F.sub, div: F.div, max: F.maximum, min: F.minimum, pow: F.pow };
     return fns[op]!(t.a!, t.b!);
   },
   sum: (t) => F.sum(t.x!, 1), mean: (t) => F.mean(t.x!, 1), max: (t) => F.max(t.x!, 1),
@@ -28,6 +28,13 @@ const RUN: Record<string, Runner> = {
   maxPool2d: (t, c) => (c.params['overlap'] ? F.maxPool2d(t.x!, { kernelSize: 3, stride: 2, padding: 1 }) : F.maxPool2d(t.x!, { kernelSize: 2 })),
   avgPool2d: (t) => F.avgPool2d(t.x!, { kernelSize: 2 }),
   batchNorm: (t) => F.batchNorm(t.x!, null, null, t.weight ?? null, t.bias ?? null, { training: true }),
+  matmul: (t) => F.matmul(t.a!, t.b!),
+  nllLoss: (t, c) => F.nllLoss(t.x!, c.i32('target'), { reduction: 'none' }),
+  localResponseNorm: (t) => F.localResponseNorm(t.x!, { size: 3 }),
+  adaptiveAvgPool2d: (t) => F.adaptiveAvgPool2d(t.x!, 3),
+  globalAvgPool2d: (t) => F.globalAvgPool2d(t.x!),
+  pad: (t) => F.pad(t.x!, [1, 2, 0, 1]),
+  concat: (t) => F.concat([t.x!, F.mul(t.x!, 2)], 1),
 };
 
 for (const c of loadFixtures('nonfinite')) {
