@@ -151,6 +151,19 @@ def build():
         x[0, 1, 2, 2] = NAN
         x[1, 0, 5, 0] = INF
         ff.add(name, name, {}, with_grads(fn, {"x": x}, g))
+    # locally connected (PyTorch has none: the unfold + einsum reference of tools/gen_fixtures.py)
+    g = nxt()
+    x = randn(g, 2, 3, 6, 5)
+    x[0, 1, 2, 2] = NAN
+    x[1, 0, 0, 4] = INF
+    w = randn(g, 4 * 3, 4, 3, 3, 3, scale=0.2)
+    b = randn(g, 4, 4, 3)
+
+    def lc(x, w, b):
+        cols = F.unfold(x, (3, 3))  # [N, C*9, L]
+        out = torch.einsum("lok,nkl->nol", w.reshape(12, 4, 27), cols) + b.reshape(1, 4, 12)
+        return out.reshape(x.shape[0], 4, 4, 3)
+    ff.add("locallyConnected2d", "locallyConnected2d", {}, with_grads(lc, {"x": x, "w": w, "b": b}, g))
     return ff
 
 

@@ -35,6 +35,7 @@ const RUN: Record<string, Runner> = {
   globalAvgPool2d: (t) => F.globalAvgPool2d(t.x!),
   pad: (t) => F.pad(t.x!, [1, 2, 0, 1]),
   concat: (t) => F.concat([t.x!, F.mul(t.x!, 2)], 1),
+  locallyConnected2d: (t) => F.locallyConnected2d(t.x!, t.w!, t.b ?? null, {}),
 };
 
 for (const c of loadFixtures('nonfinite')) {
