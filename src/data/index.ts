@@ -5,3 +5,4 @@ export * from './dataset.js';
 export * from './transforms.js';
 export * from './loader.js';
 export * from './preprocess.js';
+export * from './split.js';
