@@ -9,7 +9,8 @@
   return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
 }
 
-// Unary op codes (host order): neg exp log sqrt abs sign relu sigmoid tanh gelu reciprocal square
+// Unary op codes: the op's index in UNARY_OPS (src/backend/backend.ts), which the host passes; test/backend/wasm-kernels.test.ts
+// runs every op of that list here against the reference backend.
 const SQRT_HALF: f64 = 0.7071067811865476;
 
 /** erf with |error| < 1.2e-7 (Numerical Recipes erfc), the same formula as the reference backend. */
@@ -58,7 +59,7 @@ export function unary(op: i32, x: usize, out: usize, len: i32, tid: i32, nt: i32
   for (; i < i1; i++) store<f32>(addr(out, i), <f32>unaryScalar(op, <f64>load<f32>(addr(x, i))));
 }
 
-// Binary op codes (host order): add sub mul div pow max min gt ge lt le eq
+// Binary op codes: the index in BINARY_OPS (src/backend/backend.ts), checked the same way.
 @inline function binaryScalar(op: i32, a: f32, b: f32): f32 {
   switch (op) {
     case 0: return a + b;

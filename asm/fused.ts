@@ -10,7 +10,7 @@
   return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
 }
 
-// Activation codes (host order): none relu sigmoid tanh
+// Activation codes: the index in ACTIVATIONS (src/backend/backend.ts), checked the same way.
 @inline function activate(act: i32, v: f32): f32 {
   if (act == 1) return v <= 0 ? 0 : v; // NaN stays NaN, as torch.relu
   // The f64 formulas of the reference backend and of asm/elementwise.ts unary, rounded once.

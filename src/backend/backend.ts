@@ -29,13 +29,25 @@ export interface Pool2dGeometry {
   outH: number; outW: number;
 }
 
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'sign' | 'relu' | 'sigmoid' | 'tanh' | 'gelu' | 'reciprocal' | 'square';
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'max' | 'min' | 'gt' | 'ge' | 'lt' | 'le' | 'eq';
-export type ReduceOp = 'sum' | 'max' | 'min';
+/*
+ * The op lists below are the one place each op name is written. A backend whose kernels take an op code (wasm,
+ * native) passes the op's index in its list, so the order is part of the contract: append, never reorder. The
+ * kernels' own numbering (asm/elementwise.ts, asm/fused.ts) cannot import this file; test/backend/wasm-kernels.test.ts
+ * runs every op of these lists through the wasm kernels against the reference backend, so a kernel that numbers
+ * them differently, or lacks a new one, fails there.
+ */
+/** Elementwise ops of `Backend.unary`; the type is derived from the list. */
+export const UNARY_OPS = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+/** Broadcasting ops of `Backend.binary` (the last five compare and write 1 or 0). */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+/** Reductions of `Backend.reduce`. */
+export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
+export type ReduceOp = (typeof REDUCE_OPS)[number];
 /** Activations that Linear / Conv2d can apply in their own output pass (tf.fused.matMul's `activation`). */
-export type Activation = 'none' | 'relu' | 'sigmoid' | 'tanh';
-export const ACTIVATIONS: readonly Activation[] = ['none', 'relu', 'sigmoid', 'tanh'];
+export const ACTIVATIONS = ['none', 'relu', 'sigmoid', 'tanh'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 /** Hyper-parameters of one SGD update (torch.optim.SGD's meaning). */
 export interface SgdHyper {

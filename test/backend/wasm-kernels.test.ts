@@ -6,7 +6,7 @@
 // bound is relative to the output's scale. Integer outputs (argmax) must match exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Activation, Backend, Conv2dGeometry, Pool2dGeometry, UnaryOp, BinaryOp, ReduceOp } from '../../src/backend/backend.js';
+import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type Conv2dGeometry, type Pool2dGeometry } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
 import { loadWasmBackend, type WasmBackend } from '../../src/backend/wasm/index.js';
 
@@ -234,8 +234,9 @@ function cases(w: WasmBackend): KernelCase[] {
       } });
     }
   }
-  const unaryOps: UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'];
-  for (const op of unaryOps) {
+  // Every op of backend.ts's lists: the kernels take the op's index there (asm/elementwise.ts numbers its switch
+  // cases by hand), so a list and a kernel that disagree on an op's number or lack an op fail here.
+  for (const op of UNARY_OPS) {
     for (const n of [1, 7, 1003]) {
       const positive = op === 'log' || op === 'sqrt';
       const x = randomArray(n, positive ? 0.01 : -3, 3);
@@ -247,7 +248,6 @@ function cases(w: WasmBackend): KernelCase[] {
       } });
     }
   }
-  const binaryOps: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
   const shapes: [number[], number[]][] = [
     [[3, 5, 7], [3, 5, 7]], [[2, 3, 4, 5], [1]], [[1], [2, 3, 4, 5]], [[2, 3, 4, 5], [1, 3, 1, 1]], [[4, 1], [1, 6]],
     [[2, 3, 5], [3, 1]], [[2, 1, 3, 1, 2], [1, 4, 1, 5, 1]], [[6, 7], [7]],
@@ -260,7 +260,7 @@ function cases(w: WasmBackend): KernelCase[] {
     }
     return out;
   };
-  for (const op of binaryOps) {
+  for (const op of BINARY_OPS) {
     for (const [as, bs] of shapes) {
       const os = broadcast(as, bs), size = (s: number[]) => s.reduce((p, d) => p * d, 1);
       const a = randomArray(size(as), op === 'pow' ? 0.1 : -2, 2), b = randomArray(size(bs), -2, 2);
@@ -273,13 +273,12 @@ function cases(w: WasmBackend): KernelCase[] {
       } });
     }
   }
-  const reduceOps: ReduceOp[] = ['sum', 'max', 'min'];
   const reductions: [number[], number[]][] = [
     [[37], [0]], [[5, 9], [1]], [[5, 9], [0]], [[4, 3, 6, 5], [0, 2, 3]], [[3, 4, 5], [1]], [[2, 3, 4, 5], [1, 3]],
     [[2, 3, 4, 5, 2], [0, 2, 4]], [[3, 1, 4], [1]], [[2, 3], [0, 1]],
     [[3, 5, 7, 37], [0, 2, 3]], [[2, 1000], [1]], [[4, 6, 50], [0, 2]], // long contiguous runs (16-lane path)
   ];
-  for (const op of reduceOps) {
+  for (const op of REDUCE_OPS) {
     for (const [shape, axes] of reductions) {
       const x = randomArray(shape.reduce((p, d) => p * d, 1));
       const outSize = shape.reduce((p, d, i) => (axes.includes(i) ? p : p * d), 1);
@@ -300,8 +299,7 @@ function cases(w: WasmBackend): KernelCase[] {
   }
   // Fused epilogues: row lengths that are and are not multiples of 4 (thread ranges then start inside a row),
   // without a bias (the conv2d case), and the backward in place (gx = gy) and from plain arrays.
-  const activations: Activation[] = ['none', 'relu', 'sigmoid', 'tanh'];
-  for (const activation of activations) {
+  for (const activation of ACTIVATIONS) {
     for (const [rows, cols, withBias] of [[1, 1, true], [7, 5, true], [64, 120, true], [3, 1003, false], [33, 10, true]] as const) {
       const x = randomArray(rows * cols, -3, 3), bias = randomArray(cols);
       if (x.length > 4) { x[2] = 0; x[3] = -0; bias[0] = 0; }

@@ -50,7 +50,7 @@
  *   (asm/direct.ts; the rule is directConvAlgorithms below). Both rules read the geometry alone, so the thread
  *   count never changes which kernel (and which bits) a layer gets.
  */
-import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
+import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type Conv2dGeometry, type Pool2dGeometry, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
 import { backwardInputAsForward, CONV_ALGORITHMS, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
 import { WasmHeap } from './heap.js';
@@ -74,10 +74,6 @@ export const REQUIRED_EXPORTS: RequiredKernelExports = {
     'directForwardScratch', 'directWeightGradScratch', 'directInputGradScratch', 'directWeightGradImageGroups', 'winograd4FilterPlane'],
   globals: ['HEAP_BASE', 'GEMM_SCRATCH'],
 };
-
-const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'];
-const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
-const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min'];
 
 /**
  * Kernels whose estimated single-thread time (in nanoseconds, see the estimates at each call) is below this run
@@ -642,25 +638,22 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
       });
     },
 
+    // Op codes are the index in backend.ts's lists (asm/elementwise.ts numbers its cases the same way).
     unary(op, x, out) {
-      const code = UNARY_OPS.indexOf(op);
-      if (code < 0) return referenceBackend.unary(op, x, out);
-      withArgs((M) => run('unary', [code, M.in(x), M.out(out), x.length],
+      withArgs((M) => run('unary', [UNARY_OPS.indexOf(op), M.in(x), M.out(out), x.length],
         sharesFor(x.length * (TRANSCENDENTAL.has(op) ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT))));
     },
     binary(op, a, aShape, b, bShape, out, outShape) {
-      const code = BINARY_OPS.indexOf(op);
-      const plan = code < 0 ? null : collapseBroadcast(aShape, bShape, outShape);
+      const plan = collapseBroadcast(aShape, bShape, outShape);
       if (!plan || out.length === 0) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
       const { dims, sa, sb } = plan;
-      withArgs((M) => run('binary', [code, M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb],
+      withArgs((M) => run('binary', [BINARY_OPS.indexOf(op), M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb],
         sharesFor(out.length * (op === 'pow' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2))));
     },
     reduce(op, x, shape, axes, out) {
-      const code = REDUCE_OPS.indexOf(op);
-      const plan = code < 0 ? null : collapseReduce(shape, axes);
+      const plan = collapseReduce(shape, axes);
       if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
-      withArgs((M) => run('reduce', [code, M.in(x), M.out(out), ...plan], sharesFor(x.length * NS_PER_STREAMED_FLOAT)));
+      withArgs((M) => run('reduce', [REDUCE_OPS.indexOf(op), M.in(x), M.out(out), ...plan], sharesFor(x.length * NS_PER_STREAMED_FLOAT)));
     },
     // out is (rows, cols), in place; bias is (cols) or null
     biasActivation(out, bias, rows, cols, activation) {
