@@ -24,6 +24,7 @@ import { cpus, freemem, loadavg, release, totalmem } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ensureOpenBlas } from './openblas.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = join(benchDir, '..');
@@ -37,13 +38,24 @@ const PEERS = [
   { id: 'convkit-reference', label: 'convkit reference', convkit: true, cmd: node, args: [...tsx, 'bench/peers/convkit.ts', '--backend', 'reference'] },
   { id: 'convkit-wasm-1', label: 'convkit wasm, 1 thread', convkit: true, cmd: node, args: [...tsx, 'bench/peers/convkit.ts', '--backend', 'wasm', '--threads', '1'] },
   { id: 'convkit-wasm-2', label: 'convkit wasm, 2 threads', convkit: true, cmd: node, args: [...tsx, 'bench/peers/convkit.ts', '--backend', 'wasm', '--threads', '2'] },
+  { id: 'convkit-native-1', label: 'convkit native, 1 thread', convkit: true, cmd: node, args: [...tsx, 'bench/peers/convkit.ts', '--backend', 'native', '--threads', '1'] },
+  { id: 'convkit-native-2', label: 'convkit native, 2 threads', convkit: true, cmd: node, args: [...tsx, 'bench/peers/convkit.ts', '--backend', 'native', '--threads', '2'] },
   { id: 'tfjs-cpu', label: 'TensorFlow.js cpu', js: true, cmd: node, args: ['bench/peers/tfjs.mjs', '--backend', 'cpu'] },
   { id: 'tfjs-wasm', label: 'TensorFlow.js wasm', js: true, cmd: node, args: ['bench/peers/tfjs.mjs', '--backend', 'wasm'] },
   { id: 'convnetjs', label: 'ConvNetJS', js: true, cmd: node, args: ['bench/peers/convnetjs.mjs'] },
   { id: 'onnxruntime', label: 'onnxruntime-node, 2 threads', modes: ['infer'], cmd: node, args: ['bench/peers/onnxruntime.mjs', '--threads', '2'] },
   { id: 'pytorch', label: 'PyTorch, 2 threads', cmd: PYTHON, args: ['bench/python/torch_bench.py', '--threads', '2'] },
+  // Debian's PyTorch calling OpenBLAS (unpacked under bench/.openblas/ by bench/openblas.mjs) instead of the
+  // reference BLAS: the strongest PyTorch this machine can run. The peer checks in-process that OpenBLAS is mapped.
+  { id: 'pytorch-openblas', label: 'PyTorch + OpenBLAS, 2 threads', cmd: PYTHON, args: ['bench/python/torch_bench.py', '--threads', '2', '--expect-blas', 'openblas'], env: openBlasEnvironment },
   { id: 'pytorch-1', label: 'PyTorch, 1 thread', extra: true, cmd: PYTHON, args: ['bench/python/torch_bench.py', '--threads', '1'] },
 ];
+
+/** The pytorch-openblas peer's environment: OpenBLAS's folder first in LD_LIBRARY_PATH (unpacked if missing). */
+function openBlasEnvironment() {
+  const folder = ensureOpenBlas({ log });
+  return { LD_LIBRARY_PATH: [folder, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+}
 
 const { values: opts } = parseArgs({
   options: {
@@ -117,9 +129,9 @@ async function backgroundLoad(ms = 500) {
 }
 
 /** Run one child; resolve with its BENCH_RESULT object, or { status: 'error' | 'timeout', note }. */
-function runChild(cmd, args, timeoutMs) {
+function runChild(cmd, args, timeoutMs, env = {}) {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -148,6 +160,12 @@ function runChild(cmd, args, timeoutMs) {
 const protocolArgs = (p) => ['--seconds', String(p.seconds), '--repeats', String(p.repeats), '--warmup', String(p.warmup), '--max-step', String(p.maxStep)];
 
 // ---- formatting
+
+/** A peer's --info answer in words: "backend native avx2; 2 threads; ...". */
+function peerDetails(i) {
+  const backend = i.backend && `backend ${i.backend}${i.isa ? ` ${i.isa}` : ''}`;
+  return [backend, i.threads && `${i.threads} thread${i.threads === 1 ? '' : 's'}`, i.detail, i.blas].filter(Boolean).join('; ');
+}
 
 function fmt(x) {
   if (!Number.isFinite(x)) return String(x);
@@ -196,15 +214,25 @@ async function main() {
 
   // Which peers run here, and their versions.
   const info = new Map();
+  const envs = new Map(); // peer id -> extra environment of its children
   const onnxProblem = peers.some((p) => p.id === 'onnxruntime') ? ensureOnnx() : null;
   for (const peer of peers) {
-    let r;
-    if (peer.cmd === PYTHON && !torchAvailable()) r = { status: 'unavailable', note: `${PYTHON} -c 'import torch' fails` };
-    else if (peer.id === 'onnxruntime' && onnxProblem !== null) r = { status: 'unavailable', note: onnxProblem };
-    else r = await runChild(peer.cmd, [...peer.args, '--info'], 120_000);
+    let r = null;
+    let env = {};
+    try {
+      env = peer.env?.() ?? {};
+    } catch (error) {
+      r = { status: 'unavailable', note: error.message };
+    }
+    envs.set(peer.id, env);
+    if (r === null) {
+      if (peer.cmd === PYTHON && !torchAvailable()) r = { status: 'unavailable', note: `${PYTHON} -c 'import torch' fails` };
+      else if (peer.id === 'onnxruntime' && onnxProblem !== null) r = { status: 'unavailable', note: onnxProblem };
+      else r = await runChild(peer.cmd, [...peer.args, '--info'], 120_000, env);
+    }
     if (r.status !== 'ok') r = { ...r, status: 'unavailable' };
     info.set(peer.id, r);
-    log(`bench: ${peer.label}: ${r.status === 'ok' ? 'available' : `not available (${r.note})`}`);
+    log(`bench: ${peer.label}: ${r.status === 'ok' ? `available (${peerDetails(r)})` : `not available (${r.note})`}`);
   }
 
   const cells = [];
@@ -222,7 +250,7 @@ async function main() {
     const load = await backgroundLoad();
     if (load !== null) loads.push(load);
     const t0 = Date.now();
-    const r = await runChild(peer.cmd, [...peer.args, '--model', model, '--mode', mode, ...protocolArgs(protocol)], cellTimeout);
+    const r = await runChild(peer.cmd, [...peer.args, '--model', model, '--mode', mode, ...protocolArgs(protocol)], cellTimeout, envs.get(peer.id));
     r.backgroundLoad = load;
     results.set(key, r);
     const shown = r.status === 'ok' ? `${fmt(r.imagesPerSec)} images/s${r.estimate ? ' (estimate at batch 8)' : ''}` : `${r.status}: ${r.note}`;
@@ -283,8 +311,7 @@ function report({ started, finished, info, results, loads, gemm }) {
   out.push(table(['peer', 'version', 'details'], peers.map((p) => {
     const i = info.get(p.id);
     if (i.status !== 'ok') return [p.label, 'not available', i.note ?? ''];
-    const detail = [i.backend && `backend ${i.backend}`, i.threads && `${i.threads} thread${i.threads === 1 ? '' : 's'}`, i.detail, i.blas].filter(Boolean).join('; ');
-    return [p.label, i.version, detail];
+    return [p.label, i.version, peerDetails(i)];
   }), false));
 
   const footnotes = [];

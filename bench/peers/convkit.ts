@@ -1,6 +1,8 @@
 /**
- * convkit peer: `--backend reference` or `--backend wasm --threads N`. One cell per process; run from the
- * project root with `node --import tsx bench/peers/convkit.ts ...` (it imports the library's sources).
+ * convkit peer: `--backend NAME [--threads N]`, NAME any registered backend (reference, wasm, native). One cell per
+ * process; run from the project root with `node --import tsx bench/peers/convkit.ts ...` (it imports the library's
+ * sources). `--info` reports the version, the backend (with the native backend's instruction-set level, e.g.
+ * "native avx2") and the threads it runs.
  *
  * The models come from the zoo (`models.create`): mlp, lenet5, vggsmall, and resnet20 = the zoo's
  * `resnet20b` (option-B shortcuts, 272,474 parameters). A training step is what `fit()` does: inside the
@@ -8,29 +10,47 @@
  * reading the loss back. Inference: eval mode, noGrad, the same scope, reading the logits back.
  */
 import { createRequire } from 'node:module';
-import { F, models, noGrad, optim, setBackend, tensor, type Tensor } from '../../src/index.js';
-import type { WasmBackend } from '../../src/backend/wasm/index.js';
+import { availableBackends, F, models, noGrad, optim, setBackend, tensor, type Backend, type Tensor } from '../../src/index.js';
 import { cellArgs, emit, measure, randomInputs, INPUT_SHAPES, PARAM_COUNTS } from '../lib/timing.mjs';
 
 type StepScope = <T>(fn: () => T) => T;
+/** What the peer uses beyond the Backend contract, where a backend has it (wasm and native have threads). */
+type BenchedBackend = Backend & { threads?: number; setThreads?: (n: number) => unknown; isa?: string; scope?: StepScope };
 
+const USAGE = `usage: node --import tsx bench/peers/convkit.ts --backend NAME [--threads N] (--info | --model M --mode train|infer
+       [--seconds S] [--repeats R] [--warmup W] [--max-step M] [--batch B])
+NAME: a registered backend (${availableBackends().join(', ')}); M: mlp, lenet5, vggsmall, resnet20`;
+if (process.argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const args = cellArgs();
 const ZOO_NAMES: Record<string, string> = { mlp: 'mlp', lenet5: 'lenet5', vggsmall: 'vggsmall', resnet20: 'resnet20b' };
 
+/** Select `name` with `threads` threads (where the backend has threads), or fail saying why it cannot run. */
+async function selectBackend(name: string, threads: number): Promise<BenchedBackend> {
+  if (!availableBackends().includes(name)) {
+    throw new Error(`convkit peer: backend '${name}' is not registered in this checkout (registered: ${availableBackends().join(', ')})`);
+  }
+  let backend: BenchedBackend;
+  try {
+    backend = await setBackend(name);
+  } catch (error) {
+    throw new Error(`convkit peer: backend '${name}' could not load: ${(error as Error).message}`);
+  }
+  if (typeof backend.setThreads === 'function') await backend.setThreads(threads || 1);
+  else if (threads > 1) throw new Error(`convkit peer: backend '${name}' has no threads (asked for --threads ${threads})`);
+  return backend;
+}
+
 async function main(): Promise<void> {
   const backendName = args.backend || 'reference';
-  const backend = await setBackend(backendName);
-  let threads = 1;
-  if (backendName === 'wasm') {
-    const wasm = backend as WasmBackend;
-    await wasm.setThreads(args.threads || 1);
-    threads = wasm.threads;
-  }
-  const scoped = backend as { scope?: StepScope };
-  const scope: StepScope = typeof scoped.scope === 'function' ? (fn) => scoped.scope!(fn) : (fn) => fn();
+  const backend = await selectBackend(backendName, args.threads);
+  const threads = backend.threads ?? 1;
+  const scope: StepScope = typeof backend.scope === 'function' ? (fn) => backend.scope!(fn) : (fn) => fn();
   if (args.info) {
     const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-    emit({ version, backend: backendName, threads });
+    emit({ version, backend: backendName, ...(backend.isa === undefined ? {} : { isa: backend.isa }), threads });
     return;
   }
   const zooName = ZOO_NAMES[args.model];

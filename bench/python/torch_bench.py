@@ -1,13 +1,19 @@
 """PyTorch peer: one benchmark cell. Run by bench/run.mjs with /usr/bin/python3 (Debian's python3-torch).
 
 usage: torch_bench.py --model NAME --mode train|infer --seconds S --repeats R --warmup W --max-step M
-       [--threads N] [--batch B]
-       torch_bench.py --info      prints the version, thread count and the BLAS it is built with
+       [--threads N] [--batch B] [--expect-blas openblas]
+       torch_bench.py --info      prints the version, the threads, the BLAS this process loaded (from
+                                  /proc/self/maps) and torch.mm's GFLOPS at 1024^3
+
+Run with LD_LIBRARY_PATH=<bench/openblas.mjs's folder> it calls OpenBLAS instead of Debian's default libblas.so.3;
+--expect-blas openblas then checks that it does (OpenBLAS mapped, its threads and OpenMP's = --threads).
 """
 import argparse
+import ctypes
 import os
 import re
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
@@ -16,19 +22,76 @@ import bench_models  # noqa: E402
 from timing import emit, measure  # noqa: E402
 
 
-def blas_description() -> str:
+def loaded_libraries(fragment: str) -> list:
+    """Paths of the shared libraries mapped into this process whose file name contains `fragment`."""
+    with open('/proc/self/maps') as maps:
+        paths = {line.split()[-1] for line in maps if '/' in line and fragment in line.rsplit('/', 1)[-1]}
+    return sorted(paths)
+
+
+def blas_kind(path: str) -> str:
+    real = os.path.realpath(path)
+    return 'OpenBLAS' if 'openblas' in real else 'BLIS' if 'blis' in real else 'reference BLAS (netlib)' if '/blas/' in real else real
+
+
+def openblas_config() -> dict:
+    """OpenBLAS's own report (version, core kernels, threads) when this process loaded it, else {}."""
+    paths = loaded_libraries('libopenblas')
+    if not paths:
+        return {}
+    lib = ctypes.CDLL(paths[0])
+    lib.openblas_get_config.restype = ctypes.c_char_p
+    lib.openblas_get_corename.restype = ctypes.c_char_p
+    return {'path': paths[0], 'config': lib.openblas_get_config().decode(), 'core': lib.openblas_get_corename().decode(),
+            'threads': lib.openblas_get_num_threads()}
+
+
+def sgemm_gflops(size: int = 1024) -> float:
+    """GFLOPS of torch.mm on two size x size float32 matrices (the median of 3 after one warm-up): BLAS's speed."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * size ** 3 / sorted(times)[1] / 1e9
+
+
+def omp_threads() -> int:
+    match = re.search(r'omp_get_max_threads\(\) : (\d+)', torch.__config__.parallel_info())
+    return int(match.group(1)) if match else -1
+
+
+def blas_description(expect: str) -> str:
+    """Which BLAS this process really calls, read from its own memory map (not from the build configuration)."""
     config = torch.__config__.show()
     blas = re.search(r'BLAS_INFO=([^,\s]+)', config)
     parts = [f"BLAS_INFO={blas.group(1) if blas else '?'}"]
     if torch.backends.mkldnn.is_available() and torch.backends.mkldnn.enabled:
         parts.append('oneDNN (MKL-DNN) for convolutions')
-    # Debian's 'generic' BLAS is whatever libblas.so.3 the alternatives system points to.
-    link = '/etc/alternatives/libblas.so.3-x86_64-linux-gnu'
-    if blas and blas.group(1) == 'generic' and os.path.exists(link):
-        target = os.path.realpath(link)
-        kind = 'OpenBLAS' if 'openblas' in target else 'BLIS' if 'blis' in target else 'reference BLAS (netlib)' if '/blas/' in target else target
-        parts.append(f'libblas.so.3 -> {target} ({kind})')
+    for path in loaded_libraries('libblas.so'):
+        parts.append(f'loaded {path} ({blas_kind(path)})')
+    openblas = openblas_config()
+    if openblas:
+        parts.append(f"{openblas['config']}, core {openblas['core']}, {openblas['threads']} OpenBLAS threads")
+    parts.append(f'OpenMP threads {omp_threads()}')
+    check_blas(expect)
     return '; '.join(parts)
+
+
+def check_blas(expect: str) -> None:
+    """With --expect-blas openblas, refuse to run unless OpenBLAS is mapped and uses torch's thread count."""
+    if expect != 'openblas':
+        return
+    openblas = openblas_config()
+    if not openblas:
+        loaded = ', '.join(loaded_libraries('libblas.so')) or 'no libblas.so'
+        sys.exit(f'error: PyTorch + OpenBLAS: this process loaded {loaded}, not OpenBLAS '
+                 f"(LD_LIBRARY_PATH={os.environ.get('LD_LIBRARY_PATH', '')!r}; bench/openblas.mjs unpacks it)")
+    if openblas['threads'] != torch.get_num_threads() or omp_threads() != torch.get_num_threads():
+        sys.exit(f"error: PyTorch + OpenBLAS: OpenBLAS runs {openblas['threads']} threads and OpenMP {omp_threads()}, "
+                 f'torch {torch.get_num_threads()}')
 
 
 def main() -> None:
@@ -42,11 +105,16 @@ def main() -> None:
     parser.add_argument('--max-step', type=float, default=30)
     parser.add_argument('--threads', type=int, default=2)
     parser.add_argument('--batch', type=int)
+    parser.add_argument('--expect-blas', choices=['any', 'openblas'], default='any',
+                        help='openblas: fail unless this process really calls OpenBLAS with the given threads')
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.info:
-        emit({'version': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas_description()})
+        blas = blas_description(args.expect_blas)
+        emit({'version': torch.__version__, 'threads': torch.get_num_threads(), 'blas': blas,
+              'detail': f'torch.mm 1024^3 {sgemm_gflops():.1f} GFLOPS'})
         return
+    check_blas(args.expect_blas)
 
     torch.manual_seed(0)
     model = bench_models.create(args.model)
