@@ -1,0 +1,195 @@
+// 2-D convolution: forward (plain and fused with bias + activation + 2x2 max pooling), input gradient, weight
+// gradient (kernels.h). The baseline is im2col + gemm (gemm.cc); convAlgorithmName reports which path a geometry
+// takes. Every path cuts work into tasks from the geometry alone (see kernels.h's determinism rule).
+#include <vector>
+#include "vec.h"  // the activation formulas of the separate kernels (elementwise.cc)
+#include "conv-common.h"
+#include "kernels.h"
+#include "simd.h"
+
+namespace CK_ISA_NS {
+
+void im2col(const float* x, int cg, const ConvGeom& g, float* col) {
+  const int p = g.outH * g.outW;
+  float* row = col;
+  for (int c = 0; c < cg; c++) {
+    const float* plane = x + (long)c * g.h * g.w;
+    for (int i = 0; i < g.kh; i++) {
+      for (int j = 0; j < g.kw; j++, row += p) {
+        for (int oy = 0; oy < g.outH; oy++) {
+          int iy = oy * g.strideH - g.padH + i * g.dilationH;
+          float* dst = row + oy * g.outW;
+          if (iy < 0 || iy >= g.h) {
+            std::memset(dst, 0, sizeof(float) * g.outW);
+            continue;
+          }
+          const float* src = plane + (long)iy * g.w;
+          int x0 = j * g.dilationW - g.padW;
+          if (g.strideW == 1) {
+            // ix = ox + x0 must be in [0, w)
+            int lo = x0 < 0 ? -x0 : 0, hi = g.w - x0 < g.outW ? g.w - x0 : g.outW;
+            if (hi < lo) hi = lo;
+            for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
+            if (hi > lo) std::memcpy(dst + lo, src + lo + x0, sizeof(float) * (hi - lo));
+            for (int ox = hi; ox < g.outW; ox++) dst[ox] = 0;
+          } else {
+            for (int ox = 0; ox < g.outW; ox++) {
+              int ix = ox * g.strideW + x0;
+              dst[ox] = ix >= 0 && ix < g.w ? src[ix] : 0;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void col2imAdd(const float* col, int cg, const ConvGeom& g, float* gx) {
+  const int p = g.outH * g.outW;
+  const float* row = col;
+  for (int c = 0; c < cg; c++) {
+    float* plane = gx + (long)c * g.h * g.w;
+    for (int i = 0; i < g.kh; i++) {
+      for (int j = 0; j < g.kw; j++, row += p) {
+        for (int oy = 0; oy < g.outH; oy++) {
+          int iy = oy * g.strideH - g.padH + i * g.dilationH;
+          if (iy < 0 || iy >= g.h) continue;
+          const float* src = row + oy * g.outW;
+          float* dst = plane + (long)iy * g.w;
+          int x0 = j * g.dilationW - g.padW;
+          for (int ox = 0; ox < g.outW; ox++) {
+            int ix = ox * g.strideW + x0;
+            if (ix >= 0 && ix < g.w) dst[ix] += src[ox];
+          }
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+thread_local Scratch colScratch, imageScratch;
+
+// Runs fn(b) for every image: as one pool task per image when there are several (the gemm inside then runs
+// inline), else on the calling thread with gemm's own tasks. Either way each output element gets the same sum.
+template <class F>
+void forEachImage(int n, const F& fn) {
+  if (n >= 2) ck::parallelFor(n, fn);
+  else
+    for (int b = 0; b < n; b++) fn(b);
+}
+
+// out (O, OH, OW) of image b by im2col + gemm, plus bias.
+void forwardImageGemm(const float* x, const float* w, const float* bias, const ConvGeom& g, int b, float* out) {
+  const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
+  const bool pointwise = convPointwise(g);
+  float* col = pointwise ? nullptr : colScratch.get((size_t)kk * p);
+  for (int grp = 0; grp < g.groups; grp++) {
+    const float* xg = x + ((long)b * g.cIn + (long)grp * cg) * g.h * g.w;
+    if (!pointwise) im2col(xg, cg, g, col);
+    gemm(false, false, og, p, kk, w + (long)grp * og * kk, pointwise ? xg : col, out + (long)grp * og * p, false);
+  }
+  if (bias)
+    for (int o = 0; o < g.cOut; o++) {
+      float* row = out + (long)o * p;
+      const float v = bias[o];
+      for (int i = 0; i < p; i++) row[i] += v;
+    }
+}
+
+}  // namespace
+
+const char* convAlgorithmName(const ConvGeom& g, int pass) {
+  (void)g;
+  (void)pass;
+  return "gemm";
+}
+
+void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  const long outImage = (long)g.cOut * g.outH * g.outW;
+  forEachImage(g.n, [&](int b) { forwardImageGemm(x, w, bias, g, b, out + b * outImage); });
+}
+
+bool conv2dFusedSupported(const ConvGeom& g, Activation activation, bool maxPool2x2) {
+  (void)g;
+  (void)maxPool2x2;
+  return activation == Activation::none || activation == Activation::relu || activation == Activation::sigmoid ||
+         activation == Activation::tanh;
+}
+
+void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
+                 bool maxPool2x2, float* out) {
+  const int p = g.outH * g.outW, ph = g.outH / 2, pw = g.outW / 2;
+  const long convImage = (long)g.cOut * p, outImage = maxPool2x2 ? (long)g.cOut * ph * pw : convImage;
+  forEachImage(g.n, [&](int b) {
+    float* conv = maxPool2x2 ? imageScratch.get(convImage) : out + b * outImage;
+    forwardImageGemm(x, w, bias, g, b, conv);
+    switch (activation) {
+      case Activation::relu: for (long i = 0; i < convImage; i++) conv[i] = reluf(conv[i]); break;
+      case Activation::sigmoid: for (long i = 0; i < convImage; i++) conv[i] = sigmoidf64(conv[i]); break;
+      case Activation::tanh: for (long i = 0; i < convImage; i++) conv[i] = tanhf64(conv[i]); break;
+      default: break;
+    }
+    if (maxPool2x2)
+      for (int o = 0; o < g.cOut; o++) maxPool2x2Plane(conv + (long)o * p, g.outH, g.outW, out + b * outImage + (long)o * ph * pw);
+  });
+}
+
+void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
+  const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p;
+  const bool pointwise = convPointwise(g);
+  forEachImage(g.n, [&](int b) {
+    float* gxb = gx + b * inImage;
+    if (!pointwise) std::memset(gxb, 0, sizeof(float) * inImage);
+    float* col = pointwise ? nullptr : colScratch.get((size_t)kk * p);
+    for (int grp = 0; grp < g.groups; grp++) {
+      const float* gyg = gy + b * outImage + (long)grp * og * p;
+      float* gxg = gxb + (long)grp * cg * g.h * g.w;
+      // col (kk, P) = W_g^T (kk, og) @ gy_g (og, P)
+      gemm(true, false, kk, p, og, w + (long)grp * og * kk, gyg, pointwise ? gxg : col, false);
+      if (!pointwise) col2imAdd(col, cg, g, gxg);
+    }
+  });
+}
+
+namespace {
+// The weight gradient sums over images in groups of this many (fixed by n alone); each group's partial sum runs
+// image by image, then the partials are added in group order.
+int imagesPerPartial(int n) { return n <= 8 ? 1 : (n + 7) / 8; }
+}  // namespace
+
+void conv2dBackwardWeight(const float* x, const float* gy, const ConvGeom& g, float* gw) {
+  const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
+  const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p, groupW = (long)og * kk;
+  const bool pointwise = convPointwise(g);
+  const int per = imagesPerPartial(g.n), partials = (g.n + per - 1) / per;
+  std::vector<float> partial((size_t)partials * g.groups * groupW);
+  ck::parallelFor(partials * g.groups, [&](int task) {
+    const int part = task / g.groups, grp = task % g.groups;
+    float* dst = partial.data() + (size_t)task * groupW;
+    float* col = pointwise ? nullptr : colScratch.get((size_t)kk * p);
+    const int b1 = (part + 1) * per < g.n ? (part + 1) * per : g.n;
+    for (int b = part * per; b < b1; b++) {
+      const float* xg = x + b * inImage + (long)grp * cg * g.h * g.w;
+      if (!pointwise) im2col(xg, cg, g, col);
+      // (og, kk) += gy_g (og, P) @ col^T (P, kk)
+      gemm(false, true, og, kk, p, gy + b * outImage + (long)grp * og * p, pointwise ? xg : col, dst, b > part * per);
+    }
+  });
+  const long total = (long)g.groups * groupW;
+  constexpr long CHUNK = 4096;
+  ck::parallelFor((int)((total + CHUNK - 1) / CHUNK), [&](int t) {
+    long i0 = t * CHUNK, i1 = i0 + CHUNK < total ? i0 + CHUNK : total;
+    for (long i = i0; i < i1; i++) {
+      // element i of gw lies in group i / groupW; partial `part` of that group is task part * groups + grp
+      long grp = i / groupW, off = i % groupW;
+      float s = partial[(size_t)grp * groupW + off];
+      for (int part = 1; part < partials; part++) s += partial[((size_t)part * g.groups + grp) * groupW + off];
+      gw[i] = s;
+    }
+  });
+}
+
+}  // namespace CK_ISA_NS

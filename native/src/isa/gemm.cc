@@ -1,0 +1,189 @@
+// GEMM: C (+)= op(A) @ op(B), row-major (kernels.h).
+//
+// Both operands are packed once per call into micro-panels (A: MR rows interleaved per k, B: NR columns per k,
+// zero-padded at the edges), then C is cut into MC x NC tiles: one pool task per tile. A task walks k in KC blocks
+// in order, and inside a block every MR x NR register tile of C runs the micro-kernel over the block's k (so for
+// each C element the sum is always: C (or 0), + block 0's k in order, + block 1's, ...). Tiles and blocks come
+// from m, n, k alone, never from the thread count, so 1 and N threads give the same bits.
+#include "kernels.h"
+#include "simd.h"
+
+namespace CK_ISA_NS {
+namespace {
+
+// Register tile: MR rows x NV vectors (NR = NV * VL columns). AVX-512 has 32 vector registers: 14 x 2 accumulators
+// + 2 B vectors + 1 broadcast A. AVX2 and SSE2 have 16: 6 x 2 + 2 + 1.
+#if CK_VBYTES == 64
+constexpr int MR = 14, NV = 2, KC = 384, MC = 14 * 8;
+#else
+constexpr int MR = 6, NV = 2, KC = 256, MC = 6 * 20;
+#endif
+constexpr int NR = NV * VL;
+constexpr int NC = 256;  // columns of a task's tile (a multiple of every level's NR)
+static_assert(NC % NR == 0, "NC must hold whole panels");
+
+// acc = (load ? C : 0) + A panel (kc x MR) @ B panel (kc x NR), stored to C (ldc) for the full MR x NR tile.
+__attribute__((always_inline)) inline void microFull(int kc, const float* __restrict ap, const float* __restrict bp,
+                                                     float* c, long ldc, bool load) {
+  vf acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) acc[r][v] = load ? vload(c + r * ldc + v * VL) : vf{};
+  for (int p = 0; p < kc; p++) {
+    vf bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) bv[v] = *reinterpret_cast<const vf*>(bp + v * VL);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; r++) {
+      vf av = vsplat(ap[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; v++) acc[r][v] = fmadd(av, bv[v], acc[r][v]);
+    }
+    ap += MR;
+    bp += NR;
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; r++)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) vstore(c + r * ldc + v * VL, acc[r][v]);
+}
+
+// An edge tile (mr < MR or nr < NR): the full kernel on a local tile, then the valid part copied.
+void microEdge(int kc, const float* ap, const float* bp, float* c, long ldc, bool load, int mr, int nr) {
+  alignas(64) float tile[MR * NR];
+  if (load)
+    for (int r = 0; r < mr; r++)
+      for (int j = 0; j < nr; j++) tile[r * NR + j] = c[r * ldc + j];
+  microFull(kc, ap, bp, tile, NR, load);
+  for (int r = 0; r < mr; r++)
+    for (int j = 0; j < nr; j++) c[r * ldc + j] = tile[r * NR + j];
+}
+
+// Packs rows [i0, i0 + MR) of op(A) (zero past m) over all k: out[p * MR + r] = op(A)[i0 + r, p].
+void packA(bool transA, int m, int k, const float* a, int i0, float* out) {
+  int rows = m - i0 < MR ? m - i0 : MR;
+  if (transA) {  // A is [k, m]: row p holds op(A)[., p]
+    for (int p = 0; p < k; p++) {
+      const float* src = a + (long)p * m + i0;
+      float* dst = out + (long)p * MR;
+      int r = 0;
+      for (; r < rows; r++) dst[r] = src[r];
+      for (; r < MR; r++) dst[r] = 0;
+    }
+  } else {  // A is [m, k]
+    for (int r = 0; r < MR; r++) {
+      if (r < rows) {
+        const float* src = a + (long)(i0 + r) * k;
+        for (int p = 0; p < k; p++) out[(long)p * MR + r] = src[p];
+      } else {
+        for (int p = 0; p < k; p++) out[(long)p * MR + r] = 0;
+      }
+    }
+  }
+}
+
+// Packs columns [j0, j0 + NR) of op(B) (zero past n) over all k: out[p * NR + j] = op(B)[p, j0 + j].
+void packB(bool transB, int n, int k, const float* b, int j0, float* out) {
+  int cols = n - j0 < NR ? n - j0 : NR;
+  if (!transB) {  // B is [k, n]
+    if (cols == NR) {
+      for (int p = 0; p < k; p++) {
+        const float* src = b + (long)p * n + j0;
+        float* dst = out + (long)p * NR;
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(dst + v * VL) = vload(src + v * VL);
+      }
+    } else {
+      for (int p = 0; p < k; p++) {
+        const float* src = b + (long)p * n + j0;
+        float* dst = out + (long)p * NR;
+        int j = 0;
+        for (; j < cols; j++) dst[j] = src[j];
+        for (; j < NR; j++) dst[j] = 0;
+      }
+    }
+  } else {  // B is [n, k]: row j holds op(B)[., j]
+    for (int j = 0; j < NR; j++) {
+      if (j < cols) {
+        const float* src = b + (long)(j0 + j) * k;
+        for (int p = 0; p < k; p++) out[(long)p * NR + j] = src[p];
+      } else {
+        for (int p = 0; p < k; p++) out[(long)p * NR + j] = 0;
+      }
+    }
+  }
+}
+
+struct GemmCall {
+  int m, n, k;
+  const float* ap;  // packed A: panel i at ap + i * k * MR
+  const float* bp;  // packed B: panel j at bp + j * k * NR
+  float* c;
+  bool accumulate;
+  int nTiles;
+};
+
+void runTile(const GemmCall& g, int task) {
+  int i0 = (task / g.nTiles) * MC, j0 = (task % g.nTiles) * NC;
+  int i1 = i0 + MC < g.m ? i0 + MC : g.m, j1 = j0 + NC < g.n ? j0 + NC : g.n;
+  for (int p0 = 0; p0 < g.k; p0 += KC) {
+    int kc = g.k - p0 < KC ? g.k - p0 : KC;
+    bool load = g.accumulate || p0 > 0;
+    for (int j = j0; j < j1; j += NR) {
+      const float* bPanel = g.bp + (long)(j / NR) * g.k * NR + (long)p0 * NR;
+      int nr = j1 - j < NR ? j1 - j : NR;
+      for (int i = i0; i < i1; i += MR) {
+        const float* aPanel = g.ap + (long)(i / MR) * g.k * MR + (long)p0 * MR;
+        int mr = i1 - i < MR ? i1 - i : MR;
+        float* cTile = g.c + (long)i * g.n + j;
+        if (mr == MR && nr == NR) microFull(kc, aPanel, bPanel, cTile, g.n, load);
+        else microEdge(kc, aPanel, bPanel, cTile, g.n, load, mr, nr);
+      }
+    }
+  }
+}
+
+// Below this many multiply-adds a call runs its tasks on the calling thread (waking the pool costs microseconds).
+// The tasks and their order per element are the same either way.
+constexpr double SERIAL_MACS = 1 << 17;
+constexpr int PANELS_PER_PACK_TASK = 8;
+
+thread_local Scratch packedA, packedB;
+
+}  // namespace
+
+void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const float* b, float* c, bool accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate) std::memset(c, 0, sizeof(float) * (size_t)m * n);
+    return;
+  }
+  int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
+  float* ap = packedA.get((size_t)mPanels * MR * k);
+  float* bp = packedB.get((size_t)nPanels * NR * k);
+  GemmCall call{m, n, k, ap, bp, c, accumulate, (n + NC - 1) / NC};
+  int tiles = ((m + MC - 1) / MC) * call.nTiles;
+  int aPackTasks = (mPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
+  int bPackTasks = (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
+  auto packTask = [&](int t) {
+    if (t < aPackTasks) {
+      int end = (t + 1) * PANELS_PER_PACK_TASK < mPanels ? (t + 1) * PANELS_PER_PACK_TASK : mPanels;
+      for (int i = t * PANELS_PER_PACK_TASK; i < end; i++) packA(transA, m, k, a, i * MR, ap + (long)i * k * MR);
+    } else {
+      t -= aPackTasks;
+      int end = (t + 1) * PANELS_PER_PACK_TASK < nPanels ? (t + 1) * PANELS_PER_PACK_TASK : nPanels;
+      for (int j = t * PANELS_PER_PACK_TASK; j < end; j++) packB(transB, n, k, b, j * NR, bp + (long)j * k * NR);
+    }
+  };
+  auto tileTask = [&](int t) { runTile(call, t); };
+  if ((double)m * n * k < SERIAL_MACS) {
+    for (int t = 0; t < aPackTasks + bPackTasks; t++) packTask(t);
+    for (int t = 0; t < tiles; t++) tileTask(t);
+  } else {
+    ck::parallelFor(aPackTasks + bPackTasks, packTask);
+    ck::parallelFor(tiles, tileTask);
+  }
+}
+
+}  // namespace CK_ISA_NS

@@ -1,0 +1,68 @@
+// (native/src/simd.h) A float vector of CK_VBYTES bytes (GCC vector extensions) and the few operations the conv/GEMM kernels use, for
+// the instruction-set level being compiled (see kernels.h). Included by native/src/isa/*.cc only.
+//
+// fmadd is an explicit fused multiply-add where the level has one (AVX2/AVX-512 FMA, NEON) and mul + add on SSE2:
+// the compiler is never left to decide (-std=c++17 turns contraction off), so a kernel's rounding is fixed per level.
+#pragma once
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#if CK_VBYTES >= 32
+#include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#else
+#include <emmintrin.h>
+#endif
+
+namespace CK_ISA_NS {
+
+// Floats per vector.
+constexpr int VL = CK_VBYTES / 4;
+typedef float vf __attribute__((vector_size(CK_VBYTES)));
+// The same vector at any 4-byte alignment, for loads and stores.
+typedef float vfu __attribute__((vector_size(CK_VBYTES), aligned(4)));
+
+static inline vf vload(const float* p) { return *reinterpret_cast<const vfu*>(p); }
+static inline void vstore(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+static inline vf vsplat(float x) { return vf{} + x; }
+// a * b + c
+static inline vf fmadd(vf a, vf b, vf c) {
+#if CK_VBYTES == 64
+  return (vf)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+#elif CK_VBYTES == 32
+  return (vf)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#elif defined(__aarch64__)
+  return (vf)vfmaq_f32((float32x4_t)c, (float32x4_t)a, (float32x4_t)b);
+#else
+  return a * b + c;
+#endif
+}
+// Scalar a * b + c rounded as fmadd rounds it (one rounding where the level has FMA), for tails.
+static inline float fmadd1(float a, float b, float c) {
+#if CK_VBYTES >= 32 || defined(__aarch64__)
+  return __builtin_fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// A growable 64-byte-aligned float buffer, one per thread and purpose (thread_local at the call site): kernels
+// called from pool tasks each get their own.
+struct Scratch {
+  float* data = nullptr;
+  size_t capacity = 0;
+  float* get(size_t floats) {
+    if (floats > capacity) {
+      std::free(data);
+      size_t bytes = ((floats * sizeof(float) + 63) / 64) * 64;
+      data = static_cast<float*>(std::aligned_alloc(64, bytes ? bytes : 64));
+      if (!data) std::abort();
+      capacity = floats;
+    }
+    return data;
+  }
+  ~Scratch() { std::free(data); }
+};
+
+}  // namespace CK_ISA_NS

@@ -1,0 +1,251 @@
+// Standalone tests of one ISA level's GEMM / convolution / locally connected kernels against double-precision
+// loops, and 1 vs N threads bit for bit. Built and run by native/test/run.sh (no Node needed):
+//   kernels-test           every case; exit status 1 on a failure
+//   kernels-test bench     GEMM 1024^3 and fmaPeak, 1 and 2 threads
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+#include "kernels.h"
+
+using namespace CK_ISA_NS;
+using ck::ConvGeom;
+
+namespace {
+
+int failures = 0;
+std::mt19937 rng(12345);
+
+std::vector<float> randomVec(size_t n) {
+  std::uniform_real_distribution<float> d(-1, 1);
+  std::vector<float> v(n);
+  for (auto& x : v) x = d(rng);
+  return v;
+}
+
+void setThreads(int t) { setenv("CK_TEST_THREADS", std::to_string(t).c_str(), 1); }
+
+// Max |got - want| against tol * (1 + max |want|) * sqrt(reduction).
+void expectClose(const char* what, const std::vector<float>& got, const std::vector<double>& want, int reduction) {
+  double maxErr = 0, maxWant = 0;
+  size_t worst = 0;
+  for (size_t i = 0; i < want.size(); i++) {
+    double e = std::fabs(got[i] - want[i]);
+    if (!(e <= maxErr)) { maxErr = e; worst = i; }
+    maxWant = std::fmax(maxWant, std::fabs(want[i]));
+  }
+  double tol = 2e-6 * (1 + maxWant) * std::sqrt((double)reduction + 1) * 4;
+  if (!(maxErr <= tol)) {
+    failures++;
+    std::printf("FAIL %s: max error %g at %zu (got %g, want %g), tolerance %g\n", what, maxErr, worst, got[worst],
+                want[worst], tol);
+  }
+}
+
+void expectSameBits(const char* what, const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * 4) != 0) {
+    failures++;
+    std::printf("FAIL %s: 1 and 2 threads differ\n", what);
+  }
+}
+
+// Runs fn (which fills out) with 1 and 2 threads and checks both give the same bits; returns the 1-thread result.
+std::vector<float> runBothThreadCounts(const char* what, size_t outSize, const std::function<void(float*)>& fn) {
+  std::vector<float> one(outSize, NAN), two(outSize, NAN);
+  setThreads(1);
+  fn(one.data());
+  setThreads(2);
+  fn(two.data());
+  setThreads(1);
+  expectSameBits(what, one, two);
+  return one;
+}
+
+void testGemm(bool tA, bool tB, int m, int n, int k, bool acc) {
+  auto a = randomVec((size_t)m * k), b = randomVec((size_t)k * n), c0 = randomVec((size_t)m * n);
+  std::vector<double> want((size_t)m * n);
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double s = acc ? c0[(size_t)i * n + j] : 0;
+      for (int p = 0; p < k; p++) s += (double)(tA ? a[(size_t)p * m + i] : a[(size_t)i * k + p]) * (tB ? b[(size_t)j * k + p] : b[(size_t)p * n + j]);
+      want[(size_t)i * n + j] = s;
+    }
+  char what[128];
+  std::snprintf(what, sizeof what, "gemm tA=%d tB=%d %dx%dx%d acc=%d", tA, tB, m, n, k, acc);
+  auto got = runBothThreadCounts(what, want.size(), [&](float* c) {
+    std::memcpy(c, c0.data(), c0.size() * 4);
+    gemm(tA, tB, m, n, k, a.data(), b.data(), c, acc);
+  });
+  expectClose(what, got, want, k);
+}
+
+ConvGeom geom(int n, int c, int h, int w, int o, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw, int groups) {
+  ConvGeom g{n, c, h, w, o, kh, kw, sh, sw, ph, pw, dh, dw, groups, 0, 0};
+  g.outH = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+  g.outW = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  return g;
+}
+
+// Calls f(b, o, c (absolute input channel), i, j, oy, ox, iy, ix) for every term of the convolution sum.
+template <class F>
+void forEachTerm(const ConvGeom& g, const F& f) {
+  int cg = g.cIn / g.groups, og = g.cOut / g.groups;
+  for (int b = 0; b < g.n; b++)
+    for (int o = 0; o < g.cOut; o++)
+      for (int oy = 0; oy < g.outH; oy++)
+        for (int ox = 0; ox < g.outW; ox++)
+          for (int cl = 0; cl < cg; cl++)
+            for (int i = 0; i < g.kh; i++)
+              for (int j = 0; j < g.kw; j++) {
+                int iy = oy * g.strideH - g.padH + i * g.dilationH, ix = ox * g.strideW - g.padW + j * g.dilationW;
+                if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+                f(b, o, (o / og) * cg + cl, cl, i, j, oy, ox, iy, ix);
+              }
+}
+
+float actRef(Activation a, float v) {
+  switch (a) {
+    case Activation::relu: return v <= 0 ? 0.0f : v;
+    case Activation::sigmoid: { double d = v; return (float)(d >= 0 ? 1 / (1 + std::exp(-d)) : std::exp(d) / (1 + std::exp(d))); }
+    case Activation::tanh: return (float)std::tanh((double)v);
+    default: return v;
+  }
+}
+
+void testConv(const ConvGeom& g) {
+  int cg = g.cIn / g.groups;
+  size_t xs = (size_t)g.n * g.cIn * g.h * g.w, ws = (size_t)g.cOut * cg * g.kh * g.kw, ys = (size_t)g.n * g.cOut * g.outH * g.outW;
+  auto x = randomVec(xs), w = randomVec(ws), bias = randomVec(g.cOut), gy = randomVec(ys);
+  std::vector<double> y(ys), gx(xs), gw(ws);
+  auto X = [&](int b, int c, int iy, int ix) { return (size_t)((b * g.cIn + c) * g.h + iy) * g.w + ix; };
+  auto W = [&](int o, int cl, int i, int j) { return (size_t)((o * cg + cl) * g.kh + i) * g.kw + j; };
+  auto Y = [&](int b, int o, int oy, int ox) { return (size_t)((b * g.cOut + o) * g.outH + oy) * g.outW + ox; };
+  forEachTerm(g, [&](int b, int o, int c, int cl, int i, int j, int oy, int ox, int iy, int ix) {
+    y[Y(b, o, oy, ox)] += (double)x[X(b, c, iy, ix)] * w[W(o, cl, i, j)];
+    gx[X(b, c, iy, ix)] += (double)gy[Y(b, o, oy, ox)] * w[W(o, cl, i, j)];
+    gw[W(o, cl, i, j)] += (double)gy[Y(b, o, oy, ox)] * x[X(b, c, iy, ix)];
+  });
+  for (int b = 0; b < g.n; b++)
+    for (int o = 0; o < g.cOut; o++)
+      for (int p = 0; p < g.outH * g.outW; p++) y[((size_t)b * g.cOut + o) * g.outH * g.outW + p] += bias[o];
+  char what[256];
+  int n = std::snprintf(what, sizeof what, "n%d c%d %dx%d o%d k%dx%d s%d,%d p%d,%d d%d,%d g%d", g.n, g.cIn, g.h, g.w,
+                        g.cOut, g.kh, g.kw, g.strideH, g.strideW, g.padH, g.padW, g.dilationH, g.dilationW, g.groups);
+  std::string base(what, n);
+  std::string f = base + " forward [" + convAlgorithmName(g, 0) + "]";
+  auto yGot = runBothThreadCounts(f.c_str(), ys, [&](float* out) { conv2d(x.data(), w.data(), bias.data(), g, out); });
+  expectClose(f.c_str(), yGot, y, cg * g.kh * g.kw);
+  std::string bi = base + " input gradient [" + convAlgorithmName(g, 1) + "]";
+  expectClose(bi.c_str(), runBothThreadCounts(bi.c_str(), xs, [&](float* out) { conv2dBackwardInput(gy.data(), w.data(), g, out); }),
+              gx, g.cOut / g.groups * g.kh * g.kw);
+  std::string bw = base + " weight gradient [" + convAlgorithmName(g, 2) + "]";
+  expectClose(bw.c_str(), runBothThreadCounts(bw.c_str(), ws, [&](float* out) { conv2dBackwardWeight(x.data(), gy.data(), g, out); }),
+              gw, g.n * g.outH * g.outW);
+  // Fused: bit-identical to conv2d + the activation + pooling done here.
+  for (int a = 0; a < 4; a++)
+    for (int pool = 0; pool < 2; pool++) {
+      Activation act = (Activation)a;
+      if (!conv2dFusedSupported(g, act, pool)) continue;
+      int ph = pool ? g.outH / 2 : g.outH, pw = pool ? g.outW / 2 : g.outW;
+      std::vector<float> want((size_t)g.n * g.cOut * ph * pw);
+      for (int bo = 0; bo < g.n * g.cOut; bo++)
+        for (int oy = 0; oy < ph; oy++)
+          for (int ox = 0; ox < pw; ox++) {
+            const float* plane = yGot.data() + (size_t)bo * g.outH * g.outW;
+            float best = 0;
+            for (int t = 0; t < (pool ? 4 : 1); t++) {
+              int iy = pool ? 2 * oy + t / 2 : oy, ix = pool ? 2 * ox + t % 2 : ox;
+              float v = actRef(act, plane[iy * g.outW + ix]);
+              if (t == 0 || v > best || (std::isnan(v) && !std::isnan(best))) best = v;
+            }
+            want[((size_t)bo * ph + oy) * pw + ox] = best;
+          }
+      std::string fu = base + " fused act " + std::to_string(a) + " pool " + std::to_string(pool);
+      auto got = runBothThreadCounts(fu.c_str(), want.size(), [&](float* out) {
+        conv2dFused(x.data(), w.data(), bias.data(), g, act, pool, out);
+      });
+      expectSameBits((fu + " vs conv2d + epilogue").c_str(), got, want);
+    }
+}
+
+void testLocally(const ConvGeom& g) {
+  int kk = g.cIn * g.kh * g.kw, p = g.outH * g.outW;
+  size_t xs = (size_t)g.n * g.cIn * g.h * g.w, ws = (size_t)p * g.cOut * kk, ys = (size_t)g.n * g.cOut * p;
+  auto x = randomVec(xs), w = randomVec(ws), bias = randomVec((size_t)g.cOut * p), gy = randomVec(ys);
+  std::vector<double> y(ys), gx(xs), gw(ws);
+  forEachTerm(g, [&](int b, int o, int c, int, int i, int j, int oy, int ox, int iy, int ix) {
+    size_t pos = (size_t)oy * g.outW + ox, wi = ((pos * g.cOut + o) * g.cIn + c) * g.kh * g.kw + i * g.kw + j;
+    size_t xi = ((size_t)(b * g.cIn + c) * g.h + iy) * g.w + ix, yi = ((size_t)b * g.cOut + o) * p + pos;
+    y[yi] += (double)x[xi] * w[wi];
+    gx[xi] += (double)gy[yi] * w[wi];
+    gw[wi] += (double)gy[yi] * x[xi];
+  });
+  for (int b = 0; b < g.n; b++)
+    for (int i = 0; i < g.cOut * p; i++) y[(size_t)b * g.cOut * p + i] += bias[i];
+  expectClose("locally forward", runBothThreadCounts("locally forward", ys, [&](float* o) { locallyConnected2d(x.data(), w.data(), bias.data(), g, o); }), y, kk);
+  expectClose("locally input gradient", runBothThreadCounts("locally input gradient", xs, [&](float* o) { locallyConnected2dBackwardInput(gy.data(), w.data(), g, o); }), gx, g.cOut * g.kh * g.kw);
+  expectClose("locally weight gradient", runBothThreadCounts("locally weight gradient", ws, [&](float* o) { locallyConnected2dBackwardWeight(x.data(), gy.data(), g, o); }), gw, g.n);
+}
+
+double seconds(const std::function<void()>& f, int reps) {
+  f();
+  auto t0 = std::chrono::steady_clock::now();
+  for (int r = 0; r < reps; r++) f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / reps;
+}
+
+void bench() {
+  for (int threads = 1; threads <= 2; threads++) {
+    setThreads(threads);
+    int64_t iters = 50'000'000;
+    double flops = 0;
+    double t = seconds([&] { flops = fmaPeak(iters, threads); }, 3);
+    double peak = flops / t / 1e9;
+    int s = 1024;
+    auto a = randomVec((size_t)s * s), b = randomVec((size_t)s * s);
+    std::vector<float> c((size_t)s * s);
+    for (int tr = 0; tr < 4; tr++) {
+      double tg = seconds([&] { gemm(tr & 1, tr & 2, s, s, s, a.data(), b.data(), c.data(), false); }, 5);
+      double gf = 2.0 * s * s * s / tg / 1e9;
+      std::printf("threads %d: fmaPeak %.1f GFLOPS, gemm %d^3 tA=%d tB=%d %.1f GFLOPS (%.0f %%)\n", threads, peak, s,
+                  tr & 1, (tr >> 1) & 1, gf, 100 * gf / peak);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "bench") == 0) {
+    bench();
+    return 0;
+  }
+  int sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {6, 16, 256}, {13, 33, 257}, {121, 257, 300}, {130, 520, 70}, {300, 40, 600}, {5, 1000, 17}};
+  for (auto& s : sizes)
+    for (int tr = 0; tr < 4; tr++)
+      for (int acc = 0; acc < 2; acc++) testGemm(tr & 1, tr & 2, s[0], s[1], s[2], acc);
+  std::vector<ConvGeom> convs = {
+      geom(3, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1),      // LeNet conv1
+      geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1),     // LeNet conv2
+      geom(2, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // ResNet 3x3
+      geom(3, 5, 11, 13, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),      // odd 3x3
+      geom(2, 4, 9, 10, 6, 3, 3, 1, 1, 0, 2, 1, 1, 1),       // 3x3 uneven padding
+      geom(2, 8, 12, 9, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1),       // stride 2
+      geom(2, 6, 13, 11, 9, 3, 2, 1, 2, 2, 1, 2, 3, 3),      // groups, dilation, strides
+      geom(2, 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8),        // depthwise
+      geom(3, 16, 8, 8, 32, 1, 1, 1, 1, 0, 0, 1, 1, 1),      // pointwise
+      geom(2, 16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 2),      // strided pointwise, groups
+      geom(11, 3, 9, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // batch over 8 (weight-gradient partials)
+      geom(1, 1, 5, 5, 1, 5, 5, 1, 1, 0, 0, 1, 1, 1),        // 1x1 output
+  };
+  for (auto& g : convs) testConv(g);
+  testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
+  testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
+  std::printf("%s: %d failures\n", failures ? "FAILED" : "ok", failures);
+  return failures ? 1 : 0;
+}
