@@ -37,6 +37,9 @@ export interface EpochMetrics {
   trainAccuracy: number;
   testLoss: number;
   testAccuracy: number;
+  /** On the validation split of the training set, when the run has one (`fit({ validation })`). */
+  validationLoss?: number;
+  validationAccuracy?: number;
   /** Learning rate at the end of the epoch. */
   lr: number;
   /** Wall-clock seconds of the epoch (training + evaluation). */
@@ -65,8 +68,15 @@ export interface CheckpointMeta {
   rng: { default: RngState; loader: { epoch: number; generator: RngState } | null } | null;
   /** Training settings needed to continue the run (seed, batch size, planned epochs, ...). */
   training: { [key: string]: JsonValue };
-  metrics: { history: EpochMetrics[]; best: { metric: string; value: number; epoch: number } | null };
+  metrics: { history: EpochMetrics[]; best: { metric: BestMetric; value: number; epoch: number } | null };
 }
+
+/**
+ * The metrics `best` may be picked on: validation accuracy when the run had a validation split, else test
+ * accuracy (every checkpoint written before validation splits existed says 'testAccuracy').
+ */
+export const BEST_METRICS = ['validationAccuracy', 'testAccuracy'] as const;
+export type BestMetric = (typeof BEST_METRICS)[number];
 
 /** A whole checkpoint in memory. */
 export interface Checkpoint {
@@ -321,7 +331,7 @@ export function validateMeta(json: unknown, where = ''): CheckpointMeta & { opti
   need(isObject(metrics) && Array.isArray(metrics['history']), `metrics.history is missing${at}`);
   metrics['history'].forEach((e, i) => {
     need(isObject(e) && isCount(e['epoch'], META_LIMITS.epochs), `metrics.history[${i}] must be an epoch's metrics${at}`);
-    for (const key of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'lr', 'seconds', 'imagesPerSecond']) {
+    for (const key of ['trainLoss', 'trainAccuracy', 'testLoss', 'testAccuracy', 'validationLoss', 'validationAccuracy', 'lr', 'seconds', 'imagesPerSecond']) {
       need(e[key] === undefined || e[key] === null || typeof e[key] === 'number', `metrics.history[${i}].${key} must be a number${at}`);
     }
   });
@@ -329,6 +339,8 @@ export function validateMeta(json: unknown, where = ''): CheckpointMeta & { opti
   const best = metrics['best'];
   need(best === null || (isObject(best) && typeof best['metric'] === 'string' && isFiniteNumber(best['value']) && isCount(best['epoch'], META_LIMITS.epochs)),
     `metrics.best must be {metric, value, epoch} or null, got ${describe(best)}${at}`);
+  need(best === null || (BEST_METRICS as readonly unknown[]).includes(best['metric']),
+    `metrics.best.metric must be one of ${BEST_METRICS.join(', ')} (the metric the best epoch was picked on), got ${describe(best?.['metric'])}${at}`);
   return m as unknown as CheckpointMeta & { optimizerState: JsonValue };
 }
 

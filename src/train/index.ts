@@ -6,6 +6,7 @@ export { fit, modelCheckpoint, NonFiniteLossError, NonFiniteGradientError, NonFi
 export type { FitOptions, FitResult, TrainEvent, RunInfo, CheckpointKind } from './trainer.js';
 export { evaluate, evaluateWith, argmaxRows, ConfusionMatrix, formatPerClassTable, formatConfusionMatrix } from './metrics.js';
 export type { EvaluationResult, Classifier, LabeledBatches } from './metrics.js';
+export { earlyStopAfter, checkEarlyStopping, type EarlyStopping, type EarlyStop } from './selection.js';
 export { backendScope, type StepScope } from './scope.js';
 export { OPTIMIZERS, SCHEDULES, AUGMENTATIONS, makeOptimizer, makeScheduler, trainTransform, modelConfigFor } from './setup.js';
 export type { OptimizerName, ScheduleName, Augmentation, OptimizerSettings } from './setup.js';

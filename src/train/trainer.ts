@@ -4,6 +4,11 @@
  * per-class accuracy, confusion matrix), `last` and `best` checkpoints, a stop with a clear error when the loss
  * becomes NaN or infinite, and events for progress displays.
  *
+ * With a `validation` loader (a split of the training set, see `splitValidation`), `best` is the epoch of the
+ * highest validation accuracy and optional early stopping reads validation accuracy too; the test set is still
+ * evaluated after every epoch and reported, but no choice reads it (src/train/selection.ts). Without one, `best`
+ * is picked on test accuracy, as before validation splits existed.
+ *
  * Exact resume: a checkpoint taken at the end of epoch k holds the model, the optimizer, the schedule, the global
  * generator (dropout, init) and the loader's generator (shuffle order, augmentation). `fit({ ..., resume })`
  * restores all of them and continues with epoch k+1, so the metrics of every later epoch equal those of a run
@@ -30,6 +35,7 @@ import type { LRScheduler, SchedulerStateDict } from '../optim/lr_scheduler.js';
 import type { DataLoader } from '../data/loader.js';
 import type { Checkpoint, CheckpointMeta, EpochMetrics, JsonValue } from '../io/checkpoint.js';
 import { argmaxRows, evaluate, type EvaluationResult } from './metrics.js';
+import { checkEarlyStopping, earlyStopAfter, isNewBest, metricValue, type EarlyStop, type EarlyStopping } from './selection.js';
 
 /** Descriptive parts of the checkpoint that the trainer cannot know by itself. */
 export interface RunInfo {
@@ -45,7 +51,7 @@ export interface RunInfo {
 export type CheckpointKind = 'last' | 'best';
 
 export type TrainEvent =
-  | { type: 'start'; startEpoch: number; epochs: number; stepsPerEpoch: number; trainExamples: number; testExamples: number; resumed: boolean }
+  | { type: 'start'; startEpoch: number; epochs: number; stepsPerEpoch: number; trainExamples: number; testExamples: number; validationExamples?: number; resumed: boolean }
   | { type: 'epochStart'; epoch: number; epochs: number; stepsPerEpoch: number }
   | {
     type: 'batch'; epoch: number; epochs: number; step: number; stepsPerEpoch: number; globalStep: number;
@@ -56,7 +62,15 @@ export type TrainEvent =
     lr: number; imagesSeen: number; imagesPerSecond: number; elapsedSeconds: number;
   }
   | { type: 'evaluating'; epoch: number }
-  | { type: 'epochEnd'; epoch: number; epochs: number; metrics: EpochMetrics; evaluation: EvaluationResult; isBest: boolean }
+  | {
+    type: 'epochEnd'; epoch: number; epochs: number; metrics: EpochMetrics;
+    /** The test set's evaluation (reported only, never used for a choice when there is a validation set). */
+    evaluation: EvaluationResult;
+    validationEvaluation?: EvaluationResult;
+    isBest: boolean;
+    /** Set on the last epoch of a run that stops early. */
+    earlyStop?: EarlyStop;
+  }
   | { type: 'checkpoint'; kind: CheckpointKind; epoch: number }
   | { type: 'end'; result: FitResult };
 
@@ -65,6 +79,13 @@ export interface FitOptions {
   optimizer: Optimizer;
   train: DataLoader;
   test: DataLoader;
+  /**
+   * A validation split of the training set, evaluated after each epoch: `best` is picked on its accuracy
+   * (best.metric 'validationAccuracy') and early stopping reads it. Never pass the test set here.
+   */
+  validation?: DataLoader | null;
+  /** Stop once validation accuracy stalls (needs `validation`; see src/train/selection.ts). */
+  earlyStopping?: EarlyStopping | null;
   /** Total number of epochs of the run (a resumed run continues up to this). */
   epochs: number;
   /** Schedule and when to step it: after each optimizer step ('batch') or after each epoch ('epoch'). */
@@ -109,9 +130,13 @@ export interface FitOptions {
 
 export interface FitResult {
   history: EpochMetrics[];
-  best: { metric: string; value: number; epoch: number } | null;
+  best: CheckpointMeta['metrics']['best'];
   /** Evaluation of the final model on the test loader. */
   final: EvaluationResult;
+  /** Evaluation of the final model on the validation loader, when there is one. */
+  finalValidation: EvaluationResult | null;
+  /** Set when early stopping ended the run before its planned epochs. */
+  earlyStop: EarlyStop | null;
   /** Epochs completed (including those before a resume). */
   epochsCompleted: number;
   globalStep: number;
@@ -139,12 +164,12 @@ export class NonFiniteGradientError extends Error {
   }
 }
 
-/** The test loss became NaN or infinite at the end of an epoch: the run diverged, and that epoch is not saved. */
+/** The test (or validation) loss became NaN or infinite at the end of an epoch: the run diverged, and that epoch is not saved. */
 export class NonFiniteEvaluationError extends Error {
   override name = 'NonFiniteEvaluationError';
-  constructor(readonly loss: number, readonly epoch: number, readonly globalStep: number) {
+  constructor(readonly loss: number, readonly epoch: number, readonly globalStep: number, set: 'test' | 'validation' = 'test') {
     super(
-      `training stopped: the test loss became ${loss} after epoch ${epoch} (global step ${globalStep}): the model diverged ` +
+      `training stopped: the ${set} loss became ${loss} after epoch ${epoch} (global step ${globalStep}): the model diverged ` +
       '(try a lower learning rate); no checkpoint was written for this epoch, the previous ones stay.',
     );
   }
@@ -213,6 +238,7 @@ export async function fit(o: FitOptions): Promise<FitResult> {
   const yieldIntervalMs = o.yieldIntervalMs ?? 100;
   const pause = o.yieldToEventLoop ?? yieldToEventLoop;
   if (!(yieldIntervalMs >= 0)) throw new Error(`fit: yieldIntervalMs must be a number >= 0, got ${o.yieldIntervalMs}`);
+  if (o.earlyStopping) checkEarlyStopping(o.earlyStopping, !!o.validation);
   const generator = o.generator ?? defaultGenerator;
   const numClasses = o.numClasses ?? o.train.dataset.numClasses;
   const emit = (e: TrainEvent): void => o.onEvent?.(e);
@@ -228,16 +254,23 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     globalStep = o.resume.meta.globalStep;
     history = [...o.resume.meta.metrics.history];
     best = o.resume.meta.metrics.best;
+    const metric = o.validation ? 'validationAccuracy' : 'testAccuracy';
+    if (best && best.metric !== metric) {
+      throw new Error(`resume: the checkpoint picked its best epoch on ${best.metric}, this run would pick it on ${metric}; resume ${o.validation ? 'without' : 'with the same'} validation set, or start a new run`);
+    }
   }
   const stepsPerEpoch = o.train.length;
   const interrupted = o.interrupted;
   const interrupt = interrupted
     ? (): void => { if (interrupted()) throw new TrainingAbortedError('training aborted during a backward pass'); }
     : undefined;
-  emit({ type: 'start', startEpoch, epochs: o.epochs, stepsPerEpoch, trainExamples: o.train.numExamples, testExamples: o.test.dataset.length, resumed: !!o.resume });
+  emit({ type: 'start', startEpoch, epochs: o.epochs, stepsPerEpoch, trainExamples: o.train.numExamples, testExamples: o.test.dataset.length,
+    ...(o.validation ? { validationExamples: o.validation.dataset.length } : {}), resumed: !!o.resume });
 
   let lastEvaluation: EvaluationResult | null = null;
-  for (let epoch = startEpoch + 1; epoch <= o.epochs; epoch++) {
+  let lastValidation: EvaluationResult | null = null;
+  let earlyStop = o.earlyStopping ? earlyStopAfter(history, o.earlyStopping) : null;
+  for (let epoch = startEpoch + 1; epoch <= o.epochs && !earlyStop; epoch++) {
     emit({ type: 'epochStart', epoch, epochs: o.epochs, stepsPerEpoch });
     o.model.train();
     const t0 = now();
@@ -272,23 +305,35 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     if (o.scheduler?.interval === 'epoch') o.scheduler.scheduler.step();
     emit({ type: 'evaluating', epoch });
     await pause();
+    const validation = o.validation ? evaluate(o.model, o.validation, numClasses) : null;
+    if (validation && !Number.isFinite(validation.loss) && validation.count > 0) throw new NonFiniteEvaluationError(validation.loss, epoch, globalStep, 'validation');
     const evaluation = evaluate(o.model, o.test, numClasses);
     if (!Number.isFinite(evaluation.loss) && evaluation.count > 0) throw new NonFiniteEvaluationError(evaluation.loss, epoch, globalStep);
     lastEvaluation = evaluation;
+    lastValidation = validation;
     const metrics: EpochMetrics = {
       epoch,
       trainLoss: lossSum / seen,
       trainAccuracy: correct / seen,
       testLoss: evaluation.loss,
       testAccuracy: evaluation.accuracy,
+      ...(validation ? { validationLoss: validation.loss, validationAccuracy: validation.accuracy } : {}),
       lr: currentLr(o.optimizer),
       seconds: (now() - t0) / 1000,
       imagesPerSecond: trainSeconds > 0 ? seen / trainSeconds : 0,
     };
     history.push(metrics);
-    const isBest = best === null || evaluation.accuracy > best.value;
-    if (isBest) best = { metric: 'testAccuracy', value: evaluation.accuracy, epoch };
-    emit({ type: 'epochEnd', epoch, epochs: o.epochs, metrics, evaluation, isBest });
+    // The choices below read validation metrics only when there is a validation set (src/train/selection.ts).
+    const metric = validation ? 'validationAccuracy' : 'testAccuracy';
+    const value = metricValue(metrics, metric);
+    const isBest = isNewBest(best, value);
+    if (isBest) best = { metric, value, epoch };
+    // Stopping at the last planned epoch is no early stop.
+    earlyStop = o.earlyStopping && epoch < o.epochs ? earlyStopAfter(history, o.earlyStopping) : null;
+    emit({
+      type: 'epochEnd', epoch, epochs: o.epochs, metrics, evaluation, isBest,
+      ...(validation ? { validationEvaluation: validation } : {}), ...(earlyStop ? { earlyStop } : {}),
+    });
     if (o.saveCheckpoint) {
       const ck = snapshot(o, generator, epoch, globalStep, history, best);
       if (!o.allowNonFiniteCheckpoint) {
@@ -307,7 +352,9 @@ export async function fit(o: FitOptions): Promise<FitResult> {
     }
   }
   const final = lastEvaluation ?? evaluate(o.model, o.test, numClasses);
-  const result: FitResult = { history, best, final, epochsCompleted: Math.max(startEpoch, o.epochs), globalStep };
+  const finalValidation = o.validation ? lastValidation ?? evaluate(o.model, o.validation, numClasses) : null;
+  const epochsCompleted = earlyStop ? Math.max(startEpoch, earlyStop.epoch) : Math.max(startEpoch, o.epochs);
+  const result: FitResult = { history, best, final, finalValidation, earlyStop, epochsCompleted, globalStep };
   emit({ type: 'end', result });
   return result;
 }
