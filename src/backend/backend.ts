@@ -2,8 +2,8 @@
  * The backend contract: primitive kernels over float32 buffers. Kernels trust their arguments
  * (ops validate at the boundary) and never see autograd. Every buffer is a dense row-major Float32Array.
  *
- * A backend is one folder whose default export `satisfies Backend`; `wasm` overrides the hot paths and
- * takes the rest from `reference`.
+ * A backend is one folder whose default export `satisfies Backend`, plus one line in registry.ts; `wasm`
+ * overrides the hot paths and takes the rest from `reference`.
  */
 
 /** Geometry of a 2-D convolution (also used by locally connected layers, which have groups = 1). */
@@ -63,6 +63,28 @@ export interface AdamHyper {
 
 export interface Backend {
   readonly name: string;
+
+  // Optional capabilities: a backend without threads or without a memory pool of its own (reference) leaves them
+  // out, and callers check for them (`backend.setThreads?.(2)`, train/scope.ts's backendScope()).
+  /** Threads the kernels use (1 = the calling thread only). */
+  readonly threads?: number;
+  /** Use n threads (workers are spawned as needed). Results are bit-identical for every n. */
+  setThreads?(n: number): Promise<void>;
+  /**
+   * A memory scope, for a backend whose `alloc` hands out blocks of a pool it owns (wasm's heap): run fn, then
+   * return to the pool every block allocated inside it except `keep`-ed ones and the arrays in fn's result (arrays,
+   * tensors' `data` and `grad.data`, and arrays of those). Training steps run inside one, so memory stays flat.
+   * Where it is absent, `alloc` returns arrays the garbage collector frees, and a scope is a plain call.
+   */
+  scope?<T>(fn: () => T): T;
+  /** `scope` as two calls, for code that cannot wrap a function (nested scopes stack). */
+  beginScope?(): void;
+  /** End the innermost scope, keeping the blocks of `keep`. */
+  endScope?(keep?: readonly Float32Array[]): void;
+  /** Let `array` outlive the current scope. */
+  keep?(array: Float32Array): void;
+  /** Return `array`'s block now; the caller promises not to read it (or its subarrays) again. */
+  release?(array: Float32Array): void;
 
   /** A new zero-filled buffer of n floats, owned by this backend. */
   alloc(n: number): Float32Array;

@@ -151,28 +151,18 @@ export function directConvAlgorithms(g: Conv2dGeometry): DirectConvAlgorithms {
   };
 }
 
-export interface WasmBackend extends Backend {
-  /** Backend.conv2dFused: ReLU and 2x2 max pooling in the direct forward kernel's epilogue (null elsewhere). */
-  conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry,
-    epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
-  /** Threads kernels use (1 = the calling thread only). */
-  readonly threads: number;
-  /** Use n threads; spawns workers as needed. Results are identical for every n. */
-  setThreads(n: number): Promise<void>;
+/** Backend's optional members that the wasm backend always has. */
+type PresentOnWasm = 'allocUninitialized' | 'conv2dFused' | 'threads' | 'setThreads' | 'scope' | 'beginScope' | 'endScope' | 'keep' | 'release';
+/**
+ * The wasm backend: every optional member of Backend is present (threads, the memory scope; conv2dFused fuses ReLU
+ * and 2x2 max pooling into the direct forward kernel's epilogue and returns null elsewhere), plus the controls below.
+ */
+export interface WasmBackend extends Omit<Backend, PresentOnWasm>, Required<Pick<Backend, PresentOnWasm>> {
   /**
    * Kernels the default (adaptive) pool ran on the calling thread alone because its workers were losing to other
    * work on the machine, and whether it shares kernels with its workers right now.
    */
   readonly adaptiveThreads: { adaptive: boolean; soloKernels: number; sharing: boolean };
-  /** Run fn; when it returns, free every block allocated inside it except kept ones and arrays in its result. */
-  scope<T>(fn: () => T): T;
-  beginScope(): void;
-  /** End the innermost scope, keeping the blocks of `keep`. */
-  endScope(keep?: readonly Float32Array[]): void;
-  /** Let `array` outlive the current scope. */
-  keep(array: Float32Array): void;
-  /** Free `array`'s block now; the caller promises not to read it (or its subarrays) again. */
-  release(array: Float32Array): void;
   /** True when `array` lives in the wasm memory (kernels use it without copying). */
   owns(array: Float32Array): boolean;
   /** Bytes of the wasm memory, and of the blocks currently handed out. */
