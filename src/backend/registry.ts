@@ -2,10 +2,11 @@
  * Which backend runs the kernels. Ops read it at call time (`getBackend()`), so a selection applies to every op
  * from then on.
  *
- * The default is chosen once, while this module loads: `wasm` wherever it loads, else `reference`, silently
- * (no shared memory, no SIMD, kernels.wasm missing or built from other sources than this JavaScript: all mean
- * reference; `backendFallbackReason()` says which). In Node, CONVKIT_BACKEND=reference|wasm
- * overrides the choice (wasm then fails loudly if it cannot load) and CONVKIT_THREADS sets wasm's thread count.
+ * The default is chosen once, while this module loads: the first backend of BACKEND_NAMES that loads here
+ * (reference always does), silently (no shared memory, no SIMD, kernels.wasm missing or built from other sources
+ * than this JavaScript: all mean a slower backend; `backendFallbackReason()` says which and why). In Node,
+ * CONVKIT_BACKEND=<name> overrides the choice (that backend then fails loudly if it cannot load) and
+ * CONVKIT_THREADS sets the thread count of a backend with threads.
  * The module awaits the choice at top level, so every module that can run an op (they all import this one)
  * finishes loading only after it: `import { nn, F } from 'convkit'` followed by ordinary synchronous code runs on
  * wasm, with no `await` in user code. That is why it is a top-level await and not a lazy choice on first use:
@@ -17,19 +18,33 @@ import type { Backend } from './backend.js';
 import { referenceBackend } from './reference/index.js';
 import { BackendConfigError, backendFromEnv, processEnvironment, threadsFromEnv } from './settings.js';
 
-export type BackendName = 'reference' | 'wasm';
-
 type BackendLoader = () => Promise<Backend>;
-const loaders = new Map<string, BackendLoader>([
-  ['reference', async () => referenceBackend],
-  // Loaded lazily: the wasm module, its workers and Node glue are only fetched when selected.
-  ['wasm', async () => (await import('./wasm/index.js')).loadWasmBackend()],
-]);
+
+/**
+ * Every built-in backend, fastest first: the one list of backend names (CONVKIT_BACKEND, the CLI's --backend and
+ * the conformance suite all read it), and the order in which `auto` tries them. A backend is a folder under
+ * src/backend/ plus one line here; each loads lazily, so its module (and its workers or Node glue) is only
+ * fetched when it is tried.
+ */
+const BUILTIN_BACKENDS = {
+  wasm: async () => (await import('./wasm/index.js')).loadWasmBackend(),
+  reference: async () => referenceBackend,
+} satisfies Record<string, BackendLoader>;
+
+/** The name of a built-in backend. */
+export type BackendName = keyof typeof BUILTIN_BACKENDS;
+/** The built-in backends' names, in the order `auto` tries them (the last, reference, always loads). */
+export const BACKEND_NAMES = Object.keys(BUILTIN_BACKENDS) as readonly BackendName[];
+/** What CONVKIT_BACKEND and --backend accept: a backend's name, or `auto` (the first of BACKEND_NAMES that loads). */
+export type BackendSetting = 'auto' | BackendName;
+export const BACKEND_SETTINGS: readonly BackendSetting[] = ['auto', ...BACKEND_NAMES];
+
+const loaders = new Map<string, BackendLoader>(Object.entries(BUILTIN_BACKENDS));
 let current: Backend = referenceBackend;
-/** Why the default choice fell back to reference (the wasm backend's load error), or null. */
+/** Why the default choice skipped faster backends (each one's load error), or null. */
 let fallbackReason: string | null = null;
 
-/** Make a backend selectable by name (a backend folder calls this; `wasm` registers itself). */
+/** Make a backend selectable by name (a custom backend; the built-in ones are listed above). */
 export function registerBackend(name: string, loader: BackendLoader): void {
   loaders.set(name, loader);
 }
@@ -47,7 +62,7 @@ export function useBackend(backend: Backend): void {
   current = backend;
 }
 
-/** The backend ops run on now; `getBackend().name` is 'wasm' or 'reference'. */
+/** The backend ops run on now; `getBackend().name` is one of BACKEND_NAMES (or a custom backend's name). */
 export function getBackend(): Backend {
   return current;
 }
@@ -56,19 +71,48 @@ export function availableBackends(): string[] {
   return [...loaders.keys()];
 }
 
-/** The default backend: CONVKIT_BACKEND when set, else wasm when it loads, else reference. */
+/** A backend `auto` passed over, and the error it gave while loading. */
+export interface SkippedBackend { name: BackendName; reason: string }
+
+/**
+ * Load the backend `setting` names (its load error propagates), or for `auto` the first of BACKEND_NAMES that
+ * loads, with the ones skipped before it. Does not select it (see `useBackend`).
+ * @example
+ * const { backend, skipped } = await loadBackend('auto');
+ * for (const s of skipped) console.warn(describeSkipped([s]));
+ */
+export async function loadBackend(setting: BackendSetting): Promise<{ backend: Backend; skipped: SkippedBackend[] }> {
+  if (setting !== 'auto') return { backend: await BUILTIN_BACKENDS[setting](), skipped: [] };
+  const skipped: SkippedBackend[] = [];
+  for (const name of BACKEND_NAMES) {
+    try {
+      return { backend: await BUILTIN_BACKENDS[name](), skipped };
+    } catch (e) {
+      skipped.push({ name, reason: (e as Error).message });
+    }
+  }
+  // Unreachable while reference is listed (it cannot fail to load); said plainly if it ever is not.
+  throw new Error(`no backend loads here: ${describeSkipped(skipped)}`);
+}
+
+/** "wasm unavailable: <reason>" for each skipped backend, joined by "; ". */
+export function describeSkipped(skipped: readonly SkippedBackend[]): string {
+  return skipped.map((s) => `${s.name} unavailable: ${s.reason}`).join('; ');
+}
+
+/** The default backend: CONVKIT_BACKEND when set, else the first of BACKEND_NAMES that loads. */
 async function chooseDefaultBackend(): Promise<Backend> {
   const env = processEnvironment();
-  const requested = backendFromEnv(env);
+  const requested = backendFromEnv(env, BACKEND_NAMES);
   // Checked here, before loading: a bad CONVKIT_THREADS must be an error, not a silent fallback to reference.
   threadsFromEnv(env);
-  if (requested === 'reference') return referenceBackend;
   try {
-    return await loaders.get('wasm')!();
+    const { backend, skipped } = await loadBackend(requested);
+    fallbackReason = skipped.length > 0 ? describeSkipped(skipped) : null;
+    return backend;
   } catch (e) {
-    if (requested === 'wasm') throw new BackendConfigError(`CONVKIT_BACKEND=wasm, but the wasm backend cannot load here: ${(e as Error).message}`);
-    fallbackReason = (e as Error).message;
-    return referenceBackend;
+    if (requested === 'auto') throw e;
+    throw new BackendConfigError(`CONVKIT_BACKEND=${requested}, but the ${requested} backend cannot load here: ${(e as Error).message}`);
   }
 }
 
@@ -78,7 +122,7 @@ current = await defaultChoice;
 /**
  * Resolves to the backend in use once the default choice is made (already so when any importer of convkit
  * runs: module loading waits for it). It rejects only when CONVKIT_BACKEND or CONVKIT_THREADS is invalid, or
- * asks for wasm where wasm cannot load, and then the import itself has already failed with that message.
+ * asks for a backend that cannot load here, and then the import itself has already failed with that message.
  * @example
  * const backend = await ready();
  * console.log(backend.name); // 'wasm', or 'reference' where wasm cannot load
@@ -89,13 +133,14 @@ export async function ready(): Promise<Backend> {
 }
 
 /**
- * Why importing convkit chose the reference backend although wasm was allowed: the error the wasm backend gave
- * while the library loaded (kernels.wasm missing, or built from other sources than this JavaScript; no shared
- * memory; no SIMD). Null when wasm loaded, or when CONVKIT_BACKEND=reference asked for reference. The choice
- * itself stays silent (a library must not print on import), so this is where a program or a bug report looks.
+ * Why importing convkit did not choose the first of BACKEND_NAMES: for each backend it passed over, the error that
+ * backend gave while the library loaded, as "wasm unavailable: <reason>" joined by "; " (wasm: kernels.wasm
+ * missing, or built from other sources than this JavaScript; no shared memory; no SIMD). Null when the first one
+ * loaded, or when CONVKIT_BACKEND named the backend. The choice itself stays silent (a library must not print on
+ * import), so this is where a program or a bug report looks.
  * @example
  * const reason = backendFallbackReason();
- * if (reason) console.warn(`convkit runs on the slow reference backend: ${reason}`);
+ * if (reason) console.warn(`convkit runs on ${getBackend().name}: ${reason}`);
  */
 export function backendFallbackReason(): string | null {
   return fallbackReason;

@@ -1,18 +1,17 @@
 /**
- * The two environment variables that configure the backends in Node: CONVKIT_BACKEND (auto | wasm | reference)
- * and CONVKIT_THREADS (the wasm backend's default thread count). Browser-safe: a page has no environment, so
- * both read as unset there. A value that is set but wrong is an error (never silently ignored: a typo such as
- * CONVKIT_BACKEND=referance must not quietly run something else).
+ * The two environment variables that configure the backends in Node: CONVKIT_BACKEND (auto, or a backend's name
+ * from registry.ts's BACKEND_NAMES) and CONVKIT_THREADS (the default thread count of a backend with threads).
+ * Browser-safe: a page has no environment, so both read as unset there. A value that is set but wrong is an error
+ * (never silently ignored: a typo such as CONVKIT_BACKEND=referance must not quietly run something else).
+ * The backend names come from the caller (the registry, which imports this module), so they are written only there.
  */
-export type BackendSetting = 'auto' | 'reference' | 'wasm';
-export const BACKEND_SETTINGS: readonly BackendSetting[] = ['auto', 'reference', 'wasm'];
 
 /** The most threads CONVKIT_THREADS may ask for (the CLI's --threads has the same limit). */
 export const MAX_THREADS = 256;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/** A backend setting the user must fix: an invalid CONVKIT_BACKEND / CONVKIT_THREADS, or wasm asked for where it cannot load. */
+/** A backend setting the user must fix: an invalid CONVKIT_BACKEND / CONVKIT_THREADS, or a backend asked for where it cannot load. */
 export class BackendConfigError extends Error {
   override name = 'BackendConfigError';
 }
@@ -23,16 +22,19 @@ export function processEnvironment(): Environment {
   return p?.env ?? {};
 }
 
-/** CONVKIT_BACKEND: 'auto' when unset or empty (wasm where it loads, else reference). */
-export function backendFromEnv(env: Environment): BackendSetting {
+/**
+ * CONVKIT_BACKEND: one of `names` (the registry's BACKEND_NAMES), or 'auto' when unset, empty or 'auto' (the
+ * fastest backend that loads).
+ */
+export function backendFromEnv<Name extends string>(env: Environment, names: readonly Name[]): 'auto' | Name {
   const raw = env['CONVKIT_BACKEND']?.trim().toLowerCase() ?? '';
-  if (raw === '') return 'auto';
-  const setting = BACKEND_SETTINGS.find((s) => s === raw);
-  if (!setting) throw new BackendConfigError(`CONVKIT_BACKEND=${env['CONVKIT_BACKEND']}: expected ${BACKEND_SETTINGS.join(', ')} (or unset)`);
-  return setting;
+  if (raw === '' || raw === 'auto') return 'auto';
+  const name = names.find((s) => s === raw);
+  if (!name) throw new BackendConfigError(`CONVKIT_BACKEND=${env['CONVKIT_BACKEND']}: expected auto, ${names.join(', ')} (or unset)`);
+  return name;
 }
 
-/** CONVKIT_THREADS: the wasm backend's thread count, or undefined when unset or empty (then: the number of cores). */
+/** CONVKIT_THREADS: the thread count of a backend with threads, or undefined when unset or empty (then: the number of cores). */
 export function threadsFromEnv(env: Environment): number | undefined {
   const raw = env['CONVKIT_THREADS']?.trim() ?? '';
   if (raw === '') return undefined;

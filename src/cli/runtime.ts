@@ -4,8 +4,9 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { setBackend, useBackend } from '../backend/registry.js';
-import { backendFromEnv, type Environment } from '../backend/settings.js';
+import { BACKEND_NAMES, BACKEND_SETTINGS, describeSkipped, loadBackend, useBackend, type BackendSetting } from '../backend/registry.js';
+import type { Backend } from '../backend/backend.js';
+import { backendFromEnv, MAX_THREADS, type Environment } from '../backend/settings.js';
 import { isBuiltinDatasetName } from '../data/catalog.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { Generator } from '../tensor/random.js';
@@ -19,44 +20,60 @@ import { checkpointFromTar } from '../io/checkpointArchive.js';
 import { decodeTar } from '../io/tar.js';
 import { importOnnx, OnnxImportError } from '../io/onnx/import.js';
 import { UsageError } from './errors.js';
-import { choiceOption, type ParsedArgs } from './options.js';
+import { choiceOption, intOption, type OptionSpecs, type ParsedArgs } from './options.js';
 
-export const BACKENDS = ['auto', 'reference', 'wasm'] as const;
-export type BackendChoice = (typeof BACKENDS)[number];
-
-/** --backend, and when it is not given CONVKIT_BACKEND (as for the library), else auto. */
-export function backendOption(values: ParsedArgs['values'], env: Environment): BackendChoice {
-  if (values['backend'] !== undefined) return choiceOption(values, 'backend', BACKENDS, 'auto');
-  return backendFromEnv(env); // an invalid value throws a BackendConfigError: one line, exit code 2
-}
+/** --backend's values: auto or a backend's name (the registry's list). */
+export type BackendChoice = BackendSetting;
 
 /** Help text of --backend's default. */
 export const BACKEND_DEFAULT_TEXT = 'auto, or $CONVKIT_BACKEND';
 
+/** --backend and --threads, the same in every command that runs kernels (spread into its options). */
+export const BACKEND_OPTIONS: OptionSpecs = {
+  backend: {
+    type: 'string', valueName: 'NAME', defaultText: BACKEND_DEFAULT_TEXT,
+    description: `kernels: ${BACKEND_SETTINGS.join(', ')} (auto: the first of ${BACKEND_NAMES.join(', ')} that loads here)`,
+  },
+  threads: { type: 'string', valueName: 'N', description: 'threads of a backend with threads (all but reference)', defaultText: 'number of cores, or $CONVKIT_THREADS' },
+};
+
+/** --backend, and when it is not given CONVKIT_BACKEND (as for the library), else auto. */
+export function backendOption(values: ParsedArgs['values'], env: Environment): BackendChoice {
+  if (values['backend'] !== undefined) return choiceOption(values, 'backend', BACKEND_SETTINGS, 'auto');
+  return backendFromEnv(env, BACKEND_NAMES); // an invalid value throws a BackendConfigError: one line, exit code 2
+}
+
+/** --threads, or undefined when not given (then CONVKIT_THREADS, else the number of cores). */
+export function threadsOption(values: ParsedArgs['values']): number | undefined {
+  return values['threads'] === undefined ? undefined : intOption(values, 'threads', 1, { min: 1, max: MAX_THREADS });
+}
+
+/** `wasm (2 threads)`, or the bare name of a backend without threads. */
+export function describeBackend(backend: Backend): string {
+  if (backend.threads === undefined) return backend.name;
+  return `${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`;
+}
+
 /**
- * Select the kernels: `wasm` (SIMD, threads) or `reference` (plain TypeScript). `auto` takes wasm when it loads.
- * Returns a short description such as `wasm (2 threads)`.
+ * Select the kernels: the backend `choice` names, or for `auto` the first of the registry's backends that loads
+ * (reference, plain TypeScript, always does), with `threads` when it has threads. Returns a short description
+ * such as `wasm (2 threads)`.
  */
 export async function selectBackend(choice: BackendChoice, threads: number | undefined, note: (m: string) => void): Promise<string> {
-  if (choice === 'reference') {
-    if (threads !== undefined && threads > 1) note('note: --threads applies to the wasm backend only');
-    await setBackend('reference');
-    return 'reference';
-  }
-  let loadError: string;
+  let loaded: Awaited<ReturnType<typeof loadBackend>>;
   try {
-    const { loadWasmBackend } = await import('../backend/wasm/index.js');
-    const wasm = await loadWasmBackend();
-    if (threads !== undefined) await wasm.setThreads(threads);
-    useBackend(wasm);
-    return `wasm (${wasm.threads} thread${wasm.threads === 1 ? '' : 's'})`;
+    loaded = await loadBackend(choice);
   } catch (e) {
-    loadError = (e as Error).message;
+    throw new UsageError(`--backend ${choice} is not available here: ${(e as Error).message}`);
   }
-  if (choice === 'wasm') throw new UsageError(`--backend wasm is not available here: ${loadError}`);
-  await setBackend('reference');
-  note(`note: using the reference backend (slow): wasm is not available (${loadError})`);
-  return 'reference';
+  const { backend, skipped } = loaded;
+  if (threads !== undefined) {
+    if (backend.setThreads) await backend.setThreads(threads);
+    else if (threads > 1) note(`note: --threads has no effect on the ${backend.name} backend (it runs on one thread)`);
+  }
+  useBackend(backend);
+  if (backend.name === 'reference' && skipped.length > 0) note(`note: using the reference backend (slow): ${describeSkipped(skipped)}`);
+  return describeBackend(backend);
 }
 
 /** The name under which the real Fashion-MNIST subset shipped in the package can be asked for directly. */

@@ -8,7 +8,7 @@ import { defineCommand } from '../command.js';
 import { intOption, stringOption } from '../options.js';
 import { formatPerClassTable } from '../../train/metrics.js';
 import { formatDuration } from '../../node/progress.js';
-import { BACKEND_DEFAULT_TEXT, backendOption, EMBEDDED_DATASET, percent } from '../runtime.js';
+import { BACKEND_OPTIONS, backendOption, threadsOption, EMBEDDED_DATASET, percent } from '../runtime.js';
 import { runTraining, summaryJson, type TrainSettings } from '../training.js';
 import { writeTrainingReport } from '../report.js';
 
@@ -33,8 +33,7 @@ export default defineCommand({
     subset: { type: 'boolean', description: 'use the embedded 2,000/1,000-image subset (fast, lower accuracy)' },
     data: { type: 'string', valueName: 'DIR', description: 'folder with the Fashion-MNIST IDX files' },
     seed: { type: 'string', valueName: 'N', description: 'seed', defaultText: String(DEMO_SETTINGS.seed) },
-    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
-    threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend', defaultText: 'number of cores' },
+    ...BACKEND_OPTIONS,
     json: { type: 'boolean', description: 'print one JSON line per epoch and a final summary on stdout' },
   },
   examples: ['convkit demo', 'convkit demo --subset --epochs 3'],
@@ -51,7 +50,7 @@ export default defineCommand({
       momentum: 0.9,
       weightDecay: 0,
       backend: backendOption(v, ctx.env),
-      threads: v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 }),
+      threads: threadsOption(v),
       out,
       resume: false,
       force: true,

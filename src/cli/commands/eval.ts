@@ -7,7 +7,7 @@ import { evaluate, evaluateWith, formatConfusionMatrix, formatPerClassTable } fr
 import { openRuntime, runtimeOption } from '../inferenceRuntime.js';
 import { jsonLine } from '../../node/progress.js';
 import { UsageError } from '../errors.js';
-import { BACKEND_DEFAULT_TEXT, backendOption, loadModelCheckpoint, loadTrainTest, percent, selectBackend } from '../runtime.js';
+import { BACKEND_OPTIONS, backendOption, threadsOption, loadModelCheckpoint, loadTrainTest, percent, selectBackend } from '../runtime.js';
 
 export default defineCommand({
   name: 'eval',
@@ -20,8 +20,7 @@ export default defineCommand({
     data: { type: 'string', valueName: 'DIR', description: 'folder with the IDX files of fashion-mnist/mnist' },
     batch: { type: 'string', valueName: 'N', description: 'batch size', defaultText: '256' },
     'test-limit': { type: 'string', valueName: 'N', description: 'use only the first N test images' },
-    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
-    threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
+    ...BACKEND_OPTIONS,
     json: { type: 'boolean', description: 'print the result as one JSON line' },
     runtime: { type: 'string', valueName: 'NAME', description: 'convkit (its own kernels) or onnxruntime (the model exported to ONNX in memory; needs the optional onnxruntime-node)', defaultText: 'convkit' },
   },
@@ -33,7 +32,7 @@ export default defineCommand({
     const testLimit = v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 });
     const runtime = runtimeOption(v);
     const backendChoice = backendOption(v, env);
-    const threads = v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 });
+    const threads = threadsOption(v);
     const { ck, net, dir } = await loadModelCheckpoint(stringOption(v, 'checkpoint'), cwd);
     const meta = ck.meta;
     if (!meta.dataset) throw new UsageError(`checkpoint ${dir} does not say which dataset it was trained on; pass --dataset`);

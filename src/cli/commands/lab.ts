@@ -2,7 +2,7 @@
 import { defineCommand } from '../command.js';
 import { intOption, stringOption } from '../options.js';
 import { UsageError } from '../errors.js';
-import { BACKEND_DEFAULT_TEXT, backendOption, selectBackend } from '../runtime.js';
+import { BACKEND_OPTIONS, backendOption, threadsOption, selectBackend } from '../runtime.js';
 import { EXPERIMENTS } from '../../lab/experiments/index.js';
 import { rebuildReport, runLab } from '../../node/labRun.js';
 import { resolve } from 'node:path';
@@ -24,8 +24,7 @@ export default defineCommand({
     seeds: { type: 'string', valueName: 'N', description: 'seeds 0..N-1 for experiments that repeat runs', defaultText: 'per experiment (3 for ablation, ablation-long, shuffle and depth)' },
     out: { type: 'string', valueName: 'DIR', description: 'output folder', defaultText: 'lab' },
     data: { type: 'string', valueName: 'DIR', description: 'folder with the Fashion-MNIST IDX files' },
-    backend: { type: 'string', valueName: 'NAME', description: 'auto, wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
-    threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend' },
+    ...BACKEND_OPTIONS,
     note: { type: 'string', valueName: 'TEXT', description: 'lab report: a line to add to the report header' },
   },
   examples: ['convkit lab equivariance --quick', 'convkit lab ablation --seeds 3 --out lab', 'convkit lab all --out lab'],
@@ -54,7 +53,7 @@ export default defineCommand({
     const outDir = stringOption(v, 'out') ?? 'lab';
     const dataDir = stringOption(v, 'data');
     const note = (m: string): void => { err.write(m + '\n'); };
-    const threads = v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 });
+    const threads = threadsOption(v);
     const backend = await selectBackend(backendOption(v, env), threads, note);
     const result = await runLab({
       experiments: all ? 'all' : names, scale, ...(seeds !== undefined ? { seeds } : {}), outDir: resolve(cwd, outDir), displayOutDir: outDir, backend, log: note,
