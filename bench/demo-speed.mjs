@@ -100,15 +100,19 @@ async function main() {
   const of = (b, key) => median(runs.filter((r) => r.backend === b).map((r) => r[key]));
   const speedup = of(slow, 'wallSeconds') / of(fast, 'wallSeconds');
   const trainSpeedup = of(slow, 'trainSeconds') / of(fast, 'trainSeconds');
-  const describe = (b) => [info[b].isa ? `${b} ${info[b].isa}` : b, info[b].threads ? `${info[b].threads} thread${info[b].threads === 1 ? '' : 's'}` : ''].filter(Boolean).join(', ');
+  // What the demo itself reported running (e.g. "wasm (2 threads)"), with the native level from the peer's --info.
+  const describe = (b) => {
+    const ran = runs.find((r) => r.backend === b).ran;
+    return info[b].isa && !ran.includes(info[b].isa) ? `${ran}, ISA ${info[b].isa}` : ran;
+  };
   const first = runs[0];
   const command = `node bench/demo-speed.mjs${process.argv.length > 2 ? ` ${process.argv.slice(2).join(' ')}` : ''}`;
   const lines = [
     `## convkit demo: ${fast} vs ${slow}`,
     '',
     `\`${command}\` (${started.toISOString().slice(0, 16).replace('T', ' ')} UTC): ${cpu}; load average ${loadBefore} before, ${loadAfter} after` +
-      `${Number(loadBefore.split(' ')[0]) > 0.5 ? ' (other work shared the machine: the times are noisy)' : ''}. ` +
-      `\`convkit demo --json --backend B\` from the sources, ${first.epochs} epochs of LeNet-5 on ${first.dataset} (${first.source}); ` +
+      `${Number(loadBefore.split(' ')[0]) > 1 ? ' (other work shared the machine: the times are noisy)' : ''}. ` +
+      `\`convkit demo --json --backend B\` from the sources, ${first.epochs} epoch${first.epochs === 1 ? '' : 's'} of LeNet-5 on ${first.dataset} (${first.source}); ` +
       `${describe(fast)} and ${describe(slow)}; ${rounds} round${rounds === 1 ? '' : 's'}, alternating the order.`,
     '',
     '| round | backend | wall s (whole command) | training s | test accuracy |',
