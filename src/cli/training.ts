@@ -14,6 +14,7 @@ import { DataLoader } from '../data/loader.js';
 import { normalize } from '../data/transforms.js';
 import { AUGMENTATIONS, trainTransform, type Augmentation } from '../train/setup.js';
 import type { ImageDataset } from '../data/dataset.js';
+import { splitValidation } from '../data/split.js';
 import { fit, type FitResult } from '../train/trainer.js';
 import type { Checkpoint, JsonValue } from '../io/checkpoint.js';
 import { checkpointExists, checkpointSaver, findCheckpointDir, loadCheckpoint } from '../node/checkpoint.js';
@@ -55,6 +56,13 @@ export interface TrainSettings {
   /** Use only the first N training / test images (quick runs). */
   trainLimit?: number;
   testLimit?: number;
+  /**
+   * Hold out this fraction of the training set (stratified, seeded by `seed`) as a validation split: `best` is
+   * then picked on validation accuracy instead of test accuracy.
+   */
+  valSplit?: number;
+  /** Stop after this many epochs without a validation improvement (needs valSplit). */
+  earlyStop?: number;
   /** Image folders: decode size and channels. */
   imageSize: number;
   channels: 1 | 3;
@@ -62,13 +70,15 @@ export interface TrainSettings {
 
 /** Settings that must equal the checkpoint's when resuming (the rest may change, e.g. --epochs to extend). */
 const RUN_DEFINING: readonly (keyof TrainSettings)[] = [
-  'model', 'dataset', 'batch', 'opt', 'lr', 'momentum', 'weightDecay', 'schedule', 'augment', 'seed', 'trainLimit', 'testLimit', 'imageSize', 'channels',
+  'model', 'dataset', 'batch', 'opt', 'lr', 'momentum', 'weightDecay', 'schedule', 'augment', 'seed', 'trainLimit', 'testLimit', 'valSplit', 'earlyStop', 'imageSize', 'channels',
 ];
 
 export interface TrainRun {
   result: FitResult;
   net: Module;
+  /** `train` is what the model trained on: the training set less the validation split, when there is one. */
   data: TrainTestData;
+  validation: ImageDataset | null;
   normalization: { mean: number[]; std: number[] };
   settings: TrainSettings;
   outDir: string;
@@ -137,9 +147,12 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
     dataset: settings.dataset, dataDir: settings.dataDir, env: ctx.env, cwd: ctx.cwd,
     imageSize: settings.imageSize, channels: settings.channels, seed: settings.seed, skipBad: settings.skipBad, note,
   });
-  const data: TrainTestData = { ...loaded, train: limit(loaded.train, settings.trainLimit), test: limit(loaded.test, settings.testLimit) };
+  const limited = limit(loaded.train, settings.trainLimit);
+  const split = settings.valSplit === undefined ? null : splitForValidation(limited, settings.valSplit, settings.seed);
+  const data: TrainTestData = { ...loaded, train: split?.train ?? limited, test: limit(loaded.test, settings.testLimit) };
   const { train, test } = data;
-  note(`data: ${data.name} from ${data.source}: ${train.length} train / ${test.length} test images, ${train.numClasses} classes`);
+  const validation = split?.validation ?? null;
+  note(`data: ${data.name} from ${data.source}: ${train.length} train / ${validation ? `${validation.length} validation (${describeSplit(settings)}) / ` : ''}${test.length} test images, ${train.numClasses} classes`);
   note(`backend: ${backend}`);
 
   if (initial_?.ck.meta.dataset) {
@@ -164,9 +177,13 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
     transform: trainTransform(settings.augment, train.height, norm), reuseBuffer: true,
   });
   const testLoader = new DataLoader(test, { batchSize: Math.max(settings.batch, 256), transform: norm, reuseBuffer: true });
+  const validationLoader = validation ? new DataLoader(validation, { batchSize: Math.max(settings.batch, 256), transform: norm, reuseBuffer: true }) : null;
   const scheduler = makeScheduler(settings.schedule, optimizer, settings.lr, settings.epochs, trainLoader.length);
   note(`model: ${settings.model} (${net.numParameters().toLocaleString('en-US')} parameters), ${settings.opt} lr ${settings.lr}, schedule ${settings.schedule}, ` +
     `batch ${settings.batch}, ${settings.epochs} epochs, augment ${settings.augment}, seed ${settings.seed}`);
+  note(validation
+    ? `best: picked on validation accuracy${settings.earlyStop ? `; stops after ${settings.earlyStop} epoch(s) without a validation improvement` : ''}; the test set is only reported`
+    : 'best: picked on test accuracy (pass --val-split F to pick it on a validation split instead)');
 
   const progress = new TrainingProgress(ctx.err);
   const controller = new AbortController();
@@ -177,7 +194,8 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   let result: FitResult;
   try {
     result = await fit({
-      model: net, optimizer, train: trainLoader, test: testLoader, epochs: settings.epochs, scheduler,
+      model: net, optimizer, train: trainLoader, test: testLoader, validation: validationLoader, epochs: settings.epochs, scheduler,
+      earlyStopping: settings.earlyStop !== undefined ? { patience: settings.earlyStop } : null,
       generator: defaultGenerator,
       info: {
         model: { name: settings.model, config: config as { [key: string]: JsonValue } },
@@ -208,7 +226,21 @@ export async function runTraining(initial: TrainSettings, ctx: CommandContext, e
   } finally {
     process.removeListener('SIGINT', onSigint);
   }
-  return { result, net, data, normalization, settings, outDir, backend, seconds: (performance.now() - t0) / 1000 };
+  return { result, net, data, validation, normalization, settings, outDir, backend, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The validation split of `--val-split F`; a split that leaves a part empty is the user's to fix. */
+function splitForValidation(train: ImageDataset, fraction: number, seed: number): { train: ImageDataset; validation: ImageDataset } {
+  try {
+    return splitValidation(train, fraction, seed);
+  } catch (e) {
+    throw new UsageError(`--val-split ${fraction}: ${(e as Error).message}`);
+  }
+}
+
+/** "10 % of the training set, stratified, seed 0". */
+export function describeSplit(settings: Pick<TrainSettings, 'valSplit' | 'seed'>): string {
+  return `${+((settings.valSplit ?? 0) * 100).toFixed(2)} % of the training set, stratified, seed ${settings.seed}`;
 }
 
 /** The final `--json` line of a run. */
@@ -225,6 +257,10 @@ export function summaryJson(run: TrainRun): string {
     testAccuracy: r.final.accuracy,
     testLoss: r.final.loss,
     best: r.best,
+    ...(run.validation ? {
+      validationSplit: run.settings.valSplit, validationExamples: run.validation.length,
+      validationAccuracy: r.finalValidation?.accuracy, validationLoss: r.finalValidation?.loss, earlyStop: r.earlyStop,
+    } : {}),
     perClassAccuracy: Object.fromEntries(run.data.train.classNames.map((c, i) => [c, r.final.perClassAccuracy[i]])),
     confusion: r.final.confusion,
     seconds: run.seconds,

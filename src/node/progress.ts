@@ -94,7 +94,9 @@ export class TrainingProgress {
         const m = e.metrics;
         this.write(
           `epoch ${e.epoch}/${e.epochs}  train loss ${m.trainLoss.toFixed(4)} acc ${pct(m.trainAccuracy)}  ` +
-          `test loss ${m.testLoss.toFixed(4)} acc ${pct(m.testAccuracy)}  (${formatDuration(m.seconds)}, ${m.imagesPerSecond.toFixed(0)} img/s)${e.isBest ? '  best' : ''}`,
+          (m.validationAccuracy !== undefined ? `val loss ${m.validationLoss!.toFixed(4)} acc ${pct(m.validationAccuracy)}  ` : '') +
+          `test loss ${m.testLoss.toFixed(4)} acc ${pct(m.testAccuracy)}  (${formatDuration(m.seconds)}, ${m.imagesPerSecond.toFixed(0)} img/s)${e.isBest ? '  best' : ''}` +
+          (e.earlyStop ? `\nstopping early: no validation improvement since epoch ${e.earlyStop.bestEpoch} (patience ${e.earlyStop.patience})` : ''),
         );
         break;
       }

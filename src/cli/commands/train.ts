@@ -3,7 +3,9 @@ import { defineCommand } from '../command.js';
 import { choiceOption, floatOption, intOption, stringOption, type OptionSpecs } from '../options.js';
 import { formatPerClassTable } from '../../train/metrics.js';
 import { BACKEND_DEFAULT_TEXT, backendOption, OPTIMIZERS, SCHEDULES, percent } from '../runtime.js';
-import { AUGMENTATIONS, runTraining, summaryJson, type TrainSettings } from '../training.js';
+import { AUGMENTATIONS, describeSplit, runTraining, summaryJson, type TrainSettings } from '../training.js';
+import { UsageError } from '../errors.js';
+import type { ParsedArgs } from '../options.js';
 import { formatDuration } from '../../node/progress.js';
 
 export const TRAIN_DEFAULTS = {
@@ -37,9 +39,22 @@ const options: OptionSpecs = {
   'skip-bad': { type: 'boolean', description: 'image folders: skip images that cannot be read (with a note) instead of stopping' },
   init: { type: 'string', valueName: 'DIR', description: 'fine-tune: start from this checkpoint\'s model and weights (a zoo model, or one written by convkit import) instead of --model' },
   'test-limit': { type: 'string', valueName: 'N', description: 'use only the first N test images' },
+  'val-split': { type: 'string', valueName: 'F', description: 'hold out this fraction of the training set (e.g. 0.1; stratified, seeded by --seed) and pick the best checkpoint on its accuracy instead of the test set\'s', defaultText: 'none: best is picked on test accuracy' },
+  'early-stop': { type: 'string', valueName: 'PATIENCE', description: 'stop after PATIENCE epochs without a validation accuracy improvement (needs --val-split; the test set is never read for it)' },
   'image-size': { type: 'string', valueName: 'N', description: 'image folders: resize to NxN', defaultText: String(TRAIN_DEFAULTS.imageSize) },
   channels: { type: 'string', valueName: '1|3', description: 'image folders: 1 = grayscale, 3 = RGB', defaultText: String(TRAIN_DEFAULTS.channels) },
 };
+
+/** --val-split and --early-stop (which needs a validation split: it never reads the test set). */
+function validationSettings(v: ParsedArgs['values']): Pick<TrainSettings, 'valSplit' | 'earlyStop'> {
+  const valSplit = v['val-split'] === undefined ? undefined : floatOption(v, 'val-split', 0, { positive: true });
+  if (valSplit !== undefined && valSplit >= 1) throw new UsageError(`option --val-split is the fraction of the training set to hold out, between 0 and 1 (e.g. 0.1), got ${valSplit}`);
+  const earlyStop = v['early-stop'] === undefined ? undefined : intOption(v, 'early-stop', 0, { min: 1, max: 100_000 });
+  if (earlyStop !== undefined && valSplit === undefined) {
+    throw new UsageError(`--early-stop ${earlyStop} needs a validation split to watch: add --val-split F (e.g. --val-split 0.1); early stopping never reads the test set`);
+  }
+  return { ...(valSplit !== undefined ? { valSplit } : {}), ...(earlyStop !== undefined ? { earlyStop } : {}) };
+}
 
 export default defineCommand({
   name: 'train',
@@ -51,6 +66,7 @@ export default defineCommand({
     'convkit train --model lenet5 --epochs 5',
     'convkit train --model vggsmall --opt sgd --lr 0.05 --schedule cosine --augment crop --out runs/vgg',
     'convkit train --out runs/vgg --resume',
+    'convkit train --model vggsmall_bn --epochs 30 --val-split 0.1 --early-stop 5 --out runs/vgg-val',
     'convkit train --init imported/ --dataset fashion-mnist --epochs 2 --lr 1e-4 --out runs/finetune',
     'convkit train --dataset ./photos --image-size 32 --channels 3 --json',
   ],
@@ -80,6 +96,7 @@ export default defineCommand({
       init: stringOption(v, 'init'),
       trainLimit: v['train-limit'] === undefined ? undefined : intOption(v, 'train-limit', 0, { min: 1 }),
       testLimit: v['test-limit'] === undefined ? undefined : intOption(v, 'test-limit', 0, { min: 1 }),
+      ...validationSettings(v),
       imageSize: intOption(v, 'image-size', TRAIN_DEFAULTS.imageSize, { min: 4, max: 1024 }),
       channels: choiceOption(v, 'channels', ['1', '3'] as const, '1') === '3' ? 3 : 1,
     };
@@ -90,10 +107,15 @@ export default defineCommand({
       return 0;
     }
     const r = run.result;
+    const pickedOn = r.best?.metric === 'validationAccuracy' ? 'validation accuracy' : 'test accuracy';
+    if (r.earlyStop) {
+      ctx.out.write(`\nstopped early after epoch ${r.earlyStop.epoch} of ${settings.epochs}: validation accuracy last improved at epoch ${r.earlyStop.bestEpoch} (patience ${r.earlyStop.patience})\n`);
+    }
+    if (r.finalValidation) ctx.out.write(`\nvalidation accuracy ${percent(r.finalValidation.accuracy)} (loss ${r.finalValidation.loss.toFixed(4)}) on ${r.finalValidation.count} held-out training images (${describeSplit(run.settings)})`);
     ctx.out.write(`\ntest accuracy ${percent(r.final.accuracy)} (loss ${r.final.loss.toFixed(4)}) after ${r.epochsCompleted} epochs in ${formatDuration(run.seconds)}` +
-      (r.best ? `; best ${percent(r.best.value)} at epoch ${r.best.epoch}` : '') + '\n\n');
+      (r.best ? `; best ${pickedOn} ${percent(r.best.value)} at epoch ${r.best.epoch}` : '') + '\n\n');
     ctx.out.write(formatPerClassTable(r.final, run.data.train.classNames) + '\n\n');
-    ctx.out.write(`checkpoints: ${run.outDir}/last (final), ${run.outDir}/best (best test accuracy)\n`);
+    ctx.out.write(`checkpoints: ${run.outDir}/last (final), ${run.outDir}/best (best ${pickedOn})\n`);
     ctx.out.write(`next: convkit eval --checkpoint ${run.outDir}/best   or   convkit predict --checkpoint ${run.outDir}/best IMAGE...\n`);
     return 0;
   },
