@@ -1,0 +1,121 @@
+// Batch-norm kernels with the reference backend's precision: per-channel sums in f64 (in kDoubleLanes x 2
+// independent accumulators rather than one chain, so only the order of the f64 additions differs), elementwise
+// formulas in f64 rounded once (the same bits as the reference). Tasks are groups of channels (or of rows for
+// batchNormApply); a channel's arithmetic never depends on the split.
+#include <cmath>
+#include "../ops.h"
+#include "../parallel.h"
+#include "vec.h"
+
+namespace CK_ISA_NS {
+namespace {
+
+// Sum of f(x[i]) over i in [0, len) into f64 lane accumulators (acc0, acc1) and a scalar tail, for a vectorisable f.
+template <class F>
+inline void accumulateRow(const float* x, int64_t len, vdouble& acc0, vdouble& acc1, double& tail, F f) {
+  int64_t i = 0;
+  for (; i + 2 * kDoubleLanes <= len; i += 2 * kDoubleLanes) {
+    acc0 += f(loadWide(x + i));
+    acc1 += f(loadWide(x + i + kDoubleLanes));
+  }
+  for (; i < len; i++) tail += f(vdouble{} + static_cast<double>(x[i]))[0];
+}
+
+inline double laneTotal(vdouble acc0, vdouble acc1, double tail) {
+  const vdouble v = acc0 + acc1;
+  double s = 0;
+  for (int l = 0; l < kDoubleLanes; l++) s += v[l];
+  return s + tail;
+}
+
+// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass).
+inline void accumulateBackwardRow(const float* x, const float* gy, int64_t len, double m, double is, vdouble* acc,
+                                  double* tail) {
+  int64_t i = 0;
+  for (; i + kDoubleLanes <= len; i += kDoubleLanes) {
+    const vdouble g = loadWide(gy + i);
+    acc[0] += g;
+    acc[1] += g * (loadWide(x + i) - m) * is;
+  }
+  for (; i < len; i++) {
+    const double g = gy[i];
+    tail[0] += g;
+    tail[1] += g * (static_cast<double>(x[i]) - m) * is;
+  }
+}
+
+}  // namespace
+
+// x (N,C,HW) -> mean, variance (C): the mean, then the mean squared deviation from it (two passes, as the reference).
+void channelMoments(const float* x, int64_t n, int64_t c, int64_t hw, float* mean, float* variance) {
+  const double count = static_cast<double>(n) * static_cast<double>(hw);
+  const ck::ItemSplit s(c, 256);
+  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 4, [&](int t) {
+    for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
+      vdouble a0 = vdouble{}, a1 = vdouble{};
+      double tail = 0;
+      for (int64_t b = 0; b < n; b++) accumulateRow(x + (b * c + ch) * hw, hw, a0, a1, tail, [](vdouble v) { return v; });
+      const double m = laneTotal(a0, a1, tail) / count;
+      a0 = vdouble{};
+      a1 = vdouble{};
+      tail = 0;
+      for (int64_t b = 0; b < n; b++)
+        accumulateRow(x + (b * c + ch) * hw, hw, a0, a1, tail, [m](vdouble v) { const vdouble d = v - m; return d * d; });
+      mean[ch] = static_cast<float>(m);
+      variance[ch] = static_cast<float>(laneTotal(a0, a1, tail) / count);
+    }
+  });
+}
+
+// out = x * scale + shift in f64 with scale = invStd * weight, shift = bias - mean * scale (the reference's formula).
+void batchNormApply(const float* x, int64_t n, int64_t c, int64_t hw, const float* mean, const float* invStd,
+                    const float* weight, const float* bias, float* out) {
+  const ck::ItemSplit s(n * c, 1024);
+  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 2, [&](int t) {
+    for (int64_t row = s.begin(t); row < s.end(t); row++) {
+      const int64_t ch = row % c;
+      const double scale = static_cast<double>(invStd[ch]) * (weight ? static_cast<double>(weight[ch]) : 1.0);
+      const double shift = (bias ? static_cast<double>(bias[ch]) : 0.0) - static_cast<double>(mean[ch]) * scale;
+      const float* xr = x + row * hw;
+      float* orow = out + row * hw;
+      for (int64_t i = 0; i < hw; i++) orow[i] = static_cast<float>(static_cast<double>(xr[i]) * scale + shift);
+    }
+  });
+}
+
+// Training statistics: gx = invStd*w/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)); fixed statistics: gx = gy*w*invStd.
+// gWeight = sum(gy*xhat), gBias = sum(gy), all in f64 as the reference.
+void batchNormBackward(const float* x, const float* gy, int64_t n, int64_t c, int64_t hw, const float* mean,
+                       const float* invStd, const float* weight, bool training, float* gx, float* gWeight, float* gBias) {
+  const double count = static_cast<double>(n) * static_cast<double>(hw);
+  const ck::ItemSplit s(c, 256);
+  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 6, [&](int t) {
+    for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
+      const double m = mean[ch], is = invStd[ch], wv = weight ? static_cast<double>(weight[ch]) : 1.0;
+      vdouble acc[2] = {vdouble{}, vdouble{}};
+      double tail[2] = {0, 0};
+      for (int64_t b = 0; b < n; b++) accumulateBackwardRow(x + (b * c + ch) * hw, gy + (b * c + ch) * hw, hw, m, is, acc, tail);
+      double sumGy = tail[0], sumGyXhat = tail[1];
+      for (int l = 0; l < kDoubleLanes; l++) { sumGy += acc[0][l]; sumGyXhat += acc[1][l]; }
+      gWeight[ch] = static_cast<float>(sumGyXhat);
+      gBias[ch] = static_cast<float>(sumGy);
+      const double factor = wv * is / count;
+      for (int64_t b = 0; b < n; b++) {
+        const int64_t off = (b * c + ch) * hw;
+        const float* xr = x + off;
+        const float* gr = gy + off;
+        float* out = gx + off;
+        if (training) {
+          for (int64_t i = 0; i < hw; i++) {
+            const double xhat = (static_cast<double>(xr[i]) - m) * is;
+            out[i] = static_cast<float>(factor * (count * static_cast<double>(gr[i]) - sumGy - xhat * sumGyXhat));
+          }
+        } else {
+          for (int64_t i = 0; i < hw; i++) out[i] = static_cast<float>(static_cast<double>(gr[i]) * wv * is);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace CK_ISA_NS
