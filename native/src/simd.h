@@ -25,7 +25,18 @@ typedef float vfu __attribute__((vector_size(CK_VBYTES), aligned(4)));
 
 static inline vf vload(const float* p) { return *reinterpret_cast<const vfu*>(p); }
 static inline void vstore(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
-static inline vf vsplat(float x) { return vf{} + x; }
+// x in every lane (an intrinsic: `vf{} + x` would cost an add and turn -0 into +0).
+static inline vf vsplat(float x) {
+#if CK_VBYTES == 64
+  return (vf)_mm512_set1_ps(x);
+#elif CK_VBYTES == 32
+  return (vf)_mm256_set1_ps(x);
+#elif defined(__aarch64__)
+  return (vf)vdupq_n_f32(x);
+#else
+  return (vf)_mm_set1_ps(x);
+#endif
+}
 // a * b + c
 static inline vf fmadd(vf a, vf b, vf c) {
 #if CK_VBYTES == 64

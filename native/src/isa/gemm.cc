@@ -16,7 +16,7 @@ namespace {
 #if CK_VBYTES == 64
 constexpr int MR = 14, NV = 2, KC = 384, MC = 14 * 8;
 #else
-constexpr int MR = 6, NV = 2, KC = 256, MC = 6 * 20;
+constexpr int MR = 6, NV = 2, KC = 512, MC = 6 * 16;
 #endif
 constexpr int NR = NV * VL;
 constexpr int NC = 256;  // columns of a task's tile (a multiple of every level's NR)
@@ -30,6 +30,7 @@ __attribute__((always_inline)) inline void microFull(int kc, const float* __rest
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) acc[r][v] = load ? vload(c + r * ldc + v * VL) : vf{};
+#pragma GCC unroll 4
   for (int p = 0; p < kc; p++) {
     vf bv[NV];
 #pragma GCC unroll 4
