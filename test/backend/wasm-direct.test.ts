@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
 import { referenceBackend as ref } from '../../src/backend/reference/index.js';
-import { directConvAlgorithms, loadWasmBackend } from '../../src/backend/wasm/index.js';
+import { directConvAlgorithms } from '../../src/backend/wasm/conv-algorithm.js';
+import { loadWasmBackend } from '../../src/backend/wasm/index.js';
 
 function convGeometry(o: Partial<Conv2dGeometry> & { n: number; cIn: number; h: number; w: number; cOut: number; kh: number; kw: number }): Conv2dGeometry {
   const g = { strideH: 1, strideW: 1, padH: 0, padW: 0, dilationH: 1, dilationW: 1, groups: 1, outH: 0, outW: 0, ...o };

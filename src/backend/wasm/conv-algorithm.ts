@@ -1,8 +1,9 @@
 /**
- * Which algorithm the wasm backend uses for a convolution: the im2col + packed GEMM kernels (asm/conv.ts) or
+ * Which algorithm the wasm backend uses for a convolution: the im2col + packed GEMM kernels (asm/conv.ts),
  * Winograd, which pays an input and an output transform per tile (cheap per multiply only when channels are many)
  * to do fewer multiplies: F(4x4,3x3) (asm/winograd4.ts) 36 per 4x4 output tile and input channel instead of 144,
- * F(2x2,3x3) (asm/winograd.ts) 16 per 2x2 tile instead of 36.
+ * F(2x2,3x3) (asm/winograd.ts) 16 per 2x2 tile instead of 36 (convAlgorithm), or, where Winograd does not apply,
+ * direct kernels on a zero-padded copy of the input (asm/direct.ts) for small reductions (directConvAlgorithms).
  */
 import type { Conv2dGeometry } from '../backend.js';
 
@@ -55,5 +56,55 @@ export function backwardInputAsForward(g: Conv2dGeometry): Conv2dGeometry {
   return {
     n: g.n, cIn: g.cOut, h: g.outH, w: g.outW, cOut: g.cIn, kh: 3, kw: 3, strideH: 1, strideW: 1,
     padH: 2 - g.padH, padW: 2 - g.padW, dilationH: 1, dilationW: 1, groups: 1, outH: g.h, outW: g.w,
+  };
+}
+
+/** Direct kernels (asm/direct.ts) or im2col + GEMM (asm/conv.ts), for a convolution Winograd does not take. */
+export type DirectOrGemm = 'direct' | 'gemm';
+
+/** The algorithm of each pass of a convolution with geometry g on the wasm backend, where Winograd does not apply. */
+export interface DirectConvAlgorithms {
+  forward: DirectOrGemm;
+  backwardInput: DirectOrGemm;
+  backwardWeight: DirectOrGemm;
+}
+
+/**
+ * For a convolution Winograd does not take (convAlgorithm is asked first): direct kernels or the GEMM path per
+ * pass, from the geometry alone (never from the thread count, so 1 and N threads run the same kernels and give the
+ * same bits). The direct kernels win where the reduction r = C/g*KH*KW is small, so im2col's copy is most of the
+ * GEMM path's work (1.2-6x at r <= 32), and lose from r = 576 (0.62-0.93x):
+ * - forward: r <= 32, or r <= 150, or r <= 288 on output rows of 16 px or more;
+ * - weight gradient: 4 <= r <= 32, or r <= 150 on rows of 8 px or more, or r <= 288 on rows of 28 px (a multiple of 4);
+ * - input gradient (t = O/g*KH*KW taps): depthwise with t <= 150, or stride 1 with whole 4-channel blocks (C/g a
+ *   multiple of 4) on input rows of 28 px or more and t <= 288.
+ * Past r = 32 (and for every input gradient) the padded copy must also fit a 1 MiB per-thread scratch. The per-layer
+ * measurements behind each bound: README.md in this folder, "Direct or GEMM".
+ * A first layer's input gradient is never computed (autograd skips it).
+ */
+export function directConvAlgorithms(g: Conv2dGeometry): DirectConvAlgorithms {
+  const cg = g.cIn / g.groups, og = g.cOut / g.groups, reduction = cg * g.kh * g.kw;
+  const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
+  const depthwise = g.groups > 1 && cg === 1;
+  // asm/direct.ts's layout of the padded input: cg planes of rows x (strideW phases of phaseLen floats).
+  const phaseLen = Math.ceil((Math.ceil(g.outW / 16) * 16 + Math.floor((g.kw - 1) * g.dilationW / g.strideW)) / 4) * 4;
+  const planeBytes = cg * ((g.outH - 1) * g.strideH + (g.kh - 1) * g.dilationH + 1) * g.strideW * phaseLen * 4;
+  const fits = planeBytes <= 1 << 20;
+  // The GEMM path reads an ungrouped pointwise conv in place (no im2col): leave it there.
+  const eligible = !pointwise || g.groups > 1;
+  const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
+  // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
+  const backwardWeight = eligible && reduction >= 4 &&
+    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 28 && g.outW % 4 === 0))));
+  // The input gradient as a stride-1 direct convolution of gy spread onto the input grid (og*KH*KW taps).
+  const spreadPhaseLen = Math.ceil((Math.ceil(g.w / 16) * 16 + (g.kw - 1) * g.dilationW) / 4) * 4;
+  const spreadBytes = og * (g.h + (g.kh - 1) * g.dilationH) * spreadPhaseLen * 4;
+  const taps = og * g.kh * g.kw;
+  const backwardInput = spreadBytes <= 1 << 20 && ((depthwise && taps <= 150) ||
+    (g.strideH === 1 && g.strideW === 1 && cg % 4 === 0 && g.w >= 28 && taps <= 288));
+  return {
+    forward: forward ? 'direct' : 'gemm',
+    backwardWeight: backwardWeight ? 'direct' : 'gemm',
+    backwardInput: backwardInput ? 'direct' : 'gemm',
   };
 }

@@ -292,3 +292,15 @@ export class WasmHeap {
     return this.scopes.length;
   }
 }
+
+/** The shared memory and its maximum size in bytes. */
+export function createSharedMemory(): { memory: WebAssembly.Memory; maximumBytes: number } {
+  // 4 GiB of address space (wasm32's limit) where the host allows it; shared memories reserve their maximum.
+  for (const maximum of [65536, 16384, 4096]) {
+    try {
+      return { memory: new WebAssembly.Memory({ initial: 64, maximum, shared: true }), maximumBytes: maximum * 65536 };
+    } catch { /* try a smaller reservation */ }
+  }
+  throw new Error('wasm backend: this host cannot create a shared WebAssembly.Memory ' +
+    '(in browsers the page must be crossOriginIsolated: serve it with COOP same-origin and COEP require-corp)');
+}

@@ -1,61 +1,19 @@
 /**
- * The `wasm` backend: AssemblyScript kernels (asm/, f32x4 SIMD) on one shared WebAssembly.Memory, run by a
- * pool of threads. Anything not ported here is the reference backend's function (the object spreads it).
- *
- * Design
- * - Build: `npm run build:wasm` (part of `npm run build` and `prepare`) compiles asm/index.ts into
- *   src/backend/wasm/kernels.wasm and copies it to dist/backend/wasm/kernels.wasm; the loader finds it next
- *   to this module in both trees (Node reads it through src/node/wasm-node.ts, browsers fetch it). The build
- *   stamps kernels.wasm and kernels-stamp.ts with one number from the asm/ sources; a kernels.wasm whose stamp
- *   differs from the one this JavaScript was compiled with is refused (kernels-check.ts).
- * - Memory: one shared memory, [static data | control block | heap]. Inside a scope (`scope(fn)` or
- *   `beginScope()`..`endScope()`, which fit() and the lab use per step) `alloc(n)` returns a view of a heap block
- *   (a WasmFloat32Array), so kernels take `array.byteOffset` as the address: no copy between kernels, and the
- *   scope's end returns every block it allocated (except `keep(array)` ones and arrays in fn's result). Outside
- *   any scope `alloc(n)` returns a plain GC-owned Float32Array: a plain synchronous loop never lets finalizers
- *   run, so only the garbage collector can keep its memory flat; kernels copy such arrays (and any other
- *   foreign array) into temporary heap blocks around the call. Blocks come from size classes with free lists
- *   (heap.ts) and also return by `release(array)`, or, for blocks kept past their scope, when the
- *   FinalizationRegistry sees the array (and its subarrays) collected. Growth never invalidates views: the
- *   buffer of a shared memory never detaches.
- * - Persistent memory: layers' parameters (nn `Parameter.zeros`) and optimizer state come from `allocState`, a heap
- *   block outside every scope (heap.allocPersistent), returned by finalization once the parameter or optimizer is
- *   collected. Kernels read the weights by address and the update kernels write parameters and state in place, so
- *   only activations and gradients made outside a scope are ever copied. (GC-owned optimizer state cost ~8% of
- *   the MLP benchmark's images per CPU-second, 1 thread; GC-owned parameters cost a copy of every weight matrix per
- *   forward, backward and optimizer step: heap parameters gave ~9% more images per CPU-second on MLP training and
- *   ~2% on MLP inference, 1 thread, 2026-11-25.) Since only finalization returns these blocks and a synchronous loop never
- *   lets it run, they have a budget (a quarter of the memory's maximum, 1 GiB on wasm32; `setPersistentBudget`):
- *   past it, or when the memory cannot grow (its maximum, or `setMemoryLimit`), allocState returns a GC-owned
- *   array instead, which is slower but never wrong. Copies of heap arrays (slice, map) are plain Float32Arrays.
- * - Threads: workers instantiate the same module on the same memory (threads.ts). A kernel call writes its job
- *   into the control block, cut into shares (a few per thread), wakes the workers, takes shares itself like
- *   they do, and returns when all are done, so every kernel is synchronous for the ops and a worker the OS has
- *   not scheduled yet only means the caller does more of the shares. Node: worker_threads, unref'd so scripts
- *   exit; the main thread blocks in Atomics.wait after a 0.5 ms spin (SPIN_MS in threads.ts). Browsers: Web Workers when
- *   `crossOriginIsolated` (the calling thread spins on Atomics.load, as a page's main thread may not block);
- *   otherwise one thread (Chromium still creates a shared WebAssembly.Memory in a page that is not isolated, it
- *   only cannot hand it to workers; a host that refuses shared memory altogether makes `setBackend('wasm')` fail
- *   with a message, and 'reference' remains).
- * - Determinism: work is split by output elements only (rows/columns of C, images, channels, planes), and every
- *   output element is reduced in the same order whatever the split and whichever thread runs its share, so 1 and
- *   N threads give identical bits.
- *   GEMM accumulates in f32 with mul then add (no FMA: relaxed-simd's madd may or may not fuse depending on the
- *   CPU, which would make results machine-dependent).
- * - Convolutions: im2col + packed GEMM (asm/conv.ts) by default. 3x3 stride-1 ones with enough channels use
- *   Winograd (the rule is convAlgorithm in conv-algorithm.ts): F(4x4,3x3) for the forward pass and the input
- *   gradient (asm/winograd4.ts; F(2x2,3x3) in asm/winograd.ts remains for setConvAlgorithm('winograd')), F(3x3,2x2)
- *   for the weight gradient (asm/winograd.ts), each a GEMM per transformed tile position.
- *   Otherwise, small reductions and depthwise layers use direct kernels on a zero-padded copy of the input
- *   (asm/direct.ts; the rule is directConvAlgorithms below). Both rules read the geometry alone, so the thread
- *   count never changes which kernel (and which bits) a layer gets.
+ * The `wasm` backend's kernel table: AssemblyScript kernels (asm/, f32x4 SIMD) on one shared WebAssembly.Memory,
+ * run by a pool of threads; anything not ported is the reference backend's function (the object spreads it).
+ * How memory, threads, determinism and the convolution algorithms work, and the measurements behind the rules:
+ * README.md in this folder.
  */
 import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type Conv2dGeometry, type Pool2dGeometry, type UnaryOp } from '../backend.js';
 import { referenceBackend } from '../reference/index.js';
-import { backwardInputAsForward, CONV_ALGORITHMS, convAlgorithm, winogradEligible, type ConvAlgorithm, type ConvPass } from './conv-algorithm.js';
-import { WasmHeap } from './heap.js';
+import {
+  backwardInputAsForward, CONV_ALGORITHMS, convAlgorithm, directConvAlgorithms, winogradEligible,
+  type ConvAlgorithm, type ConvPass, type DirectConvAlgorithms,
+} from './conv-algorithm.js';
+import { createSharedMemory, WasmHeap } from './heap.js';
 import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
-import { browserPlatform, isNode, type WasmPlatform } from './platform.js';
+import { arraysIn, collapseBroadcast, collapseReduce, Marshal } from './marshal.js';
+import { loadPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
 const KERNELS = [
@@ -80,9 +38,9 @@ export const REQUIRED_EXPORTS: RequiredKernelExports = {
  * on the calling thread only: waking the workers and waiting for them costs some microseconds.
  */
 const DEFAULT_PARALLEL_WORK = 20_000;
-/** Rough single-thread costs in nanoseconds, for the split decision only (results never depend on it). */
 /** Shares per thread for kernels whose shares are independent (images, planes, rows): see sharesFor. */
 const SHARES_PER_THREAD = 4;
+/** Rough single-thread costs in nanoseconds, for the split decision only (results never depend on it). */
 const NS_PER_MAC = 1 / 25, NS_PER_STREAMED_FLOAT = 0.3, NS_PER_SCALAR_F64 = 3;
 const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', 'tanh', 'gelu']);
 /**
@@ -90,66 +48,6 @@ const TRANSCENDENTAL: ReadonlySet<UnaryOp> = new Set(['exp', 'log', 'sigmoid', '
  * in cache), or scalar f64 for sigmoid and tanh. The backward streams two inputs, like `binary`.
  */
 const activationCost = (a: Activation): number => (a === 'sigmoid' || a === 'tanh' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT);
-
-/** Direct kernels (asm/direct.ts) or im2col + GEMM (asm/conv.ts), for a convolution Winograd does not take. */
-export type DirectOrGemm = 'direct' | 'gemm';
-
-/** The algorithm of each pass of a convolution with geometry g on the wasm backend. */
-export interface DirectConvAlgorithms {
-  forward: DirectOrGemm;
-  backwardInput: DirectOrGemm;
-  backwardWeight: DirectOrGemm;
-}
-
-/**
- * For a convolution Winograd does not take (see conv-algorithm.ts, which is checked first): direct kernels or the
- * GEMM path per pass, from the geometry alone (never from the thread count, so
- * 1 and N threads run the same kernels and give the same bits).
- *
- * Measured (CPU time of one call, 1 thread, batch 64, direct vs im2col + GEMM; 2026-11-25, a loaded 2-core x86):
- * - forward: direct wins for every reduction r = C/g*KH*KW <= 32 measured (LeNet conv1 1.65x, vggsmall conv1 1.23x,
- *   resnet20 conv1 1.46x, 3->16 stride 2 1.51x, depthwise 3x3 on 32-128 channels at 14-56 px 2.2-6x), and up to
- *   r = 150 at any width (r 36..75 1.3-1.5x, LeNet conv2 r 150 at 10 px 1.36x, r 144 at 32 px 1.47x); at r = 288
- *   it wins at 16 and 28 px (1.22x, 1.11x) but loses at 14 px (0.94x), and at r = 576 it ties or loses (1.00x at
- *   8 px, 0.93x at 14 px).
- * - weight gradient: direct wins for r <= 32 (LeNet conv1 3.0x, vggsmall conv1 2.1x, resnet20 conv1 1.9x, depthwise
- *   2.3-9x), up to r = 150 (r 54 1.62x, r 72 at 16 px 1.08x, r 144 at 32 px 1.40x, LeNet conv2 r 150 at 10 px 1.05x;
- *   r 144 stride 2 at 16 px ties, 0.99x), and at r = 288 on 28 px rows (1.13x); it ties at r = 288 on 16 / 14 px
- *   (1.00x / 1.01x) and loses at r = 576 on 8 px (0.62x).
- * - input gradient (t = O/g*KH*KW taps): depthwise wins 2.4-5.8x on the depthwise shapes above, and 2.4x / 1.4x
- *   with multiplier 2 / 4 and 5x5 kernels (t 50 / 100). Ungrouped, it wins only with C a multiple of 4 (whole
- *   4-channel blocks) on wide rows: 16 -> 16 at 32 px (t 144) 1.26x, 4 -> 16 at 28 px 1.09x, 32 -> 32 at 28 px
- *   1.01x; it loses with odd channel counts (LeNet conv2 0.66x, C = 1 or 3: 0.48-0.89x), on 16 px rows (8 -> 32
- *   0.95x) and at 14 / 8 px (0.84-0.88x). Strided ungrouped layers spread gy with s*s zeros: GEMM.
- *   A first layer's input gradient is never computed (autograd skips it).
- * Larger reductions also need a padded input copy that fits a 1 MiB per-thread scratch.
- */
-export function directConvAlgorithms(g: Conv2dGeometry): DirectConvAlgorithms {
-  const cg = g.cIn / g.groups, og = g.cOut / g.groups, reduction = cg * g.kh * g.kw;
-  const pointwise = g.kh === 1 && g.kw === 1 && g.strideH === 1 && g.strideW === 1 && g.padH === 0 && g.padW === 0;
-  const depthwise = g.groups > 1 && cg === 1;
-  // asm/direct.ts's layout of the padded input: cg planes of rows x (strideW phases of phaseLen floats).
-  const phaseLen = Math.ceil((Math.ceil(g.outW / 16) * 16 + Math.floor((g.kw - 1) * g.dilationW / g.strideW)) / 4) * 4;
-  const planeBytes = cg * ((g.outH - 1) * g.strideH + (g.kh - 1) * g.dilationH + 1) * g.strideW * phaseLen * 4;
-  const fits = planeBytes <= 1 << 20;
-  // The GEMM path reads an ungrouped pointwise conv in place (no im2col): leave it there.
-  const eligible = !pointwise || g.groups > 1;
-  const forward = eligible && (reduction <= 32 || (fits && (reduction <= 150 || (reduction <= 288 && g.outW >= 16))));
-  // The direct weight gradient tiles 4 taps at a time, so it needs r >= 4.
-  const backwardWeight = eligible && reduction >= 4 &&
-    (reduction <= 32 || (fits && g.outW >= 8 && (reduction <= 150 || (reduction <= 288 && g.outW >= 28 && g.outW % 4 === 0))));
-  // The input gradient as a stride-1 direct convolution of gy spread onto the input grid (og*KH*KW taps).
-  const spreadPhaseLen = Math.ceil((Math.ceil(g.w / 16) * 16 + (g.kw - 1) * g.dilationW) / 4) * 4;
-  const spreadBytes = og * (g.h + (g.kh - 1) * g.dilationH) * spreadPhaseLen * 4;
-  const taps = og * g.kh * g.kw;
-  const backwardInput = spreadBytes <= 1 << 20 && ((depthwise && taps <= 150) ||
-    (g.strideH === 1 && g.strideW === 1 && cg % 4 === 0 && g.w >= 28 && taps <= 288));
-  return {
-    forward: forward ? 'direct' : 'gemm',
-    backwardWeight: backwardWeight ? 'direct' : 'gemm',
-    backwardInput: backwardInput ? 'direct' : 'gemm',
-  };
-}
 
 /** Backend's optional members that the wasm backend always has. */
 type PresentOnWasm = 'allocUninitialized' | 'conv2dFused' | 'threads' | 'setThreads' | 'scope' | 'beginScope' | 'endScope' | 'keep' | 'release';
@@ -198,127 +96,12 @@ export interface WasmBackend extends Omit<Backend, PresentOnWasm>, Required<Pick
   measureSimdPeak(iterations: number, nt: number): number;
 }
 
-/** One kernel call's argument marshalling: heap arrays pass by address, others through temporary blocks. */
-class Marshal {
-  private temps: number[] = [];
-  private outputs: { array: Float32Array | Int32Array; offset: number; length: number; ptr: number }[] = [];
-  constructor(private readonly heap: WasmHeap) {}
-
-  private temp(array: Float32Array | Int32Array, offset: number, length: number, copyIn: boolean): number {
-    const ptr = this.heap.allocBlock(Math.max(4, length * 4));
-    this.temps.push(ptr);
-    if (copyIn) {
-      const view = array instanceof Int32Array ? new Int32Array(this.heap.buffer, ptr, length) : new Float32Array(this.heap.buffer, ptr, length);
-      view.set(array.subarray(offset, offset + length));
-    }
-    return ptr;
-  }
-
-  /** Address of array[offset..offset+length) for reading. */
-  in(array: Float32Array | Int32Array, offset = 0, length = array.length - offset): number {
-    if (this.heap.owns(array)) return array.byteOffset + offset * 4;
-    return this.temp(array, offset, length, true);
-  }
-
-  /** Address of array[offset..offset+length) for writing (read too when `reads`). */
-  out(array: Float32Array | Int32Array, offset = 0, length = array.length - offset, reads = false): number {
-    if (this.heap.owns(array)) return array.byteOffset + offset * 4;
-    const ptr = this.temp(array, offset, length, reads);
-    this.outputs.push({ array, offset, length, ptr });
-    return ptr;
-  }
-
-  finish(): void {
-    for (const o of this.outputs) {
-      const view = o.array instanceof Int32Array ? new Int32Array(this.heap.buffer, o.ptr, o.length) : new Float32Array(this.heap.buffer, o.ptr, o.length);
-      o.array.set(view, o.offset);
-    }
-    for (const t of this.temps) this.heap.freeBlock(t);
-    this.temps = [];
-    this.outputs = [];
-  }
-}
-
-/** Collapse a broadcast pair to at most 4 dims with strides; null when more remain (the reference handles it). */
-function collapseBroadcast(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]):
-  { dims: number[]; sa: number[]; sb: number[] } | null {
-  const rank = outShape.length;
-  const strides = (shape: readonly number[]): number[] => {
-    const s = new Array<number>(rank).fill(0);
-    let acc = 1;
-    for (let i = shape.length - 1; i >= 0; i--) {
-      const oi = rank - shape.length + i;
-      s[oi] = shape[i] === 1 ? 0 : acc;
-      acc *= shape[i]!;
-    }
-    return s;
-  };
-  const sa0 = strides(aShape), sb0 = strides(bShape);
-  const dims: number[] = [], sa: number[] = [], sb: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const d = outShape[i]!;
-    if (d === 1) continue;
-    const last = dims.length - 1;
-    // Merge into the previous dim when both inputs step through them as one contiguous (or broadcast) run.
-    if (last >= 0 && sa[last] === sa0[i]! * d && sb[last] === sb0[i]! * d) {
-      dims[last]! *= d;
-      sa[last] = sa0[i]!;
-      sb[last] = sb0[i]!;
-      continue;
-    }
-    dims.push(d); sa.push(sa0[i]!); sb.push(sb0[i]!);
-  }
-  if (dims.length > 4) return null;
-  while (dims.length < 4) { dims.unshift(1); sa.unshift(0); sb.unshift(0); }
-  return { dims, sa, sb };
-}
-
-/** Reduce pattern as x (k1, r1, k2, r2) -> out (k1, k2); null when the kept/reduced runs do not fit it. */
-function collapseReduce(shape: readonly number[], axes: readonly number[]): [number, number, number, number] | null {
-  const runs: { reduced: boolean; size: number }[] = [];
-  shape.forEach((d, i) => {
-    if (d === 1) return;
-    const reduced = axes.includes(i);
-    const last = runs[runs.length - 1];
-    if (last && last.reduced === reduced) last.size *= d;
-    else runs.push({ reduced, size: d });
-  });
-  if (runs.length === 0) return [1, 1, 1, 1];
-  if (runs[0]!.reduced) runs.unshift({ reduced: false, size: 1 });
-  // runs now alternate K, R, K, R...
-  if (runs.length > 4) return null;
-  // (K, R): reduce rows as contiguous runs (the kernel's 16-lane path), not as a strided column walk.
-  if (runs.length === 2) return [runs[0]!.size, 1, 1, runs[1]!.size];
-  const size = (i: number) => runs[i]?.size ?? 1;
-  return [size(0), size(1), size(2), size(3)];
-}
-
-async function loadPlatform(): Promise<WasmPlatform> {
-  if (!isNode()) return browserPlatform();
-  // A variable specifier keeps bundlers from pulling Node-only glue into browser builds.
-  const glue = '../../node/wasm-node.js';
-  const mod = (await import(/* @vite-ignore */ glue)) as { nodePlatform: WasmPlatform };
-  return mod.nodePlatform;
-}
-
-/** The shared memory and its maximum size in bytes. */
-function createMemory(): { memory: WebAssembly.Memory; maximumBytes: number } {
-  // 4 GiB of address space (wasm32's limit) where the host allows it; shared memories reserve their maximum.
-  for (const maximum of [65536, 16384, 4096]) {
-    try {
-      return { memory: new WebAssembly.Memory({ initial: 64, maximum, shared: true }), maximumBytes: maximum * 65536 };
-    } catch { /* try a smaller reservation */ }
-  }
-  throw new Error('wasm backend: this host cannot create a shared WebAssembly.Memory ' +
-    '(in browsers the page must be crossOriginIsolated: serve it with COOP same-origin and COEP require-corp)');
-}
-
 async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const platform = await loadPlatform();
   const bytes = await platform.loadKernels();
   const module = await WebAssembly.compile(bytes);
   checkKernelsModule(module);
-  const { memory, maximumBytes } = createMemory();
+  const { memory, maximumBytes } = createSharedMemory();
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   // Before any layout is derived from the module: a kernels.wasm from other asm/ sources is refused here.
   checkKernelsInstance(instance.exports, REQUIRED_EXPORTS);
@@ -723,23 +506,6 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
   const adaptive = threads === undefined && platform.spawnWorker !== null && platform.threadsFromUser?.() !== true;
   await pool.setThreads(threads ?? (platform.spawnWorker ? platform.defaultThreads() : 1), { adaptive });
   return backend;
-}
-
-/** Float32Arrays directly in a scope's result: arrays, `{ data }` objects (tensors) and arrays of those. */
-function arraysIn(value: unknown): Float32Array[] {
-  const found: Float32Array[] = [];
-  const visit = (v: unknown, depth: number): void => {
-    if (v instanceof Float32Array) found.push(v);
-    else if (Array.isArray(v) && depth < 2) v.forEach((e) => visit(e, depth + 1));
-    else if (v && typeof v === 'object' && depth < 2) {
-      const data = (v as { data?: unknown; grad?: unknown }).data;
-      if (data instanceof Float32Array) found.push(data);
-      const grad = (v as { grad?: { data?: unknown } | null }).grad;
-      if (grad && grad.data instanceof Float32Array) found.push(grad.data);
-    }
-  };
-  visit(value, 0);
-  return found;
 }
 
 let shared: Promise<WasmBackend> | null = null;

@@ -61,3 +61,12 @@ export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
 }
+
+/** This host's platform: Node's glue (src/node/wasm-node.ts, imported only in Node) or the browser's above. */
+export async function loadPlatform(): Promise<WasmPlatform> {
+  if (!isNode()) return browserPlatform();
+  // A variable specifier keeps bundlers from pulling Node-only glue into browser builds.
+  const glue = '../../node/wasm-node.js';
+  const mod = (await import(/* @vite-ignore */ glue)) as { nodePlatform: WasmPlatform };
+  return mod.nodePlatform;
+}
