@@ -10,11 +10,9 @@
 // (GEMM_SCRATCH floats for the GEMM, then the im2col / patch buffers).
 // Work is split over output elements only, and each output element is always reduced in the same order,
 // so 1 and N threads give identical bits.
-import { gemmST, GEMM_SCRATCH, NR } from './gemm';
 
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+import { addr, gi, part, zeroFloats } from './common';
+import { gemmST, GEMM_SCRATCH, NR } from './gemm';
 
 // Short runs (an image row, tens of floats): inline loops, cheaper than memory.copy/fill's call for so few bytes.
 @inline function copyFloats(dst: usize, src: usize, len: i32): void {
@@ -26,11 +24,6 @@ import { gemmST, GEMM_SCRATCH, NR } from './gemm';
   for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), v128.load(addr(src, t)));
   // The last 1-3 floats as one vector ending at len (rewriting a few with the same values): no scalar tail.
   if (t < len) v128.store(addr(dst, len - 4), v128.load(addr(src, len - 4)));
-}
-@inline function zeroFloats(dst: usize, len: i32): void {
-  let t = 0;
-  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), f32x4.splat(0));
-  for (; t < len; t++) store<f32>(addr(dst, t), 0);
 }
 
 // x points at channel 0 of nch channels (each H*W) of one image; col is (nch*KH*KW, q1-q0):

@@ -16,11 +16,9 @@
 // in f64, lanes summed last), whichever block, tile or share computes it, so 1 and N threads give identical bits.
 // No FMA.
 
+import { addr, gi, part, zeroFloats } from './common';
 import { maxPool2x2Row } from './pool';
 
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 @inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 @inline function align64(p: usize): usize { return (p + 63) & ~(<usize>63); }
 // ReLU exactly as asm/fused.ts's epilogue computes it (+0 where v <= 0, else v; NaN stays NaN), so a fused ReLU has
@@ -40,11 +38,6 @@ import { maxPool2x2Row } from './pool';
   let t = 0;
   for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), v128.load(addr(src, t)));
   for (; t < len; t++) store<f32>(addr(dst, t), load<f32>(addr(src, t)));
-}
-@inline function zeroFloats(dst: usize, len: i32): void {
-  let t = 0;
-  for (; t + 4 <= len; t += 4) v128.store(addr(dst, t), f32x4.splat(0));
-  for (; t < len; t++) store<f32>(addr(dst, t), 0);
 }
 
 // Fills `rows` padded rows of nch channels: local row R of channel c is image row rowAbs0 + R - pH of src's

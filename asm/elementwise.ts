@@ -2,12 +2,7 @@
 // is computed by exactly one thread with the same arithmetic, so 1 and N threads give identical bits.
 // Transcendentals are computed in f64 and rounded once, like the reference backend.
 
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
-// A range split aligned to multiples of 4 floats, so SIMD loops of neighbouring threads do not overlap.
-@inline function part4(total: i32, tid: i32, nt: i32): i32 {
-  return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
-}
+import { addr, part, part4 } from './common';
 
 // Unary op codes: the op's index in UNARY_OPS (src/backend/backend.ts), which the host passes; test/backend/wasm-kernels.test.ts
 // runs every op of that list here against the reference backend.

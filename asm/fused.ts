@@ -4,11 +4,7 @@
 // binary add, unary relu/sigmoid/tanh; the JS gradient formulas in src/autograd/gradients.ts), so the fused
 // result has the same bits as the unfused one, and 1 and N threads agree.
 
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
-@inline function part4(total: i32, tid: i32, nt: i32): i32 {
-  return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
-}
+import { addr, part, part4 } from './common';
 
 // Activation codes: the index in ACTIVATIONS (src/backend/backend.ts), checked the same way.
 @inline function activate(act: i32, v: f32): f32 {

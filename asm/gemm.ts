@@ -7,6 +7,8 @@
 // f32 add, no FMA), in blocks of k that only store the f32 sum and load it back: the result of an element does not
 // depend on the blocking or on which tile, edge path or thread computed it, so 1 and N threads give identical bits.
 
+import { gi } from './common';
+
 export const MR: i32 = 2;
 export const NR: i32 = 16;
 export const KC: i32 = 256;
@@ -185,8 +187,6 @@ function packA(transA: bool, a: usize, lda: i32, i0: i32, mc: i32, p0: i32, kc: 
 // see conv.ts). The packed panels are the same as packB's, so the arithmetic is too.
 export const B_DENSE: i32 = 0;
 export const B_IM2COL_T: i32 = 2;
-
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
 
 // One run of `len` output positions (oy, ox..ox+len) of tap (c, i, j): writes x[c, iy, ix0 + t*sW] (0 outside
 // the image) for t < len to dst + t*step bytes. The in-image part is found once, so the copy loop has no tests.

@@ -2,8 +2,7 @@
 // reference backend (and the logSoftmax kernel). Threads split rows; each row is computed by one thread in a
 // fixed order, so any split gives identical bits.
 
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+import { addr, part } from './common';
 
 // x is (rows, cols), target (rows) i32 (< 0: an ignored row, loss 0 and gradient 0), weight (cols) or 0 for none.
 // For each row r with t = target[r]:

@@ -15,10 +15,10 @@
 // kernels (bench/batchnorm.ts, medians of four runs): channelMoments 0.34-0.57x, batchNormApply 0.55-0.71x
 // (memory-bound at the first stage: as fast as a copy), batchNormBackward 0.49-0.75x.
 
+import { addr, part } from './common';
+
 const BLOCK = 256;
 
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 @inline function promoteLow(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
 @inline function promoteHigh(v: v128): v128 { return f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1)); }
 @inline function laneSum(lo: v128, hi: v128): f64 {

@@ -3,11 +3,7 @@
 // (aligned to 4 floats) and any split gives identical bits; the scalar tail uses the same f32 operations as
 // the SIMD lanes.
 
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
-@inline function part4(total: i32, tid: i32, nt: i32): i32 {
-  return tid >= nt ? total : min<i32>(total, part((total + 3) >> 2, tid, nt) << 2);
-}
+import { addr, part, part4 } from './common';
 
 // SGD (torch.optim.SGD's order):
 //   d = sign*g + weightDecay*p

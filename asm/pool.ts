@@ -4,9 +4,7 @@
 //   n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW
 // (dilation is used by max pooling only; average pooling has dilation 1).
 
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+import { addr, gi, part } from './common';
 
 // x is (N,C,H,W); out and argmax are (N,C,OH,OW); argmax is the flat h*W+w index inside the plane, or 0 (the
 // address) when only the maxima are wanted.

@@ -18,11 +18,9 @@
 // Determinism: a tile's outputs depend only on that tile's inputs and on U, and are computed by the same
 // arithmetic (4-lane vectors whose lanes are tiles; the GEMM reduces each column in the same order whatever the
 // number of columns) wherever the tile falls in a share or a chunk, so 1 and N threads give identical bits.
-import { gemmST, GEMM_SCRATCH } from './gemm';
 
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
+import { addr, gi, part } from './common';
+import { gemmST, GEMM_SCRATCH } from './gemm';
 
 /** Tiles per GEMM chunk (the GEMM's column count); a multiple of the micro-kernel's 16 columns. */
 export const WINOGRAD_TILES: i32 = 128;

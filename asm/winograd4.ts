@@ -20,12 +20,10 @@
 //
 // Determinism: as in winograd.ts, a tile's outputs depend only on its own inputs and U, and lanes are tiles, so the
 // split of tiles over threads and chunks never changes any bit.
+
+import { addr, gi, part } from './common';
 import { gemmPackedAST, GEMM_SCRATCH, packedAIndex, packedASize } from './gemm';
 import { filterTap, padRow } from './winograd';
-
-@inline function gi(geom: usize, i: i32): i32 { return load<i32>(geom + (<usize>i << 2)); }
-@inline function addr(base: usize, floats: i32): usize { return base + (<usize>floats << 2); }
-@inline function part(total: i32, tid: i32, nt: i32): i32 { return <i32>((<i64>total * tid) / nt); }
 
 /** Tiles per GEMM chunk (the GEMMs' column count); a multiple of 16. 64 tiles are 1,024 outputs per channel. */
 export const WINOGRAD4_TILES: i32 = 64;
