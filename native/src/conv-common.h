@@ -17,6 +17,13 @@ void im2col(const float* x, int cg, const ConvGeom& g, float* col);
 // col (cg*KH*KW, OH*OW) added into gx planes (cg, H, W), in a fixed order.
 void col2imAdd(const float* col, int cg, const ConvGeom& g, float* gx);
 
+// Winograd F(4x4,3x3) (winograd.cc): 3x3, stride 1, dilation 1, one group, padding 0..2.
+bool winogradEligible(const ConvGeom& g);
+// conv2d for an eligible g (w is (O, C, 3, 3)).
+void winogradForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out);
+// conv2dBackwardInput for an eligible g.
+void winogradBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx);
+
 // 2x2 stride-2 floor-mode max pooling of one plane (h, w) -> (h/2, w/2): NaN wins and stays, the first of equal
 // values is kept (src/backend/reference/index.ts maxPool2d).
 inline void maxPool2x2Plane(const float* src, int h, int w, float* dst) {

@@ -173,6 +173,34 @@ void testConv(const ConvGeom& g) {
     }
 }
 
+// Infinity and NaN in the input: every output is non-finite exactly where the f64 direct sum is, with the same
+// infinity sign (Winograd recomputes such outputs directly).
+void testNonFinite(const ConvGeom& g) {
+  int cg = g.cIn / g.groups;
+  size_t xs = (size_t)g.n * g.cIn * g.h * g.w, ws = (size_t)g.cOut * cg * g.kh * g.kw, ys = (size_t)g.n * g.cOut * g.outH * g.outW;
+  auto x = randomVec(xs), w = randomVec(ws), bias = randomVec(g.cOut);
+  x[xs / 3] = INFINITY;
+  x[xs / 2 + 5] = -INFINITY;
+  x[xs - 7] = NAN;
+  std::vector<double> y(ys);
+  forEachTerm(g, [&](int b, int o, int c, int cl, int i, int j, int oy, int ox, int iy, int ix) {
+    y[((size_t)(b * g.cOut + o) * g.outH + oy) * g.outW + ox] +=
+        (double)x[((size_t)(b * g.cIn + c) * g.h + iy) * g.w + ix] * w[((size_t)(o * cg + cl) * g.kh + i) * g.kw + j];
+  });
+  std::vector<float> got(ys);
+  conv2d(x.data(), w.data(), bias.data(), g, got.data());
+  int bad = 0;
+  for (size_t i = 0; i < ys; i++) {
+    double want = y[i] + bias[i / (g.outH * g.outW) % g.cOut];
+    bool same = std::isfinite(want) ? std::isfinite(got[i]) : std::isnan(want) ? std::isnan(got[i]) : got[i] == want;
+    bad += !same;
+  }
+  if (bad) {
+    failures++;
+    std::printf("FAIL non-finite [%s]: %d outputs differ from the direct sum in kind\n", convAlgorithmName(g, 0), bad);
+  }
+}
+
 void testLocally(const ConvGeom& g) {
   int kk = g.cIn * g.kh * g.kw, p = g.outH * g.outW;
   size_t xs = (size_t)g.n * g.cIn * g.h * g.w, ws = (size_t)p * g.cOut * kk, ys = (size_t)g.n * g.cOut * p;
@@ -256,8 +284,14 @@ int main(int argc, char** argv) {
       geom(2, 16, 8, 8, 32, 1, 1, 2, 2, 0, 0, 1, 1, 2),      // strided pointwise, groups
       geom(11, 3, 9, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // batch over 8 (weight-gradient partials)
       geom(1, 1, 5, 5, 1, 5, 5, 1, 1, 0, 0, 1, 1, 1),        // 1x1 output
+      geom(3, 9, 7, 9, 13, 3, 3, 1, 1, 0, 2, 1, 1, 1),       // Winograd: channels off the vector width, pads 0 and 2
+      geom(5, 8, 5, 6, 8, 3, 3, 1, 1, 2, 1, 1, 1, 1),        // Winograd: outputs larger than the input
+      geom(20, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // Winograd: several image groups, ragged last tiles
+      geom(2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // vggsmall's widest layer
   };
   for (auto& g : convs) testConv(g);
+  testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
+  testNonFinite(geom(2, 3, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
   std::printf("%s: %d failures\n", failures ? "FAILED" : "ok", failures);

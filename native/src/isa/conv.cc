@@ -69,7 +69,7 @@ void col2imAdd(const float* col, int cg, const ConvGeom& g, float* gx) {
 
 namespace {
 
-thread_local Scratch colScratch, imageScratch;
+thread_local Scratch colScratch;
 
 // Runs fn(b) for every image: as one pool task per image when there are several (the gemm inside then runs
 // inline), else on the calling thread with gemm's own tasks. Either way each output element gets the same sum.
@@ -100,13 +100,25 @@ void forwardImageGemm(const float* x, const float* w, const float* bias, const C
 
 }  // namespace
 
+namespace {
+enum class ConvPath { gemm, winograd };
+// Winograd's transforms cost per tile and channel; with fewer than this many input and output channels (a
+// vector's worth) the GEMM path is as fast.
+constexpr int WINOGRAD_MIN_CHANNELS = 8;
+
+ConvPath choosePath(const ConvGeom& g, int pass) {
+  if (pass != 2 && winogradEligible(g) && g.cIn >= WINOGRAD_MIN_CHANNELS && g.cOut >= WINOGRAD_MIN_CHANNELS)
+    return ConvPath::winograd;
+  return ConvPath::gemm;
+}
+}  // namespace
+
 const char* convAlgorithmName(const ConvGeom& g, int pass) {
-  (void)g;
-  (void)pass;
-  return "gemm";
+  return choosePath(g, pass) == ConvPath::winograd ? "winograd" : "gemm";
 }
 
 void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  if (choosePath(g, 0) == ConvPath::winograd) return winogradForward(x, w, bias, g, out);
   const long outImage = (long)g.cOut * g.outH * g.outW;
   forEachImage(g.n, [&](int b) { forwardImageGemm(x, w, bias, g, b, out + b * outImage); });
 }
@@ -120,23 +132,34 @@ bool conv2dFusedSupported(const ConvGeom& g, Activation activation, bool maxPool
 
 void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
                  bool maxPool2x2, float* out) {
+  // The convolution exactly as conv2d computes it, then the epilogue plane by plane.
   const int p = g.outH * g.outW, ph = g.outH / 2, pw = g.outW / 2;
-  const long convImage = (long)g.cOut * p, outImage = maxPool2x2 ? (long)g.cOut * ph * pw : convImage;
-  forEachImage(g.n, [&](int b) {
-    float* conv = maxPool2x2 ? imageScratch.get(convImage) : out + b * outImage;
-    forwardImageGemm(x, w, bias, g, b, conv);
-    switch (activation) {
-      case Activation::relu: for (long i = 0; i < convImage; i++) conv[i] = reluf(conv[i]); break;
-      case Activation::sigmoid: for (long i = 0; i < convImage; i++) conv[i] = sigmoidf64(conv[i]); break;
-      case Activation::tanh: for (long i = 0; i < convImage; i++) conv[i] = tanhf64(conv[i]); break;
-      default: break;
+  std::vector<float> pooledFrom;
+  float* conv = out;
+  if (maxPool2x2) {
+    pooledFrom.resize((size_t)g.n * g.cOut * p);
+    conv = pooledFrom.data();
+  }
+  conv2d(x, w, bias, g, conv);
+  constexpr int PLANES_PER_TASK = 16;
+  const int planes = g.n * g.cOut;
+  ck::parallelFor((planes + PLANES_PER_TASK - 1) / PLANES_PER_TASK, [&](int t) {
+    const int q1 = (t + 1) * PLANES_PER_TASK < planes ? (t + 1) * PLANES_PER_TASK : planes;
+    for (int q = t * PLANES_PER_TASK; q < q1; q++) {
+      float* plane = conv + (long)q * p;
+      switch (activation) {
+        case Activation::relu: for (int i = 0; i < p; i++) plane[i] = reluf(plane[i]); break;
+        case Activation::sigmoid: for (int i = 0; i < p; i++) plane[i] = sigmoidf64(plane[i]); break;
+        case Activation::tanh: for (int i = 0; i < p; i++) plane[i] = tanhf64(plane[i]); break;
+        default: break;
+      }
+      if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + (long)q * ph * pw);
     }
-    if (maxPool2x2)
-      for (int o = 0; o < g.cOut; o++) maxPool2x2Plane(conv + (long)o * p, g.outH, g.outW, out + b * outImage + (long)o * ph * pw);
   });
 }
 
 void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  if (choosePath(g, 1) == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
   const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
   const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p;
   const bool pointwise = convPointwise(g);

@@ -1,0 +1,210 @@
+// Winograd minimal filtering for 3x3, stride-1, dilation-1, ungrouped convolutions: F(4x4,3x3) (36 multiplies per
+// 4x4 output tile and channel pair instead of 144) for the forward pass and, as a forward convolution of the output
+// gradient with rotated, transposed filters and padding 2 - pad, for the input gradient.
+//
+// Layout: lanes are channels. A task takes a fixed group of images (from the geometry alone), copies them to a
+// zero-padded channels-last buffer (channels rounded up to whole vectors), transforms each 6x6 input patch into
+// V[p] (tiles x C) for the 36 positions p, runs 36 GEMMs M[p] (tiles x O) = V[p] @ U[p] (gemm.cc: the sum over
+// input channels in a fixed order), and transforms M back to 4x4 output tiles (A^T M A) plus bias. A tile's outputs
+// depend on its own inputs and U only, so the task split never changes a bit.
+//
+// Points: 0, 1, -1, 1/2, -2 and infinity, as asm/winograd4.ts (the rows of B^T scaled to integers, their factors
+// moved into G, applied in f64 and rounded once): rounding error about 2e-6 of the largest output on 64 channels
+// against 6e-6 with the usual 0, +-1, +-2.
+//
+// Non-finite values: a transform mixes a patch's values, so one infinity in the input can make NaN of outputs the
+// direct sum gives as infinity. Outputs that come out non-finite are recomputed by the direct sum (as the wasm
+// backend does), so NaN and infinity land where PyTorch puts them.
+#include <cmath>
+#include <cstring>
+#include <vector>
+#include "conv-common.h"
+#include "kernels.h"
+#include "simd.h"
+
+namespace CK_ISA_NS {
+namespace {
+
+constexpr int TM = 4, TA = 6;  // output tile and input patch side
+constexpr float BT[TA][TA] = {{2, -3, -4, 3, 2, 0}, {0, -2, 1, 5, 2, 0}, {0, 2, -5, 1, 2, 0},
+                              {0, -2, -1, 2, 1, 0}, {0, 1, -2, -1, 2, 0}, {0, 2, -3, -4, 3, 2}};
+constexpr double GM[TA][3] = {{0.5, 0, 0},          {1.0 / 6, 1.0 / 6, 1.0 / 6},    {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                              {-16.0 / 15, -8.0 / 15, -4.0 / 15}, {1.0 / 30, -1.0 / 15, 2.0 / 15}, {0, 0, 0.5}};
+constexpr float AT[TM][TA] = {{1, 1, 1, 1, 1, 0}, {0, 1, -1, 0.5f, -2, 0}, {0, 1, 1, 0.25f, 4, 0}, {0, 1, -1, 0.125f, -8, 1}};
+
+// sum_k coef[k] * v[k * stride], skipping zero coefficients and multiplies by +-1 (folded at compile time once
+// the loops are unrolled).
+template <int N, class T>
+__attribute__((always_inline)) inline T combine(const float (&coef)[N], const T* v, int stride) {
+  T s{};
+  bool first = true;
+#pragma GCC unroll 8
+  for (int k = 0; k < N; k++) {
+    const float c = coef[k];
+    if (c == 0) continue;
+    T term = c == 1 ? v[k * stride] : c == -1 ? -v[k * stride] : v[k * stride] * c;
+    s = first ? term : s + term;
+    first = false;
+  }
+  return s;
+}
+
+// Images per task: enough to give the GEMMs some 64 tiles.
+int imagesPerTask(const ConvGeom& g) {
+  const int tiles = ((g.outH + TM - 1) / TM) * ((g.outW + TM - 1) / TM);
+  int per = (64 + tiles - 1) / tiles;
+  return per < 1 ? 1 : per > g.n ? g.n : per;
+}
+
+int roundUp(int v, int to) { return (v + to - 1) / to * to; }
+
+thread_local Scratch paddedScratch, vScratch, mScratch;
+
+// One output of the convolution by the direct sum (for the non-finite fix-up): x (N,C,H,W), w (O,C,3,3).
+float directOutput(const float* x, const float* w, const float* bias, const ConvGeom& g, int b, int o, int oy, int ox) {
+  float s = 0;
+  for (int c = 0; c < g.cIn; c++)
+    for (int i = 0; i < 3; i++) {
+      const int iy = oy - g.padH + i;
+      if (iy < 0 || iy >= g.h) continue;
+      for (int j = 0; j < 3; j++) {
+        const int ix = ox - g.padW + j;
+        if (ix >= 0 && ix < g.w) s += x[(((long)b * g.cIn + c) * g.h + iy) * g.w + ix] * w[((long)o * g.cIn + c) * 9 + i * 3 + j];
+      }
+    }
+  return bias ? s + bias[o] : s;
+}
+
+// y = conv(x, w) + bias for a Winograd-eligible forward geometry g; w is (O, C, 3, 3).
+void winogradConv(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  const int cp = roundUp(g.cIn, VL), op = roundUp(g.cOut, VL);
+  const int tilesH = (g.outH + TM - 1) / TM, tilesW = (g.outW + TM - 1) / TM, tilesPerImage = tilesH * tilesW;
+  const int hp = tilesH * TM + 2, wp = tilesW * TM + 2;  // padded input: every patch lies inside
+  // U[p] (cp x op) = (G w[o,c] G^T)[p], in f64, rounded once; zero in the padding rows and columns.
+  std::vector<float> u((size_t)TA * TA * cp * op, 0.0f);
+  ck::parallelFor(g.cOut, [&](int o) {
+    for (int c = 0; c < g.cIn; c++) {
+      const float* f = w + ((long)o * g.cIn + c) * 9;
+      double t[TA][3];  // G g
+      for (int i = 0; i < TA; i++)
+        for (int j = 0; j < 3; j++) t[i][j] = GM[i][0] * f[j] + GM[i][1] * f[3 + j] + GM[i][2] * f[6 + j];
+      for (int i = 0; i < TA; i++)
+        for (int j = 0; j < TA; j++)
+          u[((size_t)(i * TA + j) * cp + c) * op + o] = (float)(t[i][0] * GM[j][0] + t[i][1] * GM[j][1] + t[i][2] * GM[j][2]);
+    }
+  });
+  const int per = imagesPerTask(g), tasks = (g.n + per - 1) / per;
+  const long outPlane = (long)g.outH * g.outW;
+  ck::parallelFor(tasks, [&](int task) {
+    const int b0 = task * per, b1 = b0 + per < g.n ? b0 + per : g.n, nb = b1 - b0, tiles = nb * tilesPerImage;
+    // channels-last padded copy of the task's images
+    float* xp = paddedScratch.get((size_t)nb * hp * wp * cp);
+    std::memset(xp, 0, sizeof(float) * (size_t)nb * hp * wp * cp);
+    for (int b = 0; b < nb; b++)
+      for (int c = 0; c < g.cIn; c++) {
+        const float* plane = x + ((long)(b0 + b) * g.cIn + c) * g.h * g.w;
+        for (int iy = 0; iy < g.h; iy++) {
+          const int py = iy + g.padH;
+          if (py >= hp) break;
+          float* dst = xp + (((size_t)b * hp + py) * wp + g.padW) * cp + c;
+          const int cols = g.w < wp - g.padW ? g.w : wp - g.padW;
+          for (int ix = 0; ix < cols; ix++) dst[(size_t)ix * cp] = plane[(long)iy * g.w + ix];
+        }
+      }
+    // V[p] (tiles x cp)
+    float* v = vScratch.get((size_t)TA * TA * tiles * cp);
+    for (int t = 0; t < tiles; t++) {
+      const int b = t / tilesPerImage, ty = (t % tilesPerImage) / tilesW, tx = t % tilesW;
+      const float* patch = xp + (((size_t)b * hp + ty * TM) * wp + tx * TM) * cp;
+      for (int cb = 0; cb < cp; cb += VL) {
+        vf d[TA][TA], r[TA][TA];
+        for (int i = 0; i < TA; i++)
+          for (int j = 0; j < TA; j++) d[i][j] = vload(patch + ((size_t)i * wp + j) * cp + cb);
+        // r = B^T d, then V = r B (row i of r combined by the rows of B^T)
+#pragma GCC unroll 6
+        for (int i = 0; i < TA; i++)
+#pragma GCC unroll 6
+          for (int j = 0; j < TA; j++) r[i][j] = combine(BT[i], &d[0][j], TA);
+#pragma GCC unroll 6
+        for (int i = 0; i < TA; i++)
+#pragma GCC unroll 6
+          for (int j = 0; j < TA; j++) vstore(v + ((size_t)(i * TA + j) * tiles + t) * cp + cb, combine(BT[j], &r[i][0], 1));
+      }
+    }
+    // M[p] (tiles x op) = V[p] @ U[p]
+    float* m = mScratch.get((size_t)TA * TA * tiles * op);
+    for (int p = 0; p < TA * TA; p++)
+      gemm(false, false, tiles, op, cp, v + (size_t)p * tiles * cp, u.data() + (size_t)p * cp * op, m + (size_t)p * tiles * op, false);
+    // Y = A^T M A + bias, scattered to (N, O, OH, OW)
+    bool nonFinite = false;
+    for (int t = 0; t < tiles; t++) {
+      const int b = b0 + t / tilesPerImage, ty = (t % tilesPerImage) / tilesW, tx = t % tilesW;
+      const int oy0 = ty * TM, ox0 = tx * TM;
+      const int rows = g.outH - oy0 < TM ? g.outH - oy0 : TM, cols = g.outW - ox0 < TM ? g.outW - ox0 : TM;
+      for (int ob = 0; ob < op; ob += VL) {
+        vf mv[TA][TA], r[TM][TA];
+        alignas(64) float y[TM][TM][VL];
+        for (int i = 0; i < TA; i++)
+          for (int j = 0; j < TA; j++) mv[i][j] = vload(m + ((size_t)(i * TA + j) * tiles + t) * op + ob);
+#pragma GCC unroll 4
+        for (int i = 0; i < TM; i++)
+#pragma GCC unroll 6
+          for (int j = 0; j < TA; j++) r[i][j] = combine(AT[i], &mv[0][j], TA);
+        vf bv{};
+        if (bias) {
+          alignas(64) float bl[VL] = {};
+          for (int l = 0; l < VL && ob + l < g.cOut; l++) bl[l] = bias[ob + l];
+          bv = vload(bl);
+        }
+#pragma GCC unroll 4
+        for (int i = 0; i < TM; i++)
+#pragma GCC unroll 4
+          for (int j = 0; j < TM; j++) {
+            vf s = combine(AT[j], &r[i][0], 1);
+            vstore(y[i][j], bias ? s + bv : s);
+          }
+        const int lanes = g.cOut - ob < VL ? g.cOut - ob : VL;
+        for (int l = 0; l < lanes; l++) {
+          float* dst = out + ((long)b * g.cOut + ob + l) * outPlane + (long)oy0 * g.outW + ox0;
+          for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++) {
+              const float val = y[i][j][l];
+              nonFinite |= !std::isfinite(val);
+              dst[(long)i * g.outW + j] = val;
+            }
+        }
+      }
+    }
+    if (nonFinite)
+      for (int b = b0; b < b1; b++)
+        for (int o = 0; o < g.cOut; o++)
+          for (int oy = 0; oy < g.outH; oy++)
+            for (int ox = 0; ox < g.outW; ox++) {
+              float& val = out[((long)b * g.cOut + o) * outPlane + (long)oy * g.outW + ox];
+              if (!std::isfinite(val)) val = directOutput(x, w, bias, g, b, o, oy, ox);
+            }
+  });
+}
+
+}  // namespace
+
+bool winogradEligible(const ConvGeom& g) {
+  return g.kh == 3 && g.kw == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 &&
+         g.groups == 1 && g.padH >= 0 && g.padH <= 2 && g.padW >= 0 && g.padW <= 2 && g.outH > 0 && g.outW > 0;
+}
+
+void winogradForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  winogradConv(x, w, bias, g, out);
+}
+
+void winogradBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  // gx = conv(gy, w') with w'[c, o] = w[o, c] rotated 180 degrees, padding 2 - pad
+  std::vector<float> rotated((size_t)g.cIn * g.cOut * 9);
+  for (int o = 0; o < g.cOut; o++)
+    for (int c = 0; c < g.cIn; c++)
+      for (int k = 0; k < 9; k++) rotated[((size_t)c * g.cOut + o) * 9 + k] = w[((size_t)o * g.cIn + c) * 9 + 8 - k];
+  ConvGeom f{g.n, g.cOut, g.outH, g.outW, g.cIn, 3, 3, 1, 1, 2 - g.padH, 2 - g.padW, 1, 1, 1, g.h, g.w};
+  winogradConv(gy, rotated.data(), nullptr, f, gx);
+}
+
+}  // namespace CK_ISA_NS
