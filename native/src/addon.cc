@@ -96,11 +96,13 @@ class Call {
     if (!ok) fail(true, "invalid convolution geometry");
     return c;
   }
-  ck::PoolGeom pool(size_t i) {
+  // window: check the window too (maxPool2dBackward reads only the sizes; adaptive pooling passes no window).
+  ck::PoolGeom pool(size_t i, bool window = true) {
     const int32_t* g = i32(i, "geometry", 14);
     ck::PoolGeom p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13]};
-    const bool ok = p.n >= 0 && p.c >= 0 && p.h > 0 && p.w > 0 && p.kh > 0 && p.kw > 0 && p.strideH > 0 && p.strideW > 0 &&
-                    p.padH >= 0 && p.padW >= 0 && p.dilationH > 0 && p.dilationW > 0 && p.outH >= 0 && p.outW >= 0;
+    const bool ok = p.n >= 0 && p.c >= 0 && p.h > 0 && p.w > 0 && p.outH >= 0 && p.outW >= 0 &&
+                    (!window || (p.kh > 0 && p.kw > 0 && p.strideH > 0 && p.strideW > 0 && p.padH >= 0 && p.padW >= 0 &&
+                                 p.dilationH > 0 && p.dilationW > 0));
     if (!ok) fail(true, "invalid pooling geometry");
     return p;
   }
@@ -248,7 +250,7 @@ napi_value MaxPool2d(Call& c) {
   return undefinedValue(c.env());
 }
 napi_value MaxPool2dBackward(Call& c) {
-  const ck::PoolGeom g = c.pool(2);
+  const ck::PoolGeom g = c.pool(2, false);
   const float* gy = c.f32(0, "gy", poolOut(g));
   const int32_t* argmax = c.i32(1, "argmax", poolOut(g));
   const int64_t planeSize = static_cast<int64_t>(g.h) * g.w;
