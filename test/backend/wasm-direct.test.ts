@@ -1,7 +1,7 @@
 // The wasm backend's direct convolution kernels (asm/direct.ts): which geometries take them (directConvAlgorithms, the
 // pure rule the backend dispatches with), and that a full-size first layer gives the same bits on 1 and 2 threads
 // and matches the reference backend. Kernel-level accuracy on many small shapes is in wasm-kernels.test.ts, and
-// the PyTorch fixtures (test/fixtures/ops/conv2d.ckfx, run on wasm by wasm-op-suite.test.ts) include the
+// the PyTorch fixtures (test/fixtures/ops/conv2d.ckfx, run on wasm by op-suite.test.ts) include the
 // shapes checked here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -3,7 +3,7 @@
 // the same output and parameter gradients BIT FOR BIT as running every module's forward one by one (the fused
 // pass does the same float32 additions and comparisons; see test/ops/fused-activation.test.ts), only when
 // nothing observes the modules' forwards, and the zoo's reference models take the fused path. The op suite
-// (test/backend/wasm-op-suite.test.ts) runs it on reference and on wasm with 1 and 2 threads.
+// (test/backend/op-suite.test.ts) runs it on every backend, with 1 and 2 threads where it has threads.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as nn from '../../src/nn/index.js';

@@ -1,6 +1,6 @@
 // F.linear / F.conv2d with `activation`: one autograd op whose output and gradients have the SAME BITS as the
 // unfused ops (linear or conv2d, then relu / sigmoid / tanh), on whichever backend runs this file (the op suite,
-// test/backend/wasm-op-suite.test.ts, runs it on reference and on wasm with 1 and 2 threads). Bit equality holds because the
+// test/backend/op-suite.test.ts, runs it on every backend, with 1 and 2 threads where it has threads). Bit equality holds because the
 // fused pass does the same float32 bias addition and the same activation arithmetic as the separate passes,
 // and its backward the same per-element gradient formula (a product with the 0/1 mask for relu).
 import { test } from 'node:test';

@@ -1,7 +1,7 @@
 // NaN and infinity through every op, forward and backward, exactly as in PyTorch (issue 17, finding 1:
 // `F.relu(tensor([NaN]))` gave 0, PyTorch gives NaN; one NaN weight then spread silently through a saved
 // checkpoint). Fixtures: tools/gen_nonfinite_fixtures.py. NaN must be NaN where PyTorch has NaN, an infinity
-// the same infinity, and every finite value close. Run on every backend by test/backend/wasm-op-suite.test.ts.
+// the same infinity, and every finite value close. Run on every backend by test/backend/op-suite.test.ts.
 import { test } from 'node:test';
 import * as F from '../../src/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
