@@ -152,9 +152,9 @@ void unary(int op, const float* x, float* out, int64_t n) {
     case 3: return unaryWith(x, out, n, cheap, [](float v) { return std::sqrt(v); });  // correctly rounded, as f64 then f32
     case 4: return unaryWith(x, out, n, cheap, [](float v) { return std::fabs(v); });
     case 5: return unaryWith(x, out, n, cheap, [](float v) { return v > 0.0f ? 1.0f : v < 0.0f ? -1.0f : 0.0f; });
-    case 6: return unaryWith(x, out, n, cheap, reluf);
-    case 7: return unaryWith(x, out, n, costly, sigmoidf64);
-    case 8: return unaryWith(x, out, n, costly, tanhf64);
+    case 6: return unaryWith(x, out, n, cheap, [](float v) { return reluf(v); });
+    case 7: return unaryWith(x, out, n, costly, [](float v) { return sigmoidf64(v); });
+    case 8: return unaryWith(x, out, n, costly, [](float v) { return tanhf64(v); });
     case 9: return unaryWith(x, out, n, costly * 2, [](float v) {
       const double d = v;
       return static_cast<float>(0.5 * d * (1 + erfNR(d * kSqrtHalf)));
@@ -171,7 +171,7 @@ void binary(int op, const float* a, const float* b, float* out, const BroadcastP
     case 1: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x - y; });
     case 2: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x * y; });
     case 3: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x / y; });
-    case 4: return binaryWith(a, b, out, p, ck::kNsPerTranscendental * 2, powJs);
+    case 4: return binaryWith(a, b, out, p, ck::kNsPerTranscendental * 2, [](float x, float y) { return powJs(x, y); });
     case 5: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x >= y || x != x ? x : y; });
     case 6: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x <= y || x != x ? x : y; });
     case 7: return binaryWith(a, b, out, p, cheap, [](float x, float y) { return x > y ? 1.0f : 0.0f; });
@@ -217,9 +217,9 @@ void biasActivation(float* out, const float* bias, int64_t rows, int64_t cols, i
   ck::parallelForWork(s.tasks, n * cost, [&](int t) {
     const int64_t i0 = s.begin(t), i1 = s.end(t);
     if (!bias) {
-      if (act == 1) mapRange(out, out, i0, i1, reluf);
-      else if (act == 2) mapRange(out, out, i0, i1, sigmoidf64);
-      else if (act == 3) mapRange(out, out, i0, i1, tanhf64);
+      if (act == 1) mapRange(out, out, i0, i1, [](float v) { return reluf(v); });
+      else if (act == 2) mapRange(out, out, i0, i1, [](float v) { return sigmoidf64(v); });
+      else if (act == 3) mapRange(out, out, i0, i1, [](float v) { return tanhf64(v); });
       return;
     }
     for (int64_t i = i0; i < i1;) {
@@ -243,7 +243,8 @@ void activationBackward(const float* y, const float* gy, float* gx, int64_t n, i
   ck::parallelForWork(s.tasks, n * cost, [&](int t) {
     const int64_t i0 = s.begin(t), i1 = s.end(t);
     // relu: a select, as PyTorch's threshold_backward (a NaN output passes gy; y <= 0 masks even an infinite gy).
-    if (act == 1) for (int64_t i = i0; i < i1; i++) gx[i] = y[i] <= 0.0f ? 0.0f : gy[i];
+    // (gy read unconditionally, so the loop vectorises.)
+    if (act == 1) for (int64_t i = i0; i < i1; i++) { const float g = gy[i]; gx[i] = y[i] <= 0.0f ? 0.0f : g; }
     else if (act == 2) for (int64_t i = i0; i < i1; i++) {
       const double g = gy[i], v = y[i];
       gx[i] = static_cast<float>(g * v * (1 - v));

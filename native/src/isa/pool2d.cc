@@ -29,6 +29,60 @@ inline AvgWindow avgWindow(const ck::PoolGeom& g, int oy, int ox, bool countIncl
 
 inline int64_t planesOf(const ck::PoolGeom& g) { return static_cast<int64_t>(g.n) * g.c; }
 
+typedef int32_t vint __attribute__((vector_size(CK_VBYTES)));
+// Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows.
+#if CK_VBYTES == 64
+constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+#elif CK_VBYTES == 32
+constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14};
+constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
+#else
+constexpr vint kEven = {0, 2, 4, 6};
+constexpr vint kOdd = {1, 3, 5, 7};
+#endif
+inline vint betterV(vfloat v, vfloat best) { return (v > best) | ((v != v) & (best == best)); }
+
+// One output row of 2x2 stride-2 max pooling: rows r0 and r1 = r0 + w of the plane, outputs [0, outW), argmax
+// (flat index in the plane; base = r0's index) or null. kLanes outputs at a time, in the scalar order below.
+void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax, int outW) {
+  const float* r1 = r0 + w;
+  int ox = 0;
+  for (; ox + kLanes <= outW; ox += kLanes) {
+    const int i = 2 * ox;
+    const vfloat a0 = loadf(r0 + i), b0 = loadf(r0 + i + kLanes), a1 = loadf(r1 + i), b1 = loadf(r1 + i + kLanes);
+    const vfloat v1 = __builtin_shuffle(a0, b0, kOdd), v2 = __builtin_shuffle(a1, b1, kEven), v3 = __builtin_shuffle(a1, b1, kOdd);
+    vfloat best = __builtin_shuffle(a0, b0, kEven);
+    vint idx = kEven + (base + i);
+    vint take = betterV(v1, best);
+    best = take ? v1 : best;
+    idx = take ? kOdd + (base + i) : idx;
+    take = betterV(v2, best);
+    best = take ? v2 : best;
+    idx = take ? kEven + (base + i + w) : idx;
+    take = betterV(v3, best);
+    best = take ? v3 : best;
+    idx = take ? kOdd + (base + i + w) : idx;
+    storef(out + ox, best);
+    if (argmax) std::memcpy(argmax + ox, &idx, sizeof idx);
+  }
+  for (; ox < outW; ox++) {
+    // Four candidates in the reference's scan order, selected without branches.
+    const int i = 2 * ox;
+    float best = r0[i];
+    int idx = base + i;
+    const int cand[3] = {i + 1, i + w, i + w + 1};
+    for (int k = 0; k < 3; k++) {
+      const float v = r0[cand[k]];
+      const bool take = better(v, best);
+      best = take ? v : best;
+      idx = take ? base + cand[k] : idx;
+    }
+    out[ox] = best;
+    if (argmax) argmax[ox] = idx;
+  }
+}
+
 }  // namespace
 
 void maxPool2d(const float* x, const ck::PoolGeom& g, float* out, int32_t* argmax) {
@@ -44,22 +98,7 @@ void maxPool2d(const float* x, const ck::PoolGeom& g, float* out, int32_t* argma
       int32_t* ap = argmax ? argmax + plane * ohw : nullptr;
       if (window2x2) {
         for (int oy = 0; oy < g.outH; oy++) {
-          const int i0 = 2 * oy * g.w;
-          for (int ox = 0; ox < g.outW; ox++) {
-            // Four candidates in the reference's scan order, selected without branches.
-            const int i = i0 + 2 * ox;
-            float best = xp[i];
-            int idx = i;
-            const int cand[3] = {i + 1, i + g.w, i + g.w + 1};
-            for (int k = 0; k < 3; k++) {
-              const float v = xp[cand[k]];
-              const bool take = better(v, best);
-              best = take ? v : best;
-              idx = take ? cand[k] : idx;
-            }
-            op[oy * g.outW + ox] = best;
-            if (ap) ap[oy * g.outW + ox] = idx;
-          }
+          maxPool2x2Row(xp + 2 * oy * g.w, g.w, 2 * oy * g.w, op + oy * g.outW, ap ? ap + oy * g.outW : nullptr, g.outW);
         }
         continue;
       }
