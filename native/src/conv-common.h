@@ -24,6 +24,11 @@ void winogradForward(const float* x, const float* w, const float* bias, const Co
 // conv2dBackwardInput for an eligible g.
 void winogradBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx);
 
+// Direct weight gradient (direct.cc): stride 1, one group, not pointwise, rows at least half a vector wide. Exact
+// for finite inputs only (the caller checks).
+bool directWeightGradEligible(const ConvGeom& g);
+void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+
 // 2x2 stride-2 floor-mode max pooling of one plane (h, w) -> (h/2, w/2): NaN wins and stays, the first of equal
 // values is kept (src/backend/reference/index.ts maxPool2d).
 inline void maxPool2x2Plane(const float* src, int h, int w, float* dst) {

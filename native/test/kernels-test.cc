@@ -182,23 +182,31 @@ void testNonFinite(const ConvGeom& g) {
   x[xs / 3] = INFINITY;
   x[xs / 2 + 5] = -INFINITY;
   x[xs - 7] = NAN;
-  std::vector<double> y(ys);
+  // the last column of a row: no output reads it through the leftmost taps
+  x[((size_t)(g.n - 1) * g.cIn + 1) * g.h * g.w + (size_t)(g.h / 2) * g.w + g.w - 1] = INFINITY;
+  auto gy = randomVec(ys);
+  std::vector<double> y(ys), gw(ws);
   forEachTerm(g, [&](int b, int o, int c, int cl, int i, int j, int oy, int ox, int iy, int ix) {
-    y[((size_t)(b * g.cOut + o) * g.outH + oy) * g.outW + ox] +=
-        (double)x[((size_t)(b * g.cIn + c) * g.h + iy) * g.w + ix] * w[((size_t)(o * cg + cl) * g.kh + i) * g.kw + j];
+    size_t yi = ((size_t)(b * g.cOut + o) * g.outH + oy) * g.outW + ox, wi = ((size_t)(o * cg + cl) * g.kh + i) * g.kw + j;
+    double xv = x[((size_t)(b * g.cIn + c) * g.h + iy) * g.w + ix];
+    y[yi] += xv * w[wi];
+    gw[wi] += xv * gy[yi];
   });
-  std::vector<float> got(ys);
-  conv2d(x.data(), w.data(), bias.data(), g, got.data());
-  int bad = 0;
-  for (size_t i = 0; i < ys; i++) {
-    double want = y[i] + bias[i / (g.outH * g.outW) % g.cOut];
-    bool same = std::isfinite(want) ? std::isfinite(got[i]) : std::isnan(want) ? std::isnan(got[i]) : got[i] == want;
-    bad += !same;
-  }
-  if (bad) {
-    failures++;
-    std::printf("FAIL non-finite [%s]: %d outputs differ from the direct sum in kind\n", convAlgorithmName(g, 0), bad);
-  }
+  for (size_t i = 0; i < ys; i++) y[i] += bias[i / (g.outH * g.outW) % g.cOut];
+  auto sameKind = [](const char* what, const std::vector<float>& got, const std::vector<double>& want) {
+    int bad = 0;
+    for (size_t i = 0; i < want.size(); i++)
+      bad += !(std::isfinite(want[i]) ? std::isfinite(got[i]) : std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i]);
+    if (bad) {
+      failures++;
+      std::printf("FAIL non-finite %s: %d values differ from the direct sum in kind\n", what, bad);
+    }
+  };
+  std::vector<float> yGot(ys), gwGot(ws);
+  conv2d(x.data(), w.data(), bias.data(), g, yGot.data());
+  sameKind((std::string("forward [") + convAlgorithmName(g, 0) + "]").c_str(), yGot, y);
+  conv2dBackwardWeight(x.data(), gy.data(), g, gwGot.data());
+  sameKind((std::string("weight gradient [") + convAlgorithmName(g, 2) + "]").c_str(), gwGot, gw);
 }
 
 void testLocally(const ConvGeom& g) {
@@ -288,6 +296,10 @@ int main(int argc, char** argv) {
       geom(5, 8, 5, 6, 8, 3, 3, 1, 1, 2, 1, 1, 1, 1),        // Winograd: outputs larger than the input
       geom(20, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // Winograd: several image groups, ragged last tiles
       geom(2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // vggsmall's widest layer
+      geom(2, 5, 12, 13, 6, 3, 3, 1, 1, 2, 1, 2, 2, 1),      // direct weight gradient: dilation
+      geom(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1),       // direct weight gradient: 3x1
+      geom(2, 3, 9, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),       // direct weight gradient: 2x4 (tap blocks 3 + 1)
+      geom(2, 20, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // direct weight gradient: channel chunks and blocks
   };
   for (auto& g : convs) testConv(g);
   testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));

@@ -1,0 +1,105 @@
+/**
+ * Per-layer speed of the native backend's convolution kernels against the wasm backend's: each conv layer of
+ * lenet5, vggsmall and resnet20 on 28x28 Fashion-MNIST at the training batch of bench/peers (64; resnet20 128),
+ * forward, input gradient and weight gradient, with the algorithm each backend picks. Run from the project root:
+ *   node --import tsx bench/native-layers.ts [--threads 1,2] [--repeats 10] [--backends native,wasm] [--layers vgg]
+ * Prints the CPU model and load average, then per cell the best of `repeats` calls in ms and GFLOPS (2 flops per
+ * multiply-add of the direct convolution, whatever the algorithm does).
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { Backend, Conv2dGeometry } from '../src/backend/backend.js';
+import { loadNativeBackend } from '../src/backend/native/index.js';
+import { convAlgorithm, directConvAlgorithms, type ConvPass } from '../src/backend/wasm/conv-algorithm.js';
+import { loadWasmBackend } from '../src/backend/wasm/index.js';
+
+const { values } = parseArgs({
+  options: {
+    threads: { type: 'string', default: '1,2' },
+    repeats: { type: 'string', default: '10' },
+    backends: { type: 'string', default: 'native,wasm' },
+    layers: { type: 'string', default: '' },
+  },
+});
+const threadCounts = values.threads.split(',').map(Number);
+const repeats = Number(values.repeats);
+const backendNames = values.backends.split(',');
+if (threadCounts.some((t) => !(t >= 1)) || !(repeats >= 1)) throw new Error('--threads takes a list like 1,2 and --repeats a count >= 1');
+
+interface Layer { n: number; cIn: number; size: number; cOut: number; k: number; stride?: number; pad: number }
+const geometry = (l: Layer): Conv2dGeometry => {
+  const stride = l.stride ?? 1, out = Math.floor((l.size + 2 * l.pad - l.k) / stride) + 1;
+  return { n: l.n, cIn: l.cIn, h: l.size, w: l.size, cOut: l.cOut, kh: l.k, kw: l.k, strideH: stride, strideW: stride,
+    padH: l.pad, padW: l.pad, dilationH: 1, dilationW: 1, groups: 1, outH: out, outW: out };
+};
+const LAYERS: [string, Conv2dGeometry, number][] = ([
+  ['lenet5 conv1 1->6 5x5 28', { n: 64, cIn: 1, size: 28, cOut: 6, k: 5, pad: 2 }, 1],
+  ['lenet5 conv2 6->16 5x5 14', { n: 64, cIn: 6, size: 14, cOut: 16, k: 5, pad: 0 }, 1],
+  ['vggsmall conv1 1->32 28', { n: 64, cIn: 1, size: 28, cOut: 32, k: 3, pad: 1 }, 1],
+  ['vggsmall conv2 32->32 28', { n: 64, cIn: 32, size: 28, cOut: 32, k: 3, pad: 1 }, 1],
+  ['vggsmall conv3 32->64 14', { n: 64, cIn: 32, size: 14, cOut: 64, k: 3, pad: 1 }, 1],
+  ['vggsmall conv4 64->64 14', { n: 64, cIn: 64, size: 14, cOut: 64, k: 3, pad: 1 }, 1],
+  ['resnet20 conv1 1->16 28', { n: 128, cIn: 1, size: 28, cOut: 16, k: 3, pad: 1 }, 1],
+  ['resnet20 16->16 28 (x6)', { n: 128, cIn: 16, size: 28, cOut: 16, k: 3, pad: 1 }, 6],
+  ['resnet20 16->32 s2 28', { n: 128, cIn: 16, size: 28, cOut: 32, k: 3, stride: 2, pad: 1 }, 1],
+  ['resnet20 32->32 14 (x5)', { n: 128, cIn: 32, size: 14, cOut: 32, k: 3, pad: 1 }, 5],
+  ['resnet20 32->64 s2 14', { n: 128, cIn: 32, size: 14, cOut: 64, k: 3, stride: 2, pad: 1 }, 1],
+  ['resnet20 64->64 7 (x5)', { n: 128, cIn: 64, size: 7, cOut: 64, k: 3, pad: 1 }, 5],
+] as [string, Layer, number][]).map(([label, l, count]) => [label, geometry(l), count]);
+const layers = LAYERS.filter(([label]) => label.includes(values.layers));
+
+const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+const loadAverage = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`CPU: ${cpuModel}; load average at start ${loadAverage()}`);
+
+const backends = new Map<string, Backend & { setThreads(n: number): Promise<void> }>();
+const native = backendNames.includes('native') ? await loadNativeBackend() : null;
+if (native) backends.set('native', native);
+if (backendNames.includes('wasm')) backends.set('wasm', await loadWasmBackend());
+if (native) console.log(`native ISA: ${native.isa}`);
+
+const PASSES: ConvPass[] = ['forward', 'inputGradient', 'weightGradient'];
+function algorithm(name: string, g: Conv2dGeometry, pass: ConvPass): string {
+  if (name === 'native') return native!.convAlgorithmName(g, pass);
+  const a = convAlgorithm(g, pass);
+  if (a !== 'gemm') return a;
+  const d = directConvAlgorithms(g);
+  return pass === 'forward' ? d.forward : pass === 'inputGradient' ? d.backwardInput : d.backwardWeight;
+}
+
+let seed = 1;
+const random = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296 - 0.5; };
+const totals = new Map<string, number>();
+for (const [label, g, count] of layers) {
+  const flops = 2 * g.n * g.cOut * g.outH * g.outW * g.cIn * g.kh * g.kw;
+  console.log(`\n${label}, batch ${g.n}: ${(flops / 1e9).toFixed(2)} GFLOP per pass${count > 1 ? `, ${count} layers like it` : ''}`);
+  for (const [name, backend] of backends) {
+    const put = (n: number): Float32Array => { const b = backend.alloc(n); for (let i = 0; i < n; i++) b[i] = random(); return b; };
+    const x = put(g.n * g.cIn * g.h * g.w), w = put(g.cOut * g.cIn * g.kh * g.kw), bias = put(g.cOut);
+    const gy = put(g.n * g.cOut * g.outH * g.outW), y = backend.alloc(gy.length), gx = backend.alloc(x.length), gw = backend.alloc(w.length);
+    for (const threads of threadCounts) {
+      await backend.setThreads(threads);
+      const cells: string[] = [];
+      for (const pass of PASSES) {
+        const run = pass === 'forward' ? () => backend.conv2d(x, w, bias, g, y)
+          : pass === 'inputGradient' ? () => backend.conv2dBackwardInput(gy, w, g, gx)
+          : () => backend.conv2dBackwardWeight(x, gy, g, gw);
+        run();
+        let best = Infinity;
+        for (let r = 0; r < repeats; r++) {
+          const t0 = performance.now();
+          run();
+          best = Math.min(best, performance.now() - t0);
+        }
+        const key = `${name} ${threads}`;
+        totals.set(key, (totals.get(key) ?? 0) + best * count);
+        cells.push(`${pass.padEnd(14)} ${best.toFixed(2).padStart(7)} ms ${(flops / best / 1e6).toFixed(1).padStart(6)} GFLOPS ${algorithm(name, g, pass).padEnd(11)}`);
+      }
+      console.log(`  ${name.padEnd(6)} ${threads}T  ${cells.join('  ')}`);
+    }
+  }
+}
+console.log('\nSum over the layers (each times its count), ms per training step\'s convolutions:');
+for (const [key, ms] of totals) console.log(`  ${key} thread(s): ${ms.toFixed(1)} ms`);
+console.log(`load average at end ${loadAverage()}`);
+process.exit(0);
