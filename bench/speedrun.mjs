@@ -37,13 +37,17 @@ if (!['stock', 'openblas'].includes(o['torch-blas'])) throw new Error(`--torch-b
 const torchEnv = o['torch-blas'] === 'openblas' ? { ...process.env, LD_LIBRARY_PATH: ensureOpenBlas({ log }) } : process.env;
 const extra = [...(o.target ? ['--target', o.target] : []), '--dataset', o.dataset];
 
-/** One seed of one side; returns its JSON report. */
-function runOne(side, recipe, seed, dir) {
+/** The folder of the IDX files a convkit report read ("debian (/usr/share/datasets/fashion-mnist)"). */
+const dataFolder = (report) => /\(([^()]+)\)$/.exec(report.dataset.source)?.[1];
+
+/** One seed of one side; returns its JSON report. PyTorch reads the IDX files convkit's run of the seed read. */
+function runOne(side, recipe, seed, dir, convkitReport) {
   const file = join(dir, `${side}-${recipe}-${seed}.json`);
   const common = ['--recipe', recipe, '--seeds', '1', '--first-seed', String(seed), '--json', file, ...extra];
+  const folder = convkitReport && dataFolder(convkitReport);
   const [cmd, args, env] = side === 'convkit'
     ? [process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'speedrun', ...common, '--backend', o.backend, '--threads', o.threads], process.env]
-    : ['/usr/bin/python3', ['tools/torch_speedrun.py', ...common, '--threads', o.threads], torchEnv];
+    : ['/usr/bin/python3', ['tools/torch_speedrun.py', ...common, ...(folder ? ['--data', folder] : []), '--threads', o.threads], torchEnv];
   log(`bench: ${side} recipe ${recipe} seed ${seed} (load ${loadAverage()})`);
   const r = spawnSync(cmd, args, { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error(`${side} speedrun ${recipe} seed ${seed} exited with ${r.status}`);
@@ -60,7 +64,8 @@ try {
   for (const recipe of recipes) {
     const bySide = { convkit: [], pytorch: [] };
     for (let seed = 0; seed < seeds; seed++) {
-      for (const side of ['convkit', 'pytorch']) bySide[side].push(runOne(side, recipe, seed, dir));
+      bySide.convkit.push(runOne('convkit', recipe, seed, dir));
+      bySide.pytorch.push(runOne('pytorch', recipe, seed, dir, bySide.convkit.at(-1)));
     }
     for (const side of ['convkit', 'pytorch']) {
       const runs = bySide[side].flatMap((r) => r.runs);
