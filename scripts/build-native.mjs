@@ -42,6 +42,13 @@ if (process.env.CONVKIT_SKIP_NATIVE_BUILD === '1') {
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) fail('node-gyp not found (neither npm_config_node_gyp, a node-gyp package, nor npm\'s bundled one)');
 
+// A missing compiler would surface as make's "Error 1": say what is missing instead (MSVC is found by node-gyp).
+if (process.platform !== 'win32') {
+  const cxx = process.env.CXX ?? 'c++';
+  const probe = spawnSync(cxx, ['--version'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) fail(`no C++ compiler: \`${cxx} --version\` failed (install g++ or clang, or set CXX)`);
+}
+
 const prefix = join(dirname(process.execPath), '..');
 const headers = existsSync(join(prefix, 'include', 'node', 'node_api.h')) && !process.env.npm_config_nodedir ? [`--nodedir=${prefix}`] : [];
 const gyp = (args) => spawnSync(process.execPath, [nodeGyp, ...args, ...headers], { cwd: nativeDir, encoding: 'utf8', maxBuffer: 64 << 20 });
