@@ -28,14 +28,17 @@ inline double laneTotal(vdouble acc0, vdouble acc1, double tail) {
   return s + tail;
 }
 
-// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass).
+// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass), in two
+// accumulators each (f64 adds have a latency of several cycles: one chain per sum would wait on it).
 inline void accumulateBackwardRow(const float* x, const float* gy, int64_t len, double m, double is, vdouble* acc,
                                   double* tail) {
   int64_t i = 0;
-  for (; i + kDoubleLanes <= len; i += kDoubleLanes) {
-    const vdouble g = loadWide(gy + i);
-    acc[0] += g;
-    acc[1] += g * (loadWide(x + i) - m) * is;
+  for (; i + 2 * kDoubleLanes <= len; i += 2 * kDoubleLanes) {
+    const vdouble g0 = loadWide(gy + i), g1 = loadWide(gy + i + kDoubleLanes);
+    acc[0] += g0;
+    acc[1] += g1;
+    acc[2] += g0 * (loadWide(x + i) - m) * is;
+    acc[3] += g1 * (loadWide(x + i + kDoubleLanes) - m) * is;
   }
   for (; i < len; i++) {
     const double g = gy[i];
@@ -59,7 +62,8 @@ void channelMoments(const float* x, int64_t n, int64_t c, int64_t hw, float* mea
       a0 = vdouble{};
       a1 = vdouble{};
       tail = 0;
-      for (int64_t b = 0; b < n; b++)
+      // Last row first (the rows still in cache), each row's squares added in the same order as forwards.
+      for (int64_t b = n - 1; b >= 0; b--)
         accumulateRow(x + (b * c + ch) * hw, hw, a0, a1, tail, [m](vdouble v) { const vdouble d = v - m; return d * d; });
       mean[ch] = static_cast<float>(m);
       variance[ch] = static_cast<float>(laneTotal(a0, a1, tail) / count);
@@ -92,15 +96,15 @@ void batchNormBackward(const float* x, const float* gy, int64_t n, int64_t c, in
   ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 6, [&](int t) {
     for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
       const double m = mean[ch], is = invStd[ch], wv = weight ? static_cast<double>(weight[ch]) : 1.0;
-      vdouble acc[2] = {vdouble{}, vdouble{}};
+      vdouble acc[4] = {vdouble{}, vdouble{}, vdouble{}, vdouble{}};
       double tail[2] = {0, 0};
       for (int64_t b = 0; b < n; b++) accumulateBackwardRow(x + (b * c + ch) * hw, gy + (b * c + ch) * hw, hw, m, is, acc, tail);
-      double sumGy = tail[0], sumGyXhat = tail[1];
-      for (int l = 0; l < kDoubleLanes; l++) { sumGy += acc[0][l]; sumGyXhat += acc[1][l]; }
+      const double sumGy = laneTotal(acc[0], acc[1], tail[0]), sumGyXhat = laneTotal(acc[2], acc[3], tail[1]);
       gWeight[ch] = static_cast<float>(sumGyXhat);
       gBias[ch] = static_cast<float>(sumGy);
       const double factor = wv * is / count;
-      for (int64_t b = 0; b < n; b++) {
+      // Last row first: the rows the first pass read last are the ones still in cache.
+      for (int64_t b = n - 1; b >= 0; b--) {
         const int64_t off = (b * c + ch) * hw;
         const float* xr = x + off;
         const float* gr = gy + off;
