@@ -7,7 +7,9 @@
 // node-gyp: npm's own (npm_config_node_gyp inside npm scripts), else a node-gyp installed beside the project, else
 // the one bundled with the npm that runs this Node. Node's headers: the running Node's own include/node when it has
 // them (no download: these machines have no access to nodejs.org), else node-gyp fetches them.
-// CONVKIT_SKIP_NATIVE_BUILD=1 skips the build.
+// CONVKIT_SKIP_NATIVE_BUILD=1 skips the build. `--if-missing` (the package's install script, for users who install
+// convkit from the registry) does nothing when an addon already loads from native/: a prebuilt binary for this
+// platform (native/prebuilds/<platform>-<arch>/, see src/node/native-addon.ts) or an earlier build.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -38,6 +40,13 @@ function findNodeGyp() {
 if (process.env.CONVKIT_SKIP_NATIVE_BUILD === '1') {
   console.log('build-native: skipped (CONVKIT_SKIP_NATIVE_BUILD=1)');
   process.exit(0);
+}
+if (process.argv.includes('--if-missing')) {
+  try {
+    const found = createRequire(import.meta.url)('node-gyp-build').path(nativeDir);
+    console.log(`build-native: using ${found}`);
+    process.exit(0);
+  } catch { /* none yet: build it */ }
 }
 const nodeGyp = findNodeGyp();
 if (!nodeGyp) fail('node-gyp not found (neither npm_config_node_gyp, a node-gyp package, nor npm\'s bundled one)');
