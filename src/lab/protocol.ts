@@ -1,104 +1,109 @@
 /**
- * The compute budgets of every experiment at each scale, in one place so the report can print them and a
- * reader can change them. 'full' was sized for a 2-core machine with the wasm backend (measured there:
- * vggsmall about 0.36 s, lcnet about 0.52 s, LeNet-5 0.015 s and the MLP 0.008 s per training step of 64 images;
- * plain20/resnet20 0.29/0.42 s and plain56/resnet56 1.6/1.5 s per step of 32), so that `convkit lab all`
- * finishes in about 10 minutes on an idle machine (the committed run shared the 2 cores with
- * other jobs, load average about 10, and took about 4x longer); see LAB.md for what that budget means.
- * Experiment 7 was re-sized later, with faster kernels: 400 steps of 16 took 0.04-0.07 s per step for
- * plain20/resnet20, 0.12-0.21 s for plain56 and 0.17-0.21 s for resnet56, so its 3 seeds ran in 9 min 40 s
- * (2 threads, sharing the machine with other jobs at load average about 3.5).
+ * The compute budgets of every experiment at each scale, in one place so the report can print them, the
+ * PyTorch side can read them (`convkit lab protocol` writes them as JSON) and a reader can change them.
+ *
+ * 'full' trains every run to near convergence: budgets are in epochs over the training part of the
+ * validation split (55,000 images; src/lab/split.ts), and runs that compare models keep the weights with the
+ * best validation accuracy and stop when it stalls (Adam lr 0.001, batch 64; early stopping after 3 checks
+ * without a rise of 0.1 point, checks at least 5,000 images apart). Experiment 7 compares training loss, so
+ * its four nets run the same fixed budget (2 epochs) with SGD, a warm-up and a cosine decay. Every comparison
+ * runs 3 seeds. How long that takes: `convkit lab estimate` (measured images/s x these budgets).
+ * 'quick' runs the same code on small subsets in under 3 minutes; 'smoke' is seconds, for the tests.
  */
 import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import type { LabContext, LabScale } from './types.js';
-import { seededModel, trainSteps, type OptimizerSpec, type TrainOutcome } from './train.js';
+import { seededModel, trainEpochs, type EarlyStopping, type EpochOutcome, type OptimizerSpec } from './train.js';
+import { labSplit } from './split.js';
 
+/** A fixed number of optimizer steps (the budget of the lab before issue 19; still read by the explorer). */
 export interface TrainBudget {
   steps: number;
   batchSize: number;
   optimizer: OptimizerSpec;
 }
 
+/** A budget in epochs: at most `epochs` passes, early stopping on the validation split when given. */
+export interface EpochBudget {
+  epochs: number;
+  batchSize: number;
+  optimizer: OptimizerSpec;
+  earlyStopping?: EarlyStopping;
+  /** Validation checks at least this many training images apart (rounded up to whole epochs). */
+  checkEveryImages?: number;
+}
+
 export const ADAM: OptimizerSpec = { name: 'adam', lr: 1e-3 };
 
+/** The early-stopping rule of every model comparison. */
+export const EARLY_STOPPING: EarlyStopping = { patience: 3, minDelta: 0.001 };
+
+/** Adam with the lab's early stopping, for an epoch cap given elsewhere (the ablation's caps depend on the size). */
+function adamRule(batchSize = 64, checkEveryImages = 5000): Omit<EpochBudget, 'epochs'> {
+  return { batchSize, optimizer: ADAM, earlyStopping: EARLY_STOPPING, checkEveryImages };
+}
+
+/** An Adam budget of at most `epochs` epochs with the lab's early stopping. */
+function adam(epochs: number, batchSize = 64, checkEveryImages = 5000): EpochBudget {
+  return { epochs, ...adamRule(batchSize, checkEveryImages) };
+}
+
 /**
- * Experiment 7's SGD (lr 0.05, momentum 0.9, batch 16) with a linear warm-up from lr/10 over the first
- * `warmupSteps` steps. Deep ResNets need a gentle start: He et al. (2016, section 4.2) train ResNet-110 at lr
- * 0.01 until the training error is below 80% (about 400 iterations) before switching to 0.1, and without it the
- * committed one-seed run saw resnet56's loss climb to 17 in its first steps. The linear form is Goyal et al.'s
- * (2017) gradual warm-up. At full scale 50 of 400 steps: in a probe (resnet56, seed 0, 150 steps) a 20-step
- * warm-up still let the loss spike to 9 at lr ~0.03, 50 steps held the peak to 5.8 and 100 steps to 5.1, so 50
- * keeps most of the benefit while 7/8 of the budget runs at the full lr.
+ * Experiment 7's SGD (momentum 0.9, weight decay 1e-4 as in He et al. 2016) with a linear warm-up from lr/10
+ * over the first `warmupSteps` steps and a cosine decay to 0 at the end. Deep ResNets need a gentle start: He
+ * et al. (section 4.2) train ResNet-110 at lr 0.01 until the training error is below 80 % (about 400
+ * iterations), and without a warm-up an earlier run saw resnet56's loss climb to 17 in its first steps.
  */
 function depthSgd(warmupSteps: number): OptimizerSpec {
-  return { name: 'sgd', lr: 0.05, momentum: 0.9, warmup: { steps: warmupSteps, startFactor: 0.1 } };
+  return { name: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 1e-4, warmup: { steps: warmupSteps, startFactor: 0.1 }, cosine: true };
 }
 
 export interface Protocol {
-  /** Experiment 3: training-set sizes, the per-run budget, and how many test / train images are scored. */
-  ablation: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
-  /** Experiment 3b: the same comparison with a 6x longer budget, on the smallest training set only (1k images, about 10 epochs). */
-  ablationLong: { sizes: number[]; budget: TrainBudget; testImages: number; trainImages: number };
-  /** The trained reference models of experiments 2 and 6 (trained on the whole training set, seed 0). */
-  reference: { cnn: TrainBudget; lc: TrainBudget; mlp: TrainBudget; probeImages: number };
-  /** Experiment 4. */
-  shuffle: { budget: TrainBudget; testImages: number };
+  /** Experiment 3: per training-set size its epoch cap; test accuracy on `testImages`, train accuracy on `trainImages` of the subset. */
+  ablation: { sizes: { images: number; epochs: number }[]; budget: Omit<EpochBudget, 'epochs'>; testImages: number; trainImages: number };
+  /** The trained reference models of experiments 2 and 6 (the training part of the split, seed 0). */
+  reference: { cnn: EpochBudget; lc: EpochBudget; mlp: EpochBudget; trainImages: number; probeImages: number };
+  /** Experiment 4. `trainImages`: how much of the training part (all of it at full scale). */
+  shuffle: { budget: EpochBudget; trainImages: number; testImages: number };
   /** Experiment 5. */
-  pooling: { budget: TrainBudget; testImages: number; maxShift: number };
+  pooling: { budget: EpochBudget; trainImages: number; testImages: number; maxShift: number };
   /** Experiment 6. */
   hierarchy: { images: number; searchImages: number; channelsPerLayer: number; patchesPerChannel: number };
-  /** Experiment 7 (SGD with a linear warm-up; see `depthSgd`). */
-  depth: { budget: TrainBudget; lossEvery: number; testImages: number };
-  /** Experiment 7b: the same four nets with the lab's default optimizer (Adam) and a longer budget. */
-  depthAdam: { budget: TrainBudget; lossEvery: number; testImages: number };
+  /** Experiment 7 (SGD with a warm-up and a cosine decay; see `depthSgd`): a fixed budget, no early stopping. */
+  depth: { budget: EpochBudget; trainImages: number; lossEvery: number; testImages: number };
+  /** Experiment 7b: the same four nets with the lab's default optimizer (Adam). */
+  depthAdam: { budget: EpochBudget; trainImages: number; lossEvery: number; testImages: number };
 }
+
+const ALL = Number.POSITIVE_INFINITY;
 
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
-    ablation: { sizes: [1000, 5000, 20000, 60000], budget: { steps: 300, batchSize: 64, optimizer: ADAM }, testImages: 2000, trainImages: 1000 },
-    ablationLong: { sizes: [1000], budget: { steps: 300, batchSize: 32, optimizer: ADAM }, testImages: 1000, trainImages: 1000 },
-    reference: {
-      cnn: { steps: 150, batchSize: 64, optimizer: ADAM },
-      lc: { steps: 60, batchSize: 64, optimizer: ADAM },
-      mlp: { steps: 300, batchSize: 64, optimizer: ADAM },
-      probeImages: 16,
-    },
-    shuffle: { budget: { steps: 2000, batchSize: 64, optimizer: ADAM }, testImages: 5000 },
-    pooling: { budget: { steps: 200, batchSize: 64, optimizer: ADAM }, testImages: 1000, maxShift: 4 },
+    ablation: { sizes: [{ images: 1000, epochs: 100 }, { images: 5000, epochs: 40 }, { images: 20000, epochs: 20 }, { images: ALL, epochs: 12 }], budget: adamRule(), testImages: 10000, trainImages: 2000 },
+    reference: { cnn: adam(15), lc: adam(4), mlp: adam(30), trainImages: ALL, probeImages: 16 },
+    shuffle: { budget: adam(40), trainImages: ALL, testImages: 10000 },
+    pooling: { budget: adam(20), trainImages: ALL, testImages: 2000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
-    depth: { budget: { steps: 400, batchSize: 16, optimizer: depthSgd(50) }, lossEvery: 10, testImages: 1000 },
-    depthAdam: { budget: { steps: 150, batchSize: 32, optimizer: ADAM }, lossEvery: 5, testImages: 500 },
+    depth: { budget: { epochs: 2, batchSize: 64, optimizer: depthSgd(200) }, trainImages: ALL, lossEvery: 20, testImages: 10000 },
+    depthAdam: { budget: { epochs: 2, batchSize: 64, optimizer: ADAM }, trainImages: ALL, lossEvery: 20, testImages: 10000 },
   },
   quick: {
-    ablation: { sizes: [500, 2000], budget: { steps: 20, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
-    ablationLong: { sizes: [500], budget: { steps: 60, batchSize: 32, optimizer: ADAM }, testImages: 300, trainImages: 300 },
-    reference: {
-      cnn: { steps: 40, batchSize: 32, optimizer: ADAM },
-      lc: { steps: 10, batchSize: 32, optimizer: ADAM },
-      mlp: { steps: 60, batchSize: 32, optimizer: ADAM },
-      probeImages: 8,
-    },
-    shuffle: { budget: { steps: 100, batchSize: 32, optimizer: ADAM }, testImages: 1000 },
-    pooling: { budget: { steps: 60, batchSize: 32, optimizer: ADAM }, testImages: 300, maxShift: 4 },
+    ablation: { sizes: [{ images: 300, epochs: 12 }, { images: 1200, epochs: 4 }], budget: adamRule(32, 600), testImages: 500, trainImages: 300 },
+    reference: { cnn: adam(2, 32, 1000), lc: adam(1, 32, 1000), mlp: adam(4, 32, 1000), trainImages: 1000, probeImages: 8 },
+    shuffle: { budget: adam(4, 32, 1000), trainImages: 2000, testImages: 1000 },
+    pooling: { budget: adam(2, 32, 1000), trainImages: 1500, testImages: 300, maxShift: 4 },
     hierarchy: { images: 3, searchImages: 300, channelsPerLayer: 3, patchesPerChannel: 6 },
-    depth: { budget: { steps: 12, batchSize: 16, optimizer: depthSgd(4) }, lossEvery: 2, testImages: 300 },
-    depthAdam: { budget: { steps: 12, batchSize: 16, optimizer: ADAM }, lossEvery: 2, testImages: 300 },
+    depth: { budget: { epochs: 1, batchSize: 16, optimizer: depthSgd(4) }, trainImages: 200, lossEvery: 2, testImages: 300 },
+    depthAdam: { budget: { epochs: 1, batchSize: 16, optimizer: ADAM }, trainImages: 200, lossEvery: 2, testImages: 300 },
   },
   smoke: {
-    ablation: { sizes: [32, 64], budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
-    ablationLong: { sizes: [32], budget: { steps: 2, batchSize: 8, optimizer: ADAM }, testImages: 16, trainImages: 16 },
-    reference: {
-      cnn: { steps: 1, batchSize: 8, optimizer: ADAM },
-      lc: { steps: 1, batchSize: 4, optimizer: ADAM },
-      mlp: { steps: 2, batchSize: 8, optimizer: ADAM },
-      probeImages: 2,
-    },
-    shuffle: { budget: { steps: 2, batchSize: 8, optimizer: ADAM }, testImages: 16 },
-    pooling: { budget: { steps: 1, batchSize: 8, optimizer: ADAM }, testImages: 8, maxShift: 2 },
+    ablation: { sizes: [{ images: 32, epochs: 2 }, { images: 64, epochs: 1 }], budget: adamRule(8, 32), testImages: 16, trainImages: 16 },
+    reference: { cnn: adam(1, 8, 16), lc: adam(1, 4, 8), mlp: adam(1, 8, 16), trainImages: 16, probeImages: 2 },
+    shuffle: { budget: adam(1, 8, 16), trainImages: 16, testImages: 16 },
+    pooling: { budget: adam(1, 8, 8), trainImages: 8, testImages: 8, maxShift: 2 },
     hierarchy: { images: 2, searchImages: 8, channelsPerLayer: 2, patchesPerChannel: 2 },
-    depth: { budget: { steps: 2, batchSize: 2, optimizer: depthSgd(1) }, lossEvery: 1, testImages: 8 },
-    depthAdam: { budget: { steps: 2, batchSize: 2, optimizer: ADAM }, lossEvery: 1, testImages: 8 },
+    depth: { budget: { epochs: 1, batchSize: 2, optimizer: depthSgd(1) }, trainImages: 4, lossEvery: 1, testImages: 8 },
+    depthAdam: { budget: { epochs: 1, batchSize: 2, optimizer: ADAM }, trainImages: 4, lossEvery: 1, testImages: 8 },
   },
 };
 
@@ -106,25 +111,38 @@ export function protocolOf(ctx: LabContext): Protocol {
   return PROTOCOLS[ctx.options.scale];
 }
 
-/** "80 steps x 64 images, Adam lr 0.001"; "..., SGD lr 0.05 momentum 0.9 after a linear warm-up from 0.005 over the first 20 steps". */
-export function describeBudget(b: TrainBudget): string {
+/**
+ * "300 steps x 64 images, Adam lr 0.001" (a step budget, as the explorer's recorded runs have); "at most 12
+ * epochs x 64 images, Adam lr 0.001, early stopping ..." (an epoch budget); SGD adds momentum, weight decay,
+ * warm-up and cosine decay when set.
+ */
+export function describeBudget(b: TrainBudget | EpochBudget): string {
   const o = b.optimizer;
-  const opt = o.name === 'adam' ? `Adam lr ${o.lr}` : `SGD lr ${o.lr} momentum ${o.momentum ?? 0.9}`;
+  const opt = o.name === 'adam' ? `Adam lr ${o.lr}` : `SGD lr ${o.lr} momentum ${o.momentum ?? 0.9}${o.weightDecay ? ` weight decay ${o.weightDecay}` : ''}`;
   const warmup = o.warmup
-    ? ` after a linear warm-up from ${Number((o.lr * o.warmup.startFactor).toPrecision(6))} over the first ${o.warmup.steps} step${o.warmup.steps === 1 ? "" : "s"}`
+    ? ` after a linear warm-up from ${Number((o.lr * o.warmup.startFactor).toPrecision(6))} over the first ${o.warmup.steps} step${o.warmup.steps === 1 ? '' : 's'}`
     : '';
-  return `${b.steps} steps x ${b.batchSize} images, ${opt}${warmup}`;
+  const cosine = o.cosine ? ', then a cosine decay to 0 at the last step' : '';
+  if ('steps' in b) return `${b.steps} steps x ${b.batchSize} images, ${opt}${warmup}${cosine}`;
+  const es = b.earlyStopping;
+  const stop = es
+    ? `; keeps the weights with the best validation accuracy and stops after ${es.patience} checks without a rise of more than ${+(es.minDelta * 100).toFixed(3)} point${es.minDelta === 0.01 ? '' : 's'} (checks every ${b.checkEveryImages ? `${Math.round(b.checkEveryImages).toLocaleString('en-US')} training images or ` : ''}epoch, whichever is longer)`
+    : '';
+  return `${es ? 'at most ' : ''}${b.epochs} epoch${b.epochs === 1 ? '' : 's'} x ${b.batchSize} images, ${opt}${warmup}${cosine}${stop}`;
 }
 
 export interface TrainedModel {
   name: string;
   model: Module;
-  outcome: TrainOutcome;
+  outcome: EpochOutcome;
+  trainImages: number;
+  validationAccuracy: number;
 }
 
 /**
- * A registry model trained on the whole training set with seed 0 and the reference budget of `kind`; trained
- * once per `lab all` run and shared by experiments 2 and 6 through `ctx.cache`.
+ * A registry model trained on the training part of the split with seed 0 and the reference budget of `kind`
+ * (early stopping on the validation part); trained once per `lab all` run and shared by experiments 2 and 6
+ * through `ctx.cache`.
  */
 export async function referenceModel(ctx: LabContext, name: string, kind: 'cnn' | 'lc' | 'mlp'): Promise<TrainedModel> {
   const key = `reference:${name}`;
@@ -132,11 +150,14 @@ export async function referenceModel(ctx: LabContext, name: string, kind: 'cnn' 
   if (cached) return cached;
   if (!models.has(name)) throw new Error(`lab: model '${name}' is not in the registry (available: ${models.list().map((m) => m.name).join(', ')})`);
   const data = await ctx.data();
-  const budget = protocolOf(ctx).reference[kind];
-  ctx.options.log(`training reference ${name} (${describeBudget(budget)}) on ${data.train.length} images`);
+  const split = labSplit(data.train);
+  const reference = protocolOf(ctx).reference;
+  const budget = reference[kind];
+  const train = split.train.take(Math.min(reference.trainImages, split.train.length));
+  ctx.options.log(`training reference ${name} (${describeBudget(budget)}) on ${train.length} images`);
   const model = seededModel(0, () => models.create(name));
-  const outcome = trainSteps({ model, train: data.train, ...budget, seed: 0, label: name, log: ctx.options.log });
-  const trained = { name, model, outcome };
+  const outcome = trainEpochs({ model, train, validation: split.validation, ...budget, seed: 0, label: name, log: ctx.options.log });
+  const trained = { name, model, outcome, trainImages: train.length, validationAccuracy: outcome.bestValidationAccuracy };
   ctx.cache.set(key, trained);
   return trained;
 }

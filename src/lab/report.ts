@@ -4,6 +4,8 @@
  * reads on GitHub, in an editor, or rendered to HTML with any converter.
  */
 import type { ExperimentRecord, LabScale } from './types.js';
+import { EXPERIMENTS } from './experiments/index.js';
+import { sideBySide, type PytorchResult } from './pytorch.js';
 
 export interface ReportInput {
   records: readonly ExperimentRecord[];
@@ -18,6 +20,10 @@ export interface ReportInput {
   discussion?: string;
   backend: string;
   data: string;
+  /** PyTorch's results by experiment name (lab/pytorch/NAME.json), set beside convkit's. */
+  pytorch?: Readonly<Record<string, PytorchResult>>;
+  /** Where the PyTorch results were read from, as the report should name it (default `pytorch/`). */
+  pytorchDir?: string;
 }
 
 function duration(seconds: number): string {
@@ -48,9 +54,18 @@ export function renderReport(r: ReportInput): string {
     seen.set(e.index, k + 1);
     return [e, k === 0 ? String(e.index) : `${e.index}${String.fromCharCode(97 + k)}`] as const;
   }));
-  lines.push('| # | claim | verdict | measured | time |', '| --- | --- | --- | --- | --- |');
-  for (const e of r.records) lines.push(`| ${label.get(e)} | [${e.title}](#${label.get(e)}-${slug(e.title)}) | **${e.verdict}** | ${e.summary.replace(/\|/g, '\\|')} | ${duration(e.seconds)} |`);
-  for (const f of r.failures) lines.push(`| - | ${f.name} | **failed** | ${f.error.replace(/\|/g, '\\|')} | - |`);
+  const dir = r.pytorchDir ?? 'pytorch';
+  const torch = new Map(r.records.map((e) => {
+    const t = r.pytorch?.[e.name];
+    return [e, t ? sideBySide(EXPERIMENTS.find((x) => x.name === e.name), e, t, `${dir}/${e.name}.json`) : undefined] as const;
+  }));
+  lines.push('| # | claim | verdict (convkit) | verdict (PyTorch) | measured | time |', '| --- | --- | --- | --- | --- | --- |');
+  for (const e of r.records) {
+    const t = torch.get(e);
+    const theirs = t?.pytorch ? `**${t.pytorch.verdict}**${t.disagreements.length ? ` (disagree on ${t.disagreements.length} metric${t.disagreements.length === 1 ? '' : 's'})` : ''}` : '-';
+    lines.push(`| ${label.get(e)} | [${e.title}](#${label.get(e)}-${slug(e.title)}) | **${e.verdict}** | ${theirs} | ${e.summary.replace(/\|/g, '\\|')} | ${duration(e.seconds)} |`);
+  }
+  for (const f of r.failures) lines.push(`| - | ${f.name} | **failed** | - | ${f.error.replace(/\|/g, '\\|')} | - |`);
   lines.push('');
   if (r.discussion) lines.push(r.discussion.trim(), '');
   for (const e of r.records) {
@@ -60,6 +75,8 @@ export function renderReport(r: ReportInput): string {
     lines.push(`**Protocol.** ${e.protocol}`, '');
     lines.push(`**Command.** \`${e.command}\` (seeds: ${e.seeds > 1 ? `0-${e.seeds - 1}` : '0'}; ${e.backend}; ${duration(e.seconds)}; results in \`${e.name}.json\`)`, '');
     lines.push(e.markdown, '');
+    const t = torch.get(e);
+    if (t) lines.push(t.markdown, '');
   }
   for (const f of r.failures) lines.push(`## ${f.name}: failed`, '', '```', f.error, '```', '');
   return lines.join('\n');
@@ -69,7 +86,7 @@ export function renderReport(r: ReportInput): string {
  * Rebuild the report from experiment records (the `NAME.json` files of a run), e.g. when the experiments ran
  * in separate processes. The wall time is from the first start to the last end.
  */
-export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = [], discussion?: string): string {
+export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = [], discussion?: string, pytorch?: Readonly<Record<string, PytorchResult>>): string {
   if (records.length === 0) throw new Error('lab report: no experiment results (NAME.json) found');
   const sorted = [...records].sort((a, b) => a.index - b.index);
   const start = Math.min(...sorted.map((r) => Date.parse(r.startedAt)));
@@ -80,6 +97,7 @@ export function reportFromRecords(records: readonly ExperimentRecord[], notes: r
     records: sorted, failures: [], seconds: (end - start) / 1000, command: commands, scale: scales.length === 1 ? scales[0]! : 'quick',
     backend: [...new Set(sorted.map((r) => r.backend))].join(', '), data: [...new Set(sorted.map((r) => r.data))].join('; '), notes,
     ...(discussion !== undefined ? { discussion } : {}),
+    ...(pytorch ? { pytorch } : {}),
   });
 }
 

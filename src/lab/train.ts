@@ -1,7 +1,8 @@
 /**
- * The lab's training and evaluation helpers: a fixed *step budget* (the same number of optimizer steps of the
- * same batch size for every model and training-set size, so "same budget" means the same compute per run),
- * accuracy on a dataset, predictions for a batch, and seeded subsets.
+ * The lab's training and evaluation helpers: `trainEpochs` (a budget in epochs, with early stopping on a
+ * validation split carved out of the training set: the test set is never an argument), `trainSteps` (a fixed
+ * number of optimizer steps, for the smallest runs and the tests), accuracy on a dataset, predictions for a
+ * batch, and seeded subsets.
  *
  * Every image is normalized with Fashion-MNIST's training mean and std (0.2860, 0.3530) after any other
  * transform (a shift, a pixel permutation), so a shifted image has a black (0) background before normalization.
@@ -15,7 +16,7 @@ import { compose, normalize, type BatchTransform } from '../data/transforms.js';
 import { DataLoader } from '../data/loader.js';
 import type { ImageDataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
-import { Adam, LinearLR, SGD, type Optimizer } from '../optim/index.js';
+import { Adam, SGD, type Optimizer } from '../optim/index.js';
 import { backendScope } from '../train/scope.js';
 import { argmaxRows } from '../train/metrics.js';
 
@@ -38,6 +39,8 @@ export interface OptimizerSpec {
    * uses lr * startFactor, and the lr rises linearly to `lr` at step `steps + 1` and stays there.
    */
   warmup?: LinearWarmup;
+  /** After any warm-up, decay the lr along a half cosine to 0 at the last step of the budget (per step). */
+  cosine?: boolean;
 }
 
 export interface LinearWarmup {
@@ -83,8 +86,33 @@ function makeOptimizer(model: Module, spec: OptimizerSpec): Optimizer {
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-/** Train `model` for exactly `spec.steps` steps with cross-entropy; see the file comment. */
-export function trainSteps(spec: TrainSpec): TrainOutcome {
+/**
+ * The learning rate of step `t` (0-based) of `total`: a linear warm-up from lr * startFactor reaching lr at
+ * step `warmup.steps` (PyTorch's LinearLR stepped after every optimizer step), then constant, or a half cosine
+ * from lr down to 0 at step `total` when `spec.cosine`. tools/lab_common.py computes the same function.
+ */
+export function learningRateAt(spec: OptimizerSpec, t: number, total: number): number {
+  const w = spec.warmup;
+  if (w && t < w.steps) return spec.lr * (w.startFactor + ((1 - w.startFactor) * t) / w.steps);
+  if (!spec.cosine) return spec.lr;
+  const start = w ? w.steps : 0;
+  const span = Math.max(1, total - start);
+  return spec.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(t - start, span)) / span));
+}
+
+/** Stop when validation accuracy has not risen by more than `minDelta` for `patience` checks in a row. */
+export interface EarlyStopping {
+  patience: number;
+  minDelta: number;
+}
+
+interface LoopSpec extends Omit<TrainSpec, 'steps'> {
+  steps: number;
+  /** Called after every pass over the data; returning true stops training. */
+  afterEpoch?: (epoch: number, step: number) => boolean;
+}
+
+function trainLoop(spec: LoopSpec): TrainOutcome {
   const { model, steps, batchSize } = spec;
   if (!Number.isInteger(steps) || steps < 1) throw new Error(`lab: steps must be a positive integer, got ${steps}`);
   const lossEvery = spec.lossEvery ?? 10;
@@ -93,8 +121,6 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
     generator: new Generator(1000 + spec.seed), transform: inputTransform(...(spec.transform ? [spec.transform] : [])),
   });
   const optimizer = makeOptimizer(model, spec.optimizer);
-  const warmup = spec.optimizer.warmup;
-  const scheduler = warmup ? new LinearLR(optimizer, { startFactor: warmup.startFactor, endFactor: 1, totalIters: warmup.steps }) : undefined;
   const learningRates: number[] = [];
   const scope = backendScope();
   const lossCurve: { step: number; loss: number }[] = [];
@@ -102,12 +128,16 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
   const t0 = now();
   let lastLog = t0;
   let step = 0;
+  let epoch = 0;
   let windowSum = 0;
   let windowCount = 0;
-  while (step < steps) {
+  let stop = false;
+  while (step < steps && !stop) {
     for (const { x, y } of loader) {
       if (step >= steps) break;
-      learningRates.push(optimizer.paramGroups[0]!.lr);
+      const lr = learningRateAt(spec.optimizer, step, steps);
+      for (const g of optimizer.paramGroups) g.lr = lr;
+      learningRates.push(lr);
       const loss = scope(() => {
         const l = crossEntropy(model.forward(x), y);
         optimizer.zeroGrad();
@@ -115,7 +145,6 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
         optimizer.step();
         return l.item();
       });
-      scheduler?.step();
       if (!Number.isFinite(loss)) throw new Error(`lab: ${spec.label ?? 'training'} diverged (loss ${loss} at step ${step + 1})`);
       step++;
       windowSum += loss;
@@ -132,9 +161,90 @@ export function trainSteps(spec: TrainSpec): TrainOutcome {
         spec.log(`  ${spec.label ?? 'train'}: step ${step}/${steps}, loss ${lossCurve.at(-1)?.loss.toFixed(3) ?? loss.toFixed(3)}, ${rate.toFixed(0)} img/s`);
       }
     }
+    epoch++;
+    if (spec.afterEpoch?.(epoch, step)) stop = true;
   }
+  if (windowCount > 0) lossCurve.push({ step, loss: windowSum / windowCount });
   const seconds = (now() - t0) / 1000;
-  return { lossCurve, seconds, examplesSeen: steps * loader.batchSize, epochs: (steps * loader.batchSize) / spec.train.length, learningRates };
+  return { lossCurve, seconds, examplesSeen: step * loader.batchSize, epochs: (step * loader.batchSize) / spec.train.length, learningRates };
+}
+
+/** Train `model` for exactly `spec.steps` steps with cross-entropy; see the file comment. */
+export function trainSteps(spec: TrainSpec): TrainOutcome {
+  return trainLoop(spec);
+}
+
+export interface EpochTrainSpec extends Omit<TrainSpec, 'steps'> {
+  /** The most passes over `train` (each drops its last partial batch). */
+  epochs: number;
+  /**
+   * Checked at the end of epochs (at least `checkEveryImages` training images apart, default one epoch; with
+   * `transform` applied, as to the training images): the
+   * weights with the best accuracy on it are kept. Take it from the TRAINING set (`labSplit`), never the test set.
+   */
+  validation?: ImageDataset;
+  /** Stop early when validation accuracy stalls (needs `validation`); without it every epoch runs. */
+  earlyStopping?: EarlyStopping;
+  checkEveryImages?: number;
+}
+
+export interface EpochOutcome extends TrainOutcome {
+  /** Validation accuracy at every check (empty without a validation set). */
+  validationCurve: { epoch: number; step: number; accuracy: number }[];
+  /** The check whose weights the model holds at the end (the last epoch without a validation set). */
+  bestEpoch: number;
+  bestValidationAccuracy: number;
+  stoppedEarly: boolean;
+  /** Passes over the data actually run. */
+  epochsRun: number;
+}
+
+/** Epochs between validation checks: at least `checkEveryImages` training images apart, at least one epoch. */
+export function checkInterval(trainSize: number, checkEveryImages: number | undefined): number {
+  return Math.max(1, Math.ceil((checkEveryImages ?? 0) / trainSize));
+}
+
+/**
+ * Train for at most `epochs` passes over `train`; with a `validation` set, measure its accuracy every
+ * `checkInterval` epochs, keep the best weights (restored at the end) and, with `earlyStopping`, stop when it
+ * has not risen by more than `minDelta` for `patience` checks. Nothing here sees a test set.
+ */
+export function trainEpochs(spec: EpochTrainSpec): EpochOutcome {
+  const { model, validation, earlyStopping } = spec;
+  if (!Number.isInteger(spec.epochs) || spec.epochs < 1) throw new Error(`lab: epochs must be a positive integer, got ${spec.epochs}`);
+  if (earlyStopping && !validation) throw new Error(`lab: ${spec.label ?? 'training'}: early stopping needs a validation set (taken from the training set)`);
+  const stepsPerEpoch = Math.floor(spec.train.length / Math.min(spec.batchSize, spec.train.length));
+  const every = checkInterval(spec.train.length, spec.checkEveryImages);
+  const validationCurve: EpochOutcome['validationCurve'] = [];
+  let best = { epoch: 0, accuracy: -Infinity, weights: null as Float32Array[] | null };
+  let sinceBest = 0;
+  let stoppedEarly = false;
+  let epochsRun = 0;
+  const params = Object.values(model.stateDict());
+  const afterEpoch = (epoch: number, step: number): boolean => {
+    epochsRun = epoch;
+    if (!validation || (epoch % every !== 0 && epoch !== spec.epochs)) return false;
+    const acc = accuracy(model, validation, spec.transform);
+    validationCurve.push({ epoch, step, accuracy: acc });
+    // As Keras's EarlyStopping(restore_best_weights): only a rise of more than minDelta counts as better.
+    if (best.weights === null || acc > best.accuracy + (earlyStopping?.minDelta ?? 0)) {
+      best = { epoch, accuracy: acc, weights: params.map((p) => Float32Array.from(p.data)) };
+      sinceBest = 0;
+    } else {
+      sinceBest++;
+    }
+    if (earlyStopping && sinceBest >= earlyStopping.patience) {
+      stoppedEarly = epoch < spec.epochs;
+      return true;
+    }
+    return false;
+  };
+  const outcome = trainLoop({ ...spec, steps: spec.epochs * stepsPerEpoch, afterEpoch });
+  if (best.weights) params.forEach((p, i) => p.data.set(best.weights![i]!));
+  return {
+    ...outcome, validationCurve, stoppedEarly, epochsRun,
+    bestEpoch: validation ? best.epoch : epochsRun, bestValidationAccuracy: validation ? best.accuracy : NaN,
+  };
 }
 
 /** Predicted classes of `model` (in eval mode, without gradients) for every image of `dataset`. */

@@ -6,6 +6,7 @@
  */
 import type { ImageDataset } from '../data/dataset.js';
 import type { RgbaImage } from '../viz/image.js';
+import type { PytorchResult } from './pytorch.js';
 
 /**
  * How much compute an experiment spends: 'full' is the committed report's protocol, 'quick' a few-minute
@@ -22,6 +23,8 @@ export interface LabOptions {
   log: (message: string) => void;
   /** The backend the numbers were measured on (shown in the report). */
   backend: string;
+  /** PyTorch's results of the same protocol by experiment name (lab/pytorch/NAME.json), for the report. */
+  pytorch?: Readonly<Record<string, PytorchResult>>;
 }
 
 /** Real Fashion-MNIST: training and test images (uint8 or float in [0, 1]) and where they came from. */
@@ -50,6 +53,19 @@ export interface LabContext {
 
 export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'exact';
 
+/**
+ * The numbers a verdict is computed from, per seed, by name (e.g. `"vggsmall 1000 test"`: one test accuracy
+ * per seed). An implementation-independent record: the PyTorch side (tools/lab_*.py) writes the same names, so
+ * the same `judge` gives each implementation's verdict and the report can set them side by side.
+ */
+export type Metrics = Record<string, number[]>;
+
+/** A verdict and the sentence behind it, computed from metrics alone. */
+export interface Judgement {
+  verdict: Verdict;
+  summary: string;
+}
+
 /** What `run` returns; the runner adds timing, the command and the file list. */
 export interface ExperimentOutcome {
   verdict: Verdict;
@@ -61,6 +77,8 @@ export interface ExperimentOutcome {
   markdown: string;
   /** Everything measured, for `NAME.json`. */
   results: unknown;
+  /** The per-seed numbers behind the verdict (experiments that train; see `Metrics`). */
+  metrics?: Metrics;
 }
 
 export interface Experiment {
@@ -74,6 +92,10 @@ export interface Experiment {
   /** Default number of seeds at each scale. */
   defaultSeeds: Record<LabScale, number>;
   run(ctx: LabContext): Promise<ExperimentOutcome>;
+  /** The verdict from metrics alone (experiments that train): applied to convkit's and to PyTorch's numbers. */
+  judge?(metrics: Metrics): Judgement;
+  /** Metric names in the order the side-by-side table lists them (default: the order in the metrics). */
+  metricOrder?(metrics: Metrics): string[];
 }
 
 /** What the runner records for one experiment (and writes as `NAME.json`). */

@@ -13,6 +13,7 @@ import { encodePng } from './vizPng.js';
 import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
 import { runExperiment, runExperiments } from '../lab/runner.js';
 import { reportFromRecords } from '../lab/report.js';
+import { parsePytorchResult, type PytorchResult } from '../lab/pytorch.js';
 import type { ExperimentRecord, LabContext, LabData, LabOutput, LabScale } from '../lab/types.js';
 
 export interface RunLabOptions {
@@ -29,6 +30,18 @@ export interface RunLabOptions {
   /** Where the data comes from (default: Fashion-MNIST found by src/node/datasets.ts). */
   data?: () => Promise<LabData>;
   dataOptions?: DatasetSourceOptions;
+  /** Folder of PyTorch's results (NAME.json from tools/lab_NAME.py) for the report (default: outDir/pytorch). */
+  pytorchDir?: string;
+}
+
+/** The PyTorch results in `dir` (NAME.json per experiment), checked; an absent folder gives none. */
+export function readPytorchResults(dir: string): Record<string, PytorchResult> {
+  const out: Record<string, PytorchResult> = {};
+  for (const e of EXPERIMENTS) {
+    const file = join(dir, `${e.name}.json`);
+    if (existsSync(file)) out[e.name] = parsePytorchResult(JSON.parse(readFileSync(file, 'utf8')), file);
+  }
+  return out;
 }
 
 /** A LabOutput writing files under `dir` (folders created as needed). */
@@ -80,7 +93,10 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
     return e;
   });
   const ctx: LabContext = {
-    options: { scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log: o.log ?? ((m) => process.stderr.write(m + '\n')), backend: o.backend },
+    options: {
+      scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log: o.log ?? ((m) => process.stderr.write(m + '\n')), backend: o.backend,
+      pytorch: readPytorchResults(o.pytorchDir ?? join(outDir, 'pytorch')),
+    },
     data: o.data ?? fashionMnistLoader(o.dataOptions),
     output: fileOutput(outDir),
     command: (name) => labCommand(name, o.scale, o.seeds, o.displayOutDir ?? o.outDir),
@@ -100,12 +116,12 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
  * commands), with `DISCUSSION.md` from the same folder (if present) after the summary table. Returns the
  * experiments found.
  */
-export function rebuildReport(outDir: string, notes: readonly string[] = []): ExperimentRecord[] {
+export function rebuildReport(outDir: string, notes: readonly string[] = [], pytorchDir?: string): ExperimentRecord[] {
   const dir = resolve(outDir);
   const records = EXPERIMENTS.map((e) => join(dir, `${e.name}.json`)).filter((f) => existsSync(f))
     .map((f) => JSON.parse(readFileSync(f, 'utf8')) as ExperimentRecord);
   const discussionFile = join(dir, 'DISCUSSION.md');
   const discussion = existsSync(discussionFile) ? readFileSync(discussionFile, 'utf8') : undefined;
-  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes, discussion));
+  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes, discussion, readPytorchResults(pytorchDir ?? join(dir, 'pytorch'))));
   return records;
 }

@@ -1,15 +1,17 @@
 /**
  * Experiment 3, locality and weight sharing, and data efficiency: the MLP (neither), lcnet (local, unshared:
  * vggsmall's topology with LocallyConnected2d) and vggsmall (local and shared), each trained on 1k, 5k, 20k and
- * 60k real training images (a seeded random draw per seed), several seeds, the same step budget for every run.
- * Reports test and train accuracy (mean, spread) and parameter counts.
+ * all 55k images of the training part of the split (a seeded random draw per seed), 3 seeds, each run trained
+ * to near convergence with early stopping on the validation part. Reports test and train accuracy (mean,
+ * spread, 95 % interval) and parameter counts.
  */
 import * as models from '../../models/index.js';
 import { lineChart } from '../../viz/svg.js';
-import { accuracy, seededModel, seededSubset, trainSteps } from '../train.js';
+import { accuracy, seededModel, trainEpochs } from '../train.js';
 import { describeBudget, protocolOf } from '../protocol.js';
-import { count, markdownTable, pct, pctSpread, seedList, spread } from '../stats.js';
-import type { Experiment } from '../types.js';
+import { labSplit, subsetIndices } from '../split.js';
+import { count, interval95, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
+import type { Experiment, Judgement, Metrics } from '../types.js';
 
 export const ABLATION_MODELS = [
   { name: 'mlp', what: 'dense: no locality, no sharing' },
@@ -23,98 +25,124 @@ export interface AblationRun {
   seed: number;
   testAccuracy: number;
   trainAccuracy: number;
+  validationAccuracy: number;
   finalLoss: number;
   seconds: number;
+  /** Epochs run (early stopping may end a run before its cap) and the epoch whose weights were kept. */
   epochs: number;
+  bestEpoch: number;
+  stoppedEarly: boolean;
 }
 
-const CLAIM = 'Locality and weight sharing are an inductive bias: with the same budget, the CNN beats the locally connected net, which beats the MLP, and the gap is largest when training data is scarce.';
+const CLAIM = 'Locality and weight sharing are an inductive bias: trained alike, the CNN beats the locally connected net, which beats the MLP, and the gap is largest when training data is scarce.';
 
-export const ablationExperiment: Experiment = makeAblation('ablation', 'Locality and weight sharing: MLP vs locally connected vs CNN, and data efficiency', 'ablation');
+/** The training-set sizes present in `metrics` (from the `vggsmall N test` names), ascending. */
+export function ablationSizes(metrics: Metrics): number[] {
+  return Object.keys(metrics).map((k) => /^vggsmall (\d+) test$/.exec(k)?.[1]).filter((x): x is string => x !== undefined).map(Number).sort((a, b) => a - b);
+}
 
-/** 3b: the same comparison with a longer budget on the small training sets (where the claim is about). */
-export const ablationLongExperiment: Experiment = makeAblation('ablation-long', 'Locality and weight sharing with a longer budget on small training sets', 'ablationLong');
-
-function makeAblation(name: string, title: string, key: 'ablation' | 'ablationLong'): Experiment {
+/**
+ * The verdict from per-seed test accuracies: "holds" when CNN > locally connected > MLP on the means at every
+ * size and the CNN's lead over the MLP is larger at the smallest size than at the largest; "partly holds"
+ * when the CNN beats the MLP at every size; otherwise "does not hold".
+ */
+export function judgeAblation(metrics: Metrics): Judgement {
+  const sizes = ablationSizes(metrics);
+  const mean = (model: string, size: number): number => spread(metrics[`${model} ${size} test`] ?? []).mean;
+  const orderHolds = sizes.map((s) => mean('vggsmall', s) > mean('lcnet', s) && mean('lcnet', s) > mean('mlp', s));
+  const cnnOverMlp = sizes.map((s) => mean('vggsmall', s) - mean('mlp', s));
+  const gapShrinks = sizes.length < 2 || cnnOverMlp[0]! > cnnOverMlp.at(-1)!;
+  const verdict = sizes.length > 0 && orderHolds.every(Boolean) && gapShrinks ? 'holds' : sizes.length > 0 && cnnOverMlp.every((g) => g > 0) ? 'partly holds' : 'does not hold';
+  const at = (s: number): string => `vggsmall ${pct(mean('vggsmall', s))}, lcnet ${pct(mean('lcnet', s))}, mlp ${pct(mean('mlp', s))}`;
+  const failing = sizes.filter((_, i) => !orderHolds[i]);
   return {
-  name,
+    verdict,
+    summary: `Test accuracy at ${sizes.map(count).join(' / ')} training images: ${sizes.length ? `${at(sizes[0]!)}${sizes.length > 1 ? ` at ${count(sizes[0]!)}; ${at(sizes.at(-1)!)} at ${count(sizes.at(-1)!)}` : ''}` : '-'}. CNN > locally connected > MLP ${failing.length ? `fails at ${failing.map(count).join(', ')}` : 'at every size'}; the CNN's lead over the MLP is ${cnnOverMlp.map((g) => (g * 100).toFixed(1)).join(' / ')} points.`,
+  };
+}
+
+export const ablationExperiment: Experiment = {
+  name: 'ablation',
   index: 3,
-  title,
+  title: 'Locality and weight sharing: MLP vs locally connected vs CNN, and data efficiency',
   claim: CLAIM,
   defaultSeeds: { full: 3, quick: 1, smoke: 1 },
+  judge: judgeAblation,
+  metricOrder: (metrics) => ablationSizes(metrics).flatMap((s) => ABLATION_MODELS.map((m) => `${m.name} ${s} test`)),
   async run(ctx) {
-    const p = protocolOf(ctx)[key];
+    const p = protocolOf(ctx).ablation;
     const data = await ctx.data();
-    const seeds = seedList(ctx.options.seeds ?? (ctx.options.scale === 'full' ? 3 : 1));
-    const sizes = [...new Set(p.sizes.map((s) => Math.min(s, data.train.length)))];
+    const split = labSplit(data.train);
+    const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
+    const plan = p.sizes.map((s) => ({ size: Math.min(s.images, split.train.length), epochs: s.epochs })).filter((s, i, all) => all.findIndex((t) => t.size === s.size) === i);
+    const sizes = plan.map((s) => s.size);
     const test = data.test.take(p.testImages);
     const params: Record<string, number> = {};
     for (const m of ABLATION_MODELS) params[m.name] = models.create(m.name).numParameters();
     const runs: AblationRun[] = [];
-    for (const size of sizes) {
+    for (const { size, epochs } of plan) {
       for (const seed of seeds) {
-        const train = seededSubset(data.train, size, 100 + seed);
+        const train = data.train.subset(subsetIndices(split, size, 100 + seed), `${data.train.name}[${size} drawn with seed ${100 + seed}]`);
         const trainEval = train.take(p.trainImages);
         for (const m of ABLATION_MODELS) {
           const model = seededModel(seed, () => models.create(m.name));
-          const outcome = trainSteps({ model, train, ...p.budget, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
+          const o = trainEpochs({ model, train, validation: split.validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
           const run: AblationRun = {
             model: m.name, size, seed,
-            testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval),
-            finalLoss: outcome.lossCurve.at(-1)?.loss ?? NaN, seconds: outcome.seconds, epochs: outcome.epochs,
+            testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval), validationAccuracy: o.bestValidationAccuracy,
+            finalLoss: o.lossCurve.at(-1)?.loss ?? NaN, seconds: o.seconds, epochs: o.epochsRun, bestEpoch: o.bestEpoch, stoppedEarly: o.stoppedEarly,
           };
           runs.push(run);
-          ctx.options.log(`  ${m.name} n=${size} seed=${seed}: test ${pct(run.testAccuracy)}, train ${pct(run.trainAccuracy)} (${run.seconds.toFixed(0)} s)`);
+          ctx.options.log(`  ${m.name} n=${size} seed=${seed}: test ${pct(run.testAccuracy)}, validation ${pct(run.validationAccuracy)}, train ${pct(run.trainAccuracy)}, best epoch ${run.bestEpoch} of ${run.epochs} (${run.seconds.toFixed(0)} s)`);
         }
       }
     }
-    const cell = (model: string, size: number, key: 'testAccuracy' | 'trainAccuracy') => spread(runs.filter((r) => r.model === model && r.size === size).map((r) => r[key]));
+    const metrics: Metrics = {};
+    for (const r of runs) {
+      (metrics[`${r.model} ${r.size} test`] ??= []).push(r.testAccuracy);
+      (metrics[`${r.model} ${r.size} train`] ??= []).push(r.trainAccuracy);
+    }
+    const cell = (model: string, size: number, key: 'testAccuracy' | 'trainAccuracy') => runs.filter((r) => r.model === model && r.size === size).map((r) => r[key]);
     const rows = ABLATION_MODELS.flatMap((m) => sizes.map((size) => {
-      const te = cell(m.name, size, 'testAccuracy');
-      const tr = cell(m.name, size, 'trainAccuracy');
-      return [m.name, count(params[m.name]!), count(size), pctSpread(te), `${pct(te.min)} - ${pct(te.max)}`, pctSpread(tr), (tr.mean - te.mean >= 0 ? '+' : '') + ((tr.mean - te.mean) * 100).toFixed(1)];
+      const te = spread(cell(m.name, size, 'testAccuracy'));
+      const tr = spread(cell(m.name, size, 'trainAccuracy'));
+      const of = runs.filter((r) => r.model === m.name && r.size === size);
+      return [m.name, count(params[m.name]!), count(size), pctSpread(te), pctInterval(interval95(cell(m.name, size, 'testAccuracy'))), pctSpread(tr),
+        (tr.mean - te.mean >= 0 ? '+' : '') + ((tr.mean - te.mean) * 100).toFixed(1), of.map((r) => `${r.bestEpoch}/${r.epochs}`).join(', ')];
     }));
-    ctx.output.text(`${name}/test-accuracy.svg`, lineChart({
-      title: 'Test accuracy vs training-set size (same step budget)', xLabel: 'training images', yLabel: 'test accuracy (mean, min-max over seeds)', logX: true,
+    ctx.output.text('ablation/test-accuracy.svg', lineChart({
+      title: 'Test accuracy vs training-set size (trained to early stopping)', xLabel: 'training images', yLabel: 'test accuracy (mean, min-max over seeds)', logX: true,
       series: ABLATION_MODELS.map((m) => ({
         name: `${m.name} (${count(params[m.name]!)} params)`,
-        points: sizes.map((size) => { const s = cell(m.name, size, 'testAccuracy'); return { x: size, y: s.mean, lo: s.min, hi: s.max }; }),
+        points: sizes.map((size) => { const s = spread(cell(m.name, size, 'testAccuracy')); return { x: size, y: s.mean, lo: s.min, hi: s.max }; }),
       })),
     }));
-    ctx.output.text(`${name}/train-vs-test.svg`, lineChart({
+    ctx.output.text('ablation/train-vs-test.svg', lineChart({
       title: 'Train (dashed) and test (solid) accuracy', xLabel: 'training images', yLabel: 'accuracy (mean over seeds)', logX: true,
       series: ABLATION_MODELS.flatMap((m, i) => [
-        { name: `${m.name} test`, color: ['#0072B2', '#D55E00', '#009E73'][i], points: sizes.map((size) => ({ x: size, y: cell(m.name, size, 'testAccuracy').mean })) },
-        { name: `${m.name} train`, dashed: true, color: ['#0072B2', '#D55E00', '#009E73'][i], points: sizes.map((size) => ({ x: size, y: cell(m.name, size, 'trainAccuracy').mean })) },
+        { name: `${m.name} test`, color: ['#0072B2', '#D55E00', '#009E73'][i], points: sizes.map((size) => ({ x: size, y: spread(cell(m.name, size, 'testAccuracy')).mean })) },
+        { name: `${m.name} train`, dashed: true, color: ['#0072B2', '#D55E00', '#009E73'][i], points: sizes.map((size) => ({ x: size, y: spread(cell(m.name, size, 'trainAccuracy')).mean })) },
       ]),
     }));
-    // Verdict: order CNN > LC > MLP per size (on means), and the CNN-MLP gap at the smallest vs largest size.
-    const mean = (model: string, size: number): number => cell(model, size, 'testAccuracy').mean;
-    const orderHolds = sizes.map((s) => mean('vggsmall', s) > mean('lcnet', s) && mean('lcnet', s) > mean('mlp', s));
-    const cnnOverMlp = sizes.map((s) => mean('vggsmall', s) - mean('mlp', s));
-    const lcOverMlp = sizes.map((s) => mean('lcnet', s) - mean('mlp', s));
-    const gapShrinks = sizes.length < 2 || cnnOverMlp[0]! > cnnOverMlp.at(-1)!;
-    const verdict = orderHolds.every(Boolean) && gapShrinks ? 'holds' : cnnOverMlp.every((g) => g > 0) ? 'partly holds' : 'does not hold';
+    const judgement = judgeAblation(metrics);
     const md = [
-      markdownTable(['model', 'parameters', 'training images', 'test accuracy (mean ± std)', 'test min - max', 'train accuracy', 'train - test (points)'], rows),
+      markdownTable(['model', 'parameters', 'training images', 'test accuracy (mean ± sd)', '95 % interval', 'train accuracy', 'train - test (points)', 'best epoch / epochs run, per seed'], rows),
       '',
-      `- CNN minus MLP test accuracy per size (${sizes.map(count).join(' / ')}): ${cnnOverMlp.map((g) => `${(g * 100).toFixed(1)}`).join(' / ')} points; locally connected minus MLP: ${lcOverMlp.map((g) => `${(g * 100).toFixed(1)}`).join(' / ')} points.`,
-      `- Ordering CNN > locally connected > MLP holds at ${orderHolds.filter(Boolean).length} of ${sizes.length} sizes${orderHolds.every(Boolean) ? '' : ` (fails at ${sizes.filter((_, i) => !orderHolds[i]).map(count).join(', ')})`}.`,
-      `- Every run has the same budget (${describeBudget(p.budget)}), i.e. ${runs[0] ? runs.filter((r) => r.model === 'mlp').map((r) => `${r.epochs.toFixed(2)}`).filter((v, i, a) => a.indexOf(v) === i).join(' / ') : '-'} epochs at the sizes above: on the small sets the models see each image many times (train accuracy shows how far they overfit); on the large sets they see only part of the data once, so the large-size columns measure learning speed per image as much as data efficiency.`,
+      `- ${judgement.summary}`,
+      '- Every run trains until its validation accuracy stops rising (or its epoch cap), and keeps its best weights: the columns compare models near convergence, not learning speed.',
+      `- Verdict rule, on the means over seeds: "holds" when CNN > locally connected > MLP at every size and the CNN's lead over the MLP is larger at ${count(sizes[0] ?? 0)} than at ${count(sizes.at(-1) ?? 0)} images; "partly holds" when the CNN beats the MLP at every size.`,
       '',
-      `![test accuracy](${name}/test-accuracy.svg)`,
+      '![test accuracy](ablation/test-accuracy.svg)',
       '',
-      `![train vs test](${name}/train-vs-test.svg)`,
+      '![train vs test](ablation/train-vs-test.svg)',
     ].join('\n');
     return {
-      verdict,
-      summary: sizes.length === 1
-        ? `Test accuracy with ${count(sizes[0]!)} training images: vggsmall ${pct(mean('vggsmall', sizes[0]!))}, lcnet ${pct(mean('lcnet', sizes[0]!))}, mlp ${pct(mean('mlp', sizes[0]!))} (${seeds.length} seed${seeds.length > 1 ? 's' : ''}).`
-        : `Test accuracy at ${count(sizes[0]!)} / ${count(sizes.at(-1)!)} training images: vggsmall ${pct(mean('vggsmall', sizes[0]!))} / ${pct(mean('vggsmall', sizes.at(-1)!))}, lcnet ${pct(mean('lcnet', sizes[0]!))} / ${pct(mean('lcnet', sizes.at(-1)!))}, mlp ${pct(mean('mlp', sizes[0]!))} / ${pct(mean('mlp', sizes.at(-1)!))} (${seeds.length} seed${seeds.length > 1 ? 's' : ''}).`,
-      protocol: `Sizes ${sizes.map(count).join(', ')} (a seeded random draw of the training set per seed), seeds ${seeds.join(', ')}, each run ${describeBudget(p.budget)} (shuffled, cycling over the subset), test accuracy on the first ${count(test.length)} test images, train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
+      verdict: judgement.verdict,
+      summary: judgement.summary,
+      protocol: `Training sets of ${plan.map((s) => `${count(s.size)} (at most ${s.epochs} epochs)`).join(', ')} images, a seeded random draw (seed 100 + s) of the training part of the validation split; seeds ${seeds.join(', ')} (seed s also sets the initial weights and the shuffle order); each run ${describeBudget({ ...p.budget, epochs: plan[0]?.epochs ?? 1 }).replace(/^at most \d+ epochs? x/, 'batches of')}; validation on the ${count(split.validation.length)} held-out training images; no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training; train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
       markdown: md,
-      results: { sizes, seeds, params, budget: p.budget, runs },
+      results: { sizes, plan, seeds, params, budget: p.budget, runs },
+      metrics,
     };
   },
 };
-}

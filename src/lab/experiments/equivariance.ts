@@ -211,9 +211,9 @@ export const equivarianceExperiment: Experiment = {
     return {
       verdict: holds ? 'holds' : 'partly holds',
       summary: `vggsmall's conv layers commute with a shift to ${sci(convMax)} (float error) on the interior; after pooling a 1-px shift leaves an error of up to ${sci(pooledMisaligned)}, while shifts by a multiple of the stride stay exact; lcnet's layers are off by ${sci(lcMin)} or more.`,
-      protocol: `Reference models trained on the full training set, seed 0: vggsmall ${describeBudget(p.reference.cnn)}; lcnet ${describeBudget(p.reference.lc)}; mlp ${describeBudget(p.reference.mlp)}. ${indices.length} test images (the first ones), eval mode.`,
+      protocol: `Reference models trained on ${nets[0]!.trainImages.toLocaleString('en-US')} images of the training part of the validation split, seed 0, no augmentation: vggsmall ${describeBudget(p.reference.cnn)}; lcnet ${describeBudget(p.reference.lc)}; mlp ${describeBudget(p.reference.mlp)}; validation accuracy of the kept weights ${nets.map((n) => `${n.name} ${(n.validationAccuracy * 100).toFixed(1)}% (epoch ${n.outcome.bestEpoch} of ${n.outcome.epochsRun})`).join(', ')}. ${indices.length} test images (the first ones), eval mode.`,
       markdown: md,
-      results: { shifts: SHIFTS, layers: all, training: nets.map((n) => ({ model: n.name, seconds: n.outcome.seconds, finalLoss: n.outcome.lossCurve.at(-1)?.loss })) },
+      results: { shifts: SHIFTS, layers: all, training: nets.map((n) => ({ model: n.name, seconds: n.outcome.seconds, finalLoss: n.outcome.lossCurve.at(-1)?.loss, validationAccuracy: n.validationAccuracy, bestEpoch: n.outcome.bestEpoch, epochsRun: n.outcome.epochsRun })) },
     };
   },
 };

@@ -220,7 +220,7 @@ export const hierarchyExperiment: Experiment = {
     return {
       verdict: rises && monotonic ? 'holds' : rises ? 'partly holds' : 'does not hold',
       summary: `Receptive fields grow from ${purity[0]?.receptiveField ?? '-'} to ${purity.at(-1)?.receptiveField ?? '-'} pixels across the ReLU layers; the share of a channel's top images from one class goes ${purity.map((q) => pct(q.meanPurity)).join(' -> ')} layer by layer (10% = chance)${monotonic ? '' : ', not monotonically'}.`,
-      protocol: `vggsmall trained on the full training set, ${describeBudget(p.reference.cnn)}, seed 0 (LeNet-5 likewise for its filters); top patches searched over the first ${count(search)} test images, channels 0-${h.channelsPerLayer - 1} of each ReLU layer.`,
+      protocol: `vggsmall trained on ${vgg.trainImages.toLocaleString('en-US')} images of the training part of the validation split, ${describeBudget(p.reference.cnn)}, seed 0, no augmentation (validation accuracy of the kept weights ${(vgg.validationAccuracy * 100).toFixed(1)}%, epoch ${vgg.outcome.bestEpoch} of ${vgg.outcome.epochsRun}; LeNet-5 likewise for its filters); top patches searched over the first ${count(search)} test images, channels 0-${h.channelsPerLayer - 1} of each ReLU layer.`,
       markdown: md,
       results: { receptiveFields: leafRows.map((r) => ({ path: r.path, type: r.type, outputShape: r.outputShape, receptiveField: r.receptiveField })), chosenImages: chosen, purity },
     };

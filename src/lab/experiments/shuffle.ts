@@ -8,13 +8,32 @@ import { permutePixels, randomPixelPermutation } from '../../data/transforms.js'
 import { Generator } from '../../tensor/random.js';
 import { barChart } from '../../viz/svg.js';
 import { tileGrid } from '../../viz/image.js';
-import { accuracy, seededModel, trainSteps } from '../train.js';
+import { accuracy, seededModel, trainEpochs } from '../train.js';
+import { labSplit } from '../split.js';
 import { describeBudget, protocolOf } from '../protocol.js';
-import { count, markdownTable, pct, pctSpread, seedList, spread } from '../stats.js';
-import type { Experiment } from '../types.js';
+import { count, interval95, intervalsOverlap, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
+import type { Experiment, Judgement, Metrics } from '../types.js';
 
 export const PERMUTATION_SEED = 1234;
 export const SHUFFLE_MODELS = ['mlp', 'lenet5'] as const;
+
+/**
+ * The verdict from per-seed test accuracies (`mlp original`, `mlp shuffled`, `lenet5 original`, `lenet5
+ * shuffled`): "holds" when the MLP's change is within noise (its 95 % intervals overlap, or it moves by less
+ * than 1 point) and LeNet-5 loses more than that noise; "partly holds" when LeNet-5 loses more than the MLP.
+ */
+export function judgeShuffle(metrics: Metrics): Judgement {
+  const m = (k: string): number[] => metrics[k] ?? [];
+  const mean = (k: string): number => spread(m(k)).mean;
+  const mlpDrop = mean('mlp original') - mean('mlp shuffled');
+  const cnnDrop = mean('lenet5 original') - mean('lenet5 shuffled');
+  const mlpWithinNoise = Math.abs(mlpDrop) < 0.01 || intervalsOverlap(interval95(m('mlp original')), interval95(m('mlp shuffled'))) === true;
+  const cnnBeyondNoise = cnnDrop >= 0.01 && intervalsOverlap(interval95(m('lenet5 original')), interval95(m('lenet5 shuffled'))) !== true;
+  return {
+    verdict: mlpWithinNoise && cnnBeyondNoise ? 'holds' : cnnDrop > mlpDrop ? 'partly holds' : 'does not hold',
+    summary: `MLP ${pct(mean('mlp original'))} -> ${pct(mean('mlp shuffled'))} (${mlpWithinNoise ? 'within noise' : 'beyond noise'}); LeNet-5 ${pct(mean('lenet5 original'))} -> ${pct(mean('lenet5 shuffled'))} (${cnnBeyondNoise ? 'beyond noise' : 'within noise'}) after shuffling pixels.`,
+  };
+}
 
 export const shuffleExperiment: Experiment = {
   name: 'shuffle',
@@ -22,32 +41,40 @@ export const shuffleExperiment: Experiment = {
   title: 'Pixel shuffle: what the CNN loses when spatial structure is destroyed',
   claim: 'A fixed permutation of pixel positions leaves an MLP unaffected (up to noise) and costs a CNN accuracy, because the CNN relies on spatial structure.',
   defaultSeeds: { full: 3, quick: 1, smoke: 1 },
+  judge: judgeShuffle,
+  metricOrder: () => SHUFFLE_MODELS.flatMap((m) => [`${m} original`, `${m} shuffled`]),
   async run(ctx) {
     const p = protocolOf(ctx).shuffle;
     const data = await ctx.data();
+    const split = labSplit(data.train);
+    const train = split.train.take(Math.min(p.trainImages, split.train.length));
     const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
     const perm = randomPixelPermutation(data.train.height, data.train.width, new Generator(PERMUTATION_SEED));
     const shuffle = permutePixels(perm);
     const test = data.test.take(p.testImages);
-    const runs: { model: string; shuffled: boolean; seed: number; testAccuracy: number; seconds: number }[] = [];
+    const runs: { model: string; shuffled: boolean; seed: number; testAccuracy: number; validationAccuracy: number; epochs: number; bestEpoch: number; seconds: number }[] = [];
     for (const seed of seeds) {
       for (const name of SHUFFLE_MODELS) {
         for (const shuffled of [false, true]) {
           const model = seededModel(seed, () => models.create(name));
           const t = shuffled ? { transform: shuffle } : {};
-          const outcome = trainSteps({ model, train: data.train, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
+          const o = trainEpochs({ model, train, validation: split.validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
           const testAccuracy = accuracy(model, test, shuffled ? shuffle : undefined);
-          runs.push({ model: name, shuffled, seed, testAccuracy, seconds: outcome.seconds });
-          ctx.options.log(`  ${name}${shuffled ? ' (shuffled pixels)' : ''} seed=${seed}: test ${pct(testAccuracy)}`);
+          runs.push({ model: name, shuffled, seed, testAccuracy, validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds });
+          ctx.options.log(`  ${name}${shuffled ? ' (shuffled pixels)' : ''} seed=${seed}: test ${pct(testAccuracy)}, validation ${pct(o.bestValidationAccuracy)}, best epoch ${o.bestEpoch} of ${o.epochsRun}`);
           if (!shuffled && seed === 0) ctx.cache.set(`shuffle:${name}`, model);
         }
       }
     }
-    const cell = (model: string, shuffled: boolean) => spread(runs.filter((r) => r.model === model && r.shuffled === shuffled).map((r) => r.testAccuracy));
+    const values = (model: string, shuffled: boolean): number[] => runs.filter((r) => r.model === model && r.shuffled === shuffled).map((r) => r.testAccuracy);
+    const cell = (model: string, shuffled: boolean) => spread(values(model, shuffled));
+    const metrics: Metrics = {};
+    for (const m of SHUFFLE_MODELS) for (const shuffled of [false, true]) metrics[`${m} ${shuffled ? 'shuffled' : 'original'}`] = values(m, shuffled);
+    const judgement = judgeShuffle(metrics);
     const rows = SHUFFLE_MODELS.map((m) => {
       const a = cell(m, false);
       const b = cell(m, true);
-      return [m, count(models.create(m).numParameters()), pctSpread(a), pctSpread(b), ((b.mean - a.mean) * 100).toFixed(1)];
+      return [m, count(models.create(m).numParameters()), pctSpread(a), pctInterval(interval95(values(m, false))), pctSpread(b), pctInterval(interval95(values(m, true))), ((b.mean - a.mean) * 100).toFixed(1)];
     });
     ctx.output.text('shuffle/accuracy.svg', barChart({
       title: 'Test accuracy before and after a fixed pixel permutation', yLabel: 'test accuracy', categories: [...SHUFFLE_MODELS],
@@ -68,12 +95,11 @@ export const shuffleExperiment: Experiment = {
     ctx.output.image('shuffle/examples.png', tileGrid(tiles, { columns: 4, scale: 3, normalize: 'fixed', range: [0, 1] }));
     const mlpDrop = cell('mlp', false).mean - cell('mlp', true).mean;
     const cnnDrop = cell('lenet5', false).mean - cell('lenet5', true).mean;
-    const mlpNoise = Math.max(0.01, 2 * Math.max(cell('mlp', false).std, cell('mlp', true).std));
-    const verdict = Math.abs(mlpDrop) <= mlpNoise && cnnDrop > mlpNoise ? 'holds' : cnnDrop > mlpDrop ? 'partly holds' : 'does not hold';
     const md = [
-      markdownTable(['model', 'parameters', 'original pixels', 'shuffled pixels', 'change (points)'], rows),
+      markdownTable(['model', 'parameters', 'original pixels (mean ± sd)', '95 % interval', 'shuffled pixels (mean ± sd)', '95 % interval', 'change (points)'], rows),
       '',
       `- The MLP changes by ${(-mlpDrop * 100).toFixed(1)} points, the CNN (LeNet-5) by ${(-cnnDrop * 100).toFixed(1)} points.`,
+      '- Verdict rule: "holds" when the MLP moves by less than 1 point or its two 95 % intervals overlap, and LeNet-5 loses at least 1 point with intervals that do not overlap; "partly holds" when LeNet-5 loses more than the MLP.',
       '- Why the MLP cannot care: its first layer computes w·x; permuting x is the same as permuting w, and Adam with elementwise updates treats every input weight alike, so the shuffled run is the original run with relabelled inputs (up to the order of float additions).',
       '- Why the CNN loses: its 5x5 windows now see 25 unrelated pixels scattered over the image; it still learns something (a linear-ish function of pooled pixels) but no longer edges and strokes.',
       '',
@@ -84,11 +110,12 @@ export const shuffleExperiment: Experiment = {
       '![accuracy](shuffle/accuracy.svg)',
     ].join('\n');
     return {
-      verdict,
-      summary: `MLP ${pct(cell('mlp', false).mean)} -> ${pct(cell('mlp', true).mean)}; LeNet-5 ${pct(cell('lenet5', false).mean)} -> ${pct(cell('lenet5', true).mean)} after shuffling pixels.`,
-      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); full training set (${count(data.train.length)} images), each run ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}; test accuracy on the first ${count(test.length)} test images (shuffled with the same permutation for the shuffled runs).`,
+      verdict: judgement.verdict,
+      summary: judgement.summary,
+      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); ${count(train.length)} images of the training part of the validation split, validation on the ${count(split.validation.length)} held-out training images (shuffled like the training images for the shuffled runs); each run ${describeBudget(p.budget)}; seeds ${seeds.join(', ')} (initial weights and shuffle order); no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training (shuffled with the same permutation for the shuffled runs).`,
       markdown: md,
       results: { permutationSeed: PERMUTATION_SEED, permutation: Array.from(perm), seeds, runs },
+      metrics,
     };
   },
 };

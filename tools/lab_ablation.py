@@ -1,0 +1,38 @@
+"""Experiment 3 (locality and weight sharing) in PyTorch: mlp, lcnet and vggsmall trained on convkit's subsets of the
+training part (1k, 5k, 20k, all) with its early stopping on its validation split, 3 seeds; writes lab/pytorch/ablation.json.
+
+/usr/bin/python3 tools/lab_ablation.py [--quick] [--protocol FILE]   (see tools/lab_common.py)
+"""
+import sys
+
+import lab_common as lab
+
+
+def main():
+    args = lab.parse_args("ablation", __doc__)
+    started, t0 = lab.start()
+    protocol = lab.load_protocol(args)
+    data = lab.LabData(protocol, args.data)
+    p = protocol["experiments"]["ablation"]
+    validation = data.validation()
+    test_x, test_y = data.test(p["testImages"])
+    metrics, runs = {}, []
+    for size in p["sizes"]:
+        n, epochs = size["images"], size["epochs"]
+        for k, seed in enumerate(p["seeds"]):
+            subset = p["subsets"].get(str(n))
+            x, y = data.train_subset(subset[k]) if subset is not None else data.first_of_train_part(n)
+            for name in p["models"]:
+                model = lab.seeded_model(seed, name)
+                o = lab.train_epochs(model, x, y, data, {**p["budget"], "epochs": epochs}, seed, validation=validation, label=f"{name} n={n} seed={seed}")
+                test = lab.accuracy(model, test_x, test_y, data)
+                train = lab.accuracy(model, x[:p["trainEvalImages"]], y[:p["trainEvalImages"]], data)
+                metrics.setdefault(f"{name} {n} test", []).append(test)
+                metrics.setdefault(f"{name} {n} train", []).append(train)
+                runs.append({"model": name, "size": n, "seed": seed, "testAccuracy": test, "trainAccuracy": train, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "stoppedEarly", "seconds")}})
+                print(f"  {name} n={n} seed={seed}: test {test:.4f}, validation {o['bestValidationAccuracy']:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
+    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""Experiment 4 (pixel shuffle) in PyTorch: mlp and lenet5 on original and permuted pixels (convkit's permutation, applied
+to training, validation and test images alike), early stopping on convkit's validation split; writes lab/pytorch/shuffle.json.
+
+/usr/bin/python3 tools/lab_shuffle.py [--quick] [--protocol FILE]   (see tools/lab_common.py)
+"""
+import sys
+
+import lab_common as lab
+
+
+def main():
+    args = lab.parse_args("shuffle", __doc__)
+    started, t0 = lab.start()
+    protocol = lab.load_protocol(args)
+    data = lab.LabData(protocol, args.data)
+    p = protocol["experiments"]["shuffle"]
+    x, y = data.first_of_train_part(p["trainImages"])
+    validation = data.validation()
+    test_x, test_y = data.test(p["testImages"])
+    shuffle = lab.permute_pixels(p["permutation"])
+    metrics, runs = {}, []
+    for seed in p["seeds"]:
+        for name in p["models"]:
+            for shuffled in (False, True):
+                t = shuffle if shuffled else None
+                model = lab.seeded_model(seed, name)
+                o = lab.train_epochs(model, x, y, data, p["budget"], seed, validation=validation, transform=t, label=f"{name}{' shuffled' if shuffled else ''} seed={seed}")
+                test = lab.accuracy(model, test_x, test_y, data, t)
+                metrics.setdefault(f"{name} {'shuffled' if shuffled else 'original'}", []).append(test)
+                runs.append({"model": name, "shuffled": shuffled, "seed": seed, "testAccuracy": test, **{k: o[k] for k in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
+                print(f"  {name}{' (shuffled pixels)' if shuffled else ''} seed={seed}: test {test:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
+    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+
+
+if __name__ == "__main__":
+    main()
