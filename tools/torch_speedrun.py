@@ -160,7 +160,7 @@ def run_seed(recipe: dict, target: float, seed: int, train, test, log) -> dict:
         train_seconds += time.perf_counter() - start
         accuracy = evaluate(model, x_test, y_test, mean, std, max(batch, 256))
         result["epochs"].append({"epoch": epoch, "testAccuracy": accuracy, "trainSeconds": train_seconds})
-        log(f"  seed {seed} epoch {epoch}: test {accuracy * 100:.1f}% after {train_seconds:.1f} s of training")
+        log(f"  seed {seed} epoch {epoch}: test {accuracy * 100:.2f} % after {train_seconds:.1f} s of training")
         if accuracy >= target:
             result.update(reached=True, epoch=epoch, secondsToTarget=train_seconds, wallSecondsToTarget=time.perf_counter() - first_step)
             break

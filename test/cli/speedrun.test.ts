@@ -24,7 +24,7 @@ test('a tiny target on the embedded subset: the time is read at the first epoch 
     assert.match(r.stdout, /^speedrun 91: 50\.0% test accuracy on fashion-mnist-subset \(target overridden; the recipe's is 91\.0%\)/m);
     assert.match(r.stdout, /^chosen on: .*validation/m);
     assert.match(r.stdout, /^machine: .+, \d+ CPUs, load average [\d.]+ [\d.]+ [\d.]+; backend /m);
-    assert.match(r.stdout, /^seed 0: [\d.]+% at epoch \d+ after [\d.]+ s of training/m);
+    assert.match(r.stdout, /^seed 0: [\d.]+ % at epoch \d+ after [\d.]+ s of training/m);
     assert.match(r.stdout, /^time to 50\.0%: mean [\d.]+ s, sd 0\.0 s, .*\(1 of 1 seeds reached it\)/m);
     const report = JSON.parse(readFileSync(file, 'utf8')) as {
       tool: string; target: number; targetOverridden: boolean; machine: { cpu: string; loadAverage: { start: number[]; end: number[] } };

@@ -112,6 +112,8 @@ function recipeNamed(name: string): SpeedrunRecipe {
 }
 
 const seconds = (s: number | null): string => (s === null ? '-' : `${s.toFixed(1)} s`);
+/** Two decimals, so 90.96 % is not shown as a 91.0 % that missed 91 %. */
+const accuracyText = (a: number): string => `${(a * 100).toFixed(2)} %`;
 
 /** Train one seed until the test accuracy first reaches the target (or the schedule ends). */
 async function runSeed(recipe: SpeedrunRecipe, target: number, seed: number, train: ImageDataset, test: ImageDataset, note: (m: string) => void): Promise<SpeedrunSeedResult> {
@@ -144,7 +146,7 @@ async function runSeed(recipe: SpeedrunRecipe, target: number, seed: number, tra
         } else if (e.type === 'epochEnd') {
           const accuracy = e.metrics.testAccuracy;
           result.epochs.push({ epoch: e.epoch, testAccuracy: accuracy, trainSeconds });
-          note(`  seed ${seed} epoch ${e.epoch}: test ${percent(accuracy)} after ${trainSeconds.toFixed(1)} s of training`);
+          note(`  seed ${seed} epoch ${e.epoch}: test ${accuracyText(accuracy)} after ${trainSeconds.toFixed(1)} s of training`);
           if (accuracy >= target) {
             Object.assign(result, { reached: true, epoch: e.epoch, secondsToTarget: trainSeconds, wallSecondsToTarget: (performance.now() - firstStep) / 1000 });
           }
@@ -207,8 +209,8 @@ export default defineCommand({
       const r = await runSeed(recipe, target, seed, data.train, data.test, note);
       runs.push(r);
       out.write(r.reached
-        ? `seed ${seed}: ${percent(r.epochs.at(-1)!.testAccuracy)} at epoch ${r.epoch} after ${seconds(r.secondsToTarget)} of training (${seconds(r.wallSecondsToTarget)} with the test evaluations)\n`
-        : `seed ${seed}: target not reached in ${recipe.epochs} epochs (best ${percent(Math.max(...r.epochs.map((e) => e.testAccuracy)))})\n`);
+        ? `seed ${seed}: ${accuracyText(r.epochs.at(-1)!.testAccuracy)} at epoch ${r.epoch} after ${seconds(r.secondsToTarget)} of training (${seconds(r.wallSecondsToTarget)} with the test evaluations)\n`
+        : `seed ${seed}: target not reached in ${recipe.epochs} epochs (best ${accuracyText(Math.max(...r.epochs.map((e) => e.testAccuracy)))})\n`);
     }
     const summary = summarizeTimes(runs);
     const end = machineNow();
