@@ -1,4 +1,4 @@
-// Batch-norm kernels with the reference backend's precision: per-channel sums in f64 (in kDoubleLanes x 2
+// Batch-norm kernels with the reference backend's precision: per-channel sums in f64 (in kDoubleLanes x 4
 // independent accumulators rather than one chain, so only the order of the f64 additions differs), elementwise
 // formulas in f64 rounded once (the same bits as the reference). Tasks are groups of channels (or of rows for
 // batchNormApply); a channel's arithmetic never depends on the split.
@@ -10,35 +10,38 @@
 namespace CK_ISA_NS {
 namespace {
 
-// Sum of f(x[i]) over i in [0, len) into f64 lane accumulators (acc0, acc1) and a scalar tail, for a vectorisable f.
+// Sum of f(x[i]) over i in [0, len) into four f64 lane accumulators and a scalar tail, for a vectorisable f (f64
+// adds have a latency of several cycles: independent accumulators keep the adder busy).
 template <class F>
-inline void accumulateRow(const float* x, int64_t len, vdouble& acc0, vdouble& acc1, double& tail, F f) {
+inline void accumulateRow(const float* x, int64_t len, vdouble* acc, double& tail, F f) {
   int64_t i = 0;
-  for (; i + 2 * kDoubleLanes <= len; i += 2 * kDoubleLanes) {
-    acc0 += f(loadWide(x + i));
-    acc1 += f(loadWide(x + i + kDoubleLanes));
+  for (; i + 4 * kDoubleLanes <= len; i += 4 * kDoubleLanes) {
+    acc[0] += f(loadWide(x + i));
+    acc[1] += f(loadWide(x + i + kDoubleLanes));
+    acc[2] += f(loadWide(x + i + 2 * kDoubleLanes));
+    acc[3] += f(loadWide(x + i + 3 * kDoubleLanes));
   }
   for (; i < len; i++) tail += f(vdouble{} + static_cast<double>(x[i]))[0];
 }
 
-inline double laneTotal(vdouble acc0, vdouble acc1, double tail) {
-  const vdouble v = acc0 + acc1;
+inline double laneTotal(const vdouble* acc, double tail) {
+  const vdouble v = (acc[0] + acc[1]) + (acc[2] + acc[3]);
   double s = 0;
   for (int l = 0; l < kDoubleLanes; l++) s += v[l];
   return s + tail;
 }
 
-// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass), in two
-// accumulators each (f64 adds have a latency of several cycles: one chain per sum would wait on it).
+// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass), in four
+// accumulators each (acc[0..3] and acc[4..7]).
 inline void accumulateBackwardRow(const float* x, const float* gy, int64_t len, double m, double is, vdouble* acc,
                                   double* tail) {
   int64_t i = 0;
-  for (; i + 2 * kDoubleLanes <= len; i += 2 * kDoubleLanes) {
-    const vdouble g0 = loadWide(gy + i), g1 = loadWide(gy + i + kDoubleLanes);
-    acc[0] += g0;
-    acc[1] += g1;
-    acc[2] += g0 * (loadWide(x + i) - m) * is;
-    acc[3] += g1 * (loadWide(x + i + kDoubleLanes) - m) * is;
+  for (; i + 4 * kDoubleLanes <= len; i += 4 * kDoubleLanes) {
+    for (int k = 0; k < 4; k++) {
+      const vdouble g = loadWide(gy + i + k * kDoubleLanes);
+      acc[k] += g;
+      acc[4 + k] += g * (loadWide(x + i + k * kDoubleLanes) - m) * is;
+    }
   }
   for (; i < len; i++) {
     const double g = gy[i];
@@ -55,18 +58,17 @@ void channelMoments(const float* x, int64_t n, int64_t c, int64_t hw, float* mea
   const ck::ItemSplit s(c, 256);
   ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 4, [&](int t) {
     for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
-      vdouble a0 = vdouble{}, a1 = vdouble{};
+      vdouble acc[4] = {};
       double tail = 0;
-      for (int64_t b = 0; b < n; b++) accumulateRow(x + (b * c + ch) * hw, hw, a0, a1, tail, [](vdouble v) { return v; });
-      const double m = laneTotal(a0, a1, tail) / count;
-      a0 = vdouble{};
-      a1 = vdouble{};
+      for (int64_t b = 0; b < n; b++) accumulateRow(x + (b * c + ch) * hw, hw, acc, tail, [](vdouble v) { return v; });
+      const double m = laneTotal(acc, tail) / count;
+      for (vdouble& a : acc) a = vdouble{};
       tail = 0;
       // Last row first (the rows still in cache), each row's squares added in the same order as forwards.
       for (int64_t b = n - 1; b >= 0; b--)
-        accumulateRow(x + (b * c + ch) * hw, hw, a0, a1, tail, [m](vdouble v) { const vdouble d = v - m; return d * d; });
+        accumulateRow(x + (b * c + ch) * hw, hw, acc, tail, [m](vdouble v) { const vdouble d = v - m; return d * d; });
       mean[ch] = static_cast<float>(m);
-      variance[ch] = static_cast<float>(laneTotal(a0, a1, tail) / count);
+      variance[ch] = static_cast<float>(laneTotal(acc, tail) / count);
     }
   });
 }
@@ -96,10 +98,10 @@ void batchNormBackward(const float* x, const float* gy, int64_t n, int64_t c, in
   ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 6, [&](int t) {
     for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
       const double m = mean[ch], is = invStd[ch], wv = weight ? static_cast<double>(weight[ch]) : 1.0;
-      vdouble acc[4] = {vdouble{}, vdouble{}, vdouble{}, vdouble{}};
+      vdouble acc[8] = {};
       double tail[2] = {0, 0};
       for (int64_t b = 0; b < n; b++) accumulateBackwardRow(x + (b * c + ch) * hw, gy + (b * c + ch) * hw, hw, m, is, acc, tail);
-      const double sumGy = laneTotal(acc[0], acc[1], tail[0]), sumGyXhat = laneTotal(acc[2], acc[3], tail[1]);
+      const double sumGy = laneTotal(acc, tail[0]), sumGyXhat = laneTotal(acc + 4, tail[1]);
       gWeight[ch] = static_cast<float>(sumGyXhat);
       gBias[ch] = static_cast<float>(sumGy);
       const double factor = wv * is / count;
