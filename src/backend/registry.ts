@@ -2,21 +2,21 @@
  * Which backend runs the kernels. Ops read it at call time (`getBackend()`), so a selection applies to every op
  * from then on.
  *
- * The default is chosen once, while this module loads: the first backend of BACKEND_NAMES that loads here
- * (reference always does), silently (no shared memory, no SIMD, kernels.wasm missing or built from other sources
+ * The default is chosen once, while this module loads: the first backend of BACKEND_NAMES that loads here (native
+ * in Node where its addon is built, else wasm, else reference, which always loads), silently (no shared memory, no SIMD, kernels.wasm missing or built from other sources
  * than this JavaScript: all mean a slower backend; `backendFallbackReason()` says which and why). In Node,
  * CONVKIT_BACKEND=<name> overrides the choice (that backend then fails loudly if it cannot load) and
  * CONVKIT_THREADS sets the thread count of a backend with threads.
  * The module awaits the choice at top level, so every module that can run an op (they all import this one)
  * finishes loading only after it: `import { nn, F } from 'convkit'` followed by ordinary synchronous code runs on
- * wasm, with no `await` in user code. That is why it is a top-level await and not a lazy choice on first use:
+ * native or wasm, with no `await` in user code. That is why it is a top-level await and not a lazy choice on first use:
  * loading wasm is asynchronous (kernels.wasm is fetched in browsers, where compiling it synchronously on the
  * main thread is restricted, and the workers report ready asynchronously). `ready()` resolves to the backend in
  * use, for code that wants to say so explicitly (as `tf.ready()` does); `setBackend` overrides the default.
  */
 import type { Backend } from './backend.js';
 import { referenceBackend } from './reference/index.js';
-import { BackendConfigError, backendFromEnv, processEnvironment, threadsFromEnv } from './settings.js';
+import { BackendConfigError, backendFromEnv, isNode, processEnvironment, threadsFromEnv } from './settings.js';
 
 type BackendLoader = () => Promise<Backend>;
 
@@ -24,12 +24,25 @@ type BackendLoader = () => Promise<Backend>;
  * Every built-in backend, fastest first: the one list of backend names (CONVKIT_BACKEND, the CLI's --backend and
  * the conformance suite all read it), and the order in which `auto` tries them. A backend is a folder under
  * src/backend/ plus one line here; each loads lazily, so its module (and its workers or Node glue) is only
- * fetched when it is tried.
+ * fetched when it is tried. A Node-only backend is imported through `nodeOnly`, so browser bundles never hold it.
  */
 const BUILTIN_BACKENDS = {
+  native: async () => (await nodeOnly<typeof import('./native/index.js')>('native', './native/index.js')).loadNativeBackend(),
   wasm: async () => (await import('./wasm/index.js')).loadWasmBackend(),
   reference: async () => referenceBackend,
 } satisfies Record<string, BackendLoader>;
+
+/** Thrown by `nodeOnly` outside Node: `auto` passes over such a backend without calling it a fallback. */
+class NotInThisHost extends Error {}
+
+/**
+ * Import a backend module that only Node can run (a native addon) from `specifier`, relative to this file. The
+ * specifier is a variable, so bundlers leave the module out of browser builds; outside Node it is never imported.
+ */
+async function nodeOnly<Module>(backend: string, specifier: string): Promise<Module> {
+  if (!isNode()) throw new NotInThisHost(`the ${backend} backend runs in Node only`);
+  return (await import(/* @vite-ignore */ specifier)) as Module;
+}
 
 /** The name of a built-in backend. */
 export type BackendName = keyof typeof BUILTIN_BACKENDS;
@@ -88,7 +101,8 @@ export async function loadBackend(setting: BackendSetting): Promise<{ backend: B
     try {
       return { backend: await BUILTIN_BACKENDS[name](), skipped };
     } catch (e) {
-      skipped.push({ name, reason: (e as Error).message });
+      // A Node-only backend in a browser is not a fallback: it was never a candidate there.
+      if (!(e instanceof NotInThisHost)) skipped.push({ name, reason: (e as Error).message });
     }
   }
   // Unreachable while reference is listed (it cannot fail to load); said plainly if it ever is not.
@@ -98,6 +112,20 @@ export async function loadBackend(setting: BackendSetting): Promise<{ backend: B
 /** "wasm unavailable: <reason>" for each skipped backend, joined by "; ". */
 export function describeSkipped(skipped: readonly SkippedBackend[]): string {
   return skipped.map((s) => `${s.name} unavailable: ${s.reason}`).join('; ');
+}
+
+/**
+ * The backend in a few words: its name, then its instruction set level (native) and threads where it has them,
+ * then `notes`.
+ * @example
+ * describeBackend(getBackend()); // 'native (avx2, 2 threads)', 'wasm (1 thread)' or 'reference'
+ */
+export function describeBackend(backend: Backend, notes: readonly string[] = []): string {
+  const details: string[] = [];
+  if ('isa' in backend && typeof backend.isa === 'string') details.push(backend.isa);
+  if (backend.threads !== undefined) details.push(`${backend.threads} thread${backend.threads === 1 ? '' : 's'}`);
+  const inParentheses = [details.join(', '), ...notes].filter((d) => d !== '').join('; ');
+  return inParentheses === '' ? backend.name : `${backend.name} (${inParentheses})`;
 }
 
 /** The default backend: CONVKIT_BACKEND when set, else the first of BACKEND_NAMES that loads. */
@@ -125,7 +153,7 @@ current = await defaultChoice;
  * asks for a backend that cannot load here, and then the import itself has already failed with that message.
  * @example
  * const backend = await ready();
- * console.log(backend.name); // 'wasm', or 'reference' where wasm cannot load
+ * console.log(backend.name); // 'native' in Node, 'wasm' in browsers, or a slower one where those cannot load
  */
 export async function ready(): Promise<Backend> {
   await defaultChoice;
@@ -134,9 +162,10 @@ export async function ready(): Promise<Backend> {
 
 /**
  * Why importing convkit did not choose the first of BACKEND_NAMES: for each backend it passed over, the error that
- * backend gave while the library loaded, as "wasm unavailable: <reason>" joined by "; " (wasm: kernels.wasm
- * missing, or built from other sources than this JavaScript; no shared memory; no SIMD). Null when the first one
- * loaded, or when CONVKIT_BACKEND named the backend. The choice itself stays silent (a library must not print on
+ * backend gave while the library loaded, as "native unavailable: <reason>" joined by "; " (native: no compiled
+ * addon, or one built from other sources; wasm: kernels.wasm missing, or built from other sources than this
+ * JavaScript; no shared memory; no SIMD). Null when the first one loaded (in a browser, native is not a candidate:
+ * wasm is first there), or when CONVKIT_BACKEND named the backend. The choice itself stays silent (a library must not print on
  * import), so this is where a program or a bug report looks.
  * @example
  * const reason = backendFallbackReason();

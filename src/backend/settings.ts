@@ -16,6 +16,12 @@ export class BackendConfigError extends Error {
   override name = 'BackendConfigError';
 }
 
+/** True when running in Node (false in browsers and their workers). */
+export function isNode(): boolean {
+  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  return typeof p?.versions?.node === 'string';
+}
+
 /** `process.env` in Node, an empty environment elsewhere. */
 export function processEnvironment(): Environment {
   const p = (globalThis as { process?: { env?: Environment } }).process;

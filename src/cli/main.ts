@@ -80,6 +80,16 @@ async function version(): Promise<string> {
   return 'unknown';
 }
 
+/**
+ * The backend the library chose while loading (CONVKIT_BACKEND, else the first that loads), and why it passed over
+ * faster ones: `native (avx2, 2 threads)` or `wasm (2 threads; native unavailable: <reason>)`.
+ */
+async function backendInUse(): Promise<string> {
+  const { backendFallbackReason, describeBackend, ready } = await import('../backend/registry.js');
+  const reason = backendFallbackReason();
+  return describeBackend(await ready(), reason === null ? [] : [reason]);
+}
+
 /** Run the CLI with `argv` (without `node` and the script); resolves with the exit code. */
 export async function main(argv: readonly string[], partial: Partial<CommandContext> = {}): Promise<number> {
   const out = partial.out ?? process.stdout;
@@ -108,6 +118,7 @@ export async function main(argv: readonly string[], partial: Partial<CommandCont
     }
     if (name === '--version' || name === '-v') {
       out.write(`convkit ${await version()}\n`);
+      out.write(`backend: ${await backendInUse()}\n`);
       return 0;
     }
     if (name.startsWith('-')) throw new UsageError(`a command comes first, got '${name}' (see convkit --help)`);

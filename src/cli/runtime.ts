@@ -4,8 +4,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BACKEND_NAMES, BACKEND_SETTINGS, describeSkipped, loadBackend, useBackend, type BackendSetting } from '../backend/registry.js';
-import type { Backend } from '../backend/backend.js';
+import { BACKEND_NAMES, BACKEND_SETTINGS, describeBackend, describeSkipped, loadBackend, useBackend, type BackendSetting } from '../backend/registry.js';
 import { backendFromEnv, MAX_THREADS, type Environment } from '../backend/settings.js';
 import { isBuiltinDatasetName } from '../data/catalog.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -26,7 +25,7 @@ import { choiceOption, intOption, type OptionSpecs, type ParsedArgs } from './op
 export type BackendChoice = BackendSetting;
 
 /** Help text of --backend's default. */
-export const BACKEND_DEFAULT_TEXT = 'auto, or $CONVKIT_BACKEND';
+const BACKEND_DEFAULT_TEXT = 'auto, or $CONVKIT_BACKEND';
 
 /** --backend and --threads, the same in every command that runs kernels (spread into its options). */
 export const BACKEND_OPTIONS: OptionSpecs = {
@@ -48,16 +47,10 @@ export function threadsOption(values: ParsedArgs['values']): number | undefined 
   return values['threads'] === undefined ? undefined : intOption(values, 'threads', 1, { min: 1, max: MAX_THREADS });
 }
 
-/** `wasm (2 threads)`, or the bare name of a backend without threads. */
-export function describeBackend(backend: Backend): string {
-  if (backend.threads === undefined) return backend.name;
-  return `${backend.name} (${backend.threads} thread${backend.threads === 1 ? '' : 's'})`;
-}
-
 /**
  * Select the kernels: the backend `choice` names, or for `auto` the first of the registry's backends that loads
- * (reference, plain TypeScript, always does), with `threads` when it has threads. Returns a short description
- * such as `wasm (2 threads)`.
+ * (native, then wasm; reference, plain TypeScript, always does), with `threads` when it has threads. Notes why
+ * `auto` passed over faster backends. Returns a short description such as `native (avx2, 2 threads)`.
  */
 export async function selectBackend(choice: BackendChoice, threads: number | undefined, note: (m: string) => void): Promise<string> {
   let loaded: Awaited<ReturnType<typeof loadBackend>>;
@@ -72,7 +65,7 @@ export async function selectBackend(choice: BackendChoice, threads: number | und
     else if (threads > 1) note(`note: --threads has no effect on the ${backend.name} backend (it runs on one thread)`);
   }
   useBackend(backend);
-  if (backend.name === 'reference' && skipped.length > 0) note(`note: using the reference backend (slow): ${describeSkipped(skipped)}`);
+  if (skipped.length > 0) note(`note: using the ${backend.name} backend${backend.name === 'reference' ? ' (slow)' : ''}: ${describeSkipped(skipped)}`);
   return describeBackend(backend);
 }
 

@@ -1,7 +1,8 @@
 // The default backend as a user meets it: a fresh `node` process imports the library and runs ops with no
-// setBackend call. wasm where it loads; CONVKIT_BACKEND / CONVKIT_THREADS override; a host where wasm cannot
-// run (kernels.wasm missing or built from other sources than the JavaScript, no shared memory, no SIMD) falls back
-// to reference silently, with the reason in backendFallbackReason(); and a process whose
+// setBackend call. The first of the registry's backends that loads (native where its addon is built, else wasm);
+// CONVKIT_BACKEND / CONVKIT_THREADS override; a host without the addon falls back to wasm, and one where wasm cannot
+// run either (kernels.wasm missing or built from other sources than the JavaScript, no shared memory, no SIMD) to
+// reference, silently, with the reasons in backendFallbackReason(); and a process whose
 // kernels ran on worker threads still exits by itself. Each case is a child process, since the choice is made
 // once per process, while the library loads.
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKEND_SETTINGS } from '../../src/backend/registry.js';
+import { BACKEND_NAMES, BACKEND_SETTINGS, loadBackend } from '../../src/backend/registry.js';
 import { formatKernelsStamp } from '../../src/backend/wasm/kernels-check.js';
 import { KERNELS_STAMP } from '../../src/backend/wasm/kernels-stamp.js';
 
@@ -59,28 +60,66 @@ test('CONVKIT_BACKEND=reference: importing the library selects the reference bac
   assert.equal(r.fallbackReason, null, 'reference was asked for: not a fallback');
 });
 
-test('a fresh process importing the library runs on wasm, with one thread per core, and exits by itself', { skip: wasmSkip }, () => {
+// The backend `auto` takes here: native where its addon is built (`npm run build:native`, part of `npm ci`), else wasm.
+const nativeError = await loadBackend('native').then(() => null, (e: Error) => e.message);
+const firstBackend = nativeError === null ? 'native' : 'wasm';
+
+test('a fresh process importing the library runs on the first backend that loads (native, else wasm), one thread per core, and exits by itself', { skip: wasmSkip }, () => {
   const r = assertClean(runChild(), 'default');
-  assert.equal(r.backend, 'wasm');
-  assert.equal(r.ready, 'wasm', 'ready() resolves to the backend in use');
-  assert.equal(r.fallbackReason, null);
+  assert.equal(r.backend, firstBackend);
+  assert.equal(r.ready, firstBackend, 'ready() resolves to the backend in use');
+  assert.equal(r.fallbackReason, nativeError === null ? null : `native unavailable: ${nativeError}`);
   assert.ok(r.threads >= 1);
   // The same product on both backends: within float32 rounding of a 128-term dot product.
   assert.ok(Math.abs(r.checksum - referenceChecksum()) <= 1e-3 * Math.max(1, Math.abs(referenceChecksum())), `${r.checksum} vs ${referenceChecksum()}`);
 });
 
-test('CONVKIT_THREADS sets the threads; the product is split across worker threads and the process still exits', { skip: wasmSkip }, () => {
-  const r = assertClean(runChild({ env: { CONVKIT_THREADS: '3' } }), 'CONVKIT_THREADS=3');
-  assert.equal(r.backend, 'wasm');
-  assert.equal(r.threads, 3);
-  const one = assertClean(runChild({ env: { CONVKIT_THREADS: '1' } }), 'CONVKIT_THREADS=1');
-  assert.equal(one.threads, 1);
-  assert.equal(r.checksum, one.checksum, '1 and 3 threads give identical bits');
-});
+// Every registered backend that loads here can be named, and those with threads take CONVKIT_THREADS.
+const loadable = await Promise.all(BACKEND_NAMES.map(async (name) => ({ name, backend: await loadBackend(name).then((l) => l.backend, () => null) })));
+for (const { name, backend } of loadable) {
+  const skip = backend === null ? `the ${name} backend cannot load here` : wasmSkip;
+  test(`CONVKIT_BACKEND=${name} selects ${name}`, { skip }, () => {
+    const r = assertClean(runChild({ env: { CONVKIT_BACKEND: name } }), `CONVKIT_BACKEND=${name}`);
+    assert.equal(r.backend, name);
+    assert.equal(r.fallbackReason, null, `${name} was asked for: not a fallback`);
+  });
+  if (backend?.setThreads === undefined) continue;
+  test(`CONVKIT_THREADS sets ${name}'s threads; the product is split across its threads and the process still exits`, { skip }, () => {
+    const r = assertClean(runChild({ env: { CONVKIT_BACKEND: name, CONVKIT_THREADS: '3' } }), `${name}, CONVKIT_THREADS=3`);
+    assert.equal(r.backend, name);
+    assert.equal(r.threads, 3);
+    const one = assertClean(runChild({ env: { CONVKIT_BACKEND: name, CONVKIT_THREADS: '1' } }), `${name}, CONVKIT_THREADS=1`);
+    assert.equal(one.threads, 1);
+    assert.equal(r.checksum, one.checksum, '1 and 3 threads give identical bits');
+  });
+}
 
-test('CONVKIT_BACKEND=wasm selects wasm', { skip: wasmSkip }, () => {
-  const r = assertClean(runChild({ env: { CONVKIT_BACKEND: 'wasm' } }), 'CONVKIT_BACKEND=wasm');
-  assert.equal(r.backend, 'wasm');
+/**
+ * A copy of the library's sources in a temporary folder, without the native addon (it lives in the package's
+ * native/, which is not copied) and, with `withoutKernels`, without kernels.wasm: a host where those were never built.
+ */
+function sourcesCopy(prefix: string, withoutKernels: boolean): { dir: string; entry: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true, filter: (p) => !(withoutKernels && p.endsWith('.wasm')) });
+  symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+  return { dir, entry: join(dir, 'src/index.ts') };
+}
+const NATIVE_MISSING = /^native unavailable: native backend: no compiled addon: .*npm run build:native/;
+
+test('without the native addon the library loads on wasm, silently, and backendFallbackReason() says why native was skipped', { skip: wasmSkip }, () => {
+  const { dir, entry } = sourcesCopy('convkit-no-native-', false);
+  try {
+    const r = assertClean(runChild({ args: [entry] }), 'no native addon');
+    assert.equal(r.backend, 'wasm');
+    assert.match(r.fallbackReason ?? '', NATIVE_MISSING);
+    assert.doesNotMatch(r.fallbackReason ?? '', /wasm unavailable/);
+    const forced = runChild({ env: { CONVKIT_BACKEND: 'native' }, args: [entry] });
+    assert.notEqual(forced.status, 0);
+    assert.match(forced.stderr, /CONVKIT_BACKEND=native, but the native backend cannot load here: native backend: no compiled addon/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an invalid CONVKIT_BACKEND or CONVKIT_THREADS fails the import with a message naming the variable', () => {
@@ -92,19 +131,16 @@ test('an invalid CONVKIT_BACKEND or CONVKIT_THREADS fails the import with a mess
   assert.match(badThreads.stderr, /CONVKIT_THREADS=0: expected a whole number of threads from 1 to 256/);
 });
 
-test('without kernels.wasm the library loads on the reference backend, silently; CONVKIT_BACKEND=wasm then says why', () => {
-  // A copy of the library whose build step never ran: the same sources, no kernels.wasm.
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-no-kernels-'));
+test('without kernels.wasm (and the native addon) the library loads on the reference backend, silently; CONVKIT_BACKEND=wasm then says why', () => {
+  // A copy of the library whose build steps never ran: the same sources, no native addon, no kernels.wasm.
+  const { dir, entry } = sourcesCopy('convkit-no-kernels-', true);
   try {
-    cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true, filter: (p) => !p.endsWith('.wasm') });
-    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
-    const entry = join(dir, 'src/index.ts');
     const r = assertClean(runChild({ args: [entry, '--try-wasm'] }), 'no kernels.wasm');
     assert.equal(r.backend, 'reference');
     assert.equal(r.ready, 'reference');
     assert.match(r.wasmError ?? '', /kernels\.wasm not found; .*npm run build:wasm/, 'setBackend(\'wasm\') explains the fallback');
-    assert.equal(r.fallbackReason, `wasm unavailable: ${r.wasmError}`, 'backendFallbackReason() gives the same reason');
+    assert.match(r.fallbackReason ?? '', NATIVE_MISSING);
+    assert.ok(r.fallbackReason?.endsWith(`; wasm unavailable: ${r.wasmError}`), `backendFallbackReason() gives the same reason: ${r.fallbackReason}`);
     assert.equal(r.checksum, referenceChecksum());
     const forced = runChild({ env: { CONVKIT_BACKEND: 'wasm' }, args: [entry] });
     assert.notEqual(forced.status, 0);
@@ -118,17 +154,13 @@ test('JavaScript compiled for other kernels than kernels.wasm: the library loads
   // The failure that motivated the build stamp: dist/ compiled before an asm/ change, run with the new kernels.wasm
   // (build:wasm without tsc). Reproduced as a copy of the sources whose kernels-stamp.ts names other kernels, next
   // to the real kernels.wasm.
-  const dir = mkdtempSync(join(tmpdir(), 'convkit-stale-js-'));
+  const { dir, entry } = sourcesCopy('convkit-stale-js-', false);
   try {
-    cpSync(join(root, 'src'), join(dir, 'src'), { recursive: true });
-    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     const stampFile = join(dir, 'src/backend/wasm/kernels-stamp.ts');
     const otherStamp = KERNELS_STAMP ^ 1;
     const stale = readFileSync(stampFile, 'utf8').replace(formatKernelsStamp(KERNELS_STAMP), formatKernelsStamp(otherStamp));
     assert.notEqual(stale, readFileSync(stampFile, 'utf8'), 'the stamp was replaced');
     writeFileSync(stampFile, stale);
-    const entry = join(dir, 'src/index.ts');
     const message = new RegExp('kernels\\.wasm was built from different sources than this JavaScript ' +
       `\\(kernels\\.wasm has stamp ${formatKernelsStamp(KERNELS_STAMP)}, this JavaScript expects ${formatKernelsStamp(otherStamp)}\\): run \`npm run build\`$`);
     const r = assertClean(runChild({ args: [entry, '--try-wasm'] }), 'stale JavaScript');
@@ -148,16 +180,22 @@ test('code run as an ES module by `node --input-type=module -e` gets wasm with w
   // Eval'd workers inherit --input-type; a worker program that used `require` failed there, silently leaving reference.
   const code = `const c = await import(${JSON.stringify(join(root, 'src/index.ts'))});
     console.log(JSON.stringify({ backend: c.getBackend().name, threads: c.getBackend().threads, fallbackReason: c.backendFallbackReason() }));`;
-  const env: NodeJS.ProcessEnv = { ...process.env, CONVKIT_THREADS: '2' };
-  for (const name of ['CONVKIT_BACKEND', 'NODE_TEST_CONTEXT']) delete env[name];
+  const env: NodeJS.ProcessEnv = { ...process.env, CONVKIT_BACKEND: 'wasm', CONVKIT_THREADS: '2' };
+  delete env.NODE_TEST_CONTEXT;
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root, env, encoding: 'utf8', timeout: HANG_GUARD_MS });
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').pop() ?? ''), { backend: 'wasm', threads: 2, fallbackReason: null });
 });
 
 for (const host of ['no-shared-memory', 'no-simd'] as const) {
-  test(`on a host with ${host.replace(/-/g, ' ')} the library loads on the reference backend, silently`, { skip: wasmSkip }, () => {
-    const r = assertClean(runChild({ env: { CONVKIT_TEST_HOST: host }, preload: [simulateHost], args: [join(root, 'src/index.ts'), '--try-wasm'] }), host);
+  test(`on a host with ${host.replace(/-/g, ' ')} (and no native addon) the library loads on the reference backend, silently`, { skip: wasmSkip }, () => {
+    const { dir, entry } = sourcesCopy(`convkit-${host}-`, false);
+    let r: Report;
+    try {
+      r = assertClean(runChild({ env: { CONVKIT_TEST_HOST: host }, preload: [simulateHost], args: [entry, '--try-wasm'] }), host);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     assert.equal(r.backend, 'reference');
     // The simulation really stopped wasm (so the fallback above is the one under test), and says so on request.
     assert.match(r.wasmError ?? '', host === 'no-simd' ? /SIMD is not available/ : /shared WebAssembly\.Memory/);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
-import { BACKEND_SETTINGS } from '../../src/backend/registry.js';
+import { BACKEND_SETTINGS, loadBackend } from '../../src/backend/registry.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const main = join(root, 'src/cli/main.ts');
@@ -91,7 +91,7 @@ test('bad flags, bad values, unknown commands: one line, exit code 2', async () 
 // The message lists the registry's backends (src/backend/registry.ts BACKEND_NAMES), in its order.
 const backendSettingsError = new RegExp(`CONVKIT_BACKEND=gpu: expected ${BACKEND_SETTINGS.join(', ')} \\(or unset\\)`);
 
-test('--backend defaults to CONVKIT_BACKEND, else auto (wasm where it loads); the flag wins; a bad value is one line, exit code 2', async () => {
+test('--backend defaults to CONVKIT_BACKEND, else auto (native, else wasm, where they load); the flag wins; a bad value is one line, exit code 2', async () => {
   const tiny = ['train', '--dataset', 'fashion-mnist-subset', '--train-limit', '32', '--test-limit', '32', '--batch', '32', '--epochs', '1', '--out', 'run-backend', '--force'];
   const byEnv = await cliInProcessWithEnv({ CONVKIT_BACKEND: 'reference' }, ...tiny);
   assert.equal(byEnv.code, 0, byEnv.stderr);
@@ -101,13 +101,30 @@ test('--backend defaults to CONVKIT_BACKEND, else auto (wasm where it loads); th
   assert.match(byFlag.stderr, /^backend: wasm \(1 thread\)$/m);
   const unset = await cliInProcessWithEnv({ CONVKIT_BACKEND: '' }, ...tiny, '--threads', '1');
   assert.equal(unset.code, 0, unset.stderr);
-  assert.match(unset.stderr, /^backend: wasm \(1 thread\)$/m);
+  // auto: the first of the registry's backends that loads here (native where its addon is built), with its ISA level.
+  const first = (await loadBackend('auto')).backend.name;
+  assert.match(unset.stderr, new RegExp(`^backend: ${first} \\(([a-z0-9]+, )?1 thread\\)$`, 'm'));
   assertUsageError(await cliInProcessWithEnv({ CONVKIT_BACKEND: 'gpu' }, ...tiny), backendSettingsError);
   // Spawned: the library itself rejects the value while loading, and the CLI still reports it in one line.
   const spawned = spawnSync(process.execPath, ['--import', tsx, main, 'models'], {
     cwd: work, encoding: 'utf8', env: { ...process.env, CONVKIT_BACKEND: 'gpu' }, timeout: 120_000,
   });
   assertUsageError({ code: spawned.status, stdout: spawned.stdout, stderr: spawned.stderr }, backendSettingsError);
+});
+
+test('--version names the version and the backend the library chose: auto\'s first that loads, or CONVKIT_BACKEND\'s', async () => {
+  const first = (await loadBackend('auto')).backend.name;
+  const version = (env: Record<string, string>) => {
+    const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+    for (const name of ['CONVKIT_BACKEND', 'CONVKIT_THREADS']) if (!(name in env)) delete e[name];
+    return spawnSync(process.execPath, ['--import', tsx, main, '--version'], { cwd: work, encoding: 'utf8', env: e, timeout: 120_000 });
+  };
+  const byDefault = version({});
+  assert.equal(byDefault.status, 0, byDefault.stderr);
+  assert.match(byDefault.stdout, new RegExp(`^convkit \\d+\\.\\d+\\.\\d+\\nbackend: ${first} \\(([a-z0-9]+, )?\\d+ threads?\\)\\n$`));
+  const wasm = version({ CONVKIT_BACKEND: 'wasm', CONVKIT_THREADS: '2' });
+  assert.equal(wasm.status, 0, wasm.stderr);
+  assert.match(wasm.stdout, /\nbackend: wasm \(2 threads\)\n$/);
 });
 
 test('a missing dataset path or data folder: one line, exit code 2', async () => {

@@ -3,6 +3,7 @@
  * Node's version lives in src/node/wasm-node.ts (worker_threads, fs) and is loaded by a dynamic import only when
  * running in Node; the browser version below uses fetch and Web Workers.
  */
+import { isNode } from '../settings.js';
 import { WORKER_SOURCE, type SpawnWorker, type WorkerHandle, type WorkerInit } from './threads.js';
 
 export interface WasmPlatform {
@@ -55,11 +56,6 @@ export function browserPlatform(): WasmPlatform {
     mainThreadMayWait: isWorkerScope,
     collectGarbage: null,
   };
-}
-
-export function isNode(): boolean {
-  const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  return typeof p?.versions?.node === 'string';
 }
 
 /** This host's platform: Node's glue (src/node/wasm-node.ts, imported only in Node) or the browser's above. */

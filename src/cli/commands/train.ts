@@ -2,7 +2,7 @@
 import { defineCommand } from '../command.js';
 import { choiceOption, floatOption, intOption, stringOption, type OptionSpecs } from '../options.js';
 import { formatPerClassTable } from '../../train/metrics.js';
-import { BACKEND_DEFAULT_TEXT, backendOption, OPTIMIZERS, SCHEDULES, percent } from '../runtime.js';
+import { BACKEND_OPTIONS, backendOption, threadsOption, OPTIMIZERS, SCHEDULES, percent } from '../runtime.js';
 import { AUGMENTATIONS, describeSplit, runTraining, summaryJson, type TrainSettings } from '../training.js';
 import { UsageError } from '../errors.js';
 import type { ParsedArgs } from '../options.js';
@@ -29,8 +29,7 @@ const options: OptionSpecs = {
   schedule: { type: 'string', valueName: 'NAME', description: 'lr schedule: none, step (/10 at 1/2 and 3/4), cosine, onecycle', defaultText: TRAIN_DEFAULTS.schedule },
   augment: { type: 'string', valueName: 'NAME', description: 'training augmentation: none, crop (pad 2 + random crop), crop-flip', defaultText: TRAIN_DEFAULTS.augment },
   seed: { type: 'string', valueName: 'N', description: 'seed of weights, shuffling and augmentation', defaultText: String(TRAIN_DEFAULTS.seed) },
-  backend: { type: 'string', valueName: 'NAME', description: 'kernels: auto (wasm when it loads), wasm or reference', defaultText: BACKEND_DEFAULT_TEXT },
-  threads: { type: 'string', valueName: 'N', description: 'threads of the wasm backend', defaultText: 'number of cores' },
+  ...BACKEND_OPTIONS,
   out: { type: 'string', valueName: 'DIR', description: 'run folder: checkpoints go to DIR/last and DIR/best', defaultText: 'runs/MODEL' },
   resume: { type: 'boolean', description: 'continue the run saved in --out DIR/last exactly where it stopped' },
   force: { type: 'boolean', description: 'overwrite the checkpoints of an earlier run in --out DIR' },
@@ -87,7 +86,7 @@ export default defineCommand({
       augment: choiceOption(v, 'augment', AUGMENTATIONS, TRAIN_DEFAULTS.augment),
       seed: intOption(v, 'seed', TRAIN_DEFAULTS.seed, { min: 0, max: 2 ** 32 - 1 }),
       backend: backendOption(v, ctx.env),
-      threads: v['threads'] === undefined ? undefined : intOption(v, 'threads', 1, { min: 1, max: 256 }),
+      threads: threadsOption(v),
       out: stringOption(v, 'out') ?? `runs/${stringOption(v, 'model') ?? TRAIN_DEFAULTS.model}`,
       resume: v['resume'] === true,
       force: v['force'] === true,
