@@ -1,7 +1,7 @@
 import { manualSeed, models, optim, F, data, noGrad } from 'convkit';
 import { loadFashionMnist } from 'convkit/node';
 
-manualSeed(0);                                              // runs on wasm (SIMD + threads) wherever it loads
+manualSeed(0);                                              // runs on native (Node) or wasm (browsers), SIMD + threads
 const train = new data.DataLoader(await loadFashionMnist({ split: 'train' }), { batchSize: 64, shuffle: true });
 const test = new data.DataLoader(await loadFashionMnist({ split: 'test' }), { batchSize: 256 });
 const net = models.create('lenet5', { numClasses: 10 });
