@@ -7,7 +7,7 @@
  * BENCHMARKS.md with the machine (lscpu's CPU model and SIMD flags, the load average at the start and the end),
  * the versions and the command. Peers: convkit (reference; wasm and native, 1 and 2 threads), TensorFlow.js cpu
  * and wasm, ConvNetJS, onnxruntime-node (inference), PyTorch (Debian's python3-torch) and PyTorch + OpenBLAS
- * (bench/openblas.mjs). When native runs, the GEMM micro-benchmark also runs on native and a full run times
+ * (bench/openblas.mjs). Then the GEMM micro-benchmark (bench/gemm.mjs), and when native runs, a full run times
  * `convkit demo` on native vs wasm (bench/demo-speed.mjs). Protocol: bench/lib/timing.mjs. Options:
  *
  *   --quick              smoke run: 1 s timed runs, 0.3 s warm-up, 3 s step cap; writes bench/results/quick.md
@@ -17,7 +17,7 @@
  *   --models a,b         subset of mlp,lenet5,vggsmall,resnet20      --modes train,infer
  *   --peers a,b          subset of the peer ids (see PEERS; `pytorch-1` is extra, off by default)
  *   --out FILE           Markdown output (default BENCHMARKS.md; `-` = print only)
- *   --no-gemm            skip the GEMM micro-benchmark (bench/gemm.mjs)
+ *   --no-gemm            skip the GEMM micro-benchmark (bench/gemm.mjs: wasm and native)
  *   --no-demo / --demo   skip the demo timing of a full run / add it to a --quick run (only when native runs)
  *   --timeout S          kill a cell after S seconds (default 900)
  */
@@ -218,11 +218,8 @@ async function main() {
   }
 
   const nativeRuns = ['convkit-native-1', 'convkit-native-2'].some((id) => info.get(id)?.status === 'ok');
-  const gemm = { wasm: null, native: null };
-  if (!opts['no-gemm']) {
-    gemm.wasm = gemmBenchmark(['--threads', '1,2', '--sizes', '1024', '--conv']);
-    if (nativeRuns) gemm.native = gemmBenchmark(['--backend', 'native', '--threads', '1,2', '--sizes', '1024']);
-  }
+  // wasm and (where its addon loads) native, each against its own peak measured in the same process.
+  const gemm = opts['no-gemm'] ? null : gemmBenchmark(['--threads', '1,2', '--sizes', '1024', '--conv']);
   const demo = nativeRuns && !opts['no-demo'] && (opts.demo || !opts.quick) ? demoSpeed() : null;
 
   const finished = new Date();

@@ -4,3 +4,4 @@ export function fmt(x: number): string;
 export function machineKey(cpuText: string): string;
 export function mergeWithPrevious(previous: string, markdown: string): string;
 export function report(run: object): string;
+export function sgemmShare(text: string | null, backend: 'wasm' | 'native'): number | null;

@@ -1,7 +1,7 @@
 // bench/lib/report.mjs: how a benchmark run's text replaces the previous one in BENCHMARKS.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machineKey, mergeWithPrevious, peerDetails } from '../../bench/lib/report.mjs';
+import { machineKey, mergeWithPrevious, peerDetails, sgemmShare } from '../../bench/lib/report.mjs';
 
 const run = (cpu: string, figure: string): string => [
   '# Benchmarks', '',
@@ -45,4 +45,19 @@ test('a run on the same machine replaces the previous one and keeps the other ma
 test('peerDetails names the native backend\'s instruction-set level', () => {
   assert.equal(peerDetails({ backend: 'native', isa: 'avx2', threads: 2 }), 'backend native avx2; 2 threads');
   assert.equal(peerDetails({ threads: 1, blas: 'OpenBLAS' }), '1 thread; OpenBLAS');
+});
+
+test('sgemmShare reads the 2-thread 1024^3 share of each backend\'s section of bench/gemm.mjs', () => {
+  const both = [
+    'wasm threads=1: SIMD mul+add peak   22.6 GFLOPS', '  1024^3                          9.8 GFLOPS   43% of peak  [x]',
+    'wasm threads=2: SIMD mul+add peak   22.1 GFLOPS', '  1024^3                         15.5 GFLOPS   70% of peak  [x]',
+    'native threads=1: FMA peak (avx2)   65.9 GFLOPS', '  1024^3                         22.9 GFLOPS   35% of peak  [x]',
+    'native threads=2: FMA peak (avx2)   44.4 GFLOPS', '  fwd O32 K9 P784                36.7 GFLOPS   83% of peak', '  1024^3                         25.0 GFLOPS   56% of peak  [x]',
+  ].join('\n');
+  assert.equal(sgemmShare(both, 'wasm'), 70);
+  assert.equal(sgemmShare(both, 'native'), 56);
+  const before = 'threads=1: SIMD mul+add peak   62.4 GFLOPS\n  1024^3   62.7 GFLOPS  101% of peak\nthreads=2: SIMD mul+add peak  125.1 GFLOPS\n  1024^3  123.9 GFLOPS   99% of peak';
+  assert.equal(sgemmShare(before, 'wasm'), 99);
+  assert.equal(sgemmShare(before, 'native'), null);
+  assert.equal(sgemmShare(null, 'native'), null);
 });
