@@ -166,8 +166,9 @@ export default defineCommand({
   usage: 'convkit speedrun [--recipe 91|93|94] [--seeds N] [--json FILE] [--backend NAME] [--threads N]',
   description:
     'Trains the recipe on the whole training set and reads the test accuracy after each epoch only to time when the target ' +
-    'is first reached (training time; test evaluations excluded). The recipes\' hyperparameters were chosen on a validation ' +
-    'split of the training set (convkit train --val-split 0.1), never on the test set. tools/torch_speedrun.py runs the same ' +
+    'is first reached (training time; test evaluations excluded). A recipe\'s hyperparameters are chosen on a validation ' +
+    'split of the training set (convkit train --val-split 0.1), never on the test set; its "chosen on" line gives the figures ' +
+    '(93 and 94 are not validated yet). tools/torch_speedrun.py runs the same ' +
     'recipe in PyTorch; bench/speedrun.mjs runs both.',
   options: {
     recipe: { type: 'string', valueName: 'NAME', description: `the recipe: ${RECIPES.map((r) => `${r.name} (${r.model}, goal ${r.goalSeconds} s)`).join(', ')}`, defaultText: '91' },
