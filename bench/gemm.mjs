@@ -1,20 +1,25 @@
 #!/usr/bin/env node
-// SGEMM micro-benchmark of the wasm backend (not a test). Run from the project root:
-//   node --import tsx bench/gemm.mjs [--threads 1,2] [--sizes 1024] [--conv] [--mlp]
+// SGEMM micro-benchmark of the wasm and native backends (not a test). Run from the project root:
+//   node --import tsx bench/gemm.mjs [--threads 1,2] [--sizes 1024] [--conv] [--mlp] [--backends wasm,native]
 // Prints GFLOPS of C = A @ B for square sizes (and with --conv the GEMM shapes of vggsmall's convolutions, with
-// --mlp those of the MLP inference cell and its whole forward pass) next to the measured 128-bit SIMD mul+add
-// peak (7 f32x4 mul chains and 7 add chains, see asm/peak.ts).
+// --mlp those of the MLP inference cell and its whole forward pass) next to the peak measured in the same process:
+// for wasm the 128-bit SIMD mul+add peak (7 f32x4 mul chains and 7 add chains, see asm/peak.ts), for native the
+// FMA peak of its ISA level (12 independent vector FMA chains per thread, native/src/isa/peak.cc). Native rows are
+// skipped, saying why, when its addon is not built.
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadWasmBackend } from '../src/backend/wasm/index.js';
+import { loadNativeBackend } from '../src/backend/native/index.js';
 import { models, noGrad, tensor, useBackend } from '../src/index.js';
 
 const { values } = parseArgs({
   options: {
     threads: { type: 'string', default: '1,2' }, sizes: { type: 'string', default: '1024' },
     conv: { type: 'boolean', default: false }, mlp: { type: 'boolean', default: false },
+    backends: { type: 'string', default: 'wasm,native' },
   },
 });
+const backendNames = values.backends.split(',');
 const threadCounts = values.threads.split(',').map(Number);
 const sizes = values.sizes.split(',').map(Number);
 const wasm = await loadWasmBackend();
@@ -58,40 +63,58 @@ if (values.mlp) {
   }
 }
 /** The whole MLP forward at batch 256 as the benchmark runs it (eval, noGrad, one scope), 2 flops per MAC. */
-function mlpForward() {
-  useBackend(wasm);
+function mlpForward(backend) {
+  useBackend(backend);
   const net = models.create('mlp', { numClasses: 10, inChannels: 1, inputSize: [28, 28] });
   net.eval();
-  const x = tensor(fillRandom(wasm.allocState(256 * 784)), [256, 1, 28, 28]);
-  const t = timeIt(() => noGrad(() => wasm.scope(() => net.forward(x).data[0])));
+  const x = tensor(fillRandom(backend.allocState(256 * 784)), [256, 1, 28, 28]);
+  const scope = backend.scope ? (fn) => backend.scope(fn) : (fn) => fn();
+  const t = timeIt(() => noGrad(() => scope(() => net.forward(x).data[0])));
   const flops = 2 * 256 * (784 * 256 + 256 * 256 + 256 * 10);
   return { name: 'mlp forward, batch 256', wall: flops / t.wall / 1e9, cpu: flops / t.cpu / 1e9, ms: t.wall * 1e3 };
 }
-console.log(`wasm SGEMM, ${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-console.log('GFLOPS by wall time; in brackets by process CPU time (a fairer figure when other processes share the cores)');
-const fmt = (g) => g.toFixed(1).padStart(6);
-for (const nt of threadCounts) {
-  await wasm.setThreads(nt);
-  // The peak, measured before and after the GEMMs; the larger counts (both are lower bounds of the machine's).
-  const measurePeak = () => {
+// Each backend's peak, for nt threads: flops per wall second and per process CPU second.
+const peaks = {
+  wasm: (nt) => {
     const t = timeIt(() => wasm.measureSimdPeak(peakIterations, nt), 0.5);
     return { wall: (56 * peakIterations * nt) / t.wall / 1e9, cpu: (56 * peakIterations * nt) / t.cpu / 1e9 };
-  };
-  const peakBefore = measurePeak();
-  const rows = [];
-  for (const s of shapes) {
-    const a = fillRandom(wasm.alloc(s.m * s.k)), b = fillRandom(wasm.alloc(s.k * s.n)), c = wasm.alloc(s.m * s.n);
-    const t = timeIt(() => wasm.gemm(s.transA, s.transB, s.m, s.n, s.k, a, 0, b, 0, c, 0, false));
-    const flops = 2 * s.m * s.n * s.k;
-    rows.push({ name: s.name, wall: flops / t.wall / 1e9, cpu: flops / t.cpu / 1e9, ms: t.wall * 1e3 });
-    wasm.release(a); wasm.release(b); wasm.release(c);
-  }
-  if (values.mlp) rows.push(mlpForward());
-  const peakAfter = measurePeak();
-  const peak = { wall: Math.max(peakBefore.wall, peakAfter.wall), cpu: Math.max(peakBefore.cpu, peakAfter.cpu) };
-  console.log(`threads=${nt}: SIMD mul+add peak ${fmt(peak.wall)} GFLOPS [${peak.cpu.toFixed(1)} per CPU-second]`);
-  for (const r of rows) {
-    console.log(`  ${r.name.padEnd(28)} ${fmt(r.wall)} GFLOPS ${((100 * r.wall) / peak.wall).toFixed(0).padStart(4)}% of peak` +
-      `  [${fmt(r.cpu)} per CPU-s ${((100 * r.cpu) / peak.cpu).toFixed(0).padStart(4)}%]  ${r.ms.toFixed(2)} ms`);
+  },
+  native: (nt) => {
+    let flops = 0, seconds = Infinity;
+    const t = timeIt(() => { const r = native.measureFmaPeak(peakIterations / 4, nt); flops = r.flops; seconds = Math.min(seconds, r.seconds); }, 0.5);
+    return { wall: flops / seconds / 1e9, cpu: flops / t.cpu / 1e9 };
+  },
+};
+const backends = [];
+if (backendNames.includes('wasm')) backends.push(['wasm', wasm, 'SIMD mul+add peak']);
+let native = null;
+if (backendNames.includes('native')) {
+  native = await loadNativeBackend().catch((e) => { console.log(`native rows skipped: ${e.message}`); return null; });
+  if (native) backends.push(['native', native, `FMA peak (${native.isa})`]);
+}
+console.log(`SGEMM, ${new Date().toISOString()}, node ${process.version}, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log('GFLOPS by wall time; in brackets by process CPU time (a fairer figure when other processes share the cores)');
+const fmt = (g) => g.toFixed(1).padStart(6);
+for (const [name, backend, peakName] of backends) {
+  for (const nt of threadCounts) {
+    await backend.setThreads(nt);
+    // The peak, measured before and after the GEMMs; the larger counts (both are lower bounds of the machine's).
+    const peakBefore = peaks[name](nt);
+    const rows = [];
+    for (const s of shapes) {
+      const a = fillRandom(backend.alloc(s.m * s.k)), b = fillRandom(backend.alloc(s.k * s.n)), c = backend.alloc(s.m * s.n);
+      const t = timeIt(() => backend.gemm(s.transA, s.transB, s.m, s.n, s.k, a, 0, b, 0, c, 0, false));
+      const flops = 2 * s.m * s.n * s.k;
+      rows.push({ name: s.name, wall: flops / t.wall / 1e9, cpu: flops / t.cpu / 1e9, ms: t.wall * 1e3 });
+      backend.release?.(a); backend.release?.(b); backend.release?.(c);
+    }
+    if (values.mlp) rows.push(mlpForward(backend));
+    const peakAfter = peaks[name](nt);
+    const peak = { wall: Math.max(peakBefore.wall, peakAfter.wall), cpu: Math.max(peakBefore.cpu, peakAfter.cpu) };
+    console.log(`${name} threads=${nt}: ${peakName} ${fmt(peak.wall)} GFLOPS [${peak.cpu.toFixed(1)} per CPU-second]`);
+    for (const r of rows) {
+      console.log(`  ${r.name.padEnd(28)} ${fmt(r.wall)} GFLOPS ${((100 * r.wall) / peak.wall).toFixed(0).padStart(4)}% of peak` +
+        `  [${fmt(r.cpu)} per CPU-s ${((100 * r.cpu) / peak.cpu).toFixed(0).padStart(4)}%]  ${r.ms.toFixed(2)} ms`);
+    }
   }
 }

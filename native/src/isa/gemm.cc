@@ -16,7 +16,7 @@ namespace {
 #if CK_VBYTES == 64
 constexpr int MR = 14, NV = 2, KC = 384, MC = 14 * 8;
 #else
-constexpr int MR = 6, NV = 2, KC = 512, MC = 6 * 16;
+constexpr int MR = 6, NV = 2, KC = 1024, MC = 6 * 8;
 #endif
 constexpr int NR = NV * VL;
 constexpr int NC = 256;  // columns of a task's tile (a multiple of every level's NR)
