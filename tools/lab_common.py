@@ -338,7 +338,17 @@ def parse_args(experiment, description):
     p.add_argument("--data", default=DATA_DIR, help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--out", help="output folder (default lab/pytorch, or lab/pytorch/SCALE for --quick and --smoke)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
+    p.add_argument("--openblas", metavar="DIR", help="run with this OpenBLAS (e.g. DIR/usr/lib/x86_64-linux-gnu/openblas-openmp from "
+                   "`apt-get download libopenblas0-openmp && dpkg-deb -x libopenblas0-openmp_*.deb DIR`): Debian's torch otherwise uses the reference BLAS, "
+                   "several times slower for the MLP and lcnet")
     args = p.parse_args()
+    if args.openblas:
+        lib = os.path.abspath(args.openblas)
+        if not os.path.exists(os.path.join(lib, "libblas.so.3")):
+            raise SystemExit(f"lab: --openblas {args.openblas}: no libblas.so.3 there (expected the openblas-openmp folder of libopenblas0-openmp)")
+        if lib not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
+            env = {**os.environ, "LD_LIBRARY_PATH": lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")}
+            os.execve(sys.executable, [sys.executable, *sys.argv], env)
     args.experiment = experiment
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -366,8 +376,8 @@ def write_result(args, metrics, seeds, runs, started, t0, extra=None):
     flags = "" if args.scale == "full" else f" --{args.scale}"
     record = {
         "experiment": args.experiment, "scale": args.scale, "seeds": seeds, "metrics": metrics,
-        "command": f"/usr/bin/python3 {script}{flags}" + (f" --seeds {args.seeds}" if args.seeds else ""),
-        "torch": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads", "machine": machine(),
+        "command": f"/usr/bin/python3 {script}{flags}" + (f" --seeds {args.seeds}" if args.seeds else "") + (" --openblas DIR" if args.openblas else ""),
+        "torch": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads, {'OpenBLAS from ' + args.openblas if args.openblas else 'Debian default BLAS'}", "machine": machine(),
         "seconds": time.time() - t0, "startedAt": started, "runs": runs, **(extra or {}),
     }
     path = os.path.join(out_dir, f"{args.experiment}.json")
