@@ -81,7 +81,8 @@ class Call {
     const bool ok = c.n >= 0 && c.cIn > 0 && c.h > 0 && c.w > 0 && c.cOut > 0 && c.kh > 0 && c.kw > 0 && c.strideH > 0 &&
                     c.strideW > 0 && c.padH >= 0 && c.padW >= 0 && c.dilationH > 0 && c.dilationW > 0 && c.groups > 0 &&
                     c.cIn % c.groups == 0 && c.cOut % c.groups == 0 && c.outH >= 0 && c.outW >= 0;
-    if (!ok) fail(true, "invalid convolution geometry");
+    if (!ok) fail(true, "invalid convolution geometry " + list(g, 16) +
+                        " (n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW)");
     return c;
   }
   // window: check the window too (maxPool2dBackward reads only the sizes; adaptive pooling passes no window).
@@ -91,7 +92,8 @@ class Call {
     const bool ok = p.n >= 0 && p.c >= 0 && p.h > 0 && p.w > 0 && p.outH >= 0 && p.outW >= 0 &&
                     (!window || (p.kh > 0 && p.kw > 0 && p.strideH > 0 && p.strideW > 0 && p.padH >= 0 && p.padW >= 0 &&
                                  p.dilationH > 0 && p.dilationW > 0));
-    if (!ok) fail(true, "invalid pooling geometry");
+    if (!ok) fail(true, "invalid pooling geometry " + list(g, 14) +
+                        " (n, c, h, w, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, outH, outW)");
     return p;
   }
 
@@ -104,6 +106,12 @@ class Call {
   }
 
  private:
+  static std::string list(const int32_t* values, int count) {
+    std::string s = "[";
+    for (int i = 0; i < count; i++) s += (i ? ", " : "") + std::to_string(values[i]);
+    return s + "]";
+  }
+
   void* typed(size_t i, const char* name, napi_typedarray_type want, const char* typeName, int64_t minLength, bool nullable,
               int64_t* lengthOut = nullptr) {
     if (nullable && isNull(i)) return nullptr;

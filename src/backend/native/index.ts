@@ -82,7 +82,14 @@ function isaFromEnv(): NativeIsa | null {
   return isa;
 }
 
-/** Create a native backend object on the (process-wide) addon. */
+/**
+ * A native backend object on the (process-wide) addon; `loadNativeBackend()` returns a shared one. Rejects where the
+ * addon cannot load (a browser, no build), saying why.
+ * @example
+ * const native = await createNativeBackend();
+ * const out = new Float32Array(3);
+ * native.unary('relu', Float32Array.of(-1, 0.5, NaN), out); // [0, 0.5, NaN]
+ */
 export async function createNativeBackend(options: NativeBackendOptions = {}): Promise<NativeBackend> {
   const platform = await loadPlatform();
   const addon: NativeAddon = platform.loadAddon(options.addonDirectory);
