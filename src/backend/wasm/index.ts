@@ -12,7 +12,8 @@ import {
 } from './conv-algorithm.js';
 import { createSharedMemory, WasmHeap } from './heap.js';
 import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
-import { arraysIn, collapseBroadcast, collapseReduce, Marshal } from './marshal.js';
+import { planReduce } from '../loop-plans.js';
+import { arraysIn, broadcastPlan4, Marshal } from './marshal.js';
 import { loadPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 
@@ -417,14 +418,14 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
         sharesFor(x.length * (TRANSCENDENTAL.has(op) ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT))));
     },
     binary(op, a, aShape, b, bShape, out, outShape) {
-      const plan = collapseBroadcast(aShape, bShape, outShape);
+      const plan = broadcastPlan4(aShape, bShape, outShape);
       if (!plan || out.length === 0) return referenceBackend.binary(op, a, aShape, b, bShape, out, outShape);
       const { dims, sa, sb } = plan;
       withArgs((M) => run('binary', [BINARY_OPS.indexOf(op), M.in(a), M.in(b), M.out(out), ...dims, ...sa, ...sb],
         sharesFor(out.length * (op === 'pow' ? NS_PER_SCALAR_F64 * 4 : NS_PER_STREAMED_FLOAT * 2))));
     },
     reduce(op, x, shape, axes, out) {
-      const plan = collapseReduce(shape, axes);
+      const plan = planReduce(shape, axes);
       if (!plan || x.length === 0) return referenceBackend.reduce(op, x, shape, axes, out);
       withArgs((M) => run('reduce', [REDUCE_OPS.indexOf(op), M.in(x), M.out(out), ...plan], sharesFor(x.length * NS_PER_STREAMED_FLOAT)));
     },

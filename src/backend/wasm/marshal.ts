@@ -1,8 +1,9 @@
 /**
  * JavaScript values in and out of the wasm heap: a kernel call's arguments (Marshal: heap arrays by address,
- * other arrays copied through temporary blocks), the broadcast and reduction plans the elementwise kernels take,
- * and the arrays a scope's result keeps.
+ * other arrays copied through temporary blocks), the broadcast plan the binary kernel takes, and the arrays a
+ * scope's result keeps.
  */
+import { planBroadcast, type BroadcastPlan } from '../loop-plans.js';
 import type { WasmHeap } from './heap.js';
 
 /** One kernel call's argument marshalling: heap arrays pass by address, others through temporary blocks. */
@@ -46,58 +47,12 @@ export class Marshal {
   }
 }
 
-/** Collapse a broadcast pair to at most 4 dims with strides; null when more remain (the reference handles it). */
-export function collapseBroadcast(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]):
-  { dims: number[]; sa: number[]; sb: number[] } | null {
-  const rank = outShape.length;
-  const strides = (shape: readonly number[]): number[] => {
-    const s = new Array<number>(rank).fill(0);
-    let acc = 1;
-    for (let i = shape.length - 1; i >= 0; i--) {
-      const oi = rank - shape.length + i;
-      s[oi] = shape[i] === 1 ? 0 : acc;
-      acc *= shape[i]!;
-    }
-    return s;
-  };
-  const sa0 = strides(aShape), sb0 = strides(bShape);
-  const dims: number[] = [], sa: number[] = [], sb: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    const d = outShape[i]!;
-    if (d === 1) continue;
-    const last = dims.length - 1;
-    // Merge into the previous dim when both inputs step through them as one contiguous (or broadcast) run.
-    if (last >= 0 && sa[last] === sa0[i]! * d && sb[last] === sb0[i]! * d) {
-      dims[last]! *= d;
-      sa[last] = sa0[i]!;
-      sb[last] = sb0[i]!;
-      continue;
-    }
-    dims.push(d); sa.push(sa0[i]!); sb.push(sb0[i]!);
-  }
+/** A broadcast pair as exactly 4 strided dims (asm/elementwise.ts binary's form); null when more remain (the reference handles it). */
+export function broadcastPlan4(aShape: readonly number[], bShape: readonly number[], outShape: readonly number[]): BroadcastPlan | null {
+  const { dims, sa, sb } = planBroadcast(aShape, bShape, outShape);
   if (dims.length > 4) return null;
   while (dims.length < 4) { dims.unshift(1); sa.unshift(0); sb.unshift(0); }
   return { dims, sa, sb };
-}
-
-/** Reduce pattern as x (k1, r1, k2, r2) -> out (k1, k2); null when the kept/reduced runs do not fit it. */
-export function collapseReduce(shape: readonly number[], axes: readonly number[]): [number, number, number, number] | null {
-  const runs: { reduced: boolean; size: number }[] = [];
-  shape.forEach((d, i) => {
-    if (d === 1) return;
-    const reduced = axes.includes(i);
-    const last = runs[runs.length - 1];
-    if (last && last.reduced === reduced) last.size *= d;
-    else runs.push({ reduced, size: d });
-  });
-  if (runs.length === 0) return [1, 1, 1, 1];
-  if (runs[0]!.reduced) runs.unshift({ reduced: false, size: 1 });
-  // runs now alternate K, R, K, R...
-  if (runs.length > 4) return null;
-  // (K, R): reduce rows as contiguous runs (the kernel's 16-lane path), not as a strided column walk.
-  if (runs.length === 2) return [runs[0]!.size, 1, 1, runs[1]!.size];
-  const size = (i: number) => runs[i]?.size ?? 1;
-  return [size(0), size(1), size(2), size(3)];
 }
 
 /** Float32Arrays directly in a scope's result: arrays, `{ data }` objects (tensors) and arrays of those. */
