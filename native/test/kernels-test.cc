@@ -2,6 +2,7 @@
 // loops, and 1 vs N threads bit for bit. Built and run by native/test/run.sh (no Node needed):
 //   kernels-test           every case; exit status 1 on a failure
 //   kernels-test bench     GEMM 1024^3 and fmaPeak, 1 and 2 threads
+//   kernels-test bench-conv  the three passes of three 3x3 layers, 1 thread
 #include <ctime>
 #include <cmath>
 #include <cstdio>
@@ -268,11 +269,33 @@ void bench() {
   }
 }
 
+// Convolution passes on the widest vggsmall layer and a resnet20 layer, 1 thread, GFLOPS of the direct sum.
+void benchConv() {
+  setThreads(1);
+  for (ConvGeom g : {geom(64, 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1, 1), geom(128, 16, 28, 28, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+                     geom(128, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1)}) {
+    auto x = randomVec((size_t)g.n * g.cIn * g.h * g.w), w = randomVec((size_t)g.cOut * g.cIn * 9);
+    auto gy = randomVec((size_t)g.n * g.cOut * g.outH * g.outW);
+    std::vector<float> y(gy.size()), gx(x.size()), gw(w.size());
+    double flops = 2.0 * g.n * g.cOut * g.cIn * 9 * g.outH * g.outW;
+    double f = seconds([&] { conv2d(x.data(), w.data(), nullptr, g, y.data()); }, 5);
+    double bi = seconds([&] { conv2dBackwardInput(gy.data(), w.data(), g, gx.data()); }, 5);
+    double bw = seconds([&] { conv2dBackwardWeight(x.data(), gy.data(), g, gw.data()); }, 5);
+    std::printf("n%d %d->%d %dx%d: forward %.1f [%s], input gradient %.1f [%s], weight gradient %.1f [%s] GFLOPS\n", g.n,
+                g.cIn, g.cOut, g.h, g.w, flops / f / 1e9, convAlgorithmName(g, 0), flops / bi / 1e9, convAlgorithmName(g, 1),
+                flops / bw / 1e9, convAlgorithmName(g, 2));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc > 1 && std::strcmp(argv[1], "bench") == 0) {
     bench();
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "bench-conv") == 0) {
+    benchConv();
     return 0;
   }
   int sizes[][3] = {{1, 1, 1}, {7, 13, 5}, {6, 16, 256}, {13, 33, 257}, {121, 257, 300}, {130, 520, 70}, {300, 40, 600}, {5, 1000, 17}};

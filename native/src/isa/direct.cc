@@ -2,9 +2,10 @@
 // cost more than the multiplies when the output channels are few):
 //   gw[o, c, i, j] = sum over images b, then rows oy, of  gy[b, o, oy, :] . x[b, c, oy + i*dh - ph, j*dw - pw + :]
 // Lanes are output columns. A register tile is 4 output channels x up to 3 horizontal taps (12 accumulators, 7
-// loads per 12 FMAs). Per image, a task copies its input planes into zero-padded rows and its 4 output-gradient
-// planes into rows padded to whole vectors (zeros past OW), then walks (c, i, tap block) with the accumulators kept
-// in a per-task array between images.
+// loads per 12 FMAs). The batch is first copied once into zero-padded input rows and output-gradient rows padded
+// to whole vectors (zeros past OW); a task (4 output channels x 8 input channels) then walks blocks of images (about 16 KB of output gradient),
+// and inside a block (c, i, tap block) over every image's rows with the accumulators in registers, kept in a
+// per-task array between blocks.
 //
 // Determinism: a task owns a fixed block of output channels and input channels (from the geometry), and every
 // accumulator lane sums its (image, row) terms in the same order; lanes are added left to right at the end.
@@ -19,9 +20,12 @@ namespace CK_ISA_NS {
 namespace {
 
 constexpr int OB = 4;          // output channels per register tile
-constexpr int C_PER_TASK = 16;  // input channels per task
+constexpr int C_PER_TASK = 8;   // input channels per task
+// Images whose rows one pass of the accumulators walks: their 4 output-gradient planes stay within about 16 KB,
+// so the (c, i, tap block) passes over them read L1, not L2.
+constexpr long BLOCK_GY_FLOATS = 4096;
 
-thread_local Scratch xPadScratch, gyPadScratch, accScratch;
+thread_local Scratch xPadScratch, gyPadScratch, accScratch;  // the first two: the calling thread's, shared by its tasks
 
 // acc[o][t] += gy rows (OB) . x row shifted by tap t (NJ taps, dw apart), over `vectors` vectors of the row.
 template <int NJ>
@@ -39,16 +43,23 @@ __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, c
   }
 }
 
+// The accumulators of one (c, i, tap block) tile over images [b0, b1), rows in order: acc loaded from and stored
+// back to accStore.
 template <int NJ>
-void tapBlock(const float* const* gyPlanes, const float* xPlane, const ConvGeom& g, int i, int j0, int owp, int wp,
-              float* accStore) {
+void tapBlock(const float* gyPad, const float* xPad, const ConvGeom& g, int oPad, int o0, int c, int i, int j0, int b0, int b1,
+              int owp, int hp, int wp, float* accStore) {
   vf acc[OB][3];
   for (int o = 0; o < OB; o++)
     for (int t = 0; t < NJ; t++) acc[o][t] = *reinterpret_cast<const vf*>(accStore + (o * 3 + t) * VL);
-  for (int oy = 0; oy < g.outH; oy++) {
-    const float* gyRows[OB];
-    for (int o = 0; o < OB; o++) gyRows[o] = gyPlanes[o] + (long)oy * owp;
-    rowTile<NJ>(gyRows, xPlane + (long)(oy + i * g.dilationH) * wp + j0 * g.dilationW, g.dilationW, owp / VL, acc);
+  const long gyPlane = (long)g.outH * owp, xPlane = (long)hp * wp;
+  for (int b = b0; b < b1; b++) {
+    const float* gyImage = gyPad + ((long)b * oPad + o0) * gyPlane;
+    const float* xRows = xPad + ((long)b * g.cIn + c) * xPlane + (long)i * g.dilationH * wp + j0 * g.dilationW;
+    for (int oy = 0; oy < g.outH; oy++) {
+      const float* gyRows[OB];
+      for (int o = 0; o < OB; o++) gyRows[o] = gyImage + o * gyPlane + (long)oy * owp;
+      rowTile<NJ>(gyRows, xRows + (long)oy * wp, g.dilationW, owp / VL, acc);
+    }
   }
   for (int o = 0; o < OB; o++)
     for (int t = 0; t < NJ; t++) *reinterpret_cast<vf*>(accStore + (o * 3 + t) * VL) = acc[o][t];
@@ -63,8 +74,43 @@ bool directWeightGradEligible(const ConvGeom& g) {
 void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw) {
   const int owp = (g.outW + VL - 1) / VL * VL;
   const int hp = g.outH + (g.kh - 1) * g.dilationH, wp = owp + (g.kw - 1) * g.dilationW;
-  const int oBlocks = (g.cOut + OB - 1) / OB, cChunks = (g.cIn + C_PER_TASK - 1) / C_PER_TASK;
+  const int oPad = (g.cOut + OB - 1) / OB * OB;  // whole register tiles of output channels (zero planes past O)
+  // Zero-padded copies of the batch, made once: x rows at (iy + padH, ix + padW) of hp x wp planes, gy rows of
+  // owp floats (zeros past OW), planes of O rounded up to OB.
+  const long xPlane = (long)hp * wp, gyPlane = (long)g.outH * owp;
+  float* xPad = xPadScratch.get((size_t)g.n * g.cIn * xPlane);
+  float* gyPad = gyPadScratch.get((size_t)g.n * oPad * gyPlane);
+  ck::parallelFor(g.n, [&](int b) {
+    // every float of both copies is written once: the data, or zero
+    float* xb = xPad + (long)b * g.cIn * xPlane;
+    const int lo = g.padW < 0 ? -g.padW : 0, hi = g.w < wp - g.padW ? g.w : wp - g.padW;
+    for (int c = 0; c < g.cIn; c++)
+      for (int py = 0; py < hp; py++) {
+        float* row = xb + c * xPlane + (long)py * wp;
+        const int iy = py - g.padH;
+        if (iy < 0 || iy >= g.h || hi <= lo) {
+          std::memset(row, 0, sizeof(float) * wp);
+          continue;
+        }
+        std::memset(row, 0, sizeof(float) * (lo + g.padW));
+        std::memcpy(row + lo + g.padW, x + (((long)b * g.cIn + c) * g.h + iy) * g.w + lo, sizeof(float) * (hi - lo));
+        std::memset(row + hi + g.padW, 0, sizeof(float) * (wp - hi - g.padW));
+      }
+    float* gb = gyPad + (long)b * oPad * gyPlane;
+    for (int o = 0; o < oPad; o++)
+      for (int oy = 0; oy < g.outH; oy++) {
+        float* row = gb + o * gyPlane + (long)oy * owp;
+        int done = 0;
+        if (o < g.cOut) {
+          std::memcpy(row, gy + (((long)b * g.cOut + o) * g.outH + oy) * g.outW, sizeof(float) * g.outW);
+          done = g.outW;
+        }
+        std::memset(row + done, 0, sizeof(float) * (owp - done));
+      }
+  });
+  const int oBlocks = oPad / OB, cChunks = (g.cIn + C_PER_TASK - 1) / C_PER_TASK;
   const int kh = g.kh, kw = g.kw, jBlocks = (kw + 2) / 3;
+  const int imagesPerBlock = BLOCK_GY_FLOATS / (OB * gyPlane) > 1 ? (int)(BLOCK_GY_FLOATS / (OB * gyPlane)) : 1;
   ck::parallelFor(oBlocks * cChunks, [&](int task) {
     const int o0 = (task / cChunks) * OB, c0 = (task % cChunks) * C_PER_TASK;
     const int cn = g.cIn - c0 < C_PER_TASK ? g.cIn - c0 : C_PER_TASK;
@@ -72,34 +118,16 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
     const size_t accPerTap = (size_t)OB * 3 * VL;
     float* acc = accScratch.get((size_t)cn * kh * jBlocks * accPerTap);
     std::memset(acc, 0, sizeof(float) * (size_t)cn * kh * jBlocks * accPerTap);
-    float* xp = xPadScratch.get((size_t)cn * hp * wp);
-    float* gyp = gyPadScratch.get((size_t)OB * g.outH * owp);
-    std::memset(xp, 0, sizeof(float) * (size_t)cn * hp * wp);
-    std::memset(gyp, 0, sizeof(float) * (size_t)OB * g.outH * owp);
-    const float* gyPlanes[OB];
-    for (int o = 0; o < OB; o++) gyPlanes[o] = gyp + (size_t)o * g.outH * owp;
-    for (int b = 0; b < g.n; b++) {
-      for (int o = 0; o < OB && o0 + o < g.cOut; o++)
-        for (int oy = 0; oy < g.outH; oy++)
-          std::memcpy(gyp + ((size_t)o * g.outH + oy) * owp, gy + (((long)b * g.cOut + o0 + o) * g.outH + oy) * g.outW, sizeof(float) * g.outW);
-      // x rows land at padded row iy + padH, column ix + padW (rows and columns outside stay zero)
-      for (int c = 0; c < cn; c++)
-        for (int iy = 0; iy < g.h; iy++) {
-          const int py = iy + g.padH;
-          if (py < 0 || py >= hp) continue;
-          const int lo = g.padW < 0 ? -g.padW : 0, hi = g.w < wp - g.padW ? g.w : wp - g.padW;
-          if (hi > lo)
-            std::memcpy(xp + ((size_t)c * hp + py) * wp + lo + g.padW, x + (((long)b * g.cIn + c0 + c) * g.h + iy) * g.w + lo, sizeof(float) * (hi - lo));
-        }
+    for (int b0 = 0; b0 < g.n; b0 += imagesPerBlock) {
+      const int b1 = b0 + imagesPerBlock < g.n ? b0 + imagesPerBlock : g.n;
       for (int c = 0; c < cn; c++)
         for (int i = 0; i < kh; i++)
           for (int jb = 0; jb < jBlocks; jb++) {
             float* store = acc + (((size_t)c * kh + i) * jBlocks + jb) * accPerTap;
-            const float* plane = xp + (size_t)c * hp * wp;
             const int nj = kw - 3 * jb < 3 ? kw - 3 * jb : 3;
-            if (nj == 3) tapBlock<3>(gyPlanes, plane, g, i, 3 * jb, owp, wp, store);
-            else if (nj == 2) tapBlock<2>(gyPlanes, plane, g, i, 3 * jb, owp, wp, store);
-            else tapBlock<1>(gyPlanes, plane, g, i, 3 * jb, owp, wp, store);
+            if (nj == 3) tapBlock<3>(gyPad, xPad, g, oPad, o0, c0 + c, i, 3 * jb, b0, b1, owp, hp, wp, store);
+            else if (nj == 2) tapBlock<2>(gyPad, xPad, g, oPad, o0, c0 + c, i, 3 * jb, b0, b1, owp, hp, wp, store);
+            else tapBlock<1>(gyPad, xPad, g, oPad, o0, c0 + c, i, 3 * jb, b0, b1, owp, hp, wp, store);
           }
     }
     // lanes summed left to right
