@@ -9,6 +9,9 @@
 # No -ffast-math (NaN and infinity must propagate as in PyTorch), and -ffp-contract=off: the compiler never fuses
 # a*b + c on its own, so the elementwise kernels give the same bits at every level (GEMM and convolution kernels
 # use FMA explicitly, through intrinsics).
+# The kernels use GCC / clang vector extensions (vector_size, __builtin_convertvector): GCC and clang (Linux, macOS)
+# build them; on Windows build with clang-cl (the ClangCL platform toolset), not MSVC's cl. Only GCC has been tried
+# here (g++ 12, Linux x86-64).
 {
   'variables': {
     # src/isa/*.cc, listed when node-gyp configures (new kernel files join without editing this file).

@@ -30,16 +30,30 @@ inline AvgWindow avgWindow(const ck::PoolGeom& g, int oy, int ox, bool countIncl
 inline int64_t planesOf(const ck::PoolGeom& g) { return static_cast<int64_t>(g.n) * g.c; }
 
 typedef int32_t vint __attribute__((vector_size(CK_VBYTES)));
-// Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows.
+// Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows; as index vectors, the
+// windows' column offsets. (GCC's __builtin_shuffle takes the index vector; clang's __builtin_shufflevector the indices.)
 #if CK_VBYTES == 64
 constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
 constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
 #elif CK_VBYTES == 32
 constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14};
 constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
+#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
 #else
 constexpr vint kEven = {0, 2, 4, 6};
 constexpr vint kOdd = {1, 3, 5, 7};
+#define CK_EVEN_LANES 0, 2, 4, 6
+#define CK_ODD_LANES 1, 3, 5, 7
+#endif
+#if defined(__clang__)
+inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_EVEN_LANES); }
+inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_ODD_LANES); }
+#else
+inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kEven); }
+inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kOdd); }
 #endif
 inline vint betterV(vfloat v, vfloat best) { return (v > best) | ((v != v) & (best == best)); }
 
@@ -51,8 +65,8 @@ void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax
   for (; ox + kLanes <= outW; ox += kLanes) {
     const int i = 2 * ox;
     const vfloat a0 = loadf(r0 + i), b0 = loadf(r0 + i + kLanes), a1 = loadf(r1 + i), b1 = loadf(r1 + i + kLanes);
-    const vfloat v1 = __builtin_shuffle(a0, b0, kOdd), v2 = __builtin_shuffle(a1, b1, kEven), v3 = __builtin_shuffle(a1, b1, kOdd);
-    vfloat best = __builtin_shuffle(a0, b0, kEven);
+    const vfloat v1 = oddLanes(a0, b0), v2 = evenLanes(a1, b1), v3 = oddLanes(a1, b1);
+    vfloat best = evenLanes(a0, b0);
     vint idx = kEven + (base + i);
     vint take = betterV(v1, best);
     best = take ? v1 : best;
