@@ -82,8 +82,8 @@ inline float combine(float acc, float v) { return Op == 0 ? acc + v : Op == 1 ? 
 template <int Op>
 inline vfloat combineV(vfloat acc, vfloat v) {
   if (Op == 0) return acc + v;
-  if (Op == 1) return (v > acc) | (v != v) ? v : acc;
-  return (v < acc) | (v != v) ? v : acc;
+  if (Op == 1) return select((v > acc) | (v != v), v, acc);
+  return select((v < acc) | (v != v), v, acc);
 }
 
 // One contiguous run of r2 values reduced in 4 vectors of lanes, combined in a fixed tree, then the tail in order.

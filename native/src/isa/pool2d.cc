@@ -29,7 +29,6 @@ inline AvgWindow avgWindow(const ck::PoolGeom& g, int oy, int ox, bool countIncl
 
 inline int64_t planesOf(const ck::PoolGeom& g) { return static_cast<int64_t>(g.n) * g.c; }
 
-typedef int32_t vint __attribute__((vector_size(CK_VBYTES)));
 // Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows; as index vectors, the
 // windows' column offsets. (GCC's __builtin_shuffle takes the index vector; clang's __builtin_shufflevector the indices.)
 #if CK_VBYTES == 64
@@ -69,14 +68,14 @@ void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax
     vfloat best = evenLanes(a0, b0);
     vint idx = kEven + (base + i);
     vint take = betterV(v1, best);
-    best = take ? v1 : best;
-    idx = take ? kOdd + (base + i) : idx;
+    best = select(take, v1, best);
+    idx = select(take, kOdd + (base + i), idx);
     take = betterV(v2, best);
-    best = take ? v2 : best;
-    idx = take ? kEven + (base + i + w) : idx;
+    best = select(take, v2, best);
+    idx = select(take, kEven + (base + i + w), idx);
     take = betterV(v3, best);
-    best = take ? v3 : best;
-    idx = take ? kOdd + (base + i + w) : idx;
+    best = select(take, v3, best);
+    idx = select(take, kOdd + (base + i + w), idx);
     storef(out + ox, best);
     if (argmax) std::memcpy(argmax + ox, &idx, sizeof idx);
   }

@@ -12,11 +12,15 @@ constexpr int kLanes = CK_VBYTES / 4;  // floats per vector
 typedef float vfloat __attribute__((vector_size(CK_VBYTES)));
 typedef double vdouble __attribute__((vector_size(CK_VBYTES)));
 typedef float vhalf __attribute__((vector_size(CK_VBYTES / 2)));  // as many floats as vdouble has doubles
+typedef int32_t vint __attribute__((vector_size(CK_VBYTES)));      // comparison masks (0 or -1 per lane)
 constexpr int kDoubleLanes = CK_VBYTES / 8;
 
 inline vfloat loadf(const float* p) { vfloat v; std::memcpy(&v, p, sizeof v); return v; }
 inline void storef(float* p, vfloat v) { std::memcpy(p, &v, sizeof v); }
 inline vfloat splatf(float s) { return vfloat{} + s; }
+// Lanes of a where mask is set, else of b (bit operations: portable across GCC and clang, unlike ?: on vectors).
+inline vfloat select(vint mask, vfloat a, vfloat b) { return (vfloat)((mask & (vint)a) | (~mask & (vint)b)); }
+inline vint select(vint mask, vint a, vint b) { return (mask & a) | (~mask & b); }
 // kDoubleLanes floats from p, widened to f64.
 inline vdouble loadWide(const float* p) { vhalf h; std::memcpy(&h, p, sizeof h); return __builtin_convertvector(h, vdouble); }
 
