@@ -310,3 +310,16 @@ for (const [model, inChannels, size, batch] of [['lenet5', 1, 28, 8], ['vggsmall
     }
   });
 }
+
+test('kernels read and write the callers\' arrays in place, at their byteOffset (subarrays, no copies)', { skip: skipAll }, () => {
+  const nb = native!;
+  const backing = random(1000, 11), parent = new Float32Array(1000).fill(7);
+  const x = backing.subarray(3, 803), out = parent.subarray(5, 805);
+  nb.unary('exp', x, out);
+  const expected = new Float32Array(800);
+  referenceBackend.unary('exp', x, expected);
+  assert.equal(firstDifference(out, expected), -1, 'the subarray result');
+  assert.equal(parent[4], 7, 'the element before the subarray is untouched');
+  assert.equal(parent[805], 7, 'the element after the subarray is untouched');
+  assert.equal(parent[5], expected[0], 'the parent array sees the result (written in place)');
+});
