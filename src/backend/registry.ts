@@ -40,7 +40,7 @@ class NotInThisHost extends Error {}
  * specifier is a variable, so bundlers leave the module out of browser builds; outside Node it is never imported.
  */
 async function nodeOnly<Module>(backend: string, specifier: string): Promise<Module> {
-  if (!isNode()) throw new NotInThisHost(`the ${backend} backend runs in Node only`);
+  if (!isNode()) throw new NotInThisHost(`the ${backend} backend runs in Node only (browsers use wasm or reference)`);
   return (await import(/* @vite-ignore */ specifier)) as Module;
 }
 
@@ -89,7 +89,8 @@ export interface SkippedBackend { name: BackendName; reason: string }
 
 /**
  * Load the backend `setting` names (its load error propagates), or for `auto` the first of BACKEND_NAMES that
- * loads, with the ones skipped before it. Does not select it (see `useBackend`).
+ * loads, with the ones skipped before it; a BackendConfigError (a wrong setting, such as a backend's own environment
+ * variable) stops `auto` instead of skipping to a slower backend. Does not select it (see `useBackend`).
  * @example
  * const { backend, skipped } = await loadBackend('auto');
  * for (const s of skipped) console.warn(describeSkipped([s]));
@@ -101,6 +102,8 @@ export async function loadBackend(setting: BackendSetting): Promise<{ backend: B
     try {
       return { backend: await BUILTIN_BACKENDS[name](), skipped };
     } catch (e) {
+      // A setting the user must fix (a backend's own environment variable set to a wrong value) is never skipped.
+      if (e instanceof BackendConfigError) throw e;
       // A Node-only backend in a browser is not a fallback: it was never a candidate there.
       if (!(e instanceof NotInThisHost)) skipped.push({ name, reason: (e as Error).message });
     }
@@ -139,7 +142,7 @@ async function chooseDefaultBackend(): Promise<Backend> {
     fallbackReason = skipped.length > 0 ? describeSkipped(skipped) : null;
     return backend;
   } catch (e) {
-    if (requested === 'auto') throw e;
+    if (requested === 'auto' || e instanceof BackendConfigError) throw e;
     throw new BackendConfigError(`CONVKIT_BACKEND=${requested}, but the ${requested} backend cannot load here: ${(e as Error).message}`);
   }
 }
