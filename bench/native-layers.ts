@@ -1,6 +1,7 @@
 /**
  * Per-layer speed of the native backend's convolution kernels against the wasm backend's: each conv layer of
- * lenet5, vggsmall and resnet20 on 28x28 Fashion-MNIST at the training batch of bench/peers (64; resnet20 128),
+ * lenet5 and vggsmall (1x28x28) and resnet20 (3x32x32), as bench/peers feeds them, at its training batch (64;
+ * resnet20 128),
  * forward, input gradient and weight gradient, with the algorithm each backend picks. Run from the project root:
  *   node --import tsx bench/native-layers.ts [--threads 1,2] [--repeats 10] [--backends native,wasm] [--layers vgg]
  *     [--cpu-time]
@@ -42,12 +43,12 @@ const LAYERS: [string, Conv2dGeometry, number][] = ([
   ['vggsmall conv2 32->32 28', { n: 64, cIn: 32, size: 28, cOut: 32, k: 3, pad: 1 }, 1],
   ['vggsmall conv3 32->64 14', { n: 64, cIn: 32, size: 14, cOut: 64, k: 3, pad: 1 }, 1],
   ['vggsmall conv4 64->64 14', { n: 64, cIn: 64, size: 14, cOut: 64, k: 3, pad: 1 }, 1],
-  ['resnet20 conv1 1->16 28', { n: 128, cIn: 1, size: 28, cOut: 16, k: 3, pad: 1 }, 1],
-  ['resnet20 16->16 28 (x6)', { n: 128, cIn: 16, size: 28, cOut: 16, k: 3, pad: 1 }, 6],
-  ['resnet20 16->32 s2 28', { n: 128, cIn: 16, size: 28, cOut: 32, k: 3, stride: 2, pad: 1 }, 1],
-  ['resnet20 32->32 14 (x5)', { n: 128, cIn: 32, size: 14, cOut: 32, k: 3, pad: 1 }, 5],
-  ['resnet20 32->64 s2 14', { n: 128, cIn: 32, size: 14, cOut: 64, k: 3, stride: 2, pad: 1 }, 1],
-  ['resnet20 64->64 7 (x5)', { n: 128, cIn: 64, size: 7, cOut: 64, k: 3, pad: 1 }, 5],
+  ['resnet20 conv1 3->16 32', { n: 128, cIn: 3, size: 32, cOut: 16, k: 3, pad: 1 }, 1],
+  ['resnet20 16->16 32 (x6)', { n: 128, cIn: 16, size: 32, cOut: 16, k: 3, pad: 1 }, 6],
+  ['resnet20 16->32 s2 32', { n: 128, cIn: 16, size: 32, cOut: 32, k: 3, stride: 2, pad: 1 }, 1],
+  ['resnet20 32->32 16 (x5)', { n: 128, cIn: 32, size: 16, cOut: 32, k: 3, pad: 1 }, 5],
+  ['resnet20 32->64 s2 16', { n: 128, cIn: 32, size: 16, cOut: 64, k: 3, stride: 2, pad: 1 }, 1],
+  ['resnet20 64->64 8 (x5)', { n: 128, cIn: 64, size: 8, cOut: 64, k: 3, pad: 1 }, 5],
 ] as [string, Layer, number][]).map(([label, l, count]) => [label, geometry(l), count]);
 const layers = LAYERS.filter(([label]) => label.includes(values.layers));
 

@@ -319,6 +319,7 @@ int main(int argc, char** argv) {
       geom(5, 8, 5, 6, 8, 3, 3, 1, 1, 2, 1, 1, 1, 1),        // Winograd: outputs larger than the input
       geom(20, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // Winograd: several image groups, ragged last tiles
       geom(2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // vggsmall's widest layer
+      geom(2, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1),      // Winograd: bands of tile rows (13x13 tiles per image)
       geom(2, 5, 12, 13, 6, 3, 3, 1, 1, 2, 1, 2, 2, 1),      // direct weight gradient: dilation
       geom(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1),       // direct weight gradient: 3x1
       geom(2, 3, 9, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),       // direct weight gradient: 2x4 (tap blocks 3 + 1)
@@ -327,6 +328,7 @@ int main(int argc, char** argv) {
   for (auto& g : convs) testConv(g);
   testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(2, 3, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
+  testNonFinite(geom(1, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1));
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
   std::printf("%s: %d failures\n", failures ? "FAILED" : "ok", failures);

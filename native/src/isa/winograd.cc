@@ -2,8 +2,8 @@
 // 4x4 output tile and channel pair instead of 144) for the forward pass and, as a forward convolution of the output
 // gradient with rotated, transposed filters and padding 2 - pad, for the input gradient.
 //
-// Layout: lanes are channels. A task takes a fixed group of images (from the geometry alone), copies them to a
-// zero-padded channels-last buffer (channels rounded up to whole vectors), transforms each 6x6 input patch into
+// Layout: lanes are channels. A task takes a fixed group of images, or a band of tile rows of one large image (from
+// the geometry alone), copies them to a zero-padded channels-last buffer (channels rounded up to whole vectors), transforms each 6x6 input patch into
 // V[p] (tiles x C) for the 36 positions p, runs 36 GEMMs M[p] (tiles x O) = V[p] @ U[p] (gemm.cc: the sum over
 // input channels in a fixed order), and transforms M back to 4x4 output tiles (A^T M A) plus bias. A tile's outputs
 // depend on its own inputs and U only, so the task split never changes a bit.
@@ -49,12 +49,33 @@ __attribute__((always_inline)) inline T combine(const float (&coef)[N], const T*
   return s;
 }
 
-// Images per task: enough to give the GEMMs some 64 tiles.
-int imagesPerTask(const ConvGeom& g) {
-  const int tiles = ((g.outH + TM - 1) / TM) * ((g.outW + TM - 1) / TM);
-  int per = (64 + tiles - 1) / tiles;
-  return per < 1 ? 1 : per > g.n ? g.n : per;
-}
+// A task's share: images [b0, b1), tile rows [ty0, ty1) of each. Tasks hold some 64 tiles (the GEMMs' rows):
+// several small images, or bands of tile rows of a large one (so one big image still spreads over threads).
+struct TaskShare { int b0, b1, ty0, ty1; };
+constexpr int TASK_TILES = 64;
+struct TaskSplit {
+  int imagesPer, bands, rowsPerBand;
+  TaskSplit(const ConvGeom& g, int tilesH, int tilesW) {
+    const int tilesPerImage = tilesH * tilesW;
+    if (tilesPerImage >= 2 * TASK_TILES) {
+      imagesPer = 1;
+      rowsPerBand = (TASK_TILES + tilesW - 1) / tilesW;
+      bands = (tilesH + rowsPerBand - 1) / rowsPerBand;
+    } else {
+      imagesPer = (TASK_TILES + tilesPerImage - 1) / tilesPerImage;
+      if (imagesPer > g.n) imagesPer = g.n;
+      rowsPerBand = tilesH;
+      bands = 1;
+    }
+  }
+  int tasks(int n) const { return (n + imagesPer - 1) / imagesPer * bands; }
+  TaskShare share(int task, int n, int tilesH) const {
+    const int group = task / bands, band = task % bands;
+    const int b0 = group * imagesPer, b1 = b0 + imagesPer < n ? b0 + imagesPer : n;
+    const int ty0 = band * rowsPerBand, ty1 = ty0 + rowsPerBand < tilesH ? ty0 + rowsPerBand : tilesH;
+    return {b0, b1, ty0, ty1};
+  }
+};
 
 int roundUp(int v, int to) { return (v + to - 1) / to * to; }
 
@@ -78,8 +99,8 @@ float directOutput(const float* x, const float* w, const float* bias, const Conv
 // y = conv(x, w) + bias for a Winograd-eligible forward geometry g; w is (O, C, 3, 3).
 void winogradConv(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
   const int cp = roundUp(g.cIn, VL), op = roundUp(g.cOut, VL);
-  const int tilesH = (g.outH + TM - 1) / TM, tilesW = (g.outW + TM - 1) / TM, tilesPerImage = tilesH * tilesW;
-  const int hp = tilesH * TM + 2, wp = tilesW * TM + 2;  // padded input: every patch lies inside
+  const int tilesH = (g.outH + TM - 1) / TM, tilesW = (g.outW + TM - 1) / TM;
+  const int wp = tilesW * TM + 2;  // padded input row: every patch lies inside
   // U[p] (cp x op) = (G w[o,c] G^T)[p], in f64, rounded once; zero in the padding rows and columns.
   std::vector<float> u((size_t)TA * TA * cp * op, 0.0f);
   ck::parallelFor(g.cOut, [&](int o) {
@@ -93,29 +114,31 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
           u[((size_t)(i * TA + j) * cp + c) * op + o] = (float)(t[i][0] * GM[j][0] + t[i][1] * GM[j][1] + t[i][2] * GM[j][2]);
     }
   });
-  const int per = imagesPerTask(g), tasks = (g.n + per - 1) / per;
+  const TaskSplit split(g, tilesH, tilesW);
   const long outPlane = (long)g.outH * g.outW;
-  ck::parallelFor(tasks, [&](int task) {
-    const int b0 = task * per, b1 = b0 + per < g.n ? b0 + per : g.n, nb = b1 - b0, tiles = nb * tilesPerImage;
-    // channels-last padded copy of the task's images
-    float* xp = paddedScratch.get((size_t)nb * hp * wp * cp);
-    std::memset(xp, 0, sizeof(float) * (size_t)nb * hp * wp * cp);
+  ck::parallelFor(split.tasks(g.n), [&](int task) {
+    const TaskShare sh = split.share(task, g.n, tilesH);
+    const int b0 = sh.b0, b1 = sh.b1, nb = b1 - b0, bandTiles = (sh.ty1 - sh.ty0) * tilesW, tiles = nb * bandTiles;
+    // channels-last padded copy of the task's rows: padded row py = ty0 * TM + r (input row py - padH)
+    const int bandRows = (sh.ty1 - sh.ty0) * TM + 2;
+    float* xp = paddedScratch.get((size_t)nb * bandRows * wp * cp);
+    std::memset(xp, 0, sizeof(float) * (size_t)nb * bandRows * wp * cp);
+    const int cols = g.w < wp - g.padW ? g.w : wp - g.padW;
     for (int b = 0; b < nb; b++)
       for (int c = 0; c < g.cIn; c++) {
         const float* plane = x + ((long)(b0 + b) * g.cIn + c) * g.h * g.w;
-        for (int iy = 0; iy < g.h; iy++) {
-          const int py = iy + g.padH;
-          if (py >= hp) break;
-          float* dst = xp + (((size_t)b * hp + py) * wp + g.padW) * cp + c;
-          const int cols = g.w < wp - g.padW ? g.w : wp - g.padW;
+        for (int r = 0; r < bandRows; r++) {
+          const int iy = sh.ty0 * TM + r - g.padH;
+          if (iy < 0 || iy >= g.h) continue;
+          float* dst = xp + (((size_t)b * bandRows + r) * wp + g.padW) * cp + c;
           for (int ix = 0; ix < cols; ix++) dst[(size_t)ix * cp] = plane[(long)iy * g.w + ix];
         }
       }
     // V[p] (tiles x cp)
     float* v = vScratch.get((size_t)TA * TA * tiles * cp);
     for (int t = 0; t < tiles; t++) {
-      const int b = t / tilesPerImage, ty = (t % tilesPerImage) / tilesW, tx = t % tilesW;
-      const float* patch = xp + (((size_t)b * hp + ty * TM) * wp + tx * TM) * cp;
+      const int b = t / bandTiles, ty = (t % bandTiles) / tilesW, tx = t % tilesW;  // ty within the band
+      const float* patch = xp + (((size_t)b * bandRows + ty * TM) * wp + tx * TM) * cp;
       for (int cb = 0; cb < cp; cb += VL) {
         vf d[TA][TA], r[TA][TA];
         for (int i = 0; i < TA; i++)
@@ -138,7 +161,7 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
     // Y = A^T M A + bias, scattered to (N, O, OH, OW)
     bool nonFinite = false;
     for (int t = 0; t < tiles; t++) {
-      const int b = b0 + t / tilesPerImage, ty = (t % tilesPerImage) / tilesW, tx = t % tilesW;
+      const int b = b0 + t / bandTiles, ty = sh.ty0 + (t % bandTiles) / tilesW, tx = t % tilesW;
       const int oy0 = ty * TM, ox0 = tx * TM;
       const int rows = g.outH - oy0 < TM ? g.outH - oy0 : TM, cols = g.outW - ox0 < TM ? g.outW - ox0 : TM;
       for (int ob = 0; ob < op; ob += VL) {
@@ -175,10 +198,11 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
         }
       }
     }
+    const int oyEnd = sh.ty1 * TM < g.outH ? sh.ty1 * TM : g.outH;
     if (nonFinite)
       for (int b = b0; b < b1; b++)
         for (int o = 0; o < g.cOut; o++)
-          for (int oy = 0; oy < g.outH; oy++)
+          for (int oy = sh.ty0 * TM; oy < oyEnd; oy++)
             for (int ox = 0; ox < g.outW; ox++) {
               float& val = out[((long)b * g.cOut + o) * outPlane + (long)oy * g.outW + ox];
               if (!std::isfinite(val)) val = directOutput(x, w, bias, g, b, o, oy, ox);
