@@ -9,14 +9,10 @@ import lab_common as lab
 
 
 def main():
-    args = lab.parse_args("ablation", __doc__)
-    started, t0 = lab.start()
-    protocol = lab.load_protocol(args)
-    data = lab.LabData(protocol, args.data)
-    p = protocol["experiments"]["ablation"]
+    run = lab.Run("ablation", __doc__)
+    data, p = run.data, run.p
     validation = data.validation()
     test_x, test_y = data.test(p["testImages"])
-    metrics, runs = {}, []
     for size in p["sizes"]:
         n, epochs = size["images"], size["epochs"]
         for k, seed in enumerate(p["seeds"]):
@@ -27,11 +23,11 @@ def main():
                 o = lab.train_epochs(model, x, y, data, {**p["budget"], "epochs": epochs}, seed, validation=validation, label=f"{name} n={n} seed={seed}")
                 test = lab.accuracy(model, test_x, test_y, data)
                 train = lab.accuracy(model, x[:p["trainEvalImages"]], y[:p["trainEvalImages"]], data)
-                metrics.setdefault(f"{name} {n} test", []).append(test)
-                metrics.setdefault(f"{name} {n} train", []).append(train)
-                runs.append({"model": name, "size": n, "seed": seed, "testAccuracy": test, "trainAccuracy": train, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "stoppedEarly", "seconds")}})
+                run.add(f"{name} {n} test", test)
+                run.add(f"{name} {n} train", train)
+                run.runs.append({"model": name, "size": n, "seed": seed, "testAccuracy": test, "trainAccuracy": train, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "stoppedEarly", "seconds")}})
                 print(f"  {name} n={n} seed={seed}: test {test:.4f}, validation {o['bestValidationAccuracy']:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
-    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+    run.finish()
 
 
 if __name__ == "__main__":

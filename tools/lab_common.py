@@ -95,6 +95,8 @@ class LabData:
         norm = protocol["normalization"]
         self.mean, self.std = norm["mean"], norm["std"]
         self.validation_indices = torch.tensor(protocol["validation"]["indices"], dtype=torch.long)
+        # The checks score the first `checkedImages` of the validation part (all 5,000 at full scale).
+        self.checked = protocol["validation"]["checkedImages"]
         in_validation = torch.zeros(len(self.train_x), dtype=torch.bool)
         in_validation[self.validation_indices] = True
         # The training part: every index not in validation, ascending (as convkit's splitValidationIndices).
@@ -109,7 +111,8 @@ class LabData:
         return self.train_subset(self.train_part[:n])
 
     def validation(self):
-        return self.train_subset(self.validation_indices)
+        """The validation images the early-stopping checks score."""
+        return self.train_subset(self.validation_indices[:self.checked])
 
     def test(self, n):
         return self.test_x[:n], self.test_y[:n]
@@ -390,3 +393,21 @@ def write_result(args, metrics, seeds, runs, started, t0, extra=None):
 
 def start():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), time.time()
+
+
+class Run:
+    """One script's run: its arguments, the protocol of its experiment, the data, and where results go."""
+
+    def __init__(self, experiment, description):
+        self.args = parse_args(experiment, description)
+        self.started, self.t0 = start()
+        protocol = load_protocol(self.args)
+        self.data = LabData(protocol, self.args.data)
+        self.p = protocol["experiments"][experiment]
+        self.metrics, self.runs = {}, []
+
+    def add(self, name, value):
+        self.metrics.setdefault(name, []).append(value)
+
+    def finish(self):
+        return write_result(self.args, self.metrics, self.p["seeds"], self.runs, self.started, self.t0)

@@ -14,14 +14,10 @@ def main():
     if "--experiment" in sys.argv:
         i = sys.argv.index("--experiment")
         del sys.argv[i:i + 2]
-    args = lab.parse_args(experiment, __doc__)
-    started, t0 = lab.start()
-    protocol = lab.load_protocol(args)
-    data = lab.LabData(protocol, args.data)
-    p = protocol["experiments"][experiment]
+    run = lab.Run(experiment, __doc__)
+    data, p = run.data, run.p
     x, y = data.first_of_train_part(p["trainImages"])
     test_x, test_y = data.test(p["testImages"])
-    metrics, runs = {}, []
     for seed in p["seeds"]:
         for name in p["models"]:
             model = lab.seeded_model(seed, name)
@@ -30,11 +26,11 @@ def main():
             tail = curve[-max(1, int(len(curve) * p["lastFraction"])):]
             last = sum(c["loss"] for c in tail) / len(tail)
             test = lab.accuracy(model, test_x, test_y, data)
-            metrics.setdefault(f"{name} loss", []).append(last)
-            metrics.setdefault(f"{name} test", []).append(test)
-            runs.append({"model": name, "seed": seed, "curve": curve, "lastLoss": last, "peakLoss": max(c["loss"] for c in curve), "testAccuracy": test, "seconds": o["seconds"]})
+            run.add(f"{name} loss", last)
+            run.add(f"{name} test", test)
+            run.runs.append({"model": name, "seed": seed, "curve": curve, "lastLoss": last, "peakLoss": max(c["loss"] for c in curve), "testAccuracy": test, "seconds": o["seconds"]})
             print(f"  {name} seed={seed}: final training loss {last:.3f}, test {test:.4f} ({o['seconds']:.0f} s)", file=sys.stderr)
-    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+    run.finish()
 
 
 if __name__ == "__main__":

@@ -10,15 +10,11 @@ import lab_common as lab
 
 
 def main():
-    args = lab.parse_args("pooling", __doc__)
-    started, t0 = lab.start()
-    protocol = lab.load_protocol(args)
-    data = lab.LabData(protocol, args.data)
-    p = protocol["experiments"]["pooling"]
+    run = lab.Run("pooling", __doc__)
+    data, p, metrics = run.data, run.p, run.metrics
     x, y = data.first_of_train_part(p["trainImages"])
     validation = data.validation()
     test_x, test_y = data.test(p["testImages"])
-    metrics, runs = {}, []
     for seed in p["seeds"]:
         for variant in p["variants"]:
             model = lab.seeded_model(seed, f"pooling:{variant}")
@@ -30,13 +26,13 @@ def main():
                     pred = base if k == 0 else lab.predict(model, test_x, data, lambda b, d=d: lab.translate(b, d["dy"] * k, d["dx"] * k))
                     acc.append((pred == test_y).float().mean().item())
                     cons.append((pred == base).float().mean().item())
-                metrics.setdefault(f"{variant} accuracy {k}px", []).append(sum(acc) / len(acc))
-                metrics.setdefault(f"{variant} consistency {k}px", []).append(sum(cons) / len(cons))
-                metrics.setdefault(f"{variant} worst consistency {k}px", []).append(min(cons))
-            runs.append({"variant": variant, "seed": seed, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
+                run.add(f"{variant} accuracy {k}px", sum(acc) / len(acc))
+                run.add(f"{variant} consistency {k}px", sum(cons) / len(cons))
+                run.add(f"{variant} worst consistency {k}px", min(cons))
+            run.runs.append({"variant": variant, "seed": seed, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
             top = p["maxShift"]
             print(f"  {variant} seed={seed}: accuracy {metrics[variant + ' accuracy 0px'][-1]:.4f}, consistency at {top} px {metrics[f'{variant} consistency {top}px'][-1]:.4f}", file=sys.stderr)
-    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+    run.finish()
 
 
 if __name__ == "__main__":

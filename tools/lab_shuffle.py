@@ -9,16 +9,12 @@ import lab_common as lab
 
 
 def main():
-    args = lab.parse_args("shuffle", __doc__)
-    started, t0 = lab.start()
-    protocol = lab.load_protocol(args)
-    data = lab.LabData(protocol, args.data)
-    p = protocol["experiments"]["shuffle"]
+    run = lab.Run("shuffle", __doc__)
+    data, p = run.data, run.p
     x, y = data.first_of_train_part(p["trainImages"])
     validation = data.validation()
     test_x, test_y = data.test(p["testImages"])
     shuffle = lab.permute_pixels(p["permutation"])
-    metrics, runs = {}, []
     for seed in p["seeds"]:
         for name in p["models"]:
             for shuffled in (False, True):
@@ -26,10 +22,10 @@ def main():
                 model = lab.seeded_model(seed, name)
                 o = lab.train_epochs(model, x, y, data, p["budget"], seed, validation=validation, transform=t, label=f"{name}{' shuffled' if shuffled else ''} seed={seed}")
                 test = lab.accuracy(model, test_x, test_y, data, t)
-                metrics.setdefault(f"{name} {'shuffled' if shuffled else 'original'}", []).append(test)
-                runs.append({"model": name, "shuffled": shuffled, "seed": seed, "testAccuracy": test, **{k: o[k] for k in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
+                run.add(f"{name} {'shuffled' if shuffled else 'original'}", test)
+                run.runs.append({"model": name, "shuffled": shuffled, "seed": seed, "testAccuracy": test, **{k: o[k] for k in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
                 print(f"  {name}{' (shuffled pixels)' if shuffled else ''} seed={seed}: test {test:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
-    lab.write_result(args, metrics, p["seeds"], runs, started, t0)
+    run.finish()
 
 
 if __name__ == "__main__":

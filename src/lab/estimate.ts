@@ -42,8 +42,9 @@ function run(experiment: string, model: string, runs: number, trainImages: numbe
 }
 
 /** Every training run of `lab all` at `scale`, for a training part of `trainPart` images and `validationSize` validation images. */
-export function planRuns(scale: LabScale, trainPart: number, validationSize: number, seeds?: number): PlannedRun[] {
+export function planRuns(scale: LabScale, trainPart: number, validationPart: number, seeds?: number): PlannedRun[] {
   const p = PROTOCOLS[scale];
+  const validationSize = Math.min(p.validationImages, validationPart);
   const cap = (n: number): number => Math.min(n, trainPart);
   const out: PlannedRun[] = [];
   const ref = p.reference;

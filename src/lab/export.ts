@@ -45,7 +45,7 @@ export function exportProtocol(train: ImageDataset, scale: LabScale, seeds?: num
     scale,
     dataset: { name: train.name, trainImages: train.length, shape: [train.channels, train.height, train.width] },
     normalization: { mean: FASHION_MEAN, std: FASHION_STD, note: 'pixels in [0, 1], any shift or permutation first (black fill), then (x - mean) / std' },
-    validation: { fraction: VALIDATION_SPLIT.fraction, seed: VALIDATION_SPLIT.seed, indices: Array.from(split.validationIndices) },
+    validation: { fraction: VALIDATION_SPLIT.fraction, seed: VALIDATION_SPLIT.seed, indices: Array.from(split.validationIndices), checkedImages: Math.min(p.validationImages, split.validation.length) },
     trainPartImages: n,
     experiments: {
       ablation: {

@@ -14,7 +14,8 @@ import * as models from '../models/index.js';
 import type { Module } from '../nn/module.js';
 import type { LabContext, LabScale } from './types.js';
 import { seededModel, trainEpochs, type EarlyStopping, type EpochOutcome, type OptimizerSpec } from './train.js';
-import { labSplit } from './split.js';
+import { labSplit, type LabSplit } from './split.js';
+import type { ImageDataset } from '../data/dataset.js';
 
 /** A fixed number of optimizer steps (the budget of the lab before issue 19; still read by the explorer). */
 export interface TrainBudget {
@@ -59,6 +60,8 @@ function depthSgd(warmupSteps: number): OptimizerSpec {
 }
 
 export interface Protocol {
+  /** How many of the validation split's images the checks score (the first ones; all 5,000 at full scale). */
+  validationImages: number;
   /** Experiment 3: per training-set size its epoch cap; test accuracy on `testImages`, train accuracy on `trainImages` of the subset. */
   ablation: { sizes: { images: number; epochs: number }[]; budget: Omit<EpochBudget, 'epochs'>; testImages: number; trainImages: number };
   /** The trained reference models of experiments 2 and 6 (the training part of the split, seed 0). */
@@ -79,24 +82,27 @@ const ALL = Number.POSITIVE_INFINITY;
 
 export const PROTOCOLS: Record<LabScale, Protocol> = {
   full: {
-    ablation: { sizes: [{ images: 1000, epochs: 100 }, { images: 5000, epochs: 40 }, { images: 20000, epochs: 20 }, { images: ALL, epochs: 12 }], budget: adamRule(), testImages: 10000, trainImages: 2000 },
-    reference: { cnn: adam(15), lc: adam(4), mlp: adam(30), trainImages: ALL, probeImages: 16 },
-    shuffle: { budget: adam(40), trainImages: ALL, testImages: 10000 },
-    pooling: { budget: adam(20), trainImages: ALL, testImages: 2000, maxShift: 4 },
+    validationImages: ALL,
+    ablation: { sizes: [{ images: 1000, epochs: 60 }, { images: 5000, epochs: 30 }, { images: 20000, epochs: 15 }, { images: ALL, epochs: 10 }], budget: adamRule(), testImages: 10000, trainImages: 2000 },
+    reference: { cnn: adam(15), lc: adam(3), mlp: adam(30), trainImages: ALL, probeImages: 16 },
+    shuffle: { budget: adam(30), trainImages: ALL, testImages: 10000 },
+    pooling: { budget: adam(15), trainImages: ALL, testImages: 2000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
     depth: { budget: { epochs: 2, batchSize: 64, optimizer: depthSgd(200) }, trainImages: ALL, lossEvery: 20, testImages: 10000 },
     depthAdam: { budget: { epochs: 2, batchSize: 64, optimizer: ADAM }, trainImages: ALL, lossEvery: 20, testImages: 10000 },
   },
   quick: {
-    ablation: { sizes: [{ images: 300, epochs: 12 }, { images: 1200, epochs: 4 }], budget: adamRule(32, 600), testImages: 500, trainImages: 300 },
-    reference: { cnn: adam(2, 32, 1000), lc: adam(1, 32, 1000), mlp: adam(4, 32, 1000), trainImages: 1000, probeImages: 8 },
+    validationImages: 500,
+    ablation: { sizes: [{ images: 200, epochs: 6 }, { images: 800, epochs: 2 }], budget: adamRule(32, 400), testImages: 500, trainImages: 200 },
+    reference: { cnn: adam(2, 32, 500), lc: adam(1, 32, 500), mlp: adam(4, 32, 500), trainImages: 500, probeImages: 8 },
     shuffle: { budget: adam(4, 32, 1000), trainImages: 2000, testImages: 1000 },
-    pooling: { budget: adam(2, 32, 1000), trainImages: 1500, testImages: 300, maxShift: 4 },
+    pooling: { budget: adam(2, 32, 1000), trainImages: 1000, testImages: 300, maxShift: 4 },
     hierarchy: { images: 3, searchImages: 300, channelsPerLayer: 3, patchesPerChannel: 6 },
     depth: { budget: { epochs: 1, batchSize: 16, optimizer: depthSgd(4) }, trainImages: 200, lossEvery: 2, testImages: 300 },
     depthAdam: { budget: { epochs: 1, batchSize: 16, optimizer: ADAM }, trainImages: 200, lossEvery: 2, testImages: 300 },
   },
   smoke: {
+    validationImages: 64,
     ablation: { sizes: [{ images: 32, epochs: 2 }, { images: 64, epochs: 1 }], budget: adamRule(8, 32), testImages: 16, trainImages: 16 },
     reference: { cnn: adam(1, 8, 16), lc: adam(1, 4, 8), mlp: adam(1, 8, 16), trainImages: 16, probeImages: 2 },
     shuffle: { budget: adam(1, 8, 16), trainImages: 16, testImages: 16 },
@@ -109,6 +115,11 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
 
 export function protocolOf(ctx: LabContext): Protocol {
   return PROTOCOLS[ctx.options.scale];
+}
+
+/** The validation images the checks score at this scale: the first `validationImages` of the split's validation part. */
+export function validationSet(ctx: LabContext, split: LabSplit): ImageDataset {
+  return split.validation.take(Math.min(protocolOf(ctx).validationImages, split.validation.length));
 }
 
 /**
@@ -156,7 +167,7 @@ export async function referenceModel(ctx: LabContext, name: string, kind: 'cnn' 
   const train = split.train.take(Math.min(reference.trainImages, split.train.length));
   ctx.options.log(`training reference ${name} (${describeBudget(budget)}) on ${train.length} images`);
   const model = seededModel(0, () => models.create(name));
-  const outcome = trainEpochs({ model, train, validation: split.validation, ...budget, seed: 0, label: name, log: ctx.options.log });
+  const outcome = trainEpochs({ model, train, validation: validationSet(ctx, split), ...budget, seed: 0, label: name, log: ctx.options.log });
   const trained = { name, model, outcome, trainImages: train.length, validationAccuracy: outcome.bestValidationAccuracy };
   ctx.cache.set(key, trained);
   return trained;

@@ -8,7 +8,7 @@
 import * as models from '../../models/index.js';
 import { lineChart } from '../../viz/svg.js';
 import { accuracy, seededModel, trainEpochs } from '../train.js';
-import { describeBudget, protocolOf } from '../protocol.js';
+import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { labSplit, subsetIndices } from '../split.js';
 import { count, interval95, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
@@ -73,6 +73,7 @@ export const ablationExperiment: Experiment = {
     const p = protocolOf(ctx).ablation;
     const data = await ctx.data();
     const split = labSplit(data.train);
+    const validation = validationSet(ctx, split);
     const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
     const plan = p.sizes.map((s) => ({ size: Math.min(s.images, split.train.length), epochs: s.epochs })).filter((s, i, all) => all.findIndex((t) => t.size === s.size) === i);
     const sizes = plan.map((s) => s.size);
@@ -86,7 +87,7 @@ export const ablationExperiment: Experiment = {
         const trainEval = train.take(p.trainImages);
         for (const m of ABLATION_MODELS) {
           const model = seededModel(seed, () => models.create(m.name));
-          const o = trainEpochs({ model, train, validation: split.validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
+          const o = trainEpochs({ model, train, validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
           const run: AblationRun = {
             model: m.name, size, seed,
             testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval), validationAccuracy: o.bestValidationAccuracy,
@@ -139,7 +140,7 @@ export const ablationExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Training sets of ${plan.map((s) => `${count(s.size)} (at most ${s.epochs} epochs)`).join(', ')} images, a seeded random draw (seed 100 + s) of the training part of the validation split; seeds ${seeds.join(', ')} (seed s also sets the initial weights and the shuffle order); each run ${describeBudget({ ...p.budget, epochs: plan[0]?.epochs ?? 1 }).replace(/^at most \d+ epochs? x/, 'batches of')}; validation on the ${count(split.validation.length)} held-out training images; no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training; train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
+      protocol: `Training sets of ${plan.map((s) => `${count(s.size)} (at most ${s.epochs} epochs)`).join(', ')} images, a seeded random draw (seed 100 + s) of the training part of the validation split; seeds ${seeds.join(', ')} (seed s also sets the initial weights and the shuffle order); each run ${describeBudget({ ...p.budget, epochs: plan[0]?.epochs ?? 1 }).replace(/^at most \d+ epochs? x/, 'batches of')}; validation on the ${count(validation.length)} held-out training images; no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training; train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
       markdown: md,
       results: { sizes, plan, seeds, params, budget: p.budget, runs },
       metrics,

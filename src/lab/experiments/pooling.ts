@@ -14,7 +14,7 @@ import { translate } from '../../data/transforms.js';
 import { lineChart } from '../../viz/svg.js';
 import { accuracyOf, predict, seededModel, trainEpochs } from '../train.js';
 import { labSplit } from '../split.js';
-import { describeBudget, protocolOf } from '../protocol.js';
+import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { count, markdownTable, pct, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
 
@@ -79,6 +79,7 @@ export const poolingExperiment: Experiment = {
     const p = protocolOf(ctx).pooling;
     const data = await ctx.data();
     const split = labSplit(data.train);
+    const validation = validationSet(ctx, split);
     const train = split.train.take(Math.min(p.trainImages, split.train.length));
     const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
     const test = data.test.take(p.testImages);
@@ -87,7 +88,7 @@ export const poolingExperiment: Experiment = {
     for (const seed of seeds) {
       for (const v of POOLING_VARIANTS) {
         const model = seededModel(seed, () => poolingModel(v.name));
-        const o = trainEpochs({ model, train, validation: split.validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log });
+        const o = trainEpochs({ model, train, validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log });
         const base = predict(model, test);
         const shifts = [{ direction: 'none', magnitude: 0, accuracy: accuracyOf(base, test.labels), consistency: 1 }];
         for (const d of DIRECTIONS) {
@@ -146,7 +147,7 @@ export const poolingExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Four models trained on ${count(train.length)} images of the training part of the validation split, validation on the ${count(split.validation.length)} held-out training images, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}, no augmentation; ${count(test.length)} test images shifted by 0-${p.maxShift} px in 8 directions with black fill, read once after training.`,
+      protocol: `Four models trained on ${count(train.length)} images of the training part of the validation split, validation on the ${count(validation.length)} held-out training images, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}, no augmentation; ${count(test.length)} test images shifted by 0-${p.maxShift} px in 8 directions with black fill, read once after training.`,
       markdown: md,
       results: { magnitudes, directions: DIRECTIONS, runs: results },
       metrics,

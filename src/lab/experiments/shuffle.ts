@@ -10,7 +10,7 @@ import { barChart } from '../../viz/svg.js';
 import { tileGrid } from '../../viz/image.js';
 import { accuracy, seededModel, trainEpochs } from '../train.js';
 import { labSplit } from '../split.js';
-import { describeBudget, protocolOf } from '../protocol.js';
+import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { count, interval95, intervalsOverlap, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
 
@@ -47,6 +47,7 @@ export const shuffleExperiment: Experiment = {
     const p = protocolOf(ctx).shuffle;
     const data = await ctx.data();
     const split = labSplit(data.train);
+    const validation = validationSet(ctx, split);
     const train = split.train.take(Math.min(p.trainImages, split.train.length));
     const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
     const perm = randomPixelPermutation(data.train.height, data.train.width, new Generator(PERMUTATION_SEED));
@@ -58,7 +59,7 @@ export const shuffleExperiment: Experiment = {
         for (const shuffled of [false, true]) {
           const model = seededModel(seed, () => models.create(name));
           const t = shuffled ? { transform: shuffle } : {};
-          const o = trainEpochs({ model, train, validation: split.validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
+          const o = trainEpochs({ model, train, validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
           const testAccuracy = accuracy(model, test, shuffled ? shuffle : undefined);
           runs.push({ model: name, shuffled, seed, testAccuracy, validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds });
           ctx.options.log(`  ${name}${shuffled ? ' (shuffled pixels)' : ''} seed=${seed}: test ${pct(testAccuracy)}, validation ${pct(o.bestValidationAccuracy)}, best epoch ${o.bestEpoch} of ${o.epochsRun}`);
@@ -112,7 +113,7 @@ export const shuffleExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); ${count(train.length)} images of the training part of the validation split, validation on the ${count(split.validation.length)} held-out training images (shuffled like the training images for the shuffled runs); each run ${describeBudget(p.budget)}; seeds ${seeds.join(', ')} (initial weights and shuffle order); no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training (shuffled with the same permutation for the shuffled runs).`,
+      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); ${count(train.length)} images of the training part of the validation split, validation on the ${count(validation.length)} held-out training images (shuffled like the training images for the shuffled runs); each run ${describeBudget(p.budget)}; seeds ${seeds.join(', ')} (initial weights and shuffle order); no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training (shuffled with the same permutation for the shuffled runs).`,
       markdown: md,
       results: { permutationSeed: PERMUTATION_SEED, permutation: Array.from(perm), seeds, runs },
       metrics,
