@@ -18,7 +18,8 @@
  *   --peers a,b          subset of the peer ids (see PEERS; `pytorch-1` is extra, off by default)
  *   --out FILE           Markdown output (default BENCHMARKS.md; `-` = print only)
  *   --no-gemm            skip the GEMM micro-benchmark (bench/gemm.mjs: wasm and native)
- *   --no-demo / --demo   skip the demo timing of a full run / add it to a --quick run (only when native runs)
+ *   --no-demo / --demo   skip the demo timing of a full run / add a 1-epoch subset demo to a --quick run (both only
+ *                        when native runs)
  *   --timeout S          kill a cell after S seconds (default 900)
  */
 import { spawn, spawnSync } from 'node:child_process';
@@ -243,14 +244,18 @@ function gemmBenchmark(args) {
   return r.status === 0 ? r.stdout.trim() : `failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' ')}`;
 }
 
-/** `convkit demo` on native and on wasm (bench/demo-speed.mjs): its Markdown and speedup, or why it failed. */
+/**
+ * `convkit demo` on native and on wasm (bench/demo-speed.mjs): its Markdown and speedup, or why it failed. A --quick
+ * run (with --demo) only smoke-tests it: 1 epoch on the shipped subset.
+ */
 function demoSpeed() {
-  log('bench: convkit demo, native vs wasm (bench/demo-speed.mjs --rounds 2)');
-  const r = spawnSync(node, ['bench/demo-speed.mjs', '--rounds', '2'], { cwd: root, encoding: 'utf8', timeout: 3_600_000 });
+  const args = ['--rounds', '2', ...(opts.quick ? ['--subset', '--epochs', '1'] : [])];
+  log(`bench: convkit demo, native vs wasm (bench/demo-speed.mjs ${args.join(' ')})`);
+  const r = spawnSync(node, ['bench/demo-speed.mjs', ...args], { cwd: root, encoding: 'utf8', timeout: 3_600_000 });
   const line = r.stdout?.split('\n').find((l) => l.startsWith('DEMO_SPEED '));
-  if (r.status !== 0 || !line) return { failed: (r.stderr || `exit code ${r.status}`).trim().split('\n').at(-1) };
+  if (r.status !== 0 || !line) return { failed: (r.stderr || `exit code ${r.status}`).trim().split('\n').at(-1), command: `node bench/demo-speed.mjs ${args.join(' ')}` };
   const { speedup } = JSON.parse(line.slice('DEMO_SPEED '.length));
-  return { markdown: r.stdout.slice(0, r.stdout.indexOf('DEMO_SPEED ')).trim(), speedup };
+  return { markdown: r.stdout.slice(0, r.stdout.indexOf('DEMO_SPEED ')).trim(), speedup, command: `node bench/demo-speed.mjs ${args.join(' ')}` };
 }
 
 main().catch((error) => {

@@ -73,7 +73,7 @@ function machine(root) {
 /**
  * The whole generated text of one run.
  * @param {object} run { command, root, started, finished, loadStart, loadEnd, protocol, peers, models, modes, info,
- *   results, loads, gemm (bench/gemm.mjs's output or null), demo: { markdown, speedup } or { failed } or null }
+ *   results, loads, gemm (bench/gemm.mjs's output or null), demo: { command, markdown, speedup } or { command, failed } or null }
  */
 export function report(run) {
   const { command, started, finished, peers, models, modes, info, results, loads } = run;
@@ -204,7 +204,7 @@ function targets16({ models, gemm, demo }, cell) {
   for (const model of models) targetRow(rows, `inference ${model}: vs onnxruntime-node (2 threads)`, k('infer', model), cell('infer', model, 'onnxruntime'), 1);
   sgemmRow(rows, 'SGEMM 1024^3, 2 threads: share of the native FMA peak measured in the same process', gemm, 'native', 85);
   const speedup = demo?.speedup;
-  rows.push(['`convkit demo`: wasm time / native time (bench/demo-speed.mjs)', speedup === undefined ? '-' : fmtRatio(speedup), '>= 2x', speedup === undefined ? '-' : speedup >= 2 ? 'yes' : '**no**']);
+  rows.push([`\`convkit demo\`: wasm time / native time (\`${demo?.command ?? 'node bench/demo-speed.mjs'}\`)`, speedup === undefined ? '-' : fmtRatio(speedup), '>= 2x', speedup === undefined ? '-' : speedup >= 2 ? 'yes' : '**no**']);
   return ['## Targets of issue 16 (convkit native, 2 threads, same run)', '', table(['target', 'measured', 'goal', 'met'], rows)];
 }
 

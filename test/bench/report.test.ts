@@ -1,7 +1,7 @@
 // bench/lib/report.mjs: how a benchmark run's text replaces the previous one in BENCHMARKS.md.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { machineKey, mergeWithPrevious, peerDetails, sgemmShare } from '../../bench/lib/report.mjs';
+import { machineKey, mergeWithPrevious, peerDetails, report, sgemmShare } from '../../bench/lib/report.mjs';
 
 const run = (cpu: string, figure: string): string => [
   '# Benchmarks', '',
@@ -60,4 +60,34 @@ test('sgemmShare reads the 2-thread 1024^3 share of each backend\'s section of b
   assert.equal(sgemmShare(before, 'wasm'), 99);
   assert.equal(sgemmShare(before, 'native'), null);
   assert.equal(sgemmShare(null, 'native'), null);
+});
+
+test('report shows native rows, native / PyTorch + OpenBLAS and native / onnxruntime, and checks issue 16\'s targets', () => {
+  const peers = [
+    { id: 'convkit-wasm-2', label: 'convkit wasm, 2 threads', convkit: true },
+    { id: 'convkit-native-2', label: 'convkit native, 2 threads', convkit: true },
+    { id: 'onnxruntime', label: 'onnxruntime-node, 2 threads', modes: ['infer'] },
+    { id: 'pytorch-openblas', label: 'PyTorch + OpenBLAS, 2 threads' },
+  ];
+  const ips: Record<string, number> = {
+    'train/lenet5/convkit-wasm-2': 9000, 'train/lenet5/convkit-native-2': 24600, 'train/lenet5/pytorch-openblas': 12300,
+    'infer/lenet5/convkit-wasm-2': 100000, 'infer/lenet5/convkit-native-2': 150000, 'infer/lenet5/onnxruntime': 200000,
+    'infer/lenet5/pytorch-openblas': 30000,
+  };
+  const results = new Map(Object.entries(ips).map(([k, v]) => [k, { status: 'ok', imagesPerSec: v }]));
+  const info = new Map(peers.map((p) => [p.id, { status: 'ok', version: '1', backend: p.id.includes('native') ? 'native' : undefined, isa: p.id.includes('native') ? 'avx2' : undefined }]));
+  const text = report({
+    command: 'npm run bench', root: process.cwd(), started: new Date(0), finished: new Date(1000), loadStart: '0.10 0.20 0.30',
+    loadEnd: '0.40 0.50 0.60', protocol: { seconds: 10, repeats: 3, warmup: 2, maxStep: 30 }, peers, models: ['lenet5'],
+    modes: ['train', 'infer'], info, results, loads: [0, 0], gemm: null,
+    demo: { command: 'node bench/demo-speed.mjs --rounds 2', markdown: '## convkit demo: native vs wasm', speedup: 2.5 },
+  });
+  assert.match(text, /^- CPU \(lscpu\): .+; .*(avx2|no avx2)/m);
+  assert.match(text, /0\.10 0\.20 0\.30 at the start, 0\.40 0\.50 0\.60 at the end/);
+  assert.match(text, /\| convkit native, 2 threads \| 1 \| backend native avx2 \|/);
+  assert.match(text, /\| training lenet5: vs PyTorch \+ OpenBLAS \(2 threads\) \| 2\.0x \| >= 1x \| yes \|/);
+  assert.match(text, /\| inference lenet5: vs onnxruntime-node \(2 threads\) \| 0\.75x \| >= 1x \| \*\*no\*\* \|/);
+  assert.match(text, /wasm time \/ native time .* \| 2\.5x \| >= 2x \| yes \|/);
+  const nativeTable = text.slice(text.indexOf('## convkit native, 2 threads / peer, training'));
+  assert.match(nativeTable, /\| convkit wasm, 2 threads \| 2\.7x \|/);
 });
