@@ -4,11 +4,13 @@
 // when the heap cannot (or should not) hold more.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { F, getBackend, io, manualSeed, models, nn, noGrad, optim, randn, setBackend, type Tensor } from '../../src/index.js';
+import { F, getBackend, io, manualSeed, models, nn, noGrad, optim, randn, setBackend, useBackend, type Tensor } from '../../src/index.js';
 import { loadWasmBackend, type WasmBackend } from '../../src/backend/wasm/index.js';
 
 const wasm: WasmBackend = await loadWasmBackend();
 await wasm.setThreads(1);
+// These tests are about wasm's heap: they run on wasm whatever the default is (native comes first in Node).
+useBackend(wasm);
 
 /** Run fn with `name` as the active backend, then restore the one that was active. */
 async function onBackend<T>(name: 'wasm' | 'reference', fn: () => T): Promise<T> {
