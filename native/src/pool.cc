@@ -62,9 +62,10 @@ class Pool {
     while (static_cast<int>(workers_.size()) < n - 1) {
       const int id = static_cast<int>(workers_.size());
       workers_.emplace_back([this, id] { workerLoop(id); });
-      // Never joined: the pool lives as long as the process (a sleeping worker costs nothing).
+      // Never joined: the pool lives as long as the process (a parked or sleeping worker costs nothing).
       workers_.back().detach();
     }
+    wake_.notify_all();  // parked workers within the new count rejoin
   }
 
   void run(int tasks, void (*fn)(void*, int), void* ctx) {
@@ -113,6 +114,13 @@ class Pool {
   void workerLoop(int id) {
     uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
+      if (id >= active_.load(std::memory_order_relaxed) - 1) {
+        // Past the current count (setThreads lowered it): park, neither spinning nor woken by jobs, until it rises.
+        std::unique_lock<std::mutex> lock(mutex_);
+        wake_.wait(lock, [&] { return id < active_.load(std::memory_order_relaxed) - 1; });
+        seen = generation_.load(std::memory_order_relaxed);
+        continue;
+      }
       const auto until = std::chrono::steady_clock::now() + kSpin;
       while (generation_.load(std::memory_order_acquire) == seen && std::chrono::steady_clock::now() < until) {
         for (int i = 0; i < 64; i++) cpuRelax();
