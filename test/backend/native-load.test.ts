@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNativeBackend, loadNativeBackend } from '../../src/backend/native/index.js';
+import { BackendConfigError } from '../../src/backend/settings.js';
 
 const built = await loadNativeBackend().then((b) => b, () => null);
 
@@ -47,8 +48,12 @@ async function withIsaEnv<T>(value: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-test('CONVKIT_NATIVE_ISA with an unknown level is an error listing the levels', async () => {
-  await withIsaEnv('sse9', () => assert.rejects(createNativeBackend(), /CONVKIT_NATIVE_ISA=sse9: expected avx512, avx2, baseline/));
+test('CONVKIT_NATIVE_ISA with an unknown level is a configuration error listing the levels', async () => {
+  await withIsaEnv('sse9', () => assert.rejects(createNativeBackend(), (e: Error) => {
+    assert.ok(e instanceof BackendConfigError, 'a BackendConfigError (auto stops on it instead of falling back)');
+    assert.match(e.message, /CONVKIT_NATIVE_ISA=sse9: expected avx512, avx2, baseline/);
+    return true;
+  }));
 });
 
 const avx512 = built?.availableIsas().find((l) => l.name === 'avx512');
@@ -57,7 +62,8 @@ test('CONVKIT_NATIVE_ISA=avx512 on a CPU without AVX-512 is an error naming the 
 }, async () => {
   const before = built!.isa;
   await withIsaEnv('avx512', () => assert.rejects(createNativeBackend(), (e: Error) => {
-    assert.match(e.message, /the ISA level 'avx512' needs CPU flags this CPU lacks: /);
+    assert.ok(e instanceof BackendConfigError, 'a BackendConfigError');
+    assert.match(e.message, /CONVKIT_NATIVE_ISA=avx512: native backend: the ISA level 'avx512' needs CPU flags this CPU lacks: /);
     for (const flag of avx512!.missingFlags) assert.ok(e.message.includes(flag), e.message);
     return true;
   }));

@@ -15,7 +15,7 @@
  *   builds); the addon is a prebuilt binary (native/prebuilds) or the local build of `npm run build:native`.
  */
 import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
-import { processEnvironment } from '../settings.js';
+import { BackendConfigError, processEnvironment } from '../settings.js';
 import type { ConvPass } from '../wasm/conv-algorithm.js';
 import { NATIVE_ADDON_VERSION, NATIVE_ISAS, type NativeAddon, type NativeIsa, type NativePlatform } from './addon.js';
 import { planBroadcast, planReduce } from './broadcast.js';
@@ -78,7 +78,7 @@ function isaFromEnv(): NativeIsa | null {
   const raw = processEnvironment()['CONVKIT_NATIVE_ISA']?.trim().toLowerCase() ?? '';
   if (raw === '') return null;
   const isa = NATIVE_ISAS.find((l) => l === raw);
-  if (!isa) throw new Error(`CONVKIT_NATIVE_ISA=${raw}: expected ${NATIVE_ISAS.join(', ')} (or unset for the CPU's best)`);
+  if (!isa) throw new BackendConfigError(`CONVKIT_NATIVE_ISA=${raw}: expected ${NATIVE_ISAS.join(', ')} (or unset for the CPU's best)`);
   return isa;
 }
 
@@ -97,7 +97,15 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
     throw new Error(`native backend: the compiled addon is version ${addon.version}, this JavaScript expects ${NATIVE_ADDON_VERSION} ` +
       '(built from other sources); rebuild it with `npm run build:native`');
   }
-  let isa = addon.selectIsa(isaFromEnv() ?? '') as NativeIsa;
+  const forced = isaFromEnv();
+  let isa: NativeIsa;
+  try {
+    isa = addon.selectIsa(forced ?? '') as NativeIsa;
+  } catch (e) {
+    // A level this CPU lacks, asked for by CONVKIT_NATIVE_ISA: the user's setting to fix (auto does not skip past it).
+    if (forced) throw new BackendConfigError(`CONVKIT_NATIVE_ISA=${forced}: ${(e as Error).message}`);
+    throw e;
+  }
   addon.setThreads(platform.defaultThreads());
   let poison = false;
 
