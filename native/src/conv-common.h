@@ -23,6 +23,8 @@ bool winogradEligible(const ConvGeom& g);
 void winogradForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out);
 // conv2dBackwardInput for an eligible g.
 void winogradBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx);
+// conv2dBackwardWeight for an eligible g, F(3x3,2x2); exact for finite inputs only (the caller checks).
+void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
 
 // Direct weight gradient (direct.cc): stride 1, one group, not pointwise, rows at least half a vector wide. Exact
 // for finite inputs only (the caller checks).

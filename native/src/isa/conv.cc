@@ -107,22 +107,26 @@ enum class ConvPath { gemm, winograd, direct };
 constexpr int WINOGRAD_MIN_CHANNELS = 8;
 
 ConvPath choosePath(const ConvGeom& g, int pass) {
-  if (pass != 2 && winogradEligible(g) && g.cIn >= WINOGRAD_MIN_CHANNELS && g.cOut >= WINOGRAD_MIN_CHANNELS)
-    return ConvPath::winograd;
+  if (winogradEligible(g) && g.cIn >= WINOGRAD_MIN_CHANNELS && g.cOut >= WINOGRAD_MIN_CHANNELS) return ConvPath::winograd;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
   return ConvPath::gemm;
 }
 
-// True when every value is finite (the direct weight gradient's zero lanes need it).
+// True when every value is finite (the direct and Winograd weight gradients need it): no exponent field is all
+// ones. Integer lanes, so the loop vectorises.
 bool allFinite(const float* v, long count) {
   constexpr long CHUNK = 1 << 16;
   const int chunks = (int)((count + CHUNK - 1) / CHUNK);
   std::vector<char> bad(chunks, 0);
   ck::parallelFor(chunks, [&](int t) {
-    const long i1 = (t + 1) * CHUNK < count ? (t + 1) * CHUNK : count;
-    float acc = 0;  // x - x is 0 for finite x and NaN for NaN or infinity
-    for (long i = t * CHUNK; i < i1; i++) acc += v[i] - v[i];
-    bad[t] = acc != 0;
+    const long i0 = t * CHUNK, i1 = i0 + CHUNK < count ? i0 + CHUNK : count;
+    uint32_t any = 0;
+    for (long i = i0; i < i1; i++) {
+      uint32_t bits;
+      std::memcpy(&bits, v + i, 4);
+      any |= (bits & 0x7f800000u) == 0x7f800000u;
+    }
+    bad[t] = any != 0;
   });
   for (char b : bad)
     if (b) return false;
@@ -207,8 +211,9 @@ int imagesPerPartial(int n) { return n <= 8 ? 1 : (n + 7) / 8; }
 void conv2dBackwardWeight(const float* x, const float* gy, const ConvGeom& g, float* gw) {
   const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
   const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p, groupW = (long)og * kk;
-  if (choosePath(g, 2) == ConvPath::direct && allFinite(x, g.n * inImage) && allFinite(gy, g.n * outImage))
-    return directWeightGrad(x, gy, g, gw);
+  const ConvPath path = choosePath(g, 2);
+  if (path != ConvPath::gemm && allFinite(x, g.n * inImage) && allFinite(gy, g.n * outImage))
+    return path == ConvPath::winograd ? winogradWeightGrad(x, gy, g, gw) : directWeightGrad(x, gy, g, gw);
   const bool pointwise = convPointwise(g);
   const int per = imagesPerPartial(g.n), partials = (g.n + per - 1) / per;
   std::vector<float> partial((size_t)partials * g.groups * groupW);

@@ -210,7 +210,136 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
   });
 }
 
+// ---- weight gradient: F(3x3,2x2) ----
+// gw[o, c] (3x3) = sum over 2x2 tiles t of gy[o] and their 4x4 input patches d_t[c]:
+//   A^T [ sum_t (G gy_t G^T) (.) (B^T d_t B) ] A,
+// points 0, 1, -1 and infinity (exact factors 1 and 1/2): 16 multiplies per tile and channel pair instead of 36.
+// The inner sum is 16 GEMMs over chunks of 32 tiles (gemm.cc: a fixed order per element) whose results are added
+// in f64: a long float sum over tiles, then the cancellation in A^T M A, lost 1e-5 of the result on 16 channels
+// (a PyTorch fixture's tolerance). Tasks take fixed groups of images; their f64 partial sums are added in task
+// order. Like the direct weight gradient, exact only for finite inputs
+// (a transform of an infinity makes NaN): conv.cc checks.
+constexpr int WA = 4;
+constexpr float WBT[WA][WA] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, -1, 0, 1}};
+constexpr float WG[WA][2] = {{1, 0}, {0.5f, 0.5f}, {0.5f, -0.5f}, {0, 1}};
+constexpr double WAT[3][WA] = {{1, 1, 1, 0}, {0, 1, -1, 0}, {0, 1, 1, 1}};
+constexpr int WG_TASK_TILES = 256;
+constexpr int WG_CHUNK_TILES = 32;
+
+thread_local Scratch wgXScratch, wgGyScratch, wgXtScratch, wgGtScratch, wgMScratch;
+
+// Copies planes (count, rows, cols) of image data into a zero-padded channels-last block (padRows, padCols,
+// lanes): element (r, q, c) = src[c][r - top][q - left] where inside, else 0.
+void toChannelsLast(const float* src, int count, int rows, int cols, int top, int left, int padRows, int padCols,
+                    int lanes, float* dst) {
+  std::memset(dst, 0, sizeof(float) * (size_t)padRows * padCols * lanes);
+  for (int c = 0; c < count; c++)
+    for (int r = 0; r < rows; r++) {
+      const int pr = r + top;
+      if (pr < 0 || pr >= padRows) continue;
+      const float* row = src + ((long)c * rows + r) * cols;
+      for (int q = 0; q < cols; q++) {
+        const int pq = q + left;
+        if (pq >= 0 && pq < padCols) dst[((size_t)pr * padCols + pq) * lanes + c] = row[q];
+      }
+    }
+}
+
 }  // namespace
+
+void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw) {
+  const int cp = roundUp(g.cIn, VL), op = roundUp(g.cOut, VL);
+  const int tilesH = (g.outH + 1) / 2, tilesW = (g.outW + 1) / 2, tilesPerImage = tilesH * tilesW;
+  const int xRows = 2 * tilesH + 2, xCols = 2 * tilesW + 2, gRows = 2 * tilesH, gCols = 2 * tilesW;
+  int imagesPer = (WG_TASK_TILES + tilesPerImage - 1) / tilesPerImage;
+  if (imagesPer > g.n) imagesPer = g.n;
+  const int tasks = (g.n + imagesPer - 1) / imagesPer;
+  const size_t partialFloats = (size_t)WA * WA * cp * op;
+  std::vector<double> partial((size_t)tasks * partialFloats, 0.0);
+  ck::parallelFor(tasks, [&](int task) {
+    const int b0 = task * imagesPer, b1 = b0 + imagesPer < g.n ? b0 + imagesPer : g.n, tiles = (b1 - b0) * tilesPerImage;
+    float* xt = wgXtScratch.get((size_t)WA * WA * tiles * cp);  // [xi][tile][c]
+    float* gt = wgGtScratch.get((size_t)WA * WA * tiles * op);  // [xi][tile][o]
+    float* xp = wgXScratch.get((size_t)xRows * xCols * cp);
+    float* gp = wgGyScratch.get((size_t)gRows * gCols * op);
+    for (int b = b0; b < b1; b++) {
+      toChannelsLast(x + (long)b * g.cIn * g.h * g.w, g.cIn, g.h, g.w, g.padH, g.padW, xRows, xCols, cp, xp);
+      toChannelsLast(gy + (long)b * g.cOut * g.outH * g.outW, g.cOut, g.outH, g.outW, 0, 0, gRows, gCols, op, gp);
+      for (int ty = 0; ty < tilesH; ty++)
+        for (int tx = 0; tx < tilesW; tx++) {
+          const size_t t = (size_t)(b - b0) * tilesPerImage + ty * tilesW + tx;
+          for (int cb = 0; cb < cp; cb += VL) {
+            vf d[WA][WA], r[WA][WA];
+            for (int i = 0; i < WA; i++)
+              for (int j = 0; j < WA; j++) d[i][j] = vload(xp + ((size_t)(2 * ty + i) * xCols + 2 * tx + j) * cp + cb);
+#pragma GCC unroll 4
+            for (int i = 0; i < WA; i++)
+#pragma GCC unroll 4
+              for (int j = 0; j < WA; j++) r[i][j] = combine(WBT[i], &d[0][j], WA);
+#pragma GCC unroll 4
+            for (int i = 0; i < WA; i++)
+#pragma GCC unroll 4
+              for (int j = 0; j < WA; j++) vstore(xt + ((size_t)(i * WA + j) * tiles + t) * cp + cb, combine(WBT[j], &r[i][0], 1));
+          }
+          for (int ob = 0; ob < op; ob += VL) {
+            vf e[2][2], r[WA][2];
+            for (int a = 0; a < 2; a++)
+              for (int q = 0; q < 2; q++) e[a][q] = vload(gp + ((size_t)(2 * ty + a) * gCols + 2 * tx + q) * op + ob);
+#pragma GCC unroll 4
+            for (int i = 0; i < WA; i++)
+#pragma GCC unroll 2
+              for (int q = 0; q < 2; q++) r[i][q] = combine(WG[i], &e[0][q], 2);
+#pragma GCC unroll 4
+            for (int i = 0; i < WA; i++)
+#pragma GCC unroll 4
+              for (int j = 0; j < WA; j++) vstore(gt + ((size_t)(i * WA + j) * tiles + t) * op + ob, combine(WG[j], &r[i][0], 1));
+          }
+        }
+    }
+    // partial[xi] (cp x op) = sum over chunks of X[xi]^T (cp x chunk) @ GY[xi] (chunk x op), in f64
+    double* dst = partial.data() + (size_t)task * partialFloats;
+    float* m = wgMScratch.get((size_t)cp * op);
+    for (int t0 = 0; t0 < tiles; t0 += WG_CHUNK_TILES) {
+      const int k = tiles - t0 < WG_CHUNK_TILES ? tiles - t0 : WG_CHUNK_TILES;
+      for (int xi = 0; xi < WA * WA; xi++) {
+        gemm(true, false, cp, op, k, xt + ((size_t)xi * tiles + t0) * cp, gt + ((size_t)xi * tiles + t0) * op, m, false);
+        double* d = dst + (size_t)xi * cp * op;
+        for (size_t i = 0; i < (size_t)cp * op; i++) d[i] += m[i];
+      }
+    }
+  });
+  // the partials added in task order (into the first), then gw = A^T M A in f64, rounded once
+  constexpr size_t SUM_CHUNK = 4096;
+  ck::parallelFor((int)((partialFloats + SUM_CHUNK - 1) / SUM_CHUNK), [&](int t) {
+    const size_t i0 = t * SUM_CHUNK, i1 = i0 + SUM_CHUNK < partialFloats ? i0 + SUM_CHUNK : partialFloats;
+    for (int task = 1; task < tasks; task++) {
+      const double* src = partial.data() + (size_t)task * partialFloats;
+      for (size_t i = i0; i < i1; i++) partial[i] += src[i];
+    }
+  });
+  const int pairs = g.cOut * g.cIn;
+  constexpr int PAIRS_PER_TASK = 64;
+  ck::parallelFor((pairs + PAIRS_PER_TASK - 1) / PAIRS_PER_TASK, [&](int t) {
+    const int q1 = (t + 1) * PAIRS_PER_TASK < pairs ? (t + 1) * PAIRS_PER_TASK : pairs;
+    for (int q = t * PAIRS_PER_TASK; q < q1; q++) {
+      const int o = q / g.cIn, c = q % g.cIn;
+      double m[WA][WA];
+      for (int xi = 0; xi < WA * WA; xi++) {
+        m[xi / WA][xi % WA] = partial[(size_t)xi * cp * op + (size_t)c * op + o];
+      }
+      for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++) {
+          double v = 0;
+          for (int a = 0; a < WA; a++) {
+            double row = 0;
+            for (int b = 0; b < WA; b++) row += m[a][b] * WAT[j][b];
+            v += WAT[i][a] * row;
+          }
+          gw[((long)o * g.cIn + c) * 9 + i * 3 + j] = (float)v;
+        }
+    }
+  });
+}
 
 bool winogradEligible(const ConvGeom& g) {
   return g.kh == 3 && g.kw == 3 && g.strideH == 1 && g.strideW == 1 && g.dilationH == 1 && g.dilationW == 1 &&
