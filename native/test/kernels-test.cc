@@ -318,6 +318,7 @@ int main(int argc, char** argv) {
       geom(3, 9, 7, 9, 13, 3, 3, 1, 1, 0, 2, 1, 1, 1),       // Winograd: channels off the vector width, pads 0 and 2
       geom(5, 8, 5, 6, 8, 3, 3, 1, 1, 2, 1, 1, 1, 1),        // Winograd: outputs larger than the input
       geom(20, 16, 7, 7, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // Winograd: several image groups, ragged last tiles
+      geom(20, 32, 7, 9, 33, 3, 3, 1, 1, 1, 2, 1, 1, 1),     // Winograd weight gradient: chunks, tasks, padded lanes
       geom(2, 64, 14, 14, 64, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // vggsmall's widest layer
       geom(2, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1),      // Winograd: bands of tile rows (13x13 tiles per image)
       geom(2, 5, 12, 13, 6, 3, 3, 1, 1, 2, 1, 2, 2, 1),      // direct weight gradient: dilation

@@ -8,10 +8,12 @@
 // per-task array between blocks.
 //
 // Determinism: a task owns a fixed block of output channels and input channels (from the geometry), and every
-// accumulator lane sums its (image, row) terms in the same order; lanes are added left to right at the end.
+// accumulator lane sums its (image, row) terms in the same order (in float within a block of images, then in f64);
+// lanes are added left to right at the end.
 // Zero lanes past OW multiply real inputs, which is exact only for finite inputs: conv.cc sends batches holding
 // NaN or infinity to the GEMM path.
 #include <cstring>
+#include <vector>
 #include "conv-common.h"
 #include "kernels.h"
 #include "simd.h"
@@ -25,7 +27,8 @@ constexpr int C_PER_TASK = 8;   // input channels per task
 // so the (c, i, tap block) passes over them read L1, not L2.
 constexpr long BLOCK_GY_FLOATS = 4096;
 
-thread_local Scratch xPadScratch, gyPadScratch, accScratch;  // the first two: the calling thread's, shared by its tasks
+thread_local Scratch xPadScratch, gyPadScratch;  // the calling thread's, shared by its tasks
+thread_local std::vector<double> accScratch;
 
 // acc[o][t] += gy rows (OB) . x row shifted by tap t (NJ taps, dw apart), over `vectors` vectors of the row.
 template <int NJ>
@@ -43,15 +46,40 @@ __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, c
   }
 }
 
-// The accumulators of one (c, i, tap block) tile over images [b0, b1), rows in order: acc loaded from and stored
-// back to accStore.
+// The accumulators of one (c, i, tap block) tile over images [b0, b1), rows in order, from zero; then added lane
+// by lane into the f64 accumulators accStore (float sums over a whole batch lost 1e-5 on a PyTorch fixture).
+// Rows of float sums per accumulator lane before they go into f64: the whole image block where the level has
+// FMA; without it (SSE2) each product is rounded too, and a block's sums lost 1.1e-5 on a PyTorch fixture.
+#if CK_VBYTES >= 32 || defined(__aarch64__)
+constexpr int ROWS_PER_FLUSH = 1 << 30;
+#else
+constexpr int ROWS_PER_FLUSH = 2;
+#endif
+
+// The block's float sums, lane by lane, into the f64 accumulators; the registers restart from zero.
+template <int NJ>
+__attribute__((always_inline)) inline void flush(vf (&acc)[OB][3], double* accStore) {
+  for (int o = 0; o < OB; o++)
+    for (int t = 0; t < NJ; t++) {
+      alignas(64) float lanes[VL];
+      vstore(lanes, acc[o][t]);
+      double* d = accStore + (o * 3 + t) * VL;
+      for (int l = 0; l < VL; l++) d[l] += lanes[l];
+      acc[o][t] = vf{};
+    }
+}
+
+// The accumulators of one (c, i, tap block) tile over images [b0, b1), rows in order, from zero, added into the
+// f64 accumulators accStore every ROWS_PER_FLUSH rows and at the end (float sums over a whole batch lost 1e-5 on a
+// PyTorch fixture).
 template <int NJ>
 void tapBlock(const float* gyPad, const float* xPad, const ConvGeom& g, int oPad, int o0, int c, int i, int j0, int b0, int b1,
-              int owp, int hp, int wp, float* accStore) {
+              int owp, int hp, int wp, double* accStore) {
   vf acc[OB][3];
   for (int o = 0; o < OB; o++)
-    for (int t = 0; t < NJ; t++) acc[o][t] = *reinterpret_cast<const vf*>(accStore + (o * 3 + t) * VL);
+    for (int t = 0; t < NJ; t++) acc[o][t] = vf{};
   const long gyPlane = (long)g.outH * owp, xPlane = (long)hp * wp;
+  int rows = 0;
   for (int b = b0; b < b1; b++) {
     const float* gyImage = gyPad + ((long)b * oPad + o0) * gyPlane;
     const float* xRows = xPad + ((long)b * g.cIn + c) * xPlane + (long)i * g.dilationH * wp + j0 * g.dilationW;
@@ -59,10 +87,13 @@ void tapBlock(const float* gyPad, const float* xPad, const ConvGeom& g, int oPad
       const float* gyRows[OB];
       for (int o = 0; o < OB; o++) gyRows[o] = gyImage + o * gyPlane + (long)oy * owp;
       rowTile<NJ>(gyRows, xRows + (long)oy * wp, g.dilationW, owp / VL, acc);
+      if (++rows == ROWS_PER_FLUSH) {
+        flush<NJ>(acc, accStore);
+        rows = 0;
+      }
     }
   }
-  for (int o = 0; o < OB; o++)
-    for (int t = 0; t < NJ; t++) *reinterpret_cast<vf*>(accStore + (o * 3 + t) * VL) = acc[o][t];
+  flush<NJ>(acc, accStore);
 }
 
 }  // namespace
@@ -116,14 +147,14 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
     const int cn = g.cIn - c0 < C_PER_TASK ? g.cIn - c0 : C_PER_TASK;
     // accumulators: [c][i][jBlock][o 4][tap 3][VL]
     const size_t accPerTap = (size_t)OB * 3 * VL;
-    float* acc = accScratch.get((size_t)cn * kh * jBlocks * accPerTap);
-    std::memset(acc, 0, sizeof(float) * (size_t)cn * kh * jBlocks * accPerTap);
+    accScratch.assign((size_t)cn * kh * jBlocks * accPerTap, 0.0);
+    double* acc = accScratch.data();
     for (int b0 = 0; b0 < g.n; b0 += imagesPerBlock) {
       const int b1 = b0 + imagesPerBlock < g.n ? b0 + imagesPerBlock : g.n;
       for (int c = 0; c < cn; c++)
         for (int i = 0; i < kh; i++)
           for (int jb = 0; jb < jBlocks; jb++) {
-            float* store = acc + (((size_t)c * kh + i) * jBlocks + jb) * accPerTap;
+            double* store = acc + (((size_t)c * kh + i) * jBlocks + jb) * accPerTap;
             const int nj = kw - 3 * jb < 3 ? kw - 3 * jb : 3;
             if (nj == 3) tapBlock<3>(gyPad, xPad, g, oPad, o0, c0 + c, i, 3 * jb, b0, b1, owp, hp, wp, store);
             else if (nj == 2) tapBlock<2>(gyPad, xPad, g, oPad, o0, c0 + c, i, 3 * jb, b0, b1, owp, hp, wp, store);
@@ -134,12 +165,12 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
     for (int c = 0; c < cn; c++)
       for (int i = 0; i < kh; i++)
         for (int j = 0; j < kw; j++) {
-          const float* store = acc + (((size_t)c * kh + i) * jBlocks + j / 3) * accPerTap;
+          const double* store = acc + (((size_t)c * kh + i) * jBlocks + j / 3) * accPerTap;
           for (int o = 0; o < OB && o0 + o < g.cOut; o++) {
-            const float* lanes = store + (o * 3 + j % 3) * VL;
-            float s = lanes[0];
+            const double* lanes = store + (o * 3 + j % 3) * VL;
+            double s = lanes[0];
             for (int l = 1; l < VL; l++) s += lanes[l];
-            gw[(((long)(o0 + o) * g.cIn + c0 + c) * kh + i) * kw + j] = s;
+            gw[(((long)(o0 + o) * g.cIn + c0 + c) * kh + i) * kw + j] = (float)s;
           }
         }
   });
