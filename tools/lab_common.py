@@ -380,7 +380,7 @@ def write_result(args, metrics, seeds, runs, started, t0, extra=None):
     record = {
         "experiment": args.experiment, "scale": args.scale, "seeds": seeds, "metrics": metrics,
         "command": f"/usr/bin/python3 {script}{flags}" + (f" --seeds {args.seeds}" if args.seeds else "") + (" --openblas DIR" if args.openblas else ""),
-        "torch": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} threads, {'OpenBLAS from ' + args.openblas if args.openblas else 'Debian default BLAS'}", "machine": machine(),
+        "torch": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}, {'OpenBLAS from ' + args.openblas if args.openblas else 'Debian default BLAS'}", "machine": machine(),
         "seconds": time.time() - t0, "startedAt": started, "runs": runs, **(extra or {}),
     }
     path = os.path.join(out_dir, f"{args.experiment}.json")

@@ -105,9 +105,12 @@ export function sideBySide(experiment: Experiment | undefined, record: Experimen
     lines.push(`- Verdict from convkit's numbers: **${convkit.verdict}**; from PyTorch's: **${pytorch.verdict}**${convkit.verdict === pytorch.verdict ? ' (the same).' : '. The two implementations imply different verdicts.'}`);
     lines.push(`- PyTorch: ${pytorch.summary}`);
   }
+  const withInterval = names.filter((n) => agreement(ours[n]!, torch.metrics[n]!).agreement !== 'no interval');
   lines.push(disagreements.length
     ? `- The implementations disagree beyond seed noise (95 % intervals that do not overlap) on ${disagreements.length} of ${names.length} metrics: ${disagreements.join('; ')}. Both ran the protocol printed above on the same images; see lab/DISCUSSION.md for what differs between them.`
-    : `- No metric differs beyond seed noise (every pair of 95 % intervals overlaps, or there is a single seed).`);
+    : withInterval.length === 0
+      ? '- One seed on a side: no 95 % interval, so nothing can be said about seed noise.'
+      : `- No metric differs beyond seed noise (the 95 % intervals overlap for all ${withInterval.length} metrics with several seeds on both sides).`);
   if (missing.length) lines.push(`- Not in the PyTorch results: ${missing.join(', ')}.`);
   const spreadNote = names.length ? ` The interval is mean ± t(0.975, n-1) · sd / √n (t = 4.303 for 3 seeds); ${names.filter((n) => spread(ours[n]!).n < 2).length ? 'a metric with one seed has no interval.' : 'every metric has one value per seed.'}` : '';
   lines.push(`-${spreadNote || ' No common metric.'}`);

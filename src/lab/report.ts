@@ -86,7 +86,7 @@ export function renderReport(r: ReportInput): string {
  * Rebuild the report from experiment records (the `NAME.json` files of a run), e.g. when the experiments ran
  * in separate processes. The wall time is from the first start to the last end.
  */
-export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = [], discussion?: string, pytorch?: Readonly<Record<string, PytorchResult>>): string {
+export function reportFromRecords(records: readonly ExperimentRecord[], notes: readonly string[] = [], discussion?: string, pytorch?: Readonly<Record<string, PytorchResult>>, pytorchDir?: string): string {
   if (records.length === 0) throw new Error('lab report: no experiment results (NAME.json) found');
   const sorted = [...records].sort((a, b) => a.index - b.index);
   const start = Math.min(...sorted.map((r) => Date.parse(r.startedAt)));
@@ -98,6 +98,7 @@ export function reportFromRecords(records: readonly ExperimentRecord[], notes: r
     backend: [...new Set(sorted.map((r) => r.backend))].join(', '), data: [...new Set(sorted.map((r) => r.data))].join('; '), notes,
     ...(discussion !== undefined ? { discussion } : {}),
     ...(pytorch ? { pytorch } : {}),
+    ...(pytorchDir !== undefined ? { pytorchDir } : {}),
   });
 }
 

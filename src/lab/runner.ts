@@ -59,6 +59,6 @@ export async function runExperiments(experiments: readonly Experiment[], ctx: La
   }
   const seconds = (now() - t0) / 1000;
   const data = await ctx.data();
-  ctx.output.text('LAB.md', renderReport({ records, failures, seconds, command: reportCommand, scale: ctx.options.scale, backend: ctx.options.backend, data: data.description, ...(ctx.options.pytorch ? { pytorch: ctx.options.pytorch } : {}) }));
+  ctx.output.text('LAB.md', renderReport({ records, failures, seconds, command: reportCommand, scale: ctx.options.scale, backend: ctx.options.backend, data: data.description, ...(ctx.options.pytorch ? { pytorch: ctx.options.pytorch } : {}), ...(ctx.options.pytorchDir !== undefined ? { pytorchDir: ctx.options.pytorchDir } : {}) }));
   return { records, failures, seconds };
 }

@@ -25,6 +25,8 @@ export interface LabOptions {
   backend: string;
   /** PyTorch's results of the same protocol by experiment name (lab/pytorch/NAME.json), for the report. */
   pytorch?: Readonly<Record<string, PytorchResult>>;
+  /** Where those were read from, relative to the report (default `pytorch`). */
+  pytorchDir?: string;
 }
 
 /** Real Fashion-MNIST: training and test images (uint8 or float in [0, 1]) and where they came from. */

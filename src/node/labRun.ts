@@ -7,7 +7,7 @@
  * await runLab({ experiments: ['equivariance'], scale: 'quick', outDir: 'lab-quick', backend: 'wasm (2 threads)' });
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { loadBuiltinDataset, type DatasetSourceOptions } from './datasets.js';
 import { encodePng } from './vizPng.js';
 import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
@@ -95,7 +95,7 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
   const ctx: LabContext = {
     options: {
       scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log: o.log ?? ((m) => process.stderr.write(m + '\n')), backend: o.backend,
-      pytorch: readPytorchResults(o.pytorchDir ?? join(outDir, 'pytorch')),
+      pytorch: readPytorchResults(o.pytorchDir ?? join(outDir, 'pytorch')), pytorchDir: relative(outDir, o.pytorchDir ?? join(outDir, 'pytorch')),
     },
     data: o.data ?? fashionMnistLoader(o.dataOptions),
     output: fileOutput(outDir),
@@ -122,6 +122,7 @@ export function rebuildReport(outDir: string, notes: readonly string[] = [], pyt
     .map((f) => JSON.parse(readFileSync(f, 'utf8')) as ExperimentRecord);
   const discussionFile = join(dir, 'DISCUSSION.md');
   const discussion = existsSync(discussionFile) ? readFileSync(discussionFile, 'utf8') : undefined;
-  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes, discussion, readPytorchResults(pytorchDir ?? join(dir, 'pytorch'))));
+  const torchDir = pytorchDir ?? join(dir, 'pytorch');
+  writeFileSync(join(dir, 'LAB.md'), reportFromRecords(records, notes, discussion, readPytorchResults(torchDir), relative(dir, torchDir)));
   return records;
 }
