@@ -72,7 +72,14 @@ void packA(bool transA, int m, int k, const float* a, int i0, float* out) {
       for (; r < rows; r++) dst[r] = src[r];
       for (; r < MR; r++) dst[r] = 0;
     }
-  } else {  // A is [m, k]
+  } else if (rows == MR) {  // A is [m, k]: MR rows read side by side, each k's MR values written together
+    const float* src[MR];
+    for (int r = 0; r < MR; r++) src[r] = a + (long)(i0 + r) * k;
+    for (int p = 0; p < k; p++) {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; r++) out[(long)p * MR + r] = src[r][p];
+    }
+  } else {
     for (int r = 0; r < MR; r++) {
       if (r < rows) {
         const float* src = a + (long)(i0 + r) * k;
