@@ -157,6 +157,11 @@ export function report(run) {
     if (denominators.length) ratioSection('convkit native, 2 threads', (mode, model) => ({ cell: cell(mode, model, native2.id) }), denominators);
   }
   out.push('', ...targets16(run, cell), '', ...targets5(run, cell));
+  if (busy) {
+    out.push('', '**Other work shared the machine during this run, so these ratios decide nothing.** Peers suffer unequally:',
+      'OpenMP thread pools (PyTorch) collapse when another process takes a core (PyTorch + OpenBLAS trained mlp at 342',
+      'images/s with 2 threads in such a run on 2026-12-07, and at 23,827 with 1 thread minutes before).');
+  }
 
   if (run.gemm) out.push('', '## GEMM micro-benchmark (bench/gemm.mjs)', '', '```', run.gemm, '```');
   if (run.demo) out.push('', run.demo.markdown ?? `## convkit demo: native vs wasm\n\nbench/demo-speed.mjs failed: ${run.demo.failed}`);
