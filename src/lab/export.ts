@@ -48,6 +48,10 @@ export function exportProtocol(train: ImageDataset, scale: LabScale, seeds?: num
     validation: { fraction: VALIDATION_SPLIT.fraction, seed: VALIDATION_SPLIT.seed, indices: Array.from(split.validationIndices), checkedImages: Math.min(p.validationImages, split.validation.length) },
     trainPartImages: n,
     experiments: {
+      equivariance: {
+        /** The reference models (seed 0) and their budgets; errors are measured for a 1-pixel horizontal shift of the first probeImages test images. */
+        seeds: [0], models: { vggsmall: p.reference.cnn, lcnet: p.reference.lc }, trainImages: cap(p.reference.trainImages), probeImages: p.reference.probeImages, shift: 1,
+      },
       ablation: {
         models: ABLATION_MODELS.map((m) => m.name), seeds: ablationSeeds, sizes, budget: p.ablation.budget,
         testImages: p.ablation.testImages, trainEvalImages: p.ablation.trainImages,

@@ -4,7 +4,7 @@
  * beside convkit's: per metric both means with their 95 % intervals and whether the intervals overlap, and the
  * verdict each implementation's numbers imply (the experiment's own `judge`, applied to each).
  */
-import { interval95, intervalsOverlap, markdownTable, pct, spread, type Interval95 } from './stats.js';
+import { interval95, intervalsOverlap, markdownTable, pct, sci, spread, type Interval95 } from './stats.js';
 import type { Experiment, ExperimentRecord, Judgement, LabScale, Metrics } from './types.js';
 
 export interface PytorchResult {
@@ -56,12 +56,13 @@ export function agreement(a: readonly number[], b: readonly number[]): { convkit
   return { convkit, pytorch, agreement: overlap === undefined ? 'no interval' : overlap ? 'agree' : 'disagree' };
 }
 
-/** Accuracies print as percentages, losses as plain numbers. */
+/** Accuracies print as percentages, losses as plain numbers, errors (`... error ...`) in scientific notation. */
 function formatMetric(name: string, i: Interval95): string {
   const isLoss = / loss$/.test(name);
-  const f = (x: number): string => (isLoss ? x.toFixed(3) : (x * 100).toFixed(1));
+  const isError = / error /.test(name);
+  const f = (x: number): string => (isError ? sci(x) : isLoss ? x.toFixed(3) : (x * 100).toFixed(1));
   if (!Number.isFinite(i.mean)) return '-';
-  const mean = isLoss ? f(i.mean) : pct(i.mean);
+  const mean = isLoss || isError ? f(i.mean) : pct(i.mean);
   return Number.isFinite(i.halfWidth) ? `${mean} [${f(i.lo)}, ${f(i.hi)}]` : mean;
 }
 
