@@ -332,8 +332,11 @@ def train_epochs(model, x, y, lab, budget, seed, validation=None, transform=None
 
 # ---------------------------------------------------------------------------------------------- command line and output
 
-def parse_args(experiment, description):
+def parse_args(experiment, description, variants=()):
+    """The scripts' common options; `variants`: other experiments the script can run instead (--experiment NAME)."""
     p = argparse.ArgumentParser(description=description)
+    if variants:
+        p.add_argument("--experiment", choices=[experiment, *variants], default=experiment, help=f"which experiment (default {experiment})")
     p.add_argument("--quick", dest="scale", action="store_const", const="quick", default="full", help="the lab's --quick protocol")
     p.add_argument("--smoke", dest="scale", action="store_const", const="smoke", help="the lab's --smoke protocol (seconds)")
     p.add_argument("--seeds", type=int, default=None, help="seeds 0..N-1 (default: the experiment's)")
@@ -352,7 +355,7 @@ def parse_args(experiment, description):
         if lib not in os.environ.get("LD_LIBRARY_PATH", "").split(":"):
             env = {**os.environ, "LD_LIBRARY_PATH": lib + (":" + os.environ["LD_LIBRARY_PATH"] if os.environ.get("LD_LIBRARY_PATH") else "")}
             os.execve(sys.executable, [sys.executable, *sys.argv], env)
-    args.experiment = experiment
+    args.experiment = getattr(args, "experiment", None) or experiment
     if args.threads:
         torch.set_num_threads(args.threads)
     return args
@@ -379,7 +382,7 @@ def write_result(args, metrics, seeds, runs, started, t0, extra=None):
     flags = "" if args.scale == "full" else f" --{args.scale}"
     record = {
         "experiment": args.experiment, "scale": args.scale, "seeds": seeds, "metrics": metrics,
-        "command": f"/usr/bin/python3 {script}{flags}" + (f" --seeds {args.seeds}" if args.seeds else "") + (" --openblas DIR" if args.openblas else ""),
+        "command": f"/usr/bin/python3 {script}{flags}" + (f" --experiment {args.experiment}" if getattr(args, "experiment", None) and args.experiment not in script else "") + (f" --seeds {args.seeds}" if args.seeds else "") + (" --openblas DIR" if args.openblas else ""),
         "torch": f"PyTorch {torch.__version__} CPU, {torch.get_num_threads()} thread{'s' if torch.get_num_threads() > 1 else ''}, {'OpenBLAS from ' + args.openblas if args.openblas else 'Debian default BLAS'}", "machine": machine(),
         "seconds": time.time() - t0, "startedAt": started, "runs": runs, **(extra or {}),
     }
@@ -398,12 +401,12 @@ def start():
 class Run:
     """One script's run: its arguments, the protocol of its experiment, the data, and where results go."""
 
-    def __init__(self, experiment, description):
-        self.args = parse_args(experiment, description)
+    def __init__(self, experiment, description, variants=()):
+        self.args = parse_args(experiment, description, variants)
         self.started, self.t0 = start()
         protocol = load_protocol(self.args)
         self.data = LabData(protocol, self.args.data)
-        self.p = protocol["experiments"][experiment]
+        self.p = protocol["experiments"][self.args.experiment]
         self.metrics, self.runs = {}, []
 
     def add(self, name, value):

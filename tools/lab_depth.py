@@ -10,11 +10,7 @@ import lab_common as lab
 
 
 def main():
-    experiment = "depth-adam" if "--experiment" in sys.argv and sys.argv[sys.argv.index("--experiment") + 1] == "depth-adam" else "depth"
-    if "--experiment" in sys.argv:
-        i = sys.argv.index("--experiment")
-        del sys.argv[i:i + 2]
-    run = lab.Run(experiment, __doc__)
+    run = lab.Run("depth", __doc__, variants=("depth-adam",))
     data, p = run.data, run.p
     x, y = data.first_of_train_part(p["trainImages"])
     test_x, test_y = data.test(p["testImages"])

@@ -140,7 +140,7 @@ export const ablationExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Training sets of ${plan.map((s) => `${count(s.size)} (at most ${s.epochs} epochs)`).join(', ')} images, a seeded random draw (seed 100 + s) of the training part of the validation split; seeds ${seeds.join(', ')} (seed s also sets the initial weights and the shuffle order); each run ${describeBudget({ ...p.budget, epochs: plan[0]?.epochs ?? 1 }).replace(/^at most \d+ epochs? x/, 'batches of')}; validation on the ${count(validation.length)} held-out training images; no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training; train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
+      protocol: `Training sets of ${plan.map((s) => `${count(s.size)} (at most ${s.epochs} epochs)`).join(', ')} images, a seeded random draw (seed 100 + s) of the training part of the validation split; seeds ${seeds.join(', ')} (seed s also sets the initial weights and the shuffle order); each run ${describeBudget({ ...p.budget, epochs: plan[0]?.epochs ?? 1 }).replace(/^at most \d+ epochs? x/, 'batches of')}; validation on ${count(validation.length)} of the ${count(split.validation.length)} held-out training images; no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training; train accuracy on the first ${count(p.trainImages)} images of the run's subset.`,
       markdown: md,
       results: { sizes, plan, seeds, params, budget: p.budget, runs },
       metrics,

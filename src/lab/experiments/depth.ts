@@ -137,7 +137,7 @@ function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam', defa
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `${count(train.length)} images of the training part of the validation split, ${describeBudget(p.budget)} (${(train.length / 1000).toFixed(0)}k images per epoch; a fixed budget, no early stopping: the claim is about training loss), seeds ${seeds.join(', ')} (seed s sets the initial weights and the shuffle order, the same order for every model); no augmentation; loss averaged over windows of ${p.lossEvery} steps; test accuracy read once after training.`,
+      protocol: `${count(train.length)} images of the training part of the validation split, ${describeBudget(p.budget)} (a fixed budget, no early stopping: the claim is about training loss), seeds ${seeds.join(', ')} (seed s sets the initial weights and the shuffle order, the same order for every model); no augmentation; loss averaged over windows of ${p.lossEvery} steps; test accuracy read once after training.`,
       markdown: md,
       results: { budget: p.budget, seeds, runs },
       metrics,

@@ -147,7 +147,7 @@ export const poolingExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Four models trained on ${count(train.length)} images of the training part of the validation split, validation on the ${count(validation.length)} held-out training images, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}, no augmentation; ${count(test.length)} test images shifted by 0-${p.maxShift} px in 8 directions with black fill, read once after training.`,
+      protocol: `Four models trained on ${count(train.length)} images of the training part of the validation split, validation on ${count(validation.length)} of the ${count(split.validation.length)} held-out training images, ${describeBudget(p.budget)}, seeds ${seeds.join(', ')}, no augmentation; ${count(test.length)} test images shifted by 0-${p.maxShift} px in 8 directions with black fill, read once after training.`,
       markdown: md,
       results: { magnitudes, directions: DIRECTIONS, runs: results },
       metrics,

@@ -113,7 +113,7 @@ export const shuffleExperiment: Experiment = {
     return {
       verdict: judgement.verdict,
       summary: judgement.summary,
-      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); ${count(train.length)} images of the training part of the validation split, validation on the ${count(validation.length)} held-out training images (shuffled like the training images for the shuffled runs); each run ${describeBudget(p.budget)}; seeds ${seeds.join(', ')} (initial weights and shuffle order); no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training (shuffled with the same permutation for the shuffled runs).`,
+      protocol: `Permutation drawn with Generator(${PERMUTATION_SEED}); ${count(train.length)} images of the training part of the validation split, validation on ${count(validation.length)} of the ${count(split.validation.length)} held-out training images (shuffled like the training images for the shuffled runs); each run ${describeBudget(p.budget)}; seeds ${seeds.join(', ')} (initial weights and shuffle order); no augmentation; test accuracy on the first ${count(test.length)} test images, read once after training (shuffled with the same permutation for the shuffled runs).`,
       markdown: md,
       results: { permutationSeed: PERMUTATION_SEED, permutation: Array.from(perm), seeds, runs },
       metrics,
