@@ -31,6 +31,11 @@ void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, floa
 bool directWeightGradEligible(const ConvGeom& g);
 void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
 
+// Direct forward (direct.cc): stride 1, one group, not pointwise, reduction C*KH*KW in [16, 160], rows at least
+// half a vector wide.
+bool directForwardEligible(const ConvGeom& g);
+void directForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out);
+
 // 2x2 stride-2 floor-mode max pooling of one plane (h, w) -> (h/2, w/2): NaN wins and stays, the first of equal
 // values is kept (src/backend/reference/index.ts maxPool2d).
 inline void maxPool2x2Plane(const float* src, int h, int w, float* dst) {

@@ -114,6 +114,7 @@ ConvPath choosePath(const ConvGeom& g, int pass) {
   const int minChannels = pass == 2 ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
   if (winogradEligible(g) && g.cIn >= minChannels && g.cOut >= minChannels) return ConvPath::winograd;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
+  if (pass == 0 && directForwardEligible(g)) return ConvPath::direct;
   return ConvPath::gemm;
 }
 
@@ -148,7 +149,11 @@ const char* convAlgorithmName(const ConvGeom& g, int pass) {
 }
 
 void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
-  if (choosePath(g, 0) == ConvPath::winograd) return winogradForward(x, w, bias, g, out);
+  switch (choosePath(g, 0)) {
+    case ConvPath::winograd: return winogradForward(x, w, bias, g, out);
+    case ConvPath::direct: return directForward(x, w, bias, g, out);
+    default: break;
+  }
   const long outImage = (long)g.cOut * g.outH * g.outW;
   forEachImage(g.n, [&](int b) { forwardImageGemm(x, w, bias, g, b, out + b * outImage); });
 }
