@@ -100,7 +100,8 @@ export default defineCommand({
     const dataDir = stringOption(v, 'data');
     const note = (m: string): void => { err.write(m + '\n'); };
     const threads = threadsOption(v);
-    const backend = await selectBackend(backendOption(v, env), threads, note);
+    // The report prints the CPU and the load at the start beside every time (a shared machine's times are not an idle one's).
+    const backend = `${await selectBackend(backendOption(v, env), threads, note)} on ${cpus()[0]?.model ?? 'an unknown CPU'} (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the start)`;
     const result = await runLab({
       experiments: all ? 'all' : names, scale, ...(seeds !== undefined ? { seeds } : {}), outDir: resolve(cwd, outDir), displayOutDir: outDir, backend, log: note,
       ...(pytorchDir !== undefined ? { pytorchDir: resolve(cwd, pytorchDir) } : {}),
