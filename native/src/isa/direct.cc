@@ -28,6 +28,25 @@ constexpr int C_PER_TASK = 8;   // input channels per task
 constexpr long BLOCK_GY_FLOATS = 4096;
 
 thread_local Scratch xPadScratch, gyPadScratch;  // the calling thread's, shared by its tasks
+
+// One image's input planes (C, H, W) into zero-padded planes (C, hp, wp): input (iy, ix) at (iy + padH, ix + padW);
+// every float written once, the data or zero.
+void padImage(const float* x, const ConvGeom& g, int hp, int wp, float* dst) {
+  const long plane = (long)hp * wp;
+  const int lo = g.padW < 0 ? -g.padW : 0, hi = g.w < wp - g.padW ? g.w : wp - g.padW;
+  for (int c = 0; c < g.cIn; c++)
+    for (int py = 0; py < hp; py++) {
+      float* row = dst + c * plane + (long)py * wp;
+      const int iy = py - g.padH;
+      if (iy < 0 || iy >= g.h || hi <= lo) {
+        std::memset(row, 0, sizeof(float) * wp);
+        continue;
+      }
+      std::memset(row, 0, sizeof(float) * (lo + g.padW));
+      std::memcpy(row + lo + g.padW, x + ((long)c * g.h + iy) * g.w + lo, sizeof(float) * (hi - lo));
+      std::memset(row + hi + g.padW, 0, sizeof(float) * (wp - hi - g.padW));
+    }
+}
 thread_local std::vector<double> accScratch;
 
 // acc[o][t] += gy rows (OB) . x row shifted by tap t (NJ taps, dw apart), over `vectors` vectors of the row.
@@ -113,20 +132,7 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
   float* gyPad = gyPadScratch.get((size_t)g.n * oPad * gyPlane);
   ck::parallelFor(g.n, [&](int b) {
     // every float of both copies is written once: the data, or zero
-    float* xb = xPad + (long)b * g.cIn * xPlane;
-    const int lo = g.padW < 0 ? -g.padW : 0, hi = g.w < wp - g.padW ? g.w : wp - g.padW;
-    for (int c = 0; c < g.cIn; c++)
-      for (int py = 0; py < hp; py++) {
-        float* row = xb + c * xPlane + (long)py * wp;
-        const int iy = py - g.padH;
-        if (iy < 0 || iy >= g.h || hi <= lo) {
-          std::memset(row, 0, sizeof(float) * wp);
-          continue;
-        }
-        std::memset(row, 0, sizeof(float) * (lo + g.padW));
-        std::memcpy(row + lo + g.padW, x + (((long)b * g.cIn + c) * g.h + iy) * g.w + lo, sizeof(float) * (hi - lo));
-        std::memset(row + hi + g.padW, 0, sizeof(float) * (wp - hi - g.padW));
-      }
+    padImage(x + (long)b * g.cIn * g.h * g.w, g, hp, wp, xPad + (long)b * g.cIn * xPlane);
     float* gb = gyPad + (long)b * oPad * gyPlane;
     for (int o = 0; o < oPad; o++)
       for (int oy = 0; oy < g.outH; oy++) {
@@ -248,19 +254,7 @@ void directForward(const float* x, const float* w, const float* bias, const Conv
   const long xPlane = (long)hp * wp;
   ck::parallelFor(g.n, [&](int b) {
     float* xp = fwdPadScratch.get((size_t)g.cIn * xPlane);
-    const int lo = g.padW < 0 ? -g.padW : 0, hi = g.w < wp - g.padW ? g.w : wp - g.padW;
-    for (int c = 0; c < g.cIn; c++)
-      for (int py = 0; py < hp; py++) {
-        float* row = xp + c * xPlane + (long)py * wp;
-        const int iy = py - g.padH;
-        if (iy < 0 || iy >= g.h || hi <= lo) {
-          std::memset(row, 0, sizeof(float) * wp);
-          continue;
-        }
-        std::memset(row, 0, sizeof(float) * (lo + g.padW));
-        std::memcpy(row + lo + g.padW, x + (((long)b * g.cIn + c) * g.h + iy) * g.w + lo, sizeof(float) * (hi - lo));
-        std::memset(row + hi + g.padW, 0, sizeof(float) * (wp - hi - g.padW));
-      }
+    padImage(x + (long)b * g.cIn * g.h * g.w, g, hp, wp, xp);
     float* ob = out + (long)b * g.cOut * g.outH * g.outW;
     for (int o0 = 0; o0 < oPad; o0 += FWD_OB) {
       const int nOut = g.cOut - o0 < FWD_OB ? g.cOut - o0 : FWD_OB;
