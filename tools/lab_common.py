@@ -266,8 +266,8 @@ def accuracy(model, x, y, lab, transform=None):
 
 def train_epochs(model, x, y, lab, budget, seed, validation=None, transform=None, loss_every=10, label="train"):
     """convkit's trainEpochs: at most budget.epochs passes (shuffled, last partial batch dropped), validation checks
-    at least checkEveryImages apart, the best weights kept (a rise of more than minDelta counts), early stopping
-    after `patience` checks without one. The test set is not an argument."""
+    at least checkEveryImages apart, the most accurate weights on validation kept, early stopping after `patience`
+    checks that do not beat the last improving check by more than minDelta. The test set is not an argument."""
     n = len(x)
     batch = min(budget["batchSize"], n)
     steps_per_epoch = n // batch
@@ -277,7 +277,7 @@ def train_epochs(model, x, y, lab, budget, seed, validation=None, transform=None
     opt = make_optimizer(model, budget["optimizer"])
     gen = torch.Generator().manual_seed(1000 + seed)
     curve, window, validation_curve = [], [], []
-    best_acc, best_epoch, best_state, since_best = -math.inf, 0, None, 0
+    best_acc, best_epoch, best_state, reference, since_improvement = -math.inf, 0, None, -math.inf, 0
     step, epochs_run, stopped_early = 0, 0, False
     t0 = last_log = time.time()
     model.train()
@@ -311,12 +311,14 @@ def train_epochs(model, x, y, lab, budget, seed, validation=None, transform=None
             continue
         acc = accuracy(model, validation[0], validation[1], lab, transform)
         validation_curve.append({"epoch": epoch, "step": step, "accuracy": acc})
-        if best_state is None or acc > best_acc + (es["minDelta"] if es else 0):
-            best_acc, best_epoch, since_best = acc, epoch, 0
+        if best_state is None or acc > best_acc:
+            best_acc, best_epoch = acc, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if acc > reference + (es.get("minDelta", 0) if es else 0):
+            reference, since_improvement = acc, 0
         else:
-            since_best += 1
-        if es and since_best >= es["patience"]:
+            since_improvement += 1
+        if es and since_improvement >= es["patience"]:
             stopped_early = epoch < budget["epochs"]
             break
     if window:

@@ -137,7 +137,7 @@ export function describeBudget(b: TrainBudget | EpochBudget): string {
   if ('steps' in b) return `${b.steps} steps x ${b.batchSize} images, ${opt}${warmup}${cosine}`;
   const es = b.earlyStopping;
   const stop = es
-    ? `; keeps the weights with the best validation accuracy and stops after ${es.patience} checks without a rise of more than ${+(es.minDelta * 100).toFixed(3)} point${es.minDelta === 0.01 ? '' : 's'} (checks every ${b.checkEveryImages ? `${Math.round(b.checkEveryImages).toLocaleString('en-US')} training images or ` : ''}epoch, whichever is longer)`
+    ? `; keeps the weights with the best validation accuracy and stops after ${es.patience} checks in a row without a rise of more than ${+((es.minDelta ?? 0) * 100).toFixed(3)} point${(es.minDelta ?? 0) === 0.01 ? '' : 's'} (checks every ${b.checkEveryImages ? `${Math.round(b.checkEveryImages).toLocaleString('en-US')} training images or ` : ''}epoch, whichever is longer)`
     : '';
   return `${es ? 'at most ' : ''}${b.epochs} epoch${b.epochs === 1 ? '' : 's'} x ${b.batchSize} images, ${opt}${warmup}${cosine}${stop}`;
 }

@@ -19,6 +19,7 @@ import type { Module } from '../nn/module.js';
 import { Adam, SGD, type Optimizer } from '../optim/index.js';
 import { backendScope } from '../train/scope.js';
 import { argmaxRows } from '../train/metrics.js';
+import type { EarlyStopping } from '../train/selection.js';
 
 export const FASHION_MEAN = 0.286;
 export const FASHION_STD = 0.353;
@@ -100,11 +101,11 @@ export function learningRateAt(spec: OptimizerSpec, t: number, total: number): n
   return spec.lr * 0.5 * (1 + Math.cos((Math.PI * Math.min(t - start, span)) / span));
 }
 
-/** Stop when validation accuracy has not risen by more than `minDelta` for `patience` checks in a row. */
-export interface EarlyStopping {
-  patience: number;
-  minDelta: number;
-}
+/**
+ * Stop when validation accuracy has not risen by more than `minDelta` for `patience` checks in a row: fit()'s
+ * rule (src/train/selection.ts), counted in the lab's validation checks instead of epochs.
+ */
+export type { EarlyStopping } from '../train/selection.js';
 
 interface LoopSpec extends Omit<TrainSpec, 'steps'> {
   steps: number;
@@ -217,7 +218,8 @@ export function trainEpochs(spec: EpochTrainSpec): EpochOutcome {
   const every = checkInterval(spec.train.length, spec.checkEveryImages);
   const validationCurve: EpochOutcome['validationCurve'] = [];
   let best = { epoch: 0, accuracy: -Infinity, weights: null as Float32Array[] | null };
-  let sinceBest = 0;
+  let reference = -Infinity;
+  let sinceImprovement = 0;
   let stoppedEarly = false;
   let epochsRun = 0;
   const params = Object.values(model.stateDict());
@@ -226,14 +228,17 @@ export function trainEpochs(spec: EpochTrainSpec): EpochOutcome {
     if (!validation || (epoch % every !== 0 && epoch !== spec.epochs)) return false;
     const acc = accuracy(model, validation, spec.transform);
     validationCurve.push({ epoch, step, accuracy: acc });
-    // As Keras's EarlyStopping(restore_best_weights): only a rise of more than minDelta counts as better.
-    if (best.weights === null || acc > best.accuracy + (earlyStopping?.minDelta ?? 0)) {
-      best = { epoch, accuracy: acc, weights: params.map((p) => Float32Array.from(p.data)) };
-      sinceBest = 0;
+    // fit()'s rule (src/train/selection.ts): the kept weights are the most accurate on validation; a check
+    // improves only when it beats the last improving check by more than minDelta, and `patience` checks
+    // in a row without improving stop the run.
+    if (best.weights === null || acc > best.accuracy) best = { epoch, accuracy: acc, weights: params.map((p) => Float32Array.from(p.data)) };
+    if (acc > reference + (earlyStopping?.minDelta ?? 0)) {
+      reference = acc;
+      sinceImprovement = 0;
     } else {
-      sinceBest++;
+      sinceImprovement++;
     }
-    if (earlyStopping && sinceBest >= earlyStopping.patience) {
+    if (earlyStopping && sinceImprovement >= earlyStopping.patience) {
       stoppedEarly = epoch < spec.epochs;
       return true;
     }

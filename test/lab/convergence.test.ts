@@ -13,7 +13,7 @@ import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
 import { runLab } from '../../src/node/labRun.js';
 import { labSplit, subsetIndices, VALIDATION_SPLIT } from '../../src/lab/split.js';
 import { exportProtocol } from '../../src/lab/export.js';
-import { checkInterval, seededModel, trainEpochs } from '../../src/lab/train.js';
+import { accuracy, checkInterval, seededModel, trainEpochs } from '../../src/lab/train.js';
 import * as models from '../../src/models/index.js';
 import type { LabData } from '../../src/lab/types.js';
 
@@ -68,12 +68,16 @@ test('trainEpochs: checks validation every checkInterval epochs, keeps the best 
   assert.equal(checkInterval(64, undefined), 1);
   const split = labSplit(train);
   const model = seededModel(0, () => models.create('mlp'));
-  // A minDelta of 1 makes every check after the first "no better": training must stop after exactly 1 + patience checks.
+  // A minDelta of 1 makes every check after the first "no improvement": training must stop after exactly 1 + patience
+  // checks, and keep the weights of the most accurate check.
   const o = trainEpochs({ model, train: split.train.take(64), validation: split.validation, epochs: 10, batchSize: 32, optimizer: { name: 'adam', lr: 1e-3 }, earlyStopping: { patience: 2, minDelta: 1 }, seed: 0 });
   assert.equal(o.validationCurve.length, 3);
   assert.equal(o.epochsRun, 3);
   assert.equal(o.stoppedEarly, true);
-  assert.equal(o.bestEpoch, 1);
+  const top = Math.max(...o.validationCurve.map((c) => c.accuracy));
+  assert.equal(o.bestEpoch, o.validationCurve.find((c) => c.accuracy === top)!.epoch);
+  assert.equal(o.bestValidationAccuracy, top);
+  assert.equal(accuracy(model, split.validation), top, 'the model holds the kept weights');
   assert.throws(() => trainEpochs({ model, train: split.train.take(8), epochs: 1, batchSize: 4, optimizer: { name: 'adam', lr: 1e-3 }, earlyStopping: { patience: 1, minDelta: 0 }, seed: 0 }), /early stopping needs a validation set/);
 });
 
