@@ -52,6 +52,11 @@ export function exportProtocol(train: ImageDataset, scale: LabScale, seeds?: num
         /** The reference models (seed 0) and their budgets; errors are measured for a 1-pixel horizontal shift of the first probeImages test images. */
         seeds: [0], models: { vggsmall: p.reference.cnn, lcnet: p.reference.lc }, trainImages: cap(p.reference.trainImages), probeImages: p.reference.probeImages, shift: 1,
       },
+      hierarchy: {
+        /** The reference vggsmall (seed 0); purity over each ReLU layer's first channelsPerLayer channels, top max(patchesPerChannel, 20) of the first searchImages test images. */
+        seeds: [0], model: 'vggsmall', budget: p.reference.cnn, trainImages: cap(p.reference.trainImages), searchImages: p.hierarchy.searchImages,
+        channelsPerLayer: p.hierarchy.channelsPerLayer, topImages: Math.max(p.hierarchy.patchesPerChannel, 20),
+      },
       ablation: {
         models: ABLATION_MODELS.map((m) => m.name), seeds: ablationSeeds, sizes, budget: p.ablation.budget,
         testImages: p.ablation.testImages, trainEvalImages: p.ablation.trainImages,

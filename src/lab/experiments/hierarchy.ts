@@ -12,7 +12,7 @@ import { traceLayers } from '../probe.js';
 import { imagesOf } from '../train.js';
 import { describeBudget, protocolOf, referenceModel } from '../protocol.js';
 import { count, markdownTable, pct } from '../stats.js';
-import type { Experiment } from '../types.js';
+import type { Experiment, Judgement, Metrics } from '../types.js';
 
 interface TopPatch { image: number; y: number; x: number; value: number; label: number }
 
@@ -129,12 +129,36 @@ export function topActivatingPatches(model: Module, dataset: ImageDataset, o: To
   });
 }
 
+/** The ReLU layers in `metrics` (`vggsmall LAYER purity`), in depth order. */
+function purityLayers(metrics: Metrics): string[] {
+  return Object.keys(metrics).map((k) => /^vggsmall (\S+) purity$/.exec(k)?.[1]).filter((x): x is string => x !== undefined)
+    .sort((a, b) => Number(a.split('.').at(-1)) - Number(b.split('.').at(-1)));
+}
+
+/**
+ * The verdict from the mean class purity of each ReLU layer's channels (`vggsmall LAYER purity`: the share of a
+ * channel's top images from its most frequent class): "holds" when it rises from the first layer to the last
+ * and never falls in between, "partly holds" when it rises overall, otherwise "does not hold".
+ */
+export function judgeHierarchy(metrics: Metrics): Judgement {
+  const layers = purityLayers(metrics);
+  const purity = layers.map((l) => Math.max(...(metrics[`vggsmall ${l} purity`] ?? [NaN])));
+  const rises = purity.length > 1 && purity.at(-1)! > purity[0]!;
+  const monotonic = purity.every((q, i) => i === 0 || q >= purity[i - 1]!);
+  return {
+    verdict: rises && monotonic ? 'holds' : rises ? 'partly holds' : 'does not hold',
+    summary: `The share of a channel's top images from one class goes ${purity.map((q) => pct(q)).join(' -> ')} layer by layer (${layers.join(', ')}; 10% = chance)${monotonic ? '' : ', not monotonically'}.`,
+  };
+}
+
 export const hierarchyExperiment: Experiment = {
   name: 'hierarchy',
   index: 6,
   title: 'A hierarchy of features: edges first, larger and more class-specific patterns later',
   claim: 'Early layers detect local edges and strokes; deeper layers, with larger receptive fields, respond to larger and more class-specific patterns.',
   defaultSeeds: { full: 1, quick: 1, smoke: 1 },
+  judge: judgeHierarchy,
+  metricOrder: (metrics) => purityLayers(metrics).map((l) => `vggsmall ${l} purity`),
   async run(ctx) {
     const p = protocolOf(ctx);
     const h = p.hierarchy;
@@ -192,7 +216,8 @@ export const hierarchyExperiment: Experiment = {
       purity.push({ layer: depth.path, receptiveField: depth.receptiveField[0], meanPurity, channels });
       purityRows.push([depth.path, `${depth.receptiveField[0]}x${depth.receptiveField[1]}`, pct(meanPurity), channels.map((c) => `${c.channel}: ${c.topClass} ${pct(c.purity, 0)}`).join('; ')]);
     }
-    const rises = purity.length > 1 && purity.at(-1)!.meanPurity > purity[0]!.meanPurity;
+    const metrics: Metrics = Object.fromEntries(purity.map((q) => [`vggsmall ${q.layer} purity`, [q.meanPurity]]));
+    const judgement = judgeHierarchy(metrics);
     const monotonic = purity.every((q, i) => i === 0 || q.meanPurity >= purity[i - 1]!.meanPurity);
     const md = [
       'First-layer filters (blue negative, red positive; each filter on its own scale). vggsmall (3x3):',
@@ -218,7 +243,8 @@ export const hierarchyExperiment: Experiment = {
       markdownTable(['layer', 'receptive field', 'mean share of the top class', 'per channel'], purityRows),
     ].join('\n');
     return {
-      verdict: rises && monotonic ? 'holds' : rises ? 'partly holds' : 'does not hold',
+      verdict: judgement.verdict,
+      metrics,
       summary: `Receptive fields grow from ${purity[0]?.receptiveField ?? '-'} to ${purity.at(-1)?.receptiveField ?? '-'} pixels across the ReLU layers; the share of a channel's top images from one class goes ${purity.map((q) => pct(q.meanPurity)).join(' -> ')} layer by layer (10% = chance)${monotonic ? '' : ', not monotonically'}.`,
       protocol: `vggsmall trained on ${vgg.trainImages.toLocaleString('en-US')} images of the training part of the validation split, ${describeBudget(p.reference.cnn)}, seed 0, no augmentation (validation accuracy of the kept weights ${(vgg.validationAccuracy * 100).toFixed(1)}%, epoch ${vgg.outcome.bestEpoch} of ${vgg.outcome.epochsRun}; LeNet-5 likewise for its filters); top patches searched over the first ${count(search)} test images, channels 0-${h.channelsPerLayer - 1} of each ReLU layer.`,
       markdown: md,
