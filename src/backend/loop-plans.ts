@@ -1,7 +1,7 @@
 /**
  * Index plans for a backend's elementwise kernels, from shapes alone: a broadcast binary op as few strided dims, and
  * a reduction as (k1, r1, k2, r2) runs, with neighbouring dims merged wherever every operand steps through them as
- * one run. Shared by the backends whose kernels take such plans (wasm; native repeats them in its broadcast.ts).
+ * one run. Shared by the backends whose kernels take such plans (wasm and native).
  */
 
 /** Strides (in floats) of `shape` right-aligned to `outShape`, 0 where the dimension is broadcast. */

@@ -6,7 +6,7 @@
 //   saying so (never run as another level).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Backend, Conv2dGeometry, Pool2dGeometry } from '../../src/backend/backend.js';
+import { BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type Conv2dGeometry, type Pool2dGeometry } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/reference/index.js';
 import { getBackend, useBackend } from '../../src/backend/registry.js';
 import { loadNativeBackend, type NativeBackend, type NativeIsaLevel } from '../../src/backend/native/index.js';
@@ -103,7 +103,7 @@ for (const [label, p] of [['2x2 stride 2', poolGeometry(8, 16, 16, 16, 2, 2, 0)]
   }
 }
 const LONG = 50_000; // several tasks of the flat kernels (16,384 floats each)
-for (const op of ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'] as const) {
+for (const op of UNARY_OPS) {
   cases.push({
     name: `unary ${op}`, tolerance: 1e-6,
     run: (b) => {
@@ -115,7 +115,7 @@ for (const op of ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid',
     },
   });
 }
-for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'] as const) {
+for (const op of BINARY_OPS) {
   const shapes: [number[], number[], number[]][] = [[[LONG], [LONG], [LONG]], [[64, 1, 25], [1, 30, 25], [64, 30, 25]], [[40, 1, 1, 3, 1, 2, 1, 5, 1, 2], [1, 3, 2, 1, 4, 1, 3, 1, 2, 1], [40, 3, 2, 3, 4, 2, 3, 5, 2, 2]], [[3], [], [3]]];
   for (const [aShape, bShape, outShape] of shapes) {
     const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
@@ -131,7 +131,7 @@ for (const op of ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', '
     });
   }
 }
-for (const op of ['sum', 'max', 'min'] as const) {
+for (const op of REDUCE_OPS) {
   for (const [shape, axes] of [[[8, 16, 300], [2]], [[8, 16, 300], [0]], [[8, 16, 300], [0, 2]], [[3, 4, 5, 6, 7], [0, 2, 4]], [[100000], [0]]] as [number[], number[]][]) {
     const n = shape.reduce((p, d) => p * d, 1), outN = shape.reduce((p, d, i) => (axes.includes(i) ? p : p * d), 1);
     cases.push({ name: `reduce ${op} ${JSON.stringify(shape)} over ${JSON.stringify(axes)}`, tolerance: 1e-5, run: (b) => { const out = new Float32Array(outN); b.reduce(op, random(n, 1), shape, axes, out); return [out]; } });

@@ -14,18 +14,15 @@
  * - Loading: Node only, through src/node/native-addon.ts (a dynamic import that bundlers leave out of browser
  *   builds); the addon is a prebuilt binary (native/prebuilds) or the local build of `npm run build:native`.
  */
-import { ACTIVATIONS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
+import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { BackendConfigError, processEnvironment } from '../settings.js';
 import type { ConvPass } from '../wasm/conv-algorithm.js';
 import { NATIVE_ADDON_VERSION, NATIVE_ISAS, type NativeAddon, type NativeIsa, type NativePlatform } from './addon.js';
-import { planBroadcast, planReduce } from './broadcast.js';
+import { planBroadcast, planReduce } from '../loop-plans.js';
 
 export { NATIVE_ISAS, type NativeIsa } from './addon.js';
 
-// Op codes: the order native/src/ops.h documents.
-const UNARY_OPS: readonly UnaryOp[] = ['neg', 'exp', 'log', 'sqrt', 'abs', 'sign', 'relu', 'sigmoid', 'tanh', 'gelu', 'reciprocal', 'square'];
-const BINARY_OPS: readonly BinaryOp[] = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min', 'gt', 'ge', 'lt', 'le', 'eq'];
-const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max', 'min'];
+// Op codes: an op's index in backend.ts's UNARY_OPS / BINARY_OPS / REDUCE_OPS (native/src/ops.h numbers them in that order).
 const CONV_PASSES: readonly ConvPass[] = ['forward', 'inputGradient', 'weightGradient'];
 /** The most dims the addon's binary kernel walks at once (native/src/ops.h kMaxRank). */
 const MAX_RANK = 8;
