@@ -281,10 +281,12 @@ napi_value BatchNormBackward(Call& c) {
 napi_value SetThreads(Call& c) {
   const int64_t n = c.integer(0, "threads", 1);
   if (n > 256) c.fail(true, "at most 256 threads");
-  ck::setPoolThreads(static_cast<int>(n));
+  ck::setPoolThreads(static_cast<int>(n), c.boolean(1, "adaptive"));
   return undefinedValue(c.env());
 }
 napi_value Threads(Call& c) { return numberValue(c.env(), ck::poolThreads()); }
+napi_value AdaptiveThreads(Call& c) { return boolValue(c.env(), ck::poolAdaptive()); }
+napi_value SoloJobs(Call& c) { return numberValue(c.env(), static_cast<double>(ck::poolSoloJobs())); }
 napi_value SetParallelWork(Call& c) {
   ck::setParallelWorkNs(c.number(0, "nanoseconds"));
   return undefinedValue(c.env());
@@ -385,6 +387,8 @@ NAPI_MODULE_INIT() {
       CK_EXPORT("batchNormBackward", BatchNormBackward),
       CK_EXPORT("setThreads", SetThreads),
       CK_EXPORT("threads", Threads),
+      CK_EXPORT("adaptiveThreads", AdaptiveThreads),
+      CK_EXPORT("soloJobs", SoloJobs),
       CK_EXPORT("setParallelWork", SetParallelWork),
       CK_EXPORT("isaLevels", IsaLevels),
       CK_EXPORT("selectIsa", SelectIsa),

@@ -10,8 +10,12 @@ namespace ck {
 // Estimated nanoseconds of single-thread work from which parallelForWork uses the pool (pool.cc; 0: always).
 double parallelWorkNs();
 void setParallelWorkNs(double ns);
-// Use n threads in all (the caller and n - 1 workers; pool.cc).
-void setPoolThreads(int n);
+// Use n threads in all (the caller and n - 1 workers; pool.cc). adaptive: the default count, which runs jobs on the
+// calling thread alone while its workers lose to other work (pool.cc); a count the user chose is never adaptive.
+void setPoolThreads(int n, bool adaptive);
+bool poolAdaptive();
+// Jobs an adaptive pool ran on the calling thread alone since the process started.
+int64_t poolSoloJobs();
 
 // Rough single-thread costs in nanoseconds, for the inline-or-pool decision only.
 constexpr double kNsPerStreamedFloat = 0.15;

@@ -5,6 +5,11 @@
 // is done and no worker still holds the job. Workers spin for a short while after a job (kernels of a training step
 // come back to back), then sleep on a condition variable. Threads only choose which whole tasks they run: results
 // never depend on the thread count (kernels.h).
+//
+// Adaptive (the default thread count, never one the user chose; as the wasm pool, src/backend/wasm/threads.ts): on
+// a shared machine a worker the OS does not schedule leaves the caller waiting for its tasks. While the caller waits
+// over 30 % of the job time in a 200 ms window, jobs run on the calling thread alone for 1 s, doubling up to 16 s
+// while that lasts, then share again. Which thread runs a task never changes results.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -28,6 +33,14 @@ namespace {
 
 // How long a worker spins for the next job, and the caller for the last tasks, before sleeping.
 constexpr auto kSpin = std::chrono::microseconds(100);
+// The adaptive pool's measuring window (job time), waiting share above which it goes solo, and the solo periods.
+constexpr double kAdaptiveWindowNs = 200e6, kAdaptiveWaitLimit = 0.3;
+constexpr double kFirstSoloNs = 1e9, kMaxSoloNs = 16e9;
+
+using Clock = std::chrono::steady_clock;
+inline double nsSince(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration<double, std::nano>(to - from).count();
+}
 
 struct Job {
   void (*fn)(void*, int);
@@ -55,10 +68,14 @@ class Pool {
  public:
   int threads() const { return active_.load(std::memory_order_relaxed); }
 
-  void setThreads(int n) {
+  void setThreads(int n, bool adaptive) {
     std::lock_guard<std::mutex> call(callMutex_);  // never while a job runs
     std::lock_guard<std::mutex> lock(mutex_);
     active_.store(n < 1 ? 1 : n, std::memory_order_relaxed);
+    adaptive_ = adaptive && n > 1;
+    soloUntil_ = Clock::time_point{};
+    soloNs_ = kFirstSoloNs;
+    windowRunNs_ = windowWaitNs_ = 0;
     while (static_cast<int>(workers_.size()) < n - 1) {
       const int id = static_cast<int>(workers_.size());
       workers_.emplace_back([this, id] { workerLoop(id); });
@@ -76,6 +93,12 @@ class Pool {
       return;
     }
     std::lock_guard<std::mutex> call(callMutex_, std::adopt_lock);
+    const Clock::time_point started = adaptive_ ? Clock::now() : Clock::time_point{};
+    if (adaptive_ && started < soloUntil_) {
+      soloJobs_.fetch_add(1, std::memory_order_relaxed);
+      for (int t = 0; t < tasks; t++) fn(ctx, t);
+      return;
+    }
     Job job;
     job.fn = fn;
     job.ctx = ctx;
@@ -87,6 +110,7 @@ class Pool {
     }
     if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
     runTasks(job);
+    const Clock::time_point waitFrom = adaptive_ ? Clock::now() : Clock::time_point{};
     // The last tasks may still run on workers: spin, then sleep until the one that finishes the job says so.
     waitFor([&] { return job.done.load(std::memory_order_acquire) >= tasks; });
     {
@@ -95,9 +119,27 @@ class Pool {
     }
     // A worker that joined late may still be looking at the (finished) job's counter: it lives on this stack.
     while (job.holders.load(std::memory_order_acquire) > 0) cpuRelax();
+    if (adaptive_) account(started, waitFrom, Clock::now());
   }
 
+  bool adaptive() const { return adaptive_; }
+  int64_t soloJobs() const { return soloJobs_.load(std::memory_order_relaxed); }
+
  private:
+  // One shared job of an adaptive pool: it ran from `started` to `ended`, the caller waiting from `waitFrom`.
+  void account(Clock::time_point started, Clock::time_point waitFrom, Clock::time_point ended) {
+    windowRunNs_ += nsSince(started, ended);
+    windowWaitNs_ += nsSince(waitFrom, ended);
+    if (windowRunNs_ < kAdaptiveWindowNs) return;
+    if (windowWaitNs_ > kAdaptiveWaitLimit * windowRunNs_) {
+      soloUntil_ = ended + std::chrono::nanoseconds(static_cast<int64_t>(soloNs_));
+      soloNs_ = soloNs_ * 2 < kMaxSoloNs ? soloNs_ * 2 : kMaxSoloNs;
+    } else {
+      soloNs_ = kFirstSoloNs;
+    }
+    windowRunNs_ = windowWaitNs_ = 0;
+  }
+
   template <class Ready>
   void waitFor(Ready ready) {
     const auto until = std::chrono::steady_clock::now() + kSpin;
@@ -158,6 +200,11 @@ class Pool {
   std::atomic<int> active_{1}, sleeping_{0};
   Job* current_ = nullptr;
   bool callerWaiting_ = false;
+  // The adaptive state: read and written by the thread holding callMutex_ only.
+  bool adaptive_ = false;
+  Clock::time_point soloUntil_{};
+  double soloNs_ = kFirstSoloNs, windowRunNs_ = 0, windowWaitNs_ = 0;
+  std::atomic<int64_t> soloJobs_{0};
 };
 
 Pool& pool() {
@@ -171,7 +218,9 @@ std::atomic<double> workThresholdNs{20000};
 
 void parallelFor(int tasks, void (*fn)(void* ctx, int task), void* ctx) { pool().run(tasks, fn, ctx); }
 int poolThreads() { return pool().threads(); }
-void setPoolThreads(int n) { pool().setThreads(n); }
+void setPoolThreads(int n, bool adaptive) { pool().setThreads(n, adaptive); }
+bool poolAdaptive() { return pool().adaptive(); }
+int64_t poolSoloJobs() { return pool().soloJobs(); }
 double parallelWorkNs() { return workThresholdNs.load(std::memory_order_relaxed); }
 void setParallelWorkNs(double ns) { workThresholdNs.store(ns, std::memory_order_relaxed); }
 

@@ -44,6 +44,7 @@ function loadAddon(directory: string = NATIVE_DIR): NativeAddon {
 export const nativePlatform: NativePlatform = {
   loadAddon,
   defaultThreads: () => threadsFromEnv(processEnvironment()) ?? availableParallelism(),
+  threadsFromUser: () => threadsFromEnv(processEnvironment()) !== undefined,
   allocUninitialized(n: number): Float32Array {
     // Its own ArrayBuffer (not Buffer's shared pool), reclaimed by the garbage collector like any array.
     const bytes = Buffer.allocUnsafeSlow(n * 4);

@@ -47,3 +47,27 @@ test('only the default thread count is adaptive: setThreads and CONVKIT_THREADS 
   assert.equal(byDefault.sharing, true, 'a fresh pool shares its kernels');
   assert.equal(byDefault.adaptiveAfterSetThreads, false, 'setThreads(2) is a count the user chose');
 });
+
+test('native: only the default thread count is adaptive; setThreads, --threads and CONVKIT_THREADS keep the count asked for', () => {
+  const script = `
+    import { loadNativeBackend } from './src/backend/native/index.ts';
+    const b = await loadNativeBackend();
+    const first = { threads: b.threads, adaptive: b.adaptiveThreads };
+    await b.setThreads(2);
+    const afterSet = b.adaptiveThreads;
+    await b.setThreads(2, { adaptive: true });
+    console.log(JSON.stringify({ ...first, afterSet, afterAdaptiveSet: b.adaptiveThreads }));`;
+  const run = (env: Record<string, string>) => {
+    const e: NodeJS.ProcessEnv = { ...process.env, ...env };
+    if (!('CONVKIT_THREADS' in env)) delete e.CONVKIT_THREADS;
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: root, encoding: 'utf8', env: e });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout.trim()) as { threads: number; adaptive: boolean; afterSet: boolean; afterAdaptiveSet: boolean };
+  };
+  const fixed = run({ CONVKIT_THREADS: '2' });
+  assert.deepEqual([fixed.threads, fixed.adaptive], [2, false], 'CONVKIT_THREADS=2 is a count the user chose');
+  const byDefault = run({});
+  assert.equal(byDefault.adaptive, availableCores() > 1, 'the default count (one per core) adapts');
+  assert.equal(byDefault.afterSet, false, 'setThreads(2) is a count the user chose');
+  assert.equal(byDefault.afterAdaptiveSet, true);
+});

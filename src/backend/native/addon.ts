@@ -52,8 +52,12 @@ export interface NativeAddon {
   batchNormApply(x: F32, n: number, c: number, hw: number, mean: F32, invStd: F32, weight: OptF32, bias: OptF32, out: F32): void;
   batchNormBackward(x: F32, gy: F32, n: number, c: number, hw: number, mean: F32, invStd: F32, weight: OptF32,
     training: boolean, gx: F32, gWeight: F32, gBias: F32): void;
-  setThreads(n: number): void;
+  /** adaptive: the default count, run on the calling thread alone while workers lose to other work (pool.cc). */
+  setThreads(n: number, adaptive: boolean): void;
   threads(): number;
+  adaptiveThreads(): boolean;
+  /** Jobs the adaptive pool ran on the calling thread alone so far. */
+  soloJobs(): number;
   /** Estimated nanoseconds of work from which kernels use the pool (0: always). */
   setParallelWork(nanoseconds: number): void;
   /** Every level of this build, best first; `missing` names the CPU flags this CPU lacks for it ('' = it runs). */
@@ -73,6 +77,8 @@ export interface NativePlatform {
   loadAddon(directory?: string): NativeAddon;
   /** CONVKIT_THREADS when set, else the number of cores. */
   defaultThreads(): number;
+  /** Whether defaultThreads() is a count the user set (CONVKIT_THREADS), which the adaptive pool must keep. */
+  threadsFromUser(): boolean;
   /** A zero-copy-friendly buffer whose contents are unspecified (Buffer.allocUnsafeSlow). */
   allocUninitialized(n: number): Float32Array;
 }

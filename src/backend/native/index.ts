@@ -41,8 +41,15 @@ export interface NativeBackend extends Backend {
     epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
   /** Threads kernels use (1 = the calling thread only). */
   readonly threads: number;
-  /** Use n threads (1 to 256). Results are identical for every n. */
-  setThreads(n: number): Promise<void>;
+  /**
+   * Use n threads (1 to 256). Results are identical for every n. `adaptive` (the default count's behaviour): while
+   * the calling thread waits for its workers over 30 % of the job time, jobs run on it alone for 1 s, doubling to 16 s.
+   */
+  setThreads(n: number, options?: { adaptive?: boolean }): Promise<void>;
+  /** Whether the thread count adapts to a busy machine (only the default count does). */
+  readonly adaptiveThreads: boolean;
+  /** Jobs the adaptive pool ran on the calling thread alone so far. */
+  readonly soloJobs: number;
   /** The ISA level running now. */
   readonly isa: NativeIsa;
   /** Every level of this build, best first, with whether this CPU runs it. */
@@ -103,7 +110,8 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
     if (forced) throw new BackendConfigError(`CONVKIT_NATIVE_ISA=${forced}: ${(e as Error).message}`);
     throw e;
   }
-  addon.setThreads(platform.defaultThreads());
+  // The default count adapts to a busy machine (pool.cc); CONVKIT_THREADS and setThreads keep the count asked for.
+  addon.setThreads(platform.defaultThreads(), !platform.threadsFromUser());
   let poison = false;
 
   const convGeom = new Int32Array(16), poolGeom = new Int32Array(14);
@@ -142,10 +150,12 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
   const backend: NativeBackend = {
     name: 'native',
     get threads() { return addon.threads(); },
-    async setThreads(n: number) {
+    async setThreads(n: number, options: { adaptive?: boolean } = {}) {
       if (!Number.isInteger(n) || n < 1 || n > 256) throw new Error(`native backend: setThreads expects a whole number from 1 to 256, got ${n}`);
-      addon.setThreads(n);
+      addon.setThreads(n, options.adaptive === true);
     },
+    get adaptiveThreads() { return addon.adaptiveThreads(); },
+    get soloJobs() { return addon.soloJobs(); },
     get isa() { return isa; },
     availableIsas: () => addon.isaLevels().map((l) => ({
       name: l.name as NativeIsa, supported: l.missing === '', missingFlags: l.missing === '' ? [] : l.missing.split(', '),
