@@ -69,7 +69,7 @@ void col2imAdd(const float* col, int cg, const ConvGeom& g, float* gx) {
 
 namespace {
 
-thread_local Scratch colScratch;
+thread_local Scratch colScratch, poolInputScratch;
 
 // Runs fn(b) for every image: as one pool task per image when there are several (the gemm inside then runs
 // inline), else on the calling thread with gemm's own tasks. Either way each output element gets the same sum.
@@ -169,12 +169,9 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
                  bool maxPool2x2, float* out) {
   // The convolution exactly as conv2d computes it, then the epilogue plane by plane.
   const int p = g.outH * g.outW, ph = g.outH / 2, pw = g.outW / 2;
-  std::vector<float> pooledFrom;
-  float* conv = out;
-  if (maxPool2x2) {
-    pooledFrom.resize((size_t)g.n * g.cOut * p);
-    conv = pooledFrom.data();
-  }
+  // with pooling, the convolution goes to the calling thread's scratch (reused across calls, never zero-filled:
+  // a fresh zeroed vector of a 256-image batch cost a pass over 25 MB)
+  float* conv = maxPool2x2 ? poolInputScratch.get((size_t)g.n * g.cOut * p) : out;
   conv2d(x, w, bias, g, conv);
   constexpr int PLANES_PER_TASK = 16;
   const int planes = g.n * g.cOut;
