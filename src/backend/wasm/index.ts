@@ -13,7 +13,8 @@ import {
 import { createSharedMemory, WasmHeap } from './heap.js';
 import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
 import { planReduce } from '../loop-plans.js';
-import { arraysIn, broadcastPlan4, Marshal } from './marshal.js';
+import { arraysIn } from '../scoped-arrays.js';
+import { broadcastPlan4, Marshal } from './marshal.js';
 import { loadPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
 

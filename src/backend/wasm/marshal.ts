@@ -1,7 +1,7 @@
 /**
  * JavaScript values in and out of the wasm heap: a kernel call's arguments (Marshal: heap arrays by address,
- * other arrays copied through temporary blocks), the broadcast plan the binary kernel takes, and the arrays a
- * scope's result keeps.
+ * other arrays copied through temporary blocks) and the broadcast plan the binary kernel takes (the arrays a scope's
+ * result keeps: ../scoped-arrays.ts arraysIn).
  */
 import { planBroadcast, type BroadcastPlan } from '../loop-plans.js';
 import type { WasmHeap } from './heap.js';
@@ -53,21 +53,4 @@ export function broadcastPlan4(aShape: readonly number[], bShape: readonly numbe
   if (dims.length > 4) return null;
   while (dims.length < 4) { dims.unshift(1); sa.unshift(0); sb.unshift(0); }
   return { dims, sa, sb };
-}
-
-/** Float32Arrays directly in a scope's result: arrays, `{ data }` objects (tensors) and arrays of those. */
-export function arraysIn(value: unknown): Float32Array[] {
-  const found: Float32Array[] = [];
-  const visit = (v: unknown, depth: number): void => {
-    if (v instanceof Float32Array) found.push(v);
-    else if (Array.isArray(v) && depth < 2) v.forEach((e) => visit(e, depth + 1));
-    else if (v && typeof v === 'object' && depth < 2) {
-      const data = (v as { data?: unknown; grad?: unknown }).data;
-      if (data instanceof Float32Array) found.push(data);
-      const grad = (v as { grad?: { data?: unknown } | null }).grad;
-      if (grad && grad.data instanceof Float32Array) found.push(grad.data);
-    }
-  };
-  visit(value, 0);
-  return found;
 }
