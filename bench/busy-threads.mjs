@@ -4,7 +4,8 @@
  * (the adaptive pool), 1 thread and 2 fixed threads, on an idle machine and beside competing busy processes
  * (each a `for (;;)` loop in its own process), all in one run. The default must never be slower than 1 thread.
  *
- *   node bench/busy-threads.mjs [--busy 0,2,3] [--seconds 6] [--rounds 2] [--write]   (--write: BENCHMARKS.md section)
+ *   node bench/busy-threads.mjs [--backend wasm|native] [--busy 0,2,3] [--seconds 6] [--rounds 2] [--write]
+ *   (--write: the BENCHMARKS.md section of the wasm backend)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { parseArgs } from 'node:util';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const { values } = parseArgs({ options: {
-  busy: { type: 'string', default: '0,2,3' }, seconds: { type: 'string', default: '6' }, rounds: { type: 'string', default: '2' }, write: { type: 'boolean', default: false },
+  busy: { type: 'string', default: '0,2,3' }, backend: { type: 'string', default: 'wasm' }, seconds: { type: 'string', default: '6' }, rounds: { type: 'string', default: '2' }, write: { type: 'boolean', default: false },
 } });
 const cpuModel = readFileSync('/proc/cpuinfo', 'utf8').match(/^model name\s*:\s*(.*)$/m)?.[1] ?? cpus()[0]?.model ?? '?';
 const load = loadavg().map((v) => v.toFixed(2)).join(' ');
@@ -25,7 +26,7 @@ const MODES = ['default', '1', '2'];
 function cell(threads) {
   const env = { ...process.env };
   delete env.CONVKIT_THREADS;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/busy-threads-cell.ts'), '--threads', threads, '--seconds', values.seconds], { cwd: root, env, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'bench/busy-threads-cell.ts'), '--threads', threads, '--seconds', values.seconds, '--backend', values.backend], { cwd: root, env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop());
 }
