@@ -24,7 +24,7 @@ using ck::stringValue;
 using ck::undefinedValue;
 
 // Bumped whenever an export's signature changes, so a stale build is refused by the TypeScript side.
-constexpr int kAddonVersion = 1;
+constexpr int kAddonVersion = 2;
 
 const ck::KernelTable* table = nullptr;
 

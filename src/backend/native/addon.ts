@@ -4,7 +4,7 @@
  */
 
 /** Bumped with native/src/addon.cc's kAddonVersion whenever an export changes; a different build is refused. */
-export const NATIVE_ADDON_VERSION = 1;
+export const NATIVE_ADDON_VERSION = 2;
 
 /** Instruction-set levels, best first (native/src/dispatch.cc). */
 export const NATIVE_ISAS = ['avx512', 'avx2', 'baseline'] as const;
