@@ -10,32 +10,15 @@
 // moves one increment and not the median; a leak of even 256 bytes a step moves them all.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { growthKiBPerStep, runPlainLoop, type Reading } from './support/memory-growth.js';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const child = fileURLToPath(new URL('./support/plain-loop-child.ts', import.meta.url));
-interface Reading { step: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number; wasmMiB: number }
-
-function runChild(extra: string[]): { backend: string; leaked: number; readings: Reading[] } {
+function runChild(extra: string[]) {
   // The loop as a user writes it (no setBackend) on the wasm backend, the one with a heap of its own (the reference
   // backend only ever allocates garbage-collected arrays; native's loop is native-plain-loop-memory.test.ts), chosen
   // by CONVKIT_BACKEND as a user would, since auto takes native first where its addon is built.
-  const env = { ...process.env, CONVKIT_BACKEND: 'wasm' };
-  const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', child, 'default', ...extra], { encoding: 'utf8', timeout: 300_000, env });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
-}
-
-/** The median of the increments between consecutive readings, in KiB per step. */
-export function growthKiBPerStep(readings: readonly Reading[], field: (r: Reading) => number): number {
-  const increments: number[] = [];
-  for (let i = 1; i < readings.length; i++) {
-    increments.push(((field(readings[i]!) - field(readings[i - 1]!)) * 1024) / (readings[i]!.step - readings[i - 1]!.step));
-  }
-  increments.sort((a, b) => a - b);
-  const mid = increments.length >> 1;
-  return increments.length % 2 ? increments[mid]! : (increments[mid - 1]! + increments[mid]!) / 2;
+  return runPlainLoop('default', extra, { ...process.env, CONVKIT_BACKEND: 'wasm' });
 }
 
 // Bounds on the median growth, KiB per step. Array buffers and the wasm heap are exact counts of what the process
@@ -93,8 +76,8 @@ test('the growth check catches a leak of 16 KiB per step (the check of the check
 });
 
 test('growthKiBPerStep ignores a one-off jump and measures a steady climb', () => {
-  const flat = [0.4, 0.4, 1.3, 1.3, 1.3, 1.3].map((v, i) => ({ step: 250 * (i + 1), rssMiB: v, heapMiB: 0, arrayBuffersMiB: v, wasmMiB: 0 }));
+  const flat = [0.4, 0.4, 1.3, 1.3, 1.3, 1.3].map((v, i) => ({ step: 250 * (i + 1), rssMiB: v, heapMiB: 0, arrayBuffersMiB: v, externalMiB: 0, wasmMiB: 0 }));
   assert.equal(growthKiBPerStep(flat, (r) => r.arrayBuffersMiB), 0);
-  const climb = [0, 1, 2, 3, 4, 5].map((v, i) => ({ step: 256 * (i + 1), rssMiB: v, heapMiB: 0, arrayBuffersMiB: v, wasmMiB: 0 }));
+  const climb = [0, 1, 2, 3, 4, 5].map((v, i) => ({ step: 256 * (i + 1), rssMiB: v, heapMiB: 0, arrayBuffersMiB: v, externalMiB: 0, wasmMiB: 0 }));
   assert.equal(growthKiBPerStep(climb, (r) => r.arrayBuffersMiB), 4);
 });

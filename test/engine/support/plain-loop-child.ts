@@ -1,7 +1,8 @@
-// Child of plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop for 4,000 steps (`--steps N`) and prints memory
+// Child of plain-loop-memory.test.ts and native-plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop for 4,000 steps (`--steps N`) and prints memory
 // every 250 steps. `--leak BYTES` keeps a Float32Array of that many bytes alive per step (the leak the test must
 // catch: the test of the test).
 import { setBackend, getBackend, manualSeed, randn, F, models, optim } from '../../../src/index.js';
+import type { Reading } from './memory-growth.js';
 
 // 'default': the backend chosen when the library loads (what a user's script gets); else a backend to select.
 const backendName = process.argv[2] ?? 'default';
@@ -24,7 +25,7 @@ const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
 const x = randn([32, 1, 28, 28]);
 const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
 const backend = getBackend() as { memoryBytes?: () => number };
-const readings: { step: number; rssMiB: number; heapMiB: number; arrayBuffersMiB: number; wasmMiB: number }[] = [];
+const readings: Reading[] = [];
 for (let i = 1; i <= steps; i++) {
   const loss = F.crossEntropy(net.forward(x), y);
   opt.zeroGrad();
@@ -43,7 +44,7 @@ for (let i = 1; i <= steps; i++) {
       m = next;
       if (settled) break;
     }
-    readings.push({ step: i, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, arrayBuffersMiB: m.arrayBuffers / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
+    readings.push({ step: i, rssMiB: m.rss / 2 ** 20, heapMiB: m.heapUsed / 2 ** 20, arrayBuffersMiB: m.arrayBuffers / 2 ** 20, externalMiB: m.external / 2 ** 20, wasmMiB: (backend.memoryBytes?.() ?? 0) / 2 ** 20 });
   }
 }
 console.log(JSON.stringify({ backend: getBackend().name, leaked: leaked.length, readings }));
