@@ -94,15 +94,20 @@ export class ScopedArrays {
   }
 
   scope<T>(fn: () => T): T {
-    this.beginScope();
-    let result: T;
-    try {
-      result = fn();
-    } catch (e) {
-      this.endScope();
-      throw e;
-    }
-    this.endScope(arraysIn(result));
-    return result;
+    return runScope(this, fn);
   }
+}
+
+/** fn inside a scope of `pool` (wasm's heap or ScopedArrays): ended on a throw, and keeping the arrays of its result. */
+export function runScope<T>(pool: { beginScope(): void; endScope(keep?: readonly Float32Array[]): void }, fn: () => T): T {
+  pool.beginScope();
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    pool.endScope();
+    throw e;
+  }
+  pool.endScope(arraysIn(result));
+  return result;
 }

@@ -13,7 +13,7 @@ import {
 import { createSharedMemory, WasmHeap } from './heap.js';
 import { checkKernelsInstance, checkKernelsModule, type RequiredKernelExports } from './kernels-check.js';
 import { planReduce } from '../loop-plans.js';
-import { arraysIn } from '../scoped-arrays.js';
+import { runScope } from '../scoped-arrays.js';
 import { broadcastPlan4, Marshal } from './marshal.js';
 import { loadPlatform } from './platform.js';
 import { CONTROL_BYTES, GEOM_BYTE, ThreadPool } from './threads.js';
@@ -282,18 +282,7 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     alloc: (n: number) => (heap.scopeDepth > 0 ? heap.alloc(n) : new Float32Array(n)),
     allocUninitialized: (n: number) => (heap.scopeDepth > 0 ? heap.allocUninitialized(n) : new Float32Array(n)),
 
-    scope<T>(fn: () => T): T {
-      heap.beginScope();
-      let result: T;
-      try {
-        result = fn();
-      } catch (e) {
-        heap.endScope();
-        throw e;
-      }
-      heap.endScope(arraysIn(result));
-      return result;
-    },
+    scope: <T>(fn: () => T): T => runScope(heap, fn),
     beginScope: () => heap.beginScope(),
     endScope: (keep?: readonly Float32Array[]) => heap.endScope(keep),
     keep: (array: Float32Array) => heap.keep(array),
