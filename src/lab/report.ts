@@ -3,7 +3,7 @@
  * command that produced the numbers, then the tables and figures; a summary table first. Plain Markdown, so it
  * reads on GitHub, in an editor, or rendered to HTML with any converter.
  */
-import type { ExperimentRecord, LabScale } from './types.js';
+import type { ExperimentRecord, LabScale, RunTally } from './types.js';
 import { EXPERIMENTS } from './experiments/index.js';
 import { sideBySide, type PytorchResult } from './pytorch.js';
 
@@ -30,6 +30,13 @@ function duration(seconds: number): string {
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds - m * 60);
   return m > 0 ? `${m} min ${s} s` : `${s} s`;
+}
+
+/** Where the training runs of a resumed experiment came from (its wall time covers only the runs made last). */
+export function runsLine(t: RunTally, experiment: string): string {
+  const when = (iso: string): string => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
+  const where = t.sources.map((s) => `${s.runs} on ${s.machine} (${s.backend}) at commit ${s.commit}, finished ${when(s.first)}${s.last !== s.first ? ` to ${when(s.last)}` : ''}, load average up to ${s.maxLoad.toFixed(1)}`);
+  return `**Runs.** ${t.made + t.loaded} training runs: ${t.made} made by the command's last invocation, ${t.loaded} loaded from earlier invocations of it with \`--resume\` (\`runs/${experiment}/\`); their training time adds up to ${duration(t.trainingSeconds)}. Made on: ${where.join('; ')}.`;
 }
 
 export function renderReport(r: ReportInput): string {
@@ -74,6 +81,7 @@ export function renderReport(r: ReportInput): string {
     lines.push(`**Verdict: ${e.verdict}.** ${e.summary}`, '');
     lines.push(`**Protocol.** ${e.protocol}`, '');
     lines.push(`**Command.** \`${e.command}\` (seeds: ${e.seeds > 1 ? `0-${e.seeds - 1}` : '0'}; ${e.backend}; ${duration(e.seconds)}; results in \`${e.name}.json\`)`, '');
+    if (e.runs && e.runs.loaded > 0) lines.push(runsLine(e.runs, e.name), '');
     lines.push(e.markdown, '');
     const t = torch.get(e);
     if (t) lines.push(t.markdown, '');

@@ -5,6 +5,8 @@
  */
 import type { Experiment, ExperimentRecord, LabContext, LabOutput } from './types.js';
 import { renderReport } from './report.js';
+import { exportProtocol } from './export.js';
+import { emptyTally, encodeRunJson, planDigest, RUN_FORMAT } from './resume.js';
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -16,20 +18,37 @@ function recording(output: LabOutput, files: string[]): LabOutput {
   };
 }
 
+/**
+ * Digest of everything `experiment` runs at the context's scale and seeds (its part of `convkit lab protocol`,
+ * with the exact images): two records with the same digest come from the same plan.
+ */
+export async function experimentPlanDigest(experiment: Experiment, ctx: LabContext): Promise<string> {
+  const plan = exportProtocol((await ctx.data()).train, ctx.options.scale, ctx.options.seeds).experiments as Record<string, unknown>;
+  return planDigest({ format: RUN_FORMAT, scale: ctx.options.scale, experiment: experiment.name, plan: plan[experiment.name] ?? null });
+}
+
 export async function runExperiment(experiment: Experiment, ctx: LabContext): Promise<ExperimentRecord> {
+  const digest = await experimentPlanDigest(experiment, ctx);
+  const previous = ctx.previous?.(experiment.name);
+  if (previous && previous.planDigest === digest && previous.scale === ctx.options.scale) {
+    ctx.options.log(`lab ${experiment.name}: kept the finished record of ${previous.startedAt} (same plan ${digest}): ${previous.verdict}`);
+    return previous;
+  }
   const files: string[] = [];
   const seeds = ctx.options.seeds ?? experiment.defaultSeeds[ctx.options.scale];
   const startedAt = new Date().toISOString();
   ctx.options.log(`lab ${experiment.name}: ${experiment.title} [${ctx.options.scale}]`);
   const t0 = now();
-  const outcome = await experiment.run({ ...ctx, output: recording(ctx.output, files) });
+  const tally = emptyTally();
+  const outcome = await experiment.run({ ...ctx, output: recording(ctx.output, files), runTally: tally });
   const data = await ctx.data();
   const record: ExperimentRecord = {
     name: experiment.name, index: experiment.index, title: experiment.title, claim: experiment.claim,
     command: ctx.command(experiment.name), scale: ctx.options.scale, seeds, backend: ctx.options.backend, data: data.description,
     seconds: (now() - t0) / 1000, startedAt, files: [...files, `${experiment.name}.json`], ...outcome,
+    ...(tally.made + tally.loaded > 0 ? { runs: tally } : {}), planDigest: digest,
   };
-  ctx.output.text(`${experiment.name}.json`, JSON.stringify(record, (_, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 1) + '\n');
+  ctx.output.text(`${experiment.name}.json`, encodeRunJson(record) + '\n');
   ctx.options.log(`lab ${experiment.name}: ${record.verdict} (${record.seconds.toFixed(0)} s) - ${record.summary}`);
   return record;
 }

@@ -51,6 +51,56 @@ export interface LabContext {
   command(experiment: string): string;
   /** Shared between the experiments of one `lab all` run (e.g. a trained model reused by two experiments). */
   cache: Map<string, unknown>;
+  /** Finished training runs kept for resuming (src/lab/resume.ts); absent: every run is made. */
+  runs?: RunStore;
+  /** The current experiment's count of runs made and loaded (the runner sets it). */
+  runTally?: RunTally;
+  /**
+   * Resuming: the record an earlier run of experiment `name` left (its NAME.json), if any. The runner keeps it
+   * instead of running the experiment again when its plan digest equals the current plan's.
+   */
+  previous?(name: string): ExperimentRecord | undefined;
+}
+
+/** Where and when a stored training run was made. */
+export interface RunProvenance {
+  madeAt: string;
+  /** CPU model and core count. */
+  machine: string;
+  /** The 1-minute load average when the run ended (a busy machine's times are not an idle one's). */
+  load: number;
+  backend: string;
+  /** The source commit (`git rev-parse --short HEAD`, with `+changes` when the work tree differed), or 'unknown'. */
+  commit: string;
+}
+
+/** Runs made with one machine, backend and commit: how many, when, and the highest load seen. */
+export interface RunSource {
+  machine: string;
+  backend: string;
+  commit: string;
+  runs: number;
+  first: string;
+  last: string;
+  maxLoad: number;
+}
+
+/** Finished training runs, by experiment and key, each with the exact protocol it was made with. */
+export interface RunStore {
+  /** The run stored under `key`, if its protocol equals `protocol` (compared as JSON). */
+  load(experiment: string, key: string, protocol: unknown): { result: unknown; seconds: number; provenance: RunProvenance } | undefined;
+  /** Keep a finished run; returns the provenance it recorded. */
+  save(experiment: string, key: string, protocol: unknown, result: unknown, seconds: number): RunProvenance;
+}
+
+/** How many of an experiment's training runs were made now and how many loaded from a store. */
+export interface RunTally {
+  made: number;
+  loaded: number;
+  /** Training time of every run, made now or earlier (each on its own machine: see provenance). */
+  trainingSeconds: number;
+  /** The distinct machines, backends and commits the runs were made with. */
+  sources: RunSource[];
 }
 
 export type Verdict = 'holds' | 'partly holds' | 'does not hold' | 'exact';
@@ -114,4 +164,8 @@ export interface ExperimentRecord extends ExperimentOutcome {
   seconds: number;
   startedAt: string;
   files: string[];
+  /** Training runs made in this process and loaded from a resumed run's store (experiments that train). */
+  runs?: RunTally;
+  /** Digest of the experiment's plan (protocol, seeds, images): `--resume` reuses a record with the same one. */
+  planDigest?: string;
 }

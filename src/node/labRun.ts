@@ -8,13 +8,18 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpus, loadavg } from 'node:os';
+import { writeFileAtomicSync } from './atomic.js';
+import { decodeRunJson, encodeRunJson } from '../lab/resume.js';
 import { loadBuiltinDataset, type DatasetSourceOptions } from './datasets.js';
 import { encodePng } from './vizPng.js';
 import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
 import { runExperiment, runExperiments } from '../lab/runner.js';
 import { reportFromRecords } from '../lab/report.js';
 import { parsePytorchResult, type PytorchResult } from '../lab/pytorch.js';
-import type { ExperimentRecord, LabContext, LabData, LabOutput, LabScale } from '../lab/types.js';
+import type { ExperimentRecord, LabContext, LabData, LabOutput, LabScale, RunProvenance, RunStore } from '../lab/types.js';
 
 export interface RunLabOptions {
   /** Experiment names, or 'all' (runs every experiment and writes LAB.md). */
@@ -26,12 +31,80 @@ export interface RunLabOptions {
   displayOutDir?: string;
   /** Description of the active backend (for the report). */
   backend: string;
+  /** The backend alone, e.g. 'native (avx2, 2 threads)', recorded with every stored run (default `backend`). */
+  backendName?: string;
   log?: (message: string) => void;
   /** Where the data comes from (default: Fashion-MNIST found by src/node/datasets.ts). */
   data?: () => Promise<LabData>;
   dataOptions?: DatasetSourceOptions;
   /** Folder of PyTorch's results (NAME.json from tools/lab_NAME.py) for the report (default: outDir/pytorch). */
   pytorchDir?: string;
+  /**
+   * Go on from an earlier, interrupted run in the same outDir: keep finished experiments (NAME.json with the same
+   * plan) and finished training runs (outDir/runs/EXPERIMENT/KEY.json with the same protocol). Without it every
+   * run is made again (and still stored, so a later --resume can pick up).
+   */
+  resume?: boolean;
+}
+
+/** The commit of the code that is running (`+changes` when tracked files differ from it), or 'unknown' without git. */
+export function sourceCommit(): string {
+  const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  try {
+    const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return dirty ? `${head}+changes` : head;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * A RunStore in `dir` (one file per run: dir/EXPERIMENT/KEY.json, written atomically, so a run stopped at any
+ * moment leaves either the whole file or none). `read` false: runs are saved but never loaded.
+ */
+export function fileRunStore(dir: string, backend: string, read: boolean, commit: string = sourceCommit()): RunStore {
+  const fileOf = (experiment: string, key: string): string => join(dir, experiment, `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+  return {
+    load(experiment, key, protocol) {
+      const file = fileOf(experiment, key);
+      if (!read || !existsSync(file)) return undefined;
+      let stored: { protocol?: unknown; result?: unknown; seconds?: unknown; provenance?: RunProvenance };
+      try {
+        stored = decodeRunJson(readFileSync(file, 'utf8')) as typeof stored;
+      } catch {
+        return undefined; // unreadable: made again (and overwritten)
+      }
+      if (JSON.stringify(stored.protocol) !== JSON.stringify(protocol) || typeof stored.seconds !== 'number' || !stored.provenance) return undefined;
+      return { result: stored.result, seconds: stored.seconds, provenance: stored.provenance };
+    },
+    save(experiment, key, protocol, result, seconds) {
+      const provenance: RunProvenance = {
+        madeAt: new Date().toISOString(),
+        machine: `${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores)`, load: Math.round(loadavg()[0]! * 10) / 10,
+        backend, commit,
+      };
+      const file = fileOf(experiment, key);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileAtomicSync(file, encodeRunJson({ protocol, seconds, provenance, result }) + '\n');
+      return provenance;
+    },
+  };
+}
+
+/** The NAME.json records in `dir` by experiment name (unreadable ones left out). */
+function readRecords(dir: string): Map<string, ExperimentRecord> {
+  const out = new Map<string, ExperimentRecord>();
+  for (const e of EXPERIMENTS) {
+    const file = join(dir, `${e.name}.json`);
+    if (!existsSync(file)) continue;
+    try {
+      out.set(e.name, decodeRunJson(readFileSync(file, 'utf8')) as ExperimentRecord);
+    } catch {
+      /* made again */
+    }
+  }
+  return out;
 }
 
 /** The PyTorch results in `dir` (NAME.json per experiment), checked; an absent folder gives none. */
@@ -72,8 +145,8 @@ export function fashionMnistLoader(options: DatasetSourceOptions = {}): () => Pr
 }
 
 /** The command line that reproduces a run. */
-export function labCommand(name: string, scale: LabScale, seeds: number | undefined, outDir: string): string {
-  return `convkit lab ${name}${scale === 'quick' ? ' --quick' : scale === 'smoke' ? ' --smoke' : ''}${seeds !== undefined ? ` --seeds ${seeds}` : ''} --out ${outDir}`;
+export function labCommand(name: string, scale: LabScale, seeds: number | undefined, outDir: string, resume = false): string {
+  return `convkit lab ${name}${scale === 'quick' ? ' --quick' : scale === 'smoke' ? ' --smoke' : ''}${seeds !== undefined ? ` --seeds ${seeds}` : ''} --out ${outDir}${resume ? ' --resume' : ''}`;
 }
 
 export interface RunLabResult {
@@ -99,11 +172,16 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
     },
     data: o.data ?? fashionMnistLoader(o.dataOptions),
     output: fileOutput(outDir),
-    command: (name) => labCommand(name, o.scale, o.seeds, o.displayOutDir ?? o.outDir),
+    command: (name) => labCommand(name, o.scale, o.seeds, o.displayOutDir ?? o.outDir, o.resume),
     cache: new Map(),
+    runs: fileRunStore(join(outDir, 'runs'), o.backendName ?? o.backend, o.resume === true),
   };
+  if (o.resume) {
+    const previous = readRecords(outDir);
+    ctx.previous = (name) => previous.get(name);
+  }
   if (o.experiments === 'all' || experiments.length > 1) {
-    const r = await runExperiments(experiments, ctx, labCommand(o.experiments === 'all' ? 'all' : names.join(' '), o.scale, o.seeds, o.displayOutDir ?? o.outDir));
+    const r = await runExperiments(experiments, ctx, labCommand(o.experiments === 'all' ? 'all' : names.join(' '), o.scale, o.seeds, o.displayOutDir ?? o.outDir, o.resume));
     return { ...r, outDir };
   }
   const t0 = performance.now();
@@ -118,8 +196,7 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
  */
 export function rebuildReport(outDir: string, notes: readonly string[] = [], pytorchDir?: string): ExperimentRecord[] {
   const dir = resolve(outDir);
-  const records = EXPERIMENTS.map((e) => join(dir, `${e.name}.json`)).filter((f) => existsSync(f))
-    .map((f) => JSON.parse(readFileSync(f, 'utf8')) as ExperimentRecord);
+  const records = [...readRecords(dir).values()];
   const discussionFile = join(dir, 'DISCUSSION.md');
   const discussion = existsSync(discussionFile) ? readFileSync(discussionFile, 'utf8') : undefined;
   const torchDir = pytorchDir ?? join(dir, 'pytorch');

@@ -25,6 +25,7 @@ export default defineCommand({
     'PyTorch results of the same protocol (tools/lab_NAME.py, in --pytorch DIR, default OUT/pytorch) are set beside convkit\'s in LAB.md.',
     '`convkit lab protocol [--quick] [--json FILE]` writes the protocol with the exact image indices for tools/lab_*.py.',
     '`convkit lab estimate [--quick]` measures each model\'s images/s here and estimates how long `lab all` takes.',
+    'Every finished training run is kept in OUT/runs/EXPERIMENT/KEY.json; after an interruption, the same command with --resume goes on from there.',
   ].join('\n'),
   positionals: true,
   options: {
@@ -38,8 +39,9 @@ export default defineCommand({
     pytorch: { type: 'string', valueName: 'DIR', description: 'folder of PyTorch results (NAME.json) for the report', defaultText: 'OUT/pytorch' },
     json: { type: 'string', valueName: 'FILE', description: 'lab protocol: write the JSON here instead of standard output' },
     steps: { type: 'string', valueName: 'N', description: 'lab estimate: training steps timed per model', defaultText: '4' },
+    resume: { type: 'boolean', description: 'go on from an interrupted run in --out: keep its finished experiments and training runs (OUT/runs) made with the same protocol' },
   },
-  examples: ['convkit lab equivariance --quick', 'convkit lab ablation --seeds 3 --out lab', 'convkit lab all --out lab', 'convkit lab estimate', 'convkit lab protocol --json /tmp/protocol.json'],
+  examples: ['convkit lab equivariance --quick', 'convkit lab ablation --seeds 3 --out lab', 'convkit lab all --out lab', 'convkit lab all --out lab --resume', 'convkit lab estimate', 'convkit lab protocol --json /tmp/protocol.json'],
   async run({ args, err, out, cwd, env }) {
     const v = args.values;
     const names = args.positionals;
@@ -101,9 +103,10 @@ export default defineCommand({
     const note = (m: string): void => { err.write(m + '\n'); };
     const threads = threadsOption(v);
     // The report prints the CPU and the load at the start beside every time (a shared machine's times are not an idle one's).
-    const backend = `${await selectBackend(backendOption(v, env), threads, note)} on ${cpus()[0]?.model ?? 'an unknown CPU'} (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the start)`;
+    const backendName = await selectBackend(backendOption(v, env), threads, note);
+    const backend = `${backendName} on ${cpus()[0]?.model ?? 'an unknown CPU'} (${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the start)`;
     const result = await runLab({
-      experiments: all ? 'all' : names, scale, ...(seeds !== undefined ? { seeds } : {}), outDir: resolve(cwd, outDir), displayOutDir: outDir, backend, log: note,
+      experiments: all ? 'all' : names, scale, ...(seeds !== undefined ? { seeds } : {}), outDir: resolve(cwd, outDir), displayOutDir: outDir, backend, backendName, log: note, resume: v['resume'] === true,
       ...(pytorchDir !== undefined ? { pytorchDir: resolve(cwd, pytorchDir) } : {}),
       ...(dataDir !== undefined ? { dataOptions: { dataDir: resolve(cwd, dataDir) } } : {}),
     });

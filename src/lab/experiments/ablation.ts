@@ -10,6 +10,7 @@ import { lineChart } from '../../viz/svg.js';
 import { accuracy, seededModel, trainEpochs } from '../train.js';
 import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { labSplit, subsetIndices } from '../split.js';
+import { storedRun } from '../resume.js';
 import { count, interval95, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
 
@@ -86,13 +87,17 @@ export const ablationExperiment: Experiment = {
         const train = data.train.subset(subsetIndices(split, size, 100 + seed), `${data.train.name}[${size} drawn with seed ${100 + seed}]`);
         const trainEval = train.take(p.trainImages);
         for (const m of ABLATION_MODELS) {
-          const model = seededModel(seed, () => models.create(m.name));
-          const o = trainEpochs({ model, train, validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
-          const run: AblationRun = {
-            model: m.name, size, seed,
-            testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval), validationAccuracy: o.bestValidationAccuracy,
-            finalLoss: o.lossCurve.at(-1)?.loss ?? NaN, seconds: o.seconds, epochs: o.epochsRun, bestEpoch: o.bestEpoch, stoppedEarly: o.stoppedEarly,
-          };
+          const protocol = { model: m.name, size, epochs, seed, budget: p.budget, validationImages: validation.length, testImages: test.length, trainEvalImages: trainEval.length };
+          const run = storedRun(ctx, 'ablation', `${m.name}-${size}-seed${seed}`, protocol, () => {
+            const model = seededModel(seed, () => models.create(m.name));
+            const o = trainEpochs({ model, train, validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
+            const result: AblationRun = {
+              model: m.name, size, seed,
+              testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval), validationAccuracy: o.bestValidationAccuracy,
+              finalLoss: o.lossCurve.at(-1)?.loss ?? NaN, seconds: o.seconds, epochs: o.epochsRun, bestEpoch: o.bestEpoch, stoppedEarly: o.stoppedEarly,
+            };
+            return { result, seconds: o.seconds };
+          });
           runs.push(run);
           ctx.options.log(`  ${m.name} n=${size} seed=${seed}: test ${pct(run.testAccuracy)}, validation ${pct(run.validationAccuracy)}, train ${pct(run.trainAccuracy)}, best epoch ${run.bestEpoch} of ${run.epochs} (${run.seconds.toFixed(0)} s)`);
         }

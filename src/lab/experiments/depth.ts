@@ -9,6 +9,7 @@ import * as models from '../../models/index.js';
 import { lineChart } from '../../viz/svg.js';
 import { accuracy, seededModel, trainEpochs } from '../train.js';
 import { labSplit } from '../split.js';
+import { storedRun } from '../resume.js';
 import { describeBudget, protocolOf } from '../protocol.js';
 import { count, interval95, markdownTable, pct, pctSpread, seedList, spread, type Spread } from '../stats.js';
 import type { Experiment, Judgement, LabScale, Metrics } from '../types.js';
@@ -99,14 +100,18 @@ function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam', defa
     const runs: DepthRun[] = [];
     for (const seed of seeds) {
       for (const model of DEPTH_MODELS) {
-        const net = seededModel(seed, () => models.create(model));
-        const outcome = trainEpochs({ model: net, train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${model} seed=${seed}`, log: ctx.options.log });
-        const tail = outcome.lossCurve.slice(-Math.max(1, Math.floor(outcome.lossCurve.length / 5)));
-        const lastLoss = tail.reduce((a, b) => a + b.loss, 0) / tail.length;
-        const peakLoss = Math.max(...outcome.lossCurve.map((c) => c.loss));
-        const testAccuracy = accuracy(net, test);
-        runs.push({ model, seed, params: net.numParameters(), curve: outcome.lossCurve, seconds: outcome.seconds, testAccuracy, lastLoss, peakLoss });
-        ctx.options.log(`  ${model} seed=${seed}: final training loss ${lastLoss.toFixed(3)} (peak ${peakLoss.toFixed(2)}), test ${pct(testAccuracy)} (${outcome.seconds.toFixed(0)} s)`);
+        const protocol = { model, seed, budget: p.budget, trainImages: train.length, lossEvery: p.lossEvery, testImages: test.length };
+        const run = storedRun(ctx, name, `${model}-seed${seed}`, protocol, (): { result: DepthRun; seconds: number } => {
+          const net = seededModel(seed, () => models.create(model));
+          const outcome = trainEpochs({ model: net, train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${model} seed=${seed}`, log: ctx.options.log });
+          const tail = outcome.lossCurve.slice(-Math.max(1, Math.floor(outcome.lossCurve.length / 5)));
+          const lastLoss = tail.reduce((a, b) => a + b.loss, 0) / tail.length;
+          const peakLoss = Math.max(...outcome.lossCurve.map((c) => c.loss));
+          const testAccuracy = accuracy(net, test);
+          return { result: { model, seed, params: net.numParameters(), curve: outcome.lossCurve, seconds: outcome.seconds, testAccuracy, lastLoss, peakLoss }, seconds: outcome.seconds };
+        });
+        runs.push(run);
+        ctx.options.log(`  ${model} seed=${seed}: final training loss ${run.lastLoss.toFixed(3)} (peak ${run.peakLoss.toFixed(2)}), test ${pct(run.testAccuracy)} (${run.seconds.toFixed(0)} s)`);
       }
     }
     const of = (model: string): DepthRun[] => runs.filter((r) => r.model === model);

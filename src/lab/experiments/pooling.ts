@@ -14,6 +14,7 @@ import { translate } from '../../data/transforms.js';
 import { lineChart } from '../../viz/svg.js';
 import { accuracyOf, predict, seededModel, trainEpochs } from '../train.js';
 import { labSplit } from '../split.js';
+import { storedRun } from '../resume.js';
 import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { count, markdownTable, pct, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
@@ -84,20 +85,25 @@ export const poolingExperiment: Experiment = {
     const seeds = seedList(ctx.options.seeds ?? this.defaultSeeds[ctx.options.scale]);
     const test = data.test.take(p.testImages);
     const magnitudes = Array.from({ length: p.maxShift + 1 }, (_, i) => i);
-    const results: { variant: PoolingVariant; seed: number; params: number; validationAccuracy: number; epochs: number; bestEpoch: number; shifts: { direction: string; magnitude: number; accuracy: number; consistency: number }[] }[] = [];
+    const results: { variant: PoolingVariant; seed: number; params: number; validationAccuracy: number; epochs: number; bestEpoch: number; seconds: number; shifts: { direction: string; magnitude: number; accuracy: number; consistency: number }[] }[] = [];
     for (const seed of seeds) {
       for (const v of POOLING_VARIANTS) {
-        const model = seededModel(seed, () => poolingModel(v.name));
-        const o = trainEpochs({ model, train, validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log });
-        const base = predict(model, test);
-        const shifts = [{ direction: 'none', magnitude: 0, accuracy: accuracyOf(base, test.labels), consistency: 1 }];
-        for (const d of DIRECTIONS) {
-          for (const k of magnitudes.slice(1)) {
-            const pred = predict(model, test, { transform: translate(d.dy * k, d.dx * k) });
-            shifts.push({ direction: d.name, magnitude: k, accuracy: accuracyOf(pred, test.labels), consistency: accuracyOf(pred, base) });
+        const protocol = { variant: v.name, seed, budget: p.budget, trainImages: train.length, validationImages: validation.length, testImages: test.length, maxShift: p.maxShift, directions: DIRECTIONS };
+        const result = storedRun(ctx, 'pooling', `${v.name}-seed${seed}`, protocol, () => {
+          const model = seededModel(seed, () => poolingModel(v.name));
+          const o = trainEpochs({ model, train, validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log });
+          const base = predict(model, test);
+          const shifts = [{ direction: 'none', magnitude: 0, accuracy: accuracyOf(base, test.labels), consistency: 1 }];
+          for (const d of DIRECTIONS) {
+            for (const k of magnitudes.slice(1)) {
+              const pred = predict(model, test, { transform: translate(d.dy * k, d.dx * k) });
+              shifts.push({ direction: d.name, magnitude: k, accuracy: accuracyOf(pred, test.labels), consistency: accuracyOf(pred, base) });
+            }
           }
-        }
-        results.push({ variant: v.name, seed, params: model.numParameters(), validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, shifts });
+          return { result: { variant: v.name, seed, params: model.numParameters(), validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds, shifts }, seconds: o.seconds };
+        });
+        const shifts = result.shifts;
+        results.push(result);
         ctx.options.log(`  ${v.name} seed=${seed}: accuracy ${pct(shifts[0]!.accuracy)}, consistency at ${p.maxShift}px ${pct(shifts.filter((s) => s.magnitude === p.maxShift).reduce((a, s) => a + s.consistency, 0) / DIRECTIONS.length)}`);
       }
     }

@@ -10,6 +10,7 @@ import { barChart } from '../../viz/svg.js';
 import { tileGrid } from '../../viz/image.js';
 import { accuracy, seededModel, trainEpochs } from '../train.js';
 import { labSplit } from '../split.js';
+import { storedRun } from '../resume.js';
 import { describeBudget, protocolOf, validationSet } from '../protocol.js';
 import { count, interval95, intervalsOverlap, markdownTable, pct, pctInterval, pctSpread, seedList, spread } from '../stats.js';
 import type { Experiment, Judgement, Metrics } from '../types.js';
@@ -57,13 +58,16 @@ export const shuffleExperiment: Experiment = {
     for (const seed of seeds) {
       for (const name of SHUFFLE_MODELS) {
         for (const shuffled of [false, true]) {
-          const model = seededModel(seed, () => models.create(name));
-          const t = shuffled ? { transform: shuffle } : {};
-          const o = trainEpochs({ model, train, validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
-          const testAccuracy = accuracy(model, test, shuffled ? shuffle : undefined);
-          runs.push({ model: name, shuffled, seed, testAccuracy, validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds });
-          ctx.options.log(`  ${name}${shuffled ? ' (shuffled pixels)' : ''} seed=${seed}: test ${pct(testAccuracy)}, validation ${pct(o.bestValidationAccuracy)}, best epoch ${o.bestEpoch} of ${o.epochsRun}`);
-          if (!shuffled && seed === 0) ctx.cache.set(`shuffle:${name}`, model);
+          const protocol = { model: name, shuffled, seed, permutationSeed: PERMUTATION_SEED, budget: p.budget, trainImages: train.length, validationImages: validation.length, testImages: test.length };
+          const run = storedRun(ctx, 'shuffle', `${name}-${shuffled ? 'shuffled' : 'original'}-seed${seed}`, protocol, () => {
+            const model = seededModel(seed, () => models.create(name));
+            const t = shuffled ? { transform: shuffle } : {};
+            const o = trainEpochs({ model, train, validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
+            const testAccuracy = accuracy(model, test, shuffled ? shuffle : undefined);
+            return { result: { model: name, shuffled, seed, testAccuracy, validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds }, seconds: o.seconds };
+          });
+          runs.push(run);
+          ctx.options.log(`  ${name}${shuffled ? ' (shuffled pixels)' : ''} seed=${seed}: test ${pct(run.testAccuracy)}, validation ${pct(run.validationAccuracy)}, best epoch ${run.bestEpoch} of ${run.epochs}`);
         }
       }
     }

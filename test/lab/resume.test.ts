@@ -1,0 +1,104 @@
+// Resuming a lab run (src/lab/resume.ts, fileRunStore in src/node/labRun.ts): finished training runs and
+// finished experiments are kept and loaded again only when their protocol (plan) is the same.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { useBackend } from '../../src/backend/registry.js';
+import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
+import { fileRunStore, runLab } from '../../src/node/labRun.js';
+import { decodeRunJson, emptyTally, encodeRunJson, planDigest, storedRun } from '../../src/lab/resume.js';
+import type { LabContext, LabData } from '../../src/lab/types.js';
+
+let backend = 'reference';
+const data = async (): Promise<LabData> => ({
+  train: loadEmbeddedFashionMnist('train'), test: loadEmbeddedFashionMnist('test'), description: 'embedded Fashion-MNIST subset',
+});
+
+before(async () => {
+  try {
+    const { loadWasmBackend } = await import('../../src/backend/wasm/index.js');
+    useBackend(await loadWasmBackend());
+    backend = 'wasm';
+  } catch { /* the reference backend is fine for smoke budgets */ }
+});
+
+test('run JSON keeps NaN and infinities; the plan digest is stable and tells plans apart', () => {
+  const v = { a: NaN, b: [1, Infinity, -Infinity], c: 'x' };
+  const back = decodeRunJson(encodeRunJson(v)) as typeof v;
+  assert.ok(Number.isNaN(back.a));
+  assert.deepEqual(back.b, [1, Infinity, -Infinity]);
+  assert.equal(back.c, 'x');
+  assert.equal(planDigest({ epochs: 3, seeds: [0, 1] }), planDigest({ epochs: 3, seeds: [0, 1] }));
+  assert.notEqual(planDigest({ epochs: 3, seeds: [0, 1] }), planDigest({ epochs: 4, seeds: [0, 1] }));
+  assert.match(planDigest('x'), /^[0-9a-f]{16}$/);
+});
+
+test('storedRun: a stored run is loaded only with the same protocol, and only when the store reads', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-runs-'));
+  try {
+    const ctxWith = (read: boolean): LabContext => ({
+      options: { scale: 'smoke', log: () => {}, backend: 'test' }, data, output: { text: () => {}, image: () => {} },
+      command: () => '', cache: new Map(), runs: fileRunStore(dir, 'test backend', read, 'abc1234'), runTally: emptyTally(),
+    });
+    let made = 0;
+    const make = (value: number) => () => { made++; return { result: { value, loss: NaN }, seconds: 2 }; };
+    const writer = ctxWith(false);
+    assert.equal(storedRun(writer, 'exp', 'm-seed0', { epochs: 3 }, make(1)).value, 1);
+    assert.equal(made, 1);
+    // Without --resume the store is written but not read: the run is made again.
+    assert.equal(storedRun(writer, 'exp', 'm-seed0', { epochs: 3 }, make(2)).value, 2);
+    assert.equal(made, 2);
+    const reader = ctxWith(true);
+    const loaded = storedRun(reader, 'exp', 'm-seed0', { epochs: 3 }, make(3));
+    assert.equal(loaded.value, 2, 'the stored result');
+    assert.ok(Number.isNaN(loaded.loss));
+    assert.equal(made, 2);
+    assert.deepEqual([reader.runTally!.made, reader.runTally!.loaded, reader.runTally!.trainingSeconds], [0, 1, 2]);
+    assert.equal(reader.runTally!.sources[0]!.commit, 'abc1234');
+    assert.equal(reader.runTally!.sources[0]!.backend, 'test backend');
+    // Another protocol: made again.
+    assert.equal(storedRun(reader, 'exp', 'm-seed0', { epochs: 4 }, make(4)).value, 4);
+    assert.equal(made, 3);
+    // A damaged file: made again, not a crash.
+    writeFileSync(join(dir, 'exp', 'm-seed0.json'), '{"protocol": ');
+    assert.equal(storedRun(reader, 'exp', 'm-seed0', { epochs: 4 }, make(5)).value, 5);
+    assert.equal(made, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('lab --resume: an interrupted run goes on from its stored training runs, and a finished experiment is kept', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'convkit-lab-resume-'));
+  try {
+    const first = await runLab({ experiments: ['shuffle', 'pooling'], scale: 'smoke', outDir: out, backend, data, log: () => {} });
+    assert.deepEqual(first.failures, []);
+    const shuffleRuns = readdirSync(join(out, 'runs', 'shuffle')).sort();
+    assert.deepEqual(shuffleRuns, ['lenet5-original-seed0.json', 'lenet5-shuffled-seed0.json', 'mlp-original-seed0.json', 'mlp-shuffled-seed0.json']);
+    const firstShuffle = first.records.find((r) => r.name === 'shuffle')!;
+    assert.deepEqual([firstShuffle.runs!.made, firstShuffle.runs!.loaded], [4, 0]);
+    // "Interrupt" shuffle: its record is gone and one of its runs never finished; pooling finished.
+    rmSync(join(out, 'shuffle.json'));
+    rmSync(join(out, 'runs', 'shuffle', 'mlp-shuffled-seed0.json'));
+    const log: string[] = [];
+    const second = await runLab({ experiments: ['shuffle', 'pooling'], scale: 'smoke', outDir: out, backend, data, log: (m) => log.push(m), resume: true });
+    const shuffle = second.records.find((r) => r.name === 'shuffle')!;
+    assert.deepEqual([shuffle.runs!.made, shuffle.runs!.loaded], [1, 3]);
+    assert.deepEqual(shuffle.metrics, firstShuffle.metrics, 'the same numbers: three loaded, one made again with the same seed');
+    assert.ok(log.some((m) => /^lab pooling: kept the finished record/.test(m)), log.join('\n'));
+    const pooling = second.records.find((r) => r.name === 'pooling')!;
+    assert.equal(pooling.startedAt, first.records.find((r) => r.name === 'pooling')!.startedAt);
+    const md = readFileSync(join(out, 'LAB.md'), 'utf8');
+    assert.match(md, /\*\*Runs\.\*\* 4 training runs: 1 made by the command's last invocation, 3 loaded/);
+    assert.match(second.records[0]!.command, /--resume$/);
+    // Another seed count is another plan: nothing is kept at the experiment level.
+    const log3: string[] = [];
+    const third = await runLab({ experiments: ['pooling'], scale: 'smoke', seeds: 2, outDir: out, backend, data, log: (m) => log3.push(m), resume: true });
+    assert.ok(!log3.some((m) => m.includes('kept the finished record')));
+    assert.deepEqual([third.records[0]!.runs!.made, third.records[0]!.runs!.loaded], [4, 4], 'seed 0 loaded, seed 1 made');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
