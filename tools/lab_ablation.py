@@ -3,6 +3,8 @@ training part (1k, 5k, 20k, all) with its early stopping on its validation split
 
 /usr/bin/python3 tools/lab_ablation.py [--quick] [--protocol FILE]   (see tools/lab_common.py)
 """
+import hashlib
+import json
 import sys
 
 import lab_common as lab
@@ -19,14 +21,16 @@ def main():
             subset = p["subsets"].get(str(n))
             x, y = data.train_subset(subset[k]) if subset is not None else data.first_of_train_part(n)
             for name in p["models"]:
-                model = lab.seeded_model(seed, name)
-                o = lab.train_epochs(model, x, y, data, {**p["budget"], "epochs": epochs}, seed, validation=validation, label=f"{name} n={n} seed={seed}")
-                test = lab.accuracy(model, test_x, test_y, data)
-                train = lab.accuracy(model, x[:p["trainEvalImages"]], y[:p["trainEvalImages"]], data)
-                run.add(f"{name} {n} test", test)
-                run.add(f"{name} {n} train", train)
-                run.runs.append({"model": name, "size": n, "seed": seed, "testAccuracy": test, "trainAccuracy": train, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "stoppedEarly", "seconds")}})
-                print(f"  {name} n={n} seed={seed}: test {test:.4f}, validation {o['bestValidationAccuracy']:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
+                def make(name=name, x=x, y=y, n=n, epochs=epochs, seed=seed):
+                    model = lab.seeded_model(seed, name)
+                    o = lab.train_epochs(model, x, y, data, {**p["budget"], "epochs": epochs}, seed, validation=validation, label=f"{name} n={n} seed={seed}")
+                    test = lab.accuracy(model, test_x, test_y, data)
+                    train = lab.accuracy(model, x[:p["trainEvalImages"]], y[:p["trainEvalImages"]], data)
+                    r = {"model": name, "size": n, "seed": seed, "testAccuracy": test, "trainAccuracy": train, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "stoppedEarly", "seconds")}}
+                    return {"metrics": {f"{name} {n} test": test, f"{name} {n} train": train}, "run": r}
+                protocol = {"model": name, "size": n, "epochs": epochs, "seed": seed, "budget": p["budget"], "testImages": p["testImages"], "trainEvalImages": p["trainEvalImages"], "subset": (hashlib.sha1(json.dumps(subset[k]).encode()).hexdigest() if subset is not None else None)}
+                r = run.record(f"{name}-{n}-seed{seed}", protocol, make)
+                print(f"  {name} n={n} seed={seed}: test {r['testAccuracy']:.4f}, validation {r['bestValidationAccuracy']:.4f}, best epoch {r['bestEpoch']} of {r['epochsRun']} ({r['seconds']:.0f} s)", file=sys.stderr)
     run.finish()
 
 

@@ -11,6 +11,7 @@ Initial weights and shuffle orders come from PyTorch's own generators (seeded wi
 the two implementations agree up to seed noise, not bit for bit.
 """
 import argparse
+import re
 import datetime
 import gzip
 import json
@@ -346,6 +347,8 @@ def parse_args(experiment, description, variants=()):
     p.add_argument("--data", default=DATA_DIR, help="folder with the Fashion-MNIST IDX files")
     p.add_argument("--out", help="output folder (default lab/pytorch, or lab/pytorch/SCALE for --quick and --smoke)")
     p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: PyTorch's)")
+    p.add_argument("--resume", action="store_true", help="load the finished training runs of an interrupted run (OUT/runs/EXPERIMENT/KEY.json, "
+                   "kept by every run) that were made with the same protocol, instead of training them again")
     p.add_argument("--openblas", metavar="DIR", help="run with this OpenBLAS (e.g. DIR/usr/lib/x86_64-linux-gnu/openblas-openmp from "
                    "`apt-get download libopenblas0-openmp && dpkg-deb -x libopenblas0-openmp_*.deb DIR`): Debian's torch otherwise uses the reference BLAS, "
                    "several times slower for the MLP and lcnet")
@@ -377,8 +380,12 @@ def machine():
     return f"{model} ({os.cpu_count()} cores), load average at the end {load}"
 
 
+def out_dir_of(args):
+    return args.out or os.path.join(ROOT, "lab", "pytorch", *([] if args.scale == "full" else [args.scale]))
+
+
 def write_result(args, metrics, seeds, runs, started, t0, extra=None):
-    out_dir = args.out or os.path.join(ROOT, "lab", "pytorch", *([] if args.scale == "full" else [args.scale]))
+    out_dir = out_dir_of(args)
     os.makedirs(out_dir, exist_ok=True)
     script = os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)
     flags = "" if args.scale == "full" else f" --{args.scale}"
@@ -413,6 +420,37 @@ class Run:
 
     def add(self, name, value):
         self.metrics.setdefault(name, []).append(value)
+
+    def record(self, key, protocol, make):
+        """One training run: `make()` returns {"metrics": {name: value}, "run": {...}}; its metrics are added and
+        its run listed. Every finished run is kept in OUT/runs/EXPERIMENT/KEY.json with its protocol; with
+        --resume a kept run with the same protocol is loaded instead of trained again (as `convkit lab --resume`)."""
+        full = {"format": "convkit-lab-run/1", "experiment": self.args.experiment, "key": key, "protocol": protocol}
+        path = os.path.join(out_dir_of(self.args), "runs", self.args.experiment, re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".json")
+        stored = None
+        if self.args.resume and os.path.exists(path):
+            try:
+                with open(path) as f:
+                    kept = json.load(f)
+                if json.dumps(kept.get("protocol"), sort_keys=True) == json.dumps(full, sort_keys=True):
+                    stored = kept["result"]
+                    print(f"  {key}: loaded the run made {kept.get('madeAt')} ({kept.get('machine')})", file=sys.stderr)
+            except (OSError, ValueError, KeyError):
+                stored = None
+        if stored is None:
+            stored = make()
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump({"protocol": full, "madeAt": start()[0], "machine": machine(), "torch": torch.__version__, "result": stored}, f, indent=1)
+                f.write("\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        for name, value in stored["metrics"].items():
+            self.add(name, value)
+        self.runs.append(stored["run"])
+        return stored["run"]
 
     def finish(self):
         return write_result(self.args, self.metrics, self.p["seeds"], self.runs, self.started, self.t0)

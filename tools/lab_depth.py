@@ -16,16 +16,18 @@ def main():
     test_x, test_y = data.test(p["testImages"])
     for seed in p["seeds"]:
         for name in p["models"]:
-            model = lab.seeded_model(seed, name)
-            o = lab.train_epochs(model, x, y, data, p["budget"], seed, loss_every=p["lossEvery"], label=f"{name} seed={seed}")
-            curve = o["lossCurve"]
-            tail = curve[-max(1, int(len(curve) * p["lastFraction"])):]
-            last = sum(c["loss"] for c in tail) / len(tail)
-            test = lab.accuracy(model, test_x, test_y, data)
-            run.add(f"{name} loss", last)
-            run.add(f"{name} test", test)
-            run.runs.append({"model": name, "seed": seed, "curve": curve, "lastLoss": last, "peakLoss": max(c["loss"] for c in curve), "testAccuracy": test, "seconds": o["seconds"]})
-            print(f"  {name} seed={seed}: final training loss {last:.3f}, test {test:.4f} ({o['seconds']:.0f} s)", file=sys.stderr)
+            def make(name=name, seed=seed):
+                model = lab.seeded_model(seed, name)
+                o = lab.train_epochs(model, x, y, data, p["budget"], seed, loss_every=p["lossEvery"], label=f"{name} seed={seed}")
+                curve = o["lossCurve"]
+                tail = curve[-max(1, int(len(curve) * p["lastFraction"])):]
+                last = sum(c["loss"] for c in tail) / len(tail)
+                test = lab.accuracy(model, test_x, test_y, data)
+                r = {"model": name, "seed": seed, "curve": curve, "lastLoss": last, "peakLoss": max(c["loss"] for c in curve), "testAccuracy": test, "seconds": o["seconds"]}
+                return {"metrics": {f"{name} loss": last, f"{name} test": test}, "run": r}
+            protocol = {"model": name, "seed": seed, "budget": p["budget"], "trainImages": p["trainImages"], "lossEvery": p["lossEvery"], "testImages": p["testImages"], "lastFraction": p["lastFraction"]}
+            r = run.record(f"{name}-seed{seed}", protocol, make)
+            print(f"  {name} seed={seed}: final training loss {r['lastLoss']:.3f}, test {r['testAccuracy']:.4f} ({r['seconds']:.0f} s)", file=sys.stderr)
     run.finish()
 
 

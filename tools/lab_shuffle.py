@@ -18,13 +18,16 @@ def main():
     for seed in p["seeds"]:
         for name in p["models"]:
             for shuffled in (False, True):
-                t = shuffle if shuffled else None
-                model = lab.seeded_model(seed, name)
-                o = lab.train_epochs(model, x, y, data, p["budget"], seed, validation=validation, transform=t, label=f"{name}{' shuffled' if shuffled else ''} seed={seed}")
-                test = lab.accuracy(model, test_x, test_y, data, t)
-                run.add(f"{name} {'shuffled' if shuffled else 'original'}", test)
-                run.runs.append({"model": name, "shuffled": shuffled, "seed": seed, "testAccuracy": test, **{k: o[k] for k in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}})
-                print(f"  {name}{' (shuffled pixels)' if shuffled else ''} seed={seed}: test {test:.4f}, best epoch {o['bestEpoch']} of {o['epochsRun']} ({o['seconds']:.0f} s)", file=sys.stderr)
+                def make(name=name, shuffled=shuffled, seed=seed):
+                    t = shuffle if shuffled else None
+                    model = lab.seeded_model(seed, name)
+                    o = lab.train_epochs(model, x, y, data, p["budget"], seed, validation=validation, transform=t, label=f"{name}{' shuffled' if shuffled else ''} seed={seed}")
+                    test = lab.accuracy(model, test_x, test_y, data, t)
+                    r = {"model": name, "shuffled": shuffled, "seed": seed, "testAccuracy": test, **{k: o[k] for k in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}}
+                    return {"metrics": {f"{name} {'shuffled' if shuffled else 'original'}": test}, "run": r}
+                protocol = {"model": name, "shuffled": shuffled, "seed": seed, "permutationSeed": p["permutationSeed"], "budget": p["budget"], "trainImages": p["trainImages"], "testImages": p["testImages"]}
+                r = run.record(f"{name}-{'shuffled' if shuffled else 'original'}-seed{seed}", protocol, make)
+                print(f"  {name}{' (shuffled pixels)' if shuffled else ''} seed={seed}: test {r['testAccuracy']:.4f}, best epoch {r['bestEpoch']} of {r['epochsRun']} ({r['seconds']:.0f} s)", file=sys.stderr)
     run.finish()
 
 
