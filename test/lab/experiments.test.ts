@@ -5,24 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useBackend } from '../../src/backend/registry.js';
-import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
+import { smokeData, useSmokeBackend } from './support/smoke.js';
 import { runLab } from '../../src/node/labRun.js';
 import { decodePng } from '../../src/node/vizPng.js';
 import { EXPERIMENTS } from '../../src/lab/experiments/index.js';
-import type { LabData } from '../../src/lab/types.js';
 
 let backend = 'reference';
-const data = async (): Promise<LabData> => ({
-  train: loadEmbeddedFashionMnist('train'), test: loadEmbeddedFashionMnist('test'), description: 'embedded Fashion-MNIST subset (2,000/1,000 real images)',
-});
+const data = smokeData;
 
 before(async () => {
-  try {
-    const { loadWasmBackend } = await import('../../src/backend/wasm/index.js');
-    useBackend(await loadWasmBackend());
-    backend = 'wasm';
-  } catch { /* the reference backend is fine for smoke budgets */ }
+  backend = await useSmokeBackend();
 });
 
 test('lab all --smoke: every experiment writes NAME.json and its figures, and LAB.md lists them', async () => {

@@ -5,23 +5,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useBackend } from '../../src/backend/registry.js';
-import { loadEmbeddedFashionMnist } from '../../src/node/datasets.js';
+import { smokeData, useSmokeBackend } from './support/smoke.js';
 import { fileRunStore, runLab } from '../../src/node/labRun.js';
 import { decodeRunJson, emptyTally, encodeRunJson, planDigest, storedRun } from '../../src/lab/resume.js';
-import type { LabContext, LabData } from '../../src/lab/types.js';
+import type { LabContext } from '../../src/lab/types.js';
 
 let backend = 'reference';
-const data = async (): Promise<LabData> => ({
-  train: loadEmbeddedFashionMnist('train'), test: loadEmbeddedFashionMnist('test'), description: 'embedded Fashion-MNIST subset',
-});
+const data = smokeData;
 
 before(async () => {
-  try {
-    const { loadWasmBackend } = await import('../../src/backend/wasm/index.js');
-    useBackend(await loadWasmBackend());
-    backend = 'wasm';
-  } catch { /* the reference backend is fine for smoke budgets */ }
+  backend = await useSmokeBackend();
 });
 
 test('run JSON keeps NaN and infinities; the plan digest is stable and tells plans apart', () => {
