@@ -99,36 +99,45 @@ void rowsTimesRows(int m, int vectors, int len, const float* const* a, long aSte
 typedef float v4 __attribute__((vector_size(16)));
 typedef float v4u __attribute__((vector_size(16), aligned(4)));
 
-// dst[j * ds + i] = src[i * ss + j] (+ add[i] when add) for i in [i0, i1), j in [0, cols), 4 x 4 blocks at a time.
-void transposeRange(const float* src, long ss, float* dst, long ds, int i0, int i1, int cols, const float* add) {
-  constexpr int JB = 64;  // columns per pass, so the dst rows' lines stay cached across the row blocks
-  for (int jb = 0; jb < cols; jb += JB) {
-    const int je = jb + JB < cols ? jb + JB : cols;
-    int i = i0;
-    for (; i + 4 <= i1; i += 4) {
-      const float* s = src + (long)i * ss;
-      const v4 ad = add ? *reinterpret_cast<const v4u*>(add + i) : v4{};
-      int j = jb;
-      for (; j + 4 <= je; j += 4) {
-        const v4 r0 = *reinterpret_cast<const v4u*>(s + j), r1 = *reinterpret_cast<const v4u*>(s + ss + j);
-        const v4 r2 = *reinterpret_cast<const v4u*>(s + 2 * ss + j), r3 = *reinterpret_cast<const v4u*>(s + 3 * ss + j);
-        const v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
-        const v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
-        v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5), c1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
-        v4 c2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5), c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
-        if (add) c0 += ad, c1 += ad, c2 += ad, c3 += ad;
-        float* d = dst + (long)j * ds + i;
-        *reinterpret_cast<v4u*>(d) = c0;
-        *reinterpret_cast<v4u*>(d + ds) = c1;
-        *reinterpret_cast<v4u*>(d + 2 * ds) = c2;
-        *reinterpret_cast<v4u*>(d + 3 * ds) = c3;
-      }
-      for (; j < je; j++)
-        for (int k = 0; k < 4; k++) dst[(long)j * ds + i + k] = add ? src[(long)(i + k) * ss + j] + add[i + k] : src[(long)(i + k) * ss + j];
+// Rows i0..i0+4*B of src (stride ss) at columns [j, j + 4) into dst rows j..j+3 (stride ds) at lanes [i0, i0 + 4*B),
+// plus add[i] when add: B 4 x 4 blocks, each dst row's 4*B floats stored one after another.
+template <int B>
+__attribute__((always_inline)) inline void transposeStrip(const float* src, long ss, float* dst, long ds, int i0, int j,
+                                                          const float* add) {
+  v4 c[B][4];
+#pragma GCC unroll 4
+  for (int s = 0; s < B; s++) {
+    const float* r = src + (long)(i0 + 4 * s) * ss + j;
+    const v4 r0 = *reinterpret_cast<const v4u*>(r), r1 = *reinterpret_cast<const v4u*>(r + ss);
+    const v4 r2 = *reinterpret_cast<const v4u*>(r + 2 * ss), r3 = *reinterpret_cast<const v4u*>(r + 3 * ss);
+    const v4 t0 = __builtin_shufflevector(r0, r1, 0, 4, 1, 5), t1 = __builtin_shufflevector(r0, r1, 2, 6, 3, 7);
+    const v4 t2 = __builtin_shufflevector(r2, r3, 0, 4, 1, 5), t3 = __builtin_shufflevector(r2, r3, 2, 6, 3, 7);
+    c[s][0] = __builtin_shufflevector(t0, t2, 0, 1, 4, 5);
+    c[s][1] = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    c[s][2] = __builtin_shufflevector(t1, t3, 0, 1, 4, 5);
+    c[s][3] = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+    if (add) {
+      const v4 ad = *reinterpret_cast<const v4u*>(add + i0 + 4 * s);
+      for (int t = 0; t < 4; t++) c[s][t] += ad;
     }
-    for (; i < i1; i++)
-      for (int j = jb; j < je; j++) dst[(long)j * ds + i] = add ? src[(long)i * ss + j] + add[i] : src[(long)i * ss + j];
   }
+#pragma GCC unroll 4
+  for (int t = 0; t < 4; t++)
+#pragma GCC unroll 4
+    for (int s = 0; s < B; s++) *reinterpret_cast<v4u*>(dst + (long)(j + t) * ds + i0 + 4 * s) = c[s][t];
+}
+
+// dst[j * ds + i] = src[i * ss + j] (+ add[i] when add) for i in [i0, i1), j in [0, cols): strips of 16 rows (a
+// whole cache line of each dst row at a time), then of 4, then single elements.
+void transposeRange(const float* src, long ss, float* dst, long ds, int i0, int i1, int cols, const float* add) {
+  const int j4 = cols / 4 * 4;
+  int i = i0;
+  for (; i + 16 <= i1; i += 16)
+    for (int j = 0; j < j4; j += 4) transposeStrip<4>(src, ss, dst, ds, i, j, add);
+  for (; i + 4 <= i1; i += 4)
+    for (int j = 0; j < j4; j += 4) transposeStrip<1>(src, ss, dst, ds, i, j, add);
+  for (int r = i0; r < i1; r++)
+    for (int j = r < i ? j4 : 0; j < cols; j++) dst[(long)j * ds + r] = add ? src[(long)r * ss + j] + add[r] : src[(long)r * ss + j];
 }
 
 // For each of `planes` planes (src + plane * sp, dst + plane * dp, add + plane * ap): dst[j * ds + i] =
