@@ -1,9 +1,9 @@
 /**
  * Per-layer speed of the native backend's convolution kernels against the wasm backend's: each conv layer of
  * lenet5 and vggsmall (1x28x28) and resnet20 (3x32x32), as bench/peers feeds them, at its training batch (64;
- * resnet20 128),
+ * resnet20 128), and each locally connected layer of lcnet (batch 64),
  * forward, input gradient and weight gradient, with the algorithm each backend picks. Run from the project root:
- *   node --import tsx bench/native-layers.ts [--threads 1,2] [--repeats 10] [--backends native,wasm] [--layers vgg]
+ *   node --import tsx bench/native-layers.ts [--threads 1,2] [--repeats 10] [--backends native,wasm] [--layers vgg|lcnet]
  *     [--cpu-time]
  * Prints the CPU model and load average, then per cell the best of `repeats` calls in ms and GFLOPS (2 flops per
  * multiply-add of the direct convolution, whatever the algorithm does). --cpu-time times the process's CPU time
@@ -75,6 +75,19 @@ const now = values['cpu-time'] ? (): number => { const u = process.cpuUsage(); r
 let seed = 1;
 const random = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294967296 - 0.5; };
 const totals = new Map<string, number>();
+/** The best of `repeats` timed calls (after one untimed), in ms. */
+function bestMs(run: () => void): number {
+  run();
+  let best = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = now();
+    run();
+    best = Math.min(best, now() - t0);
+  }
+  return best;
+}
+const cell = (pass: string, ms: number, flops: number, algo: string): string =>
+  `${pass.padEnd(14)} ${ms.toFixed(2).padStart(7)} ms ${(flops / ms / 1e6).toFixed(1).padStart(6)} GFLOPS ${algo.padEnd(11)}`;
 for (const [label, g, count] of layers) {
   const flops = 2 * g.n * g.cOut * g.outH * g.outW * g.cIn * g.kh * g.kw;
   console.log(`\n${label}, batch ${g.n}: ${(flops / 1e9).toFixed(2)} GFLOP per pass${count > 1 ? `, ${count} layers like it` : ''}`);
@@ -89,22 +102,44 @@ for (const [label, g, count] of layers) {
         const run = pass === 'forward' ? () => backend.conv2d(x, w, bias, g, y)
           : pass === 'inputGradient' ? () => backend.conv2dBackwardInput(gy, w, g, gx)
           : () => backend.conv2dBackwardWeight(x, gy, g, gw);
-        run();
-        let best = Infinity;
-        for (let r = 0; r < repeats; r++) {
-          const t0 = now();
-          run();
-          best = Math.min(best, now() - t0);
-        }
+        const best = bestMs(run);
         const key = `${name} ${threads}`;
         totals.set(key, (totals.get(key) ?? 0) + best * count);
-        cells.push(`${pass.padEnd(14)} ${best.toFixed(2).padStart(7)} ms ${(flops / best / 1e6).toFixed(1).padStart(6)} GFLOPS ${algorithm(name, g, pass).padEnd(11)}`);
+        cells.push(cell(pass, best, flops, algorithm(name, g, pass)));
       }
       console.log(`  ${name.padEnd(6)} ${threads}T  ${cells.join('  ')}`);
     }
   }
 }
-console.log('\nSum over the layers (each times its count), ms per training step\'s convolutions:');
+// lcnet: vggsmall's layers as LocallyConnected2d (weights (OH*OW, O, C, 3, 3), bias (O, OH, OW)).
+const LC_LAYERS: [string, Conv2dGeometry][] = ([
+  ['lcnet lc1 1->32 28', { n: 64, cIn: 1, size: 28, cOut: 32, k: 3, pad: 1 }],
+  ['lcnet lc2 32->32 28', { n: 64, cIn: 32, size: 28, cOut: 32, k: 3, pad: 1 }],
+  ['lcnet lc3 32->64 14', { n: 64, cIn: 32, size: 14, cOut: 64, k: 3, pad: 1 }],
+  ['lcnet lc4 64->64 14', { n: 64, cIn: 64, size: 14, cOut: 64, k: 3, pad: 1 }],
+] as [string, Layer][]).map(([label, l]) => [label, geometry(l)]);
+for (const [label, g] of LC_LAYERS.filter(([label]) => label.includes(values.layers))) {
+  const p = g.outH * g.outW, flops = 2 * g.n * g.cOut * p * g.cIn * g.kh * g.kw;
+  console.log(`\n${label}, batch ${g.n}: ${(flops / 1e9).toFixed(2)} GFLOP per pass (locally connected)`);
+  for (const [name, backend] of backends) {
+    const put = (n: number): Float32Array => { const b = backend.alloc(n); for (let i = 0; i < n; i++) b[i] = random(); return b; };
+    const x = put(g.n * g.cIn * g.h * g.w), w = put(p * g.cOut * g.cIn * g.kh * g.kw), bias = put(g.cOut * p);
+    const gy = put(g.n * g.cOut * p), y = backend.alloc(gy.length), gx = backend.alloc(x.length), gw = backend.alloc(w.length);
+    for (const threads of threadCounts) {
+      await backend.setThreads(threads);
+      const cells = PASSES.map((pass) => {
+        const best = bestMs(pass === 'forward' ? () => backend.locallyConnected2d(x, w, bias, g, y)
+          : pass === 'inputGradient' ? () => backend.locallyConnected2dBackwardInput(gy, w, g, gx)
+          : () => backend.locallyConnected2dBackwardWeight(x, gy, g, gw));
+        const key = `${name} ${threads} (lcnet)`;
+        totals.set(key, (totals.get(key) ?? 0) + best);
+        return cell(pass, best, flops, 'locally');
+      });
+      console.log(`  ${name.padEnd(6)} ${threads}T  ${cells.join('  ')}`);
+    }
+  }
+}
+console.log('\nSum over the layers (each times its count), ms per training step\'s convolutions (lcnet: its locally connected layers):');
 for (const [key, ms] of totals) console.log(`  ${key} thread(s): ${ms.toFixed(1)} ms`);
 console.log(`load average at end ${loadAverage()}`);
 process.exit(0);
