@@ -7,17 +7,10 @@ import assert from 'node:assert/strict';
 import type { Conv2dGeometry } from '../../src/backend/backend.js';
 import { referenceBackend } from '../../src/backend/reference/index.js';
 import { loadNativeBackend, type NativeBackend } from '../../src/backend/native/index.js';
+import { assertClose } from '../helpers/compare.js';
+import { normalData } from '../helpers/gradcheck.js';
 
-const native: NativeBackend | null = await loadNativeBackend().catch(() => null);
-const skip = native ? false : 'the native addon is not built (npm run build:native)';
-
-/** Values in [-1, 1) from a linear congruential sequence. */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; out[i] = s / 2147483648 - 1; }
-  return out;
-}
+const native = await loadNativeBackend().catch(() => null);
 
 interface Shape { n: number; c: number; h: number; w: number; o: number; kh: number; kw: number; stride?: [number, number]; pad?: [number, number]; dilation?: [number, number]; bias?: boolean }
 function geometry(s: Shape): Conv2dGeometry {
@@ -37,22 +30,12 @@ const CASES: [string, Shape][] = [
   ['5x5 kernel, pad 2, 8 images', { n: 8, c: 1, h: 8, w: 7, o: 4, kh: 5, kw: 5, pad: [2, 2] }],
 ];
 
-function closeTo(actual: Float32Array, expected: Float32Array, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  let scale = 0;
-  for (const v of expected) scale = Math.max(scale, Math.abs(v));
-  for (let i = 0; i < expected.length; i++) {
-    const err = Math.abs(actual[i]! - expected[i]!);
-    assert.ok(err <= 1e-5 * (1 + scale), `${what}: element ${i} is ${actual[i]}, expected ${expected[i]} (error ${err}, scale ${scale})`);
-  }
-}
-
 type Passes = Pick<NativeBackend, 'locallyConnected2d' | 'locallyConnected2dBackwardInput' | 'locallyConnected2dBackwardWeight'>;
 /** The three passes of g on a backend, outputs starting as NaN: forward output, input gradient, weight gradient. */
 function passes(b: Passes, g: Conv2dGeometry, withBias: boolean) {
   const p = g.outH * g.outW;
-  const x = values(g.n * g.cIn * g.h * g.w, 3), w = values(p * g.cOut * g.cIn * g.kh * g.kw, 4);
-  const bias = withBias ? values(g.cOut * p, 5) : null, gy = values(g.n * g.cOut * p, 6);
+  const x = normalData(g.n * g.cIn * g.h * g.w, 3), w = normalData(p * g.cOut * g.cIn * g.kh * g.kw, 4);
+  const bias = withBias ? normalData(g.cOut * p, 5) : null, gy = normalData(g.n * g.cOut * p, 6);
   const y = new Float32Array(gy.length).fill(NaN), gx = new Float32Array(x.length).fill(NaN), gw = new Float32Array(w.length).fill(NaN);
   b.locallyConnected2d(x, w, bias, g, y);
   b.locallyConnected2dBackwardInput(gy, w, g, gx);
@@ -62,7 +45,7 @@ function passes(b: Passes, g: Conv2dGeometry, withBias: boolean) {
 
 for (const [label, shape] of CASES) {
   const g = geometry(shape), withBias = shape.bias ?? true;
-  test(`native locallyConnected2d ${label}: against the reference backend on every ISA level, 1 vs 2 threads`, { skip }, async () => {
+  test(`native locallyConnected2d ${label}: against the reference backend on every ISA level, 1 vs 2 threads`, { skip: native ? false : 'the native addon is not built (npm run build:native)' }, async () => {
     const nb = native!;
     const ref = passes(referenceBackend, g, withBias);
     nb.setParallelThreshold(0);
@@ -74,7 +57,7 @@ for (const [label, shape] of CASES) {
         await nb.setThreads(2);
         const two = passes(nb, g, withBias);
         for (const key of ['y', 'gx', 'gw'] as const) {
-          closeTo(one[key], ref[key], `${label} ${level.name} ${key}`);
+          assertClose(one[key], ref[key], `${label} ${level.name} ${key}`);
           assert.deepEqual(two[key], one[key], `${label} ${level.name} ${key}: 2 threads differ from 1`);
         }
       }
