@@ -28,6 +28,7 @@ const CASES: [string, Shape][] = [
   ['5x3 kernel, strides 1 and 2, pads 2 and 0', { n: 9, c: 3, h: 10, w: 9, o: 6, kh: 5, kw: 3, stride: [1, 2], pad: [2, 0] }],
   ['dilation 2, stride 3 rows, one output channel', { n: 16, c: 2, h: 11, w: 10, o: 1, kh: 3, kw: 2, stride: [3, 1], pad: [2, 1], dilation: [2, 2] }],
   ['5x5 kernel, pad 2, 8 images', { n: 8, c: 1, h: 8, w: 7, o: 4, kh: 5, kw: 5, pad: [2, 2] }],
+  ['reduction of 144 (whole cache lines of weight-gradient rows), 9 output channels', { n: 5, c: 16, h: 6, w: 5, o: 9, kh: 3, kw: 3, pad: [1, 1] }],
 ];
 
 type Passes = Pick<NativeBackend, 'locallyConnected2d' | 'locallyConnected2dBackwardInput' | 'locallyConnected2dBackwardWeight'>;
@@ -59,6 +60,35 @@ for (const [label, shape] of CASES) {
         for (const key of ['y', 'gx', 'gw'] as const) {
           assertClose(one[key], ref[key], `${label} ${level.name} ${key}`);
           assert.deepEqual(two[key], one[key], `${label} ${level.name} ${key}: 2 threads differ from 1`);
+        }
+      }
+    } finally {
+      nb.setIsa(null);
+      await nb.setThreads(1);
+    }
+  });
+}
+
+// The weight gradient streams whole cache lines of gw rows past the caches where its rows (K = 144 floats here) all
+// start at the same 16-byte-aligned offset in a line, and stores the rest as usual: gw views at 16 successive float
+// offsets reach every head length and the unaligned fallback.
+{
+  const g = geometry(CASES.at(-1)![1]), p = g.outH * g.outW, wLength = p * g.cOut * g.cIn * g.kh * g.kw;
+  test('native locallyConnected2dBackwardWeight into gw at every alignment', { skip: native ? false : 'the native addon is not built (npm run build:native)' }, async () => {
+    const nb = native!;
+    const x = normalData(g.n * g.cIn * g.h * g.w, 3), gy = normalData(g.n * g.cOut * p, 6), want = new Float32Array(wLength);
+    referenceBackend.locallyConnected2dBackwardWeight(x, gy, g, want);
+    nb.setParallelThreshold(0);
+    try {
+      for (const level of nb.availableIsas().filter((l) => l.supported)) {
+        nb.setIsa(level.name);
+        for (const threads of [1, 2]) {
+          await nb.setThreads(threads);
+          for (let offset = 0; offset < 16; offset++) {
+            const gw = new Float32Array(wLength + 16).fill(NaN).subarray(offset, offset + wLength);
+            nb.locallyConnected2dBackwardWeight(x, gy, g, gw);
+            assertClose(gw, want, `${level.name}, ${threads} thread(s), gw at float offset ${offset}`);
+          }
         }
       }
     } finally {

@@ -17,6 +17,7 @@
 // never meet those of another band of the same parity, so each gx element gets its terms in a fixed order: phase,
 // then positions in row-major order inside the band, each term a complete sum over O.
 // Zero rows stand for padding, as the reference's zero patch entries do (a NaN weight there still gives NaN).
+#include <cstdint>
 #include <cstring>
 #include <vector>
 #include "conv-common.h"
@@ -101,7 +102,16 @@ typedef float v4u __attribute__((vector_size(16), aligned(4)));
 
 // Rows i0..i0+4*B of src (stride ss) at columns [j, j + 4) into dst rows j..j+3 (stride ds) at lanes [i0, i0 + 4*B),
 // plus add[i] when add: B 4 x 4 blocks, each dst row's 4*B floats stored one after another.
-template <int B>
+// A v4 to 16-byte aligned p: streamed past the caches where the level can (x86), else an ordinary store.
+__attribute__((always_inline)) inline void storeStream(float* p, v4 v) {
+#if defined(__SSE2__)
+  _mm_stream_ps(p, (__m128)v);
+#else
+  *reinterpret_cast<v4*>(p) = v;
+#endif
+}
+
+template <int B, bool STREAM = false>
 __attribute__((always_inline)) inline void transposeStrip(const float* src, long ss, float* dst, long ds, int i0, int j,
                                                           const float* add) {
   v4 c[B][4];
@@ -124,7 +134,11 @@ __attribute__((always_inline)) inline void transposeStrip(const float* src, long
 #pragma GCC unroll 4
   for (int t = 0; t < 4; t++)
 #pragma GCC unroll 4
-    for (int s = 0; s < B; s++) *reinterpret_cast<v4u*>(dst + (long)(j + t) * ds + i0 + 4 * s) = c[s][t];
+    for (int s = 0; s < B; s++) {
+      float* d = dst + (long)(j + t) * ds + i0 + 4 * s;
+      if (STREAM) storeStream(d, c[s][t]);
+      else *reinterpret_cast<v4u*>(d) = c[s][t];
+    }
 }
 
 // dst[j * ds + i] = src[i * ss + j] (+ add[i] when add) for i in [i0, i1), j in [0, cols): strips of 16 rows (a
@@ -138,6 +152,35 @@ void transposeRange(const float* src, long ss, float* dst, long ds, int i0, int 
     for (int j = 0; j < j4; j += 4) transposeStrip<1>(src, ss, dst, ds, i, j, add);
   for (int r = i0; r < i1; r++)
     for (int j = r < i ? j4 : 0; j < cols; j++) dst[(long)j * ds + r] = add ? src[(long)r * ss + j] + add[r] : src[(long)r * ss + j];
+}
+
+// transposeRange's dst[j * ds + i] = src[i * ss + j] for i < rows, j < cols, for an output that is not read again
+// soon: where every dst row starts at the same 16-byte-aligned offset within a cache line, the whole lines of each
+// row are streamed past the caches (no read of their old contents), in strips of 16 rows; the rest is stored as
+// usual. Ends with a store fence, so the streamed stores are ordered before whatever follows.
+void transposeStreamed(const float* src, long ss, float* dst, long ds, int rows, int cols) {
+#if defined(__SSE2__)
+  const uintptr_t misalign = reinterpret_cast<uintptr_t>(dst) % 64;
+  if (misalign % 16 != 0 || ds % 16 != 0) {
+    transposeRange(src, ss, dst, ds, 0, rows, cols, nullptr);
+    return;
+  }
+  const int head = (int)((64 - misalign) % 64 / 4), j4 = cols / 4 * 4;
+  if (head >= rows) {
+    transposeRange(src, ss, dst, ds, 0, rows, cols, nullptr);
+    return;
+  }
+  const int body = head + (rows - head) / 16 * 16;
+  transposeRange(src, ss, dst, ds, 0, head, cols, nullptr);
+  for (int i = head; i < body; i += 16)
+    for (int j = 0; j < j4; j += 4) transposeStrip<4, true>(src, ss, dst, ds, i, j, nullptr);
+  for (int r = head; r < body; r++)
+    for (int j = j4; j < cols; j++) dst[(long)j * ds + r] = src[(long)r * ss + j];
+  transposeRange(src, ss, dst, ds, body, rows, cols, nullptr);
+  _mm_sfence();
+#else
+  transposeRange(src, ss, dst, ds, 0, rows, cols, nullptr);
+#endif
 }
 
 // For each of `planes` planes (src + plane * sp, dst + plane * dp, add + plane * ap): dst[j * ds + i] =
@@ -270,7 +313,8 @@ void locallyConnected2dBackwardWeight(const float* x, const float* gy, const Con
     for (int n = 0; n < g.n; n++) b[n] = gyPN + ((long)pos * g.n + n) * op;
     for (int k = 0; k < kk; k++) c[k] = gwT + (long)k * op;
     rowsTimesRows(kk, op / VL, g.n, a.data(), 1, b.data(), c.data(), false);
-    transposeRange(gwT, op, gw + (long)pos * g.cOut * kk, kk, 0, kk, g.cOut, nullptr);
+    // gW is next read by the optimizer, after the rest of the backward pass: past the caches
+    transposeStreamed(gwT, op, gw + (long)pos * g.cOut * kk, kk, kk, g.cOut);
   });
 }
 
