@@ -1,7 +1,14 @@
-// Batch-norm kernels with the reference backend's precision: per-channel sums in f64 (in kDoubleLanes x 4
-// independent accumulators rather than one chain, so only the order of the f64 additions differs), elementwise
-// formulas in f64 rounded once (the same bits as the reference). Tasks are groups of channels (or of rows for
-// batchNormApply); a channel's arithmetic never depends on the split.
+// Batch-norm kernels, in f32 vectors with f64 only where accuracy needs it (the scheme of the wasm backend's
+// asm/norm.ts). Sums add f32 partial sums over blocks of at most kBlock floats of a row in four independent vector
+// accumulators, then promote each block's lanes to f64 and add them in f64 across blocks and rows: an f32 lane adds
+// at most kBlock / (4 * kLanes) terms (8 with AVX2), so the rounding stays near f32's own. Per-channel constants are
+// computed in f64 and rounded to f32 once. The elementwise passes work in f32 on centred values (x - mean,
+// gy - mean(gy)), so their rounding is relative to the output rather than to the mean they remove, and use no FMA:
+// they give the same bits at every ISA level (the sums' lane order depends on the vector width).
+// Sums that overflow f32 (a diverging run's 1e37 activations) or meet a non-finite input are redone for that channel
+// in f64 element by element, as the reference. Tasks are groups of channels (or of rows for batchNormApply); a
+// channel's arithmetic never depends on the split, so 1 and N threads give identical bits.
+// Time, bench/native-kernels.ts at (128,16,1024), AMD EPYC: see the commit that brought this scheme.
 #include <cmath>
 #include "../ops.h"
 #include "../parallel.h"
@@ -10,115 +17,215 @@
 namespace CK_ISA_NS {
 namespace {
 
-// Sum of f(x[i]) over i in [0, len) into four f64 lane accumulators and a scalar tail, for a vectorisable f (f64
-// adds have a latency of several cycles: independent accumulators keep the adder busy).
-template <class F>
-inline void accumulateRow(const float* x, int64_t len, vdouble* acc, double& tail, F f) {
-  int64_t i = 0;
-  for (; i + 4 * kDoubleLanes <= len; i += 4 * kDoubleLanes) {
-    acc[0] += f(loadWide(x + i));
-    acc[1] += f(loadWide(x + i + kDoubleLanes));
-    acc[2] += f(loadWide(x + i + 2 * kDoubleLanes));
-    acc[3] += f(loadWide(x + i + 3 * kDoubleLanes));
-  }
-  for (; i < len; i++) tail += f(vdouble{} + static_cast<double>(x[i]))[0];
+constexpr int64_t kBlock = 256;
+constexpr int kStep = 4 * kLanes;  // floats per step of the four accumulators
+
+// The f64 lanes of a block's f32 lane sums, added into lo (the low half's lanes) and hi.
+inline void addWide(vdouble& lo, vdouble& hi, vfloat v) {
+  vhalf h[2];
+  std::memcpy(h, &v, sizeof v);
+  lo += __builtin_convertvector(h[0], vdouble);
+  hi += __builtin_convertvector(h[1], vdouble);
 }
 
-inline double laneTotal(const vdouble* acc, double tail) {
-  const vdouble v = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+// s in every lane, -0 included (vec.h's splatf adds to +0 vectors, which turns -0 into +0; s - 0 is s).
+inline vfloat broadcast(float s) { return s - vfloat{}; }
+
+inline double laneTotal(vdouble lo, vdouble hi) {
+  const vdouble v = lo + hi;
   double s = 0;
   for (int l = 0; l < kDoubleLanes; l++) s += v[l];
-  return s + tail;
+  return s;
 }
 
-// Two inputs at once: sums of g and of g*(x - m)*is over a row (the batch-norm backward's first pass), in four
-// accumulators each (acc[0..3] and acc[4..7]).
-inline void accumulateBackwardRow(const float* x, const float* gy, int64_t len, double m, double is, vdouble* acc,
-                                  double* tail) {
+// Lanes of sum(f(p[i])) over [0, len) in f32, len a multiple of kLanes and at most kBlock.
+template <class F>
+inline vfloat blockSum(const float* p, int64_t len, F f) {
+  vfloat a0{}, a1{}, a2{}, a3{};
   int64_t i = 0;
-  for (; i + 4 * kDoubleLanes <= len; i += 4 * kDoubleLanes) {
-    for (int k = 0; k < 4; k++) {
-      const vdouble g = loadWide(gy + i + k * kDoubleLanes);
-      acc[k] += g;
-      acc[4 + k] += g * (loadWide(x + i + k * kDoubleLanes) - m) * is;
+  for (; i + kStep <= len; i += kStep) {
+    a0 += f(loadf(p + i));
+    a1 += f(loadf(p + i + kLanes));
+    a2 += f(loadf(p + i + 2 * kLanes));
+    a3 += f(loadf(p + i + 3 * kLanes));
+  }
+  for (; i < len; i += kLanes) a0 += f(loadf(p + i));
+  return (a0 + a1) + (a2 + a3);
+}
+
+// Channel ch of x (N,C,HW) in f64 lanes: sum of f over the vector part of every row (the first hw - hw % kLanes
+// floats), then the tails of every row in f64 (g): the same sums as row by row, and short rows (BatchNorm1d's HW = 1)
+// skip the vector loops' overhead.
+template <class F, class G>
+inline double channelSum(const float* x, int64_t n, int64_t c, int64_t hw, int64_t ch, F f, G g) {
+  const int64_t hwv = hw - hw % kLanes;
+  vdouble lo{}, hi{};
+  for (int64_t b = 0; b < n && hwv > 0; b++) {
+    const float* row = x + (b * c + ch) * hw;
+    for (int64_t j = 0; j < hwv; j += kBlock) addWide(lo, hi, blockSum(row + j, std::min(kBlock, hwv - j), f));
+  }
+  double tail = 0;
+  for (int64_t b = 0; b < n && hwv < hw; b++)
+    for (int64_t i = hwv; i < hw; i++) tail += g(static_cast<double>(x[(b * c + ch) * hw + i]));
+  return laneTotal(lo, hi) + tail;
+}
+
+// Channel ch summed in f64 element by element (x, or (x - m)^2 when squares): the fallback where f32 partial sums
+// overflow; rare, so plain scalar code.
+double channelSumF64(const float* x, int64_t n, int64_t c, int64_t hw, int64_t ch, bool squares, double m) {
+  double s = 0;
+  for (int64_t b = 0; b < n; b++) {
+    const float* row = x + (b * c + ch) * hw;
+    for (int64_t i = 0; i < hw; i++) {
+      const double v = row[i];
+      s += squares ? (v - m) * (v - m) : v;
     }
   }
-  for (; i < len; i++) {
-    const double g = gy[i];
-    tail[0] += g;
-    tail[1] += g * (static_cast<double>(x[i]) - m) * is;
-  }
+  return s;
 }
 
 }  // namespace
 
-// x (N,C,HW) -> mean, variance (C): the mean, then the mean squared deviation from it (two passes, as the reference).
+// x (N,C,HW) -> mean, biased variance (C). Two passes per channel, the mean then the squared deviations (not
+// sum(x^2) - sum(x)^2/M, which cancels when the mean is large against the spread). The deviations are taken from
+// a = f32(mean), exact in f32 where x is near the mean, and sum((x - a)^2) = sum((x - m)^2) + M*(m - a)^2 (as
+// sum(x - m) = 0) removes the shift in f64.
 void channelMoments(const float* x, int64_t n, int64_t c, int64_t hw, float* mean, float* variance) {
   const double count = static_cast<double>(n) * static_cast<double>(hw);
   const ck::ItemSplit s(c, 256);
-  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 4, [&](int t) {
+  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 2, [&](int t) {
     for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
-      vdouble acc[4] = {};
-      double tail = 0;
-      for (int64_t b = 0; b < n; b++) accumulateRow(x + (b * c + ch) * hw, hw, acc, tail, [](vdouble v) { return v; });
-      const double m = laneTotal(acc, tail) / count;
-      for (vdouble& a : acc) a = vdouble{};
-      tail = 0;
-      // Last row first (the rows still in cache), each row's squares added in the same order as forwards.
-      for (int64_t b = n - 1; b >= 0; b--)
-        accumulateRow(x + (b * c + ch) * hw, hw, acc, tail, [m](vdouble v) { const vdouble d = v - m; return d * d; });
-      mean[ch] = static_cast<float>(m);
-      variance[ch] = static_cast<float>(laneTotal(acc, tail) / count);
+      double m = channelSum(x, n, c, hw, ch, [](vfloat v) { return v; }, [](double v) { return v; }) / count;
+      if (!std::isfinite(m)) m = channelSumF64(x, n, c, hw, ch, false, 0) / count;
+      const float a = static_cast<float>(m);
+      const vfloat va = broadcast(a);
+      const double da = a;
+      const double shift = m - da;
+      double v = channelSum(x, n, c, hw, ch, [va](vfloat e) { const vfloat d = e - va; return d * d; },
+                            [da](double e) { return (e - da) * (e - da); }) / count - shift * shift;
+      v = v > 0 ? v : 0;
+      if (!std::isfinite(v)) v = channelSumF64(x, n, c, hw, ch, true, m) / count;
+      mean[ch] = a;
+      variance[ch] = static_cast<float>(v);
     }
   });
 }
 
-// out = x * scale + shift in f64 with scale = invStd * weight, shift = bias - mean * scale (the reference's formula).
+// out = (x - mean)*scale + bias in f32, scale = invStd*weight computed in f64 and rounded once. x - mean first, not
+// x*scale + shift: the rounding is then relative to the output even where the mean is large against the spread.
 void batchNormApply(const float* x, int64_t n, int64_t c, int64_t hw, const float* mean, const float* invStd,
                     const float* weight, const float* bias, float* out) {
   const ck::ItemSplit s(n * c, 1024);
   ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 2, [&](int t) {
     for (int64_t row = s.begin(t); row < s.end(t); row++) {
       const int64_t ch = row % c;
-      const double scale = static_cast<double>(invStd[ch]) * (weight ? static_cast<double>(weight[ch]) : 1.0);
-      const double shift = (bias ? static_cast<double>(bias[ch]) : 0.0) - static_cast<double>(mean[ch]) * scale;
+      const float sc = static_cast<float>(static_cast<double>(invStd[ch]) * (weight ? static_cast<double>(weight[ch]) : 1.0));
+      const float m = mean[ch], h = bias ? bias[ch] : 0.0f;
+      const vfloat vs = broadcast(sc), vm = broadcast(m), vh = broadcast(h);
       const float* xr = x + row * hw;
       float* orow = out + row * hw;
-      for (int64_t i = 0; i < hw; i++) orow[i] = static_cast<float>(static_cast<double>(xr[i]) * scale + shift);
+      int64_t i = 0;
+      for (; i + 2 * kLanes <= hw; i += 2 * kLanes) {
+        storef(orow + i, (loadf(xr + i) - vm) * vs + vh);
+        storef(orow + i + kLanes, (loadf(xr + i + kLanes) - vm) * vs + vh);
+      }
+      for (; i + kLanes <= hw; i += kLanes) storef(orow + i, (loadf(xr + i) - vm) * vs + vh);
+      for (; i < hw; i++) orow[i] = (xr[i] - m) * sc + h;
     }
   });
 }
 
 // Training statistics: gx = invStd*w/M * (M*gy - sum(gy) - xhat*sum(gy*xhat)); fixed statistics: gx = gy*w*invStd.
-// gWeight = sum(gy*xhat), gBias = sum(gy), all in f64 as the reference.
+// gWeight = sum(gy*xhat), gBias = sum(gy). First pass: sum(gy) and sum(gy*(x - mean)) (times invStd in f64 at the
+// end) in one read of the rows. Second pass, in f32: gx = A*(gy - gm) + (B*(x - mean) + C) with A = w*invStd,
+// gm = f32(sum(gy)/M), B = -A*invStd*sum(gy*xhat)/M and C = A*(gm - sum(gy)/M) (what rounding gm left out), each
+// computed in f64 and rounded once: centring gy keeps the rounding relative to gx when gy has a large mean.
 void batchNormBackward(const float* x, const float* gy, int64_t n, int64_t c, int64_t hw, const float* mean,
                        const float* invStd, const float* weight, bool training, float* gx, float* gWeight, float* gBias) {
   const double count = static_cast<double>(n) * static_cast<double>(hw);
+  const int64_t hwv = hw - hw % kLanes;
   const ck::ItemSplit s(c, 256);
-  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 6, [&](int t) {
+  ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 5, [&](int t) {
     for (int64_t ch = s.begin(t); ch < s.end(t); ch++) {
-      const double m = mean[ch], is = invStd[ch], wv = weight ? static_cast<double>(weight[ch]) : 1.0;
-      vdouble acc[8] = {};
-      double tail[2] = {0, 0};
-      for (int64_t b = 0; b < n; b++) accumulateBackwardRow(x + (b * c + ch) * hw, gy + (b * c + ch) * hw, hw, m, is, acc, tail);
-      const double sumGy = laneTotal(acc, tail[0]), sumGyXhat = laneTotal(acc + 4, tail[1]);
+      const float m = mean[ch];
+      const double is = invStd[ch], wv = weight ? static_cast<double>(weight[ch]) : 1.0;
+      const vfloat vm = broadcast(m);
+      vdouble glo{}, ghi{}, plo{}, phi{};
+      for (int64_t b = 0; b < n && hwv > 0; b++) {
+        const float* xr = x + (b * c + ch) * hw;
+        const float* gr = gy + (b * c + ch) * hw;
+        for (int64_t j = 0; j < hwv; j += kBlock) {
+          const int64_t end = std::min(j + kBlock, hwv);
+          vfloat g0{}, g1{}, p0{}, p1{};
+          int64_t i = j;
+          for (; i + 2 * kLanes <= end; i += 2 * kLanes) {
+            const vfloat a0 = loadf(gr + i), a1 = loadf(gr + i + kLanes);
+            g0 += a0;
+            g1 += a1;
+            p0 += a0 * (loadf(xr + i) - vm);
+            p1 += a1 * (loadf(xr + i + kLanes) - vm);
+          }
+          for (; i < end; i += kLanes) {
+            const vfloat a0 = loadf(gr + i);
+            g0 += a0;
+            p0 += a0 * (loadf(xr + i) - vm);
+          }
+          addWide(glo, ghi, g0 + g1);
+          addWide(plo, phi, p0 + p1);
+        }
+      }
+      double gTail = 0, pTail = 0;
+      for (int64_t b = 0; b < n && hwv < hw; b++) {
+        const int64_t off = (b * c + ch) * hw;
+        for (int64_t i = hwv; i < hw; i++) {
+          const double g = gy[off + i];
+          gTail += g;
+          pTail += g * (static_cast<double>(x[off + i]) - m);
+        }
+      }
+      double sumGy = laneTotal(glo, ghi) + gTail, sumGyXhat = (laneTotal(plo, phi) + pTail) * is;
+      if (!std::isfinite(sumGy) || !std::isfinite(sumGyXhat)) {
+        // f32 block sums overflowed (or an input is not finite): the f64 sums, element by element, as the reference
+        sumGy = 0;
+        sumGyXhat = 0;
+        for (int64_t b = 0; b < n; b++) {
+          const int64_t off = (b * c + ch) * hw;
+          for (int64_t i = 0; i < hw; i++) {
+            const double g = gy[off + i];
+            sumGy += g;
+            sumGyXhat += g * (static_cast<double>(x[off + i]) - m) * is;
+          }
+        }
+      }
       gWeight[ch] = static_cast<float>(sumGyXhat);
       gBias[ch] = static_cast<float>(sumGy);
-      const double factor = wv * is / count;
+      if (!training) {
+        const float sc = static_cast<float>(wv * is);
+        const vfloat vs = broadcast(sc);
+        for (int64_t b = 0; b < n; b++) {
+          const int64_t off = (b * c + ch) * hw;
+          const float* gr = gy + off;
+          float* out = gx + off;
+          int64_t i = 0;
+          for (; i + kLanes <= hw; i += kLanes) storef(out + i, loadf(gr + i) * vs);
+          for (; i < hw; i++) out[i] = gr[i] * sc;
+        }
+        continue;
+      }
+      const double a = wv * is, meanGy = sumGy / count;
+      const float gm = static_cast<float>(meanGy);
+      const float A = static_cast<float>(a), B = static_cast<float>(-a * is * sumGyXhat / count),
+                  C = static_cast<float>(a * (static_cast<double>(gm) - meanGy));
+      const vfloat vA = broadcast(A), vB = broadcast(B), vC = broadcast(C), vgm = broadcast(gm);
       // Last row first: the rows the first pass read last are the ones still in cache.
       for (int64_t b = n - 1; b >= 0; b--) {
         const int64_t off = (b * c + ch) * hw;
         const float* xr = x + off;
         const float* gr = gy + off;
         float* out = gx + off;
-        if (training) {
-          for (int64_t i = 0; i < hw; i++) {
-            const double xhat = (static_cast<double>(xr[i]) - m) * is;
-            out[i] = static_cast<float>(factor * (count * static_cast<double>(gr[i]) - sumGy - xhat * sumGyXhat));
-          }
-        } else {
-          for (int64_t i = 0; i < hw; i++) out[i] = static_cast<float>(static_cast<double>(gr[i]) * wv * is);
-        }
+        int64_t i = 0;
+        for (; i + kLanes <= hw; i += kLanes) storef(out + i, vA * (loadf(gr + i) - vgm) + (vB * (loadf(xr + i) - vm) + vC));
+        for (; i < hw; i++) out[i] = A * (gr[i] - gm) + (B * (xr[i] - m) + C);
       }
     }
   });
