@@ -81,6 +81,62 @@ int roundUp(int v, int to) { return (v + to - 1) / to * to; }
 
 thread_local Scratch paddedScratch, vScratch, mScratch;
 
+// m (tiles x op) = v (tiles x cp) @ u (cp x op), op a multiple of VL: R rows x NV vectors of m per register tile,
+// v's values broadcast straight from its rows (no packing: with cp a few vectors long, packing cost as much as the
+// multiply-adds). Each element is one fmadd chain from 0 over c in order, as gemm.cc's micro-kernel runs it, so
+// the bits are gemm's.
+template <int R, int NV>
+__attribute__((always_inline)) inline void positionTile(int cp, int op, const float* __restrict v,
+                                                        const float* __restrict u, float* m) {
+  vf acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int q = 0; q < NV; q++) acc[r][q] = vf{};
+  for (int c = 0; c < cp; c++) {
+    vf uv[NV];
+#pragma GCC unroll 2
+    for (int q = 0; q < NV; q++) uv[q] = vload(u + (size_t)c * op + q * VL);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      const vf a = vsplat(v[(size_t)r * cp + c]);
+#pragma GCC unroll 2
+      for (int q = 0; q < NV; q++) acc[r][q] = fmadd(a, uv[q], acc[r][q]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+#pragma GCC unroll 2
+    for (int q = 0; q < NV; q++) vstore(m + (size_t)r * op + q * VL, acc[r][q]);
+}
+
+#if CK_VBYTES == 64
+constexpr int PR = 12;  // rows of a register tile: 12 x 2 accumulators of AVX-512's 32 registers
+#else
+constexpr int PR = 6;  // 6 x 2 of 16
+#endif
+
+template <int NV>
+void positionRows(int rows, int cp, int op, const float* v, const float* u, float* m) {
+  int t = 0;
+  for (; t + PR <= rows; t += PR) positionTile<PR, NV>(cp, op, v + (size_t)t * cp, u, m + (size_t)t * op);
+  switch (rows - t) {
+#define CK_POSITION_EDGE(R) case R: positionTile<R, NV>(cp, op, v + (size_t)t * cp, u, m + (size_t)t * op); break;
+    CK_POSITION_EDGE(1) CK_POSITION_EDGE(2) CK_POSITION_EDGE(3) CK_POSITION_EDGE(4) CK_POSITION_EDGE(5)
+#if CK_VBYTES == 64
+    CK_POSITION_EDGE(6) CK_POSITION_EDGE(7) CK_POSITION_EDGE(8) CK_POSITION_EDGE(9) CK_POSITION_EDGE(10) CK_POSITION_EDGE(11)
+#endif
+#undef CK_POSITION_EDGE
+    default: break;
+  }
+}
+
+void positionGemm(int tiles, int cp, int op, const float* v, const float* u, float* m) {
+  int ob = 0;
+  for (; ob + 2 * VL <= op; ob += 2 * VL) positionRows<2>(tiles, cp, op, v, u + ob, m + ob);
+  if (ob < op) positionRows<1>(tiles, cp, op, v, u + ob, m + ob);
+}
+
 // One output of the convolution by the direct sum (for the non-finite fix-up): x (N,C,H,W), w (O,C,3,3).
 float directOutput(const float* x, const float* w, const float* bias, const ConvGeom& g, int b, int o, int oy, int ox) {
   float s = 0;
@@ -157,7 +213,7 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
     // M[p] (tiles x op) = V[p] @ U[p]
     float* m = mScratch.get((size_t)TA * TA * tiles * op);
     for (int p = 0; p < TA * TA; p++)
-      gemm(false, false, tiles, op, cp, v + (size_t)p * tiles * cp, u.data() + (size_t)p * cp * op, m + (size_t)p * tiles * op, false);
+      positionGemm(tiles, cp, op, v + (size_t)p * tiles * cp, u.data() + (size_t)p * cp * op, m + (size_t)p * tiles * op);
     // Y = A^T M A + bias, scattered to (N, O, OH, OW)
     bool nonFinite = false;
     for (int t = 0; t < tiles; t++) {
