@@ -181,14 +181,34 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
     std::memset(xp, 0, sizeof(float) * (size_t)nb * bandRows * wp * cp);
     const int cols = g.w < wp - g.padW ? g.w : wp - g.padW;
     for (int b = 0; b < nb; b++)
-      for (int c = 0; c < g.cIn; c++) {
-        const float* plane = x + ((long)(b0 + b) * g.cIn + c) * g.h * g.w;
-        for (int r = 0; r < bandRows; r++) {
-          const int iy = sh.ty0 * TM + r - g.padH;
-          if (iy < 0 || iy >= g.h) continue;
-          float* dst = xp + (((size_t)b * bandRows + r) * wp + g.padW) * cp + c;
-          for (int ix = 0; ix < cols; ix++) dst[(size_t)ix * cp] = plane[(long)iy * g.w + ix];
+      for (int r = 0; r < bandRows; r++) {
+        const int iy = sh.ty0 * TM + r - g.padH;
+        if (iy < 0 || iy >= g.h) continue;
+        const float* src = x + (long)(b0 + b) * g.cIn * g.h * g.w + (long)iy * g.w;
+        float* dst = xp + (((size_t)b * bandRows + r) * wp + g.padW) * cp;
+        int c = 0;
+#ifdef __SSE2__
+        // 4 channels x 4 columns at a time, transposed in registers
+        for (; c + 4 <= g.cIn; c += 4) {
+          const float* s0 = src + (long)c * g.h * g.w;
+          const long ps = (long)g.h * g.w;
+          int ix = 0;
+          for (; ix + 4 <= cols; ix += 4) {
+            __m128 r0 = _mm_loadu_ps(s0 + ix), r1 = _mm_loadu_ps(s0 + ps + ix), r2 = _mm_loadu_ps(s0 + 2 * ps + ix),
+                   r3 = _mm_loadu_ps(s0 + 3 * ps + ix);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            float* d = dst + (size_t)ix * cp + c;
+            _mm_storeu_ps(d, r0);
+            _mm_storeu_ps(d + cp, r1);
+            _mm_storeu_ps(d + 2 * cp, r2);
+            _mm_storeu_ps(d + 3 * cp, r3);
+          }
+          for (; ix < cols; ix++)
+            for (int k = 0; k < 4; k++) dst[(size_t)ix * cp + c + k] = s0[k * ps + ix];
         }
+#endif
+        for (; c < g.cIn; c++)
+          for (int ix = 0; ix < cols; ix++) dst[(size_t)ix * cp + c] = src[(long)c * g.h * g.w + ix];
       }
     // V[p] (tiles x cp)
     float* v = vScratch.get((size_t)TA * TA * tiles * cp);
@@ -243,7 +263,31 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
             vstore(y[i][j], bias ? s + bv : s);
           }
         const int lanes = g.cOut - ob < VL ? g.cOut - ob : VL;
-        for (int l = 0; l < lanes; l++) {
+        int l = 0;
+#ifdef __SSE2__
+        if (rows == TM && cols == TM) {
+          // whole tiles: 4 channels' rows at a time, transposed in registers; the non-finite check on all 16 values
+          __m128 check = _mm_setzero_ps();
+          for (; l + 4 <= lanes; l += 4) {
+            float* dst = out + ((long)b * g.cOut + ob + l) * outPlane + (long)oy0 * g.outW + ox0;
+            for (int i = 0; i < TM; i++) {
+              __m128 a0 = _mm_load_ps(&y[i][0][l]), a1 = _mm_load_ps(&y[i][1][l]), a2 = _mm_load_ps(&y[i][2][l]),
+                     a3 = _mm_load_ps(&y[i][3][l]);
+              check = _mm_add_ps(check, _mm_mul_ps(_mm_add_ps(_mm_add_ps(a0, a1), _mm_add_ps(a2, a3)), _mm_setzero_ps()));
+              _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+              float* d = dst + (long)i * g.outW;
+              _mm_storeu_ps(d, a0);
+              _mm_storeu_ps(d + outPlane, a1);
+              _mm_storeu_ps(d + 2 * outPlane, a2);
+              _mm_storeu_ps(d + 3 * outPlane, a3);
+            }
+          }
+          // x * 0 is 0 for finite x, NaN for infinity and NaN; a sum of finite values can overflow to infinity, which
+          // only sends the band to the exact per-output check below
+          nonFinite |= _mm_movemask_ps(_mm_cmpunord_ps(check, check)) != 0;
+        }
+#endif
+        for (; l < lanes; l++) {
           float* dst = out + ((long)b * g.cOut + ob + l) * outPlane + (long)oy0 * g.outW + ox0;
           for (int i = 0; i < rows; i++)
             for (int j = 0; j < cols; j++) {
