@@ -4,7 +4,7 @@
 //
 // Layout: lanes are channels. A task takes a fixed group of images, or a band of tile rows of one large image (from
 // the geometry alone), copies them to a zero-padded channels-last buffer (channels rounded up to whole vectors), transforms each 6x6 input patch into
-// V[p] (tiles x C) for the 36 positions p, runs 36 GEMMs M[p] (tiles x O) = V[p] @ U[p] (gemm.cc: the sum over
+// V[p] (tiles x C) for the 36 positions p, runs 36 GEMMs M[p] (tiles x O) = V[p] @ U[p] (smallGemm: the sum over
 // input channels in a fixed order), and transforms M back to 4x4 output tiles (A^T M A) plus bias. A tile's outputs
 // depend on its own inputs and U only, so the task split never changes a bit.
 //
@@ -81,33 +81,33 @@ int roundUp(int v, int to) { return (v + to - 1) / to * to; }
 
 thread_local Scratch paddedScratch, vScratch, mScratch;
 
-// m (tiles x op) = v (tiles x cp) @ u (cp x op), op a multiple of VL: R rows x NV vectors of m per register tile,
-// v's values broadcast straight from its rows (no packing: with cp a few vectors long, packing cost as much as the
-// multiply-adds). Each element is one fmadd chain from 0 over c in order, as gemm.cc's micro-kernel runs it, so
-// the bits are gemm's.
+// c (m x n) = A (m x k) @ b (k x n), n a multiple of VL, A's element (r, p) at a[r * ars + p * aks] (either
+// layout): R rows x NV vectors of c per register tile, A's values broadcast straight from memory (no packing: with k
+// a few vectors long, gemm.cc's packing cost as much as the multiply-adds). Each element is one fmadd chain from 0
+// over p in order, as gemm.cc's micro-kernel runs it (k <= its KC here), so the bits are gemm's.
 template <int R, int NV>
-__attribute__((always_inline)) inline void positionTile(int cp, int op, const float* __restrict v,
-                                                        const float* __restrict u, float* m) {
+__attribute__((always_inline)) inline void smallTile(int k, const float* __restrict a, long ars, long aks,
+                                                     const float* __restrict b, long ldb, float* c, long ldc) {
   vf acc[R][NV];
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
     for (int q = 0; q < NV; q++) acc[r][q] = vf{};
-  for (int c = 0; c < cp; c++) {
-    vf uv[NV];
+  for (int p = 0; p < k; p++) {
+    vf bv[NV];
 #pragma GCC unroll 2
-    for (int q = 0; q < NV; q++) uv[q] = vload(u + (size_t)c * op + q * VL);
-#pragma GCC unroll 8
+    for (int q = 0; q < NV; q++) bv[q] = vload(b + (size_t)p * ldb + q * VL);
+#pragma GCC unroll 16
     for (int r = 0; r < R; r++) {
-      const vf a = vsplat(v[(size_t)r * cp + c]);
+      const vf av = vsplat(a[r * ars + p * aks]);
 #pragma GCC unroll 2
-      for (int q = 0; q < NV; q++) acc[r][q] = fmadd(a, uv[q], acc[r][q]);
+      for (int q = 0; q < NV; q++) acc[r][q] = fmadd(av, bv[q], acc[r][q]);
     }
   }
-#pragma GCC unroll 8
+#pragma GCC unroll 16
   for (int r = 0; r < R; r++)
 #pragma GCC unroll 2
-    for (int q = 0; q < NV; q++) vstore(m + (size_t)r * op + q * VL, acc[r][q]);
+    for (int q = 0; q < NV; q++) vstore(c + r * ldc + q * VL, acc[r][q]);
 }
 
 #if CK_VBYTES == 64
@@ -117,24 +117,24 @@ constexpr int PR = 6;  // 6 x 2 of 16
 #endif
 
 template <int NV>
-void positionRows(int rows, int cp, int op, const float* v, const float* u, float* m) {
-  int t = 0;
-  for (; t + PR <= rows; t += PR) positionTile<PR, NV>(cp, op, v + (size_t)t * cp, u, m + (size_t)t * op);
-  switch (rows - t) {
-#define CK_POSITION_EDGE(R) case R: positionTile<R, NV>(cp, op, v + (size_t)t * cp, u, m + (size_t)t * op); break;
-    CK_POSITION_EDGE(1) CK_POSITION_EDGE(2) CK_POSITION_EDGE(3) CK_POSITION_EDGE(4) CK_POSITION_EDGE(5)
+void smallRows(int m, int k, const float* a, long ars, long aks, const float* b, long ldb, float* c, long ldc) {
+  int r = 0;
+  for (; r + PR <= m; r += PR) smallTile<PR, NV>(k, a + r * ars, ars, aks, b, ldb, c + r * ldc, ldc);
+  switch (m - r) {
+#define CK_SMALL_EDGE(R) case R: smallTile<R, NV>(k, a + r * ars, ars, aks, b, ldb, c + r * ldc, ldc); break;
+    CK_SMALL_EDGE(1) CK_SMALL_EDGE(2) CK_SMALL_EDGE(3) CK_SMALL_EDGE(4) CK_SMALL_EDGE(5)
 #if CK_VBYTES == 64
-    CK_POSITION_EDGE(6) CK_POSITION_EDGE(7) CK_POSITION_EDGE(8) CK_POSITION_EDGE(9) CK_POSITION_EDGE(10) CK_POSITION_EDGE(11)
+    CK_SMALL_EDGE(6) CK_SMALL_EDGE(7) CK_SMALL_EDGE(8) CK_SMALL_EDGE(9) CK_SMALL_EDGE(10) CK_SMALL_EDGE(11)
 #endif
-#undef CK_POSITION_EDGE
+#undef CK_SMALL_EDGE
     default: break;
   }
 }
 
-void positionGemm(int tiles, int cp, int op, const float* v, const float* u, float* m) {
-  int ob = 0;
-  for (; ob + 2 * VL <= op; ob += 2 * VL) positionRows<2>(tiles, cp, op, v, u + ob, m + ob);
-  if (ob < op) positionRows<1>(tiles, cp, op, v, u + ob, m + ob);
+void smallGemm(int m, int n, int k, const float* a, long ars, long aks, const float* b, long ldb, float* c, long ldc) {
+  int j = 0;
+  for (; j + 2 * VL <= n; j += 2 * VL) smallRows<2>(m, k, a, ars, aks, b + j, ldb, c + j, ldc);
+  if (j < n) smallRows<1>(m, k, a, ars, aks, b + j, ldb, c + j, ldc);
 }
 
 // One output of the convolution by the direct sum (for the non-finite fix-up): x (N,C,H,W), w (O,C,3,3).
@@ -233,7 +233,7 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
     // M[p] (tiles x op) = V[p] @ U[p]
     float* m = mScratch.get((size_t)TA * TA * tiles * op);
     for (int p = 0; p < TA * TA; p++)
-      positionGemm(tiles, cp, op, v + (size_t)p * tiles * cp, u.data() + (size_t)p * cp * op, m + (size_t)p * tiles * op);
+      smallGemm(tiles, op, cp, v + (size_t)p * tiles * cp, cp, 1, u.data() + (size_t)p * cp * op, op, m + (size_t)p * tiles * op, op);
     // Y = A^T M A + bias, scattered to (N, O, OH, OW)
     bool nonFinite = false;
     for (int t = 0; t < tiles; t++) {
@@ -314,7 +314,7 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
 // gw[o, c] (3x3) = sum over 2x2 tiles t of gy[o] and their 4x4 input patches d_t[c]:
 //   A^T [ sum_t (G gy_t G^T) (.) (B^T d_t B) ] A,
 // points 0, 1, -1 and infinity (exact factors 1 and 1/2): 16 multiplies per tile and channel pair instead of 36.
-// The inner sum is 16 GEMMs over chunks of 32 tiles (gemm.cc: a fixed order per element) whose results are added
+// The inner sum is 16 GEMMs over chunks of 32 tiles (smallGemm: a fixed order per element) whose results are added
 // in f64: a long float sum over tiles, then the cancellation in A^T M A, lost 1e-5 of the result on 16 channels
 // (a PyTorch fixture's tolerance). Tasks take fixed groups of images; their f64 partial sums are added in task
 // order. Like the direct weight gradient, exact only for finite inputs
@@ -333,16 +333,36 @@ thread_local Scratch wgXScratch, wgGyScratch, wgXtScratch, wgGtScratch, wgMScrat
 void toChannelsLast(const float* src, int count, int rows, int cols, int top, int left, int padRows, int padCols,
                     int lanes, float* dst) {
   std::memset(dst, 0, sizeof(float) * (size_t)padRows * padCols * lanes);
-  for (int c = 0; c < count; c++)
-    for (int r = 0; r < rows; r++) {
-      const int pr = r + top;
-      if (pr < 0 || pr >= padRows) continue;
-      const float* row = src + ((long)c * rows + r) * cols;
-      for (int q = 0; q < cols; q++) {
-        const int pq = q + left;
-        if (pq >= 0 && pq < padCols) dst[((size_t)pr * padCols + pq) * lanes + c] = row[q];
+  const int q0 = left < 0 ? -left : 0, q1 = cols < padCols - left ? cols : padCols - left;
+  const long plane = (long)rows * cols;
+  for (int r = 0; r < rows; r++) {
+    const int pr = r + top;
+    if (pr < 0 || pr >= padRows) continue;
+    const float* row = src + (long)r * cols;
+    float* out = dst + ((size_t)pr * padCols + left) * lanes;  // column q at out + q * lanes
+    int c = 0;
+#ifdef __SSE2__
+    // 4 planes x 4 columns at a time, transposed in registers
+    for (; c + 4 <= count; c += 4) {
+      const float* s0 = row + c * plane;
+      int q = q0;
+      for (; q + 4 <= q1; q += 4) {
+        __m128 r0 = _mm_loadu_ps(s0 + q), r1 = _mm_loadu_ps(s0 + plane + q), r2 = _mm_loadu_ps(s0 + 2 * plane + q),
+               r3 = _mm_loadu_ps(s0 + 3 * plane + q);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        float* d = out + (long)q * lanes + c;
+        _mm_storeu_ps(d, r0);
+        _mm_storeu_ps(d + lanes, r1);
+        _mm_storeu_ps(d + 2 * lanes, r2);
+        _mm_storeu_ps(d + 3 * lanes, r3);
       }
+      for (; q < q1; q++)
+        for (int k = 0; k < 4; k++) out[(long)q * lanes + c + k] = s0[k * plane + q];
     }
+#endif
+    for (; c < count; c++)
+      for (int q = q0; q < q1; q++) out[(long)q * lanes + c] = row[c * plane + q];
+  }
 }
 
 }  // namespace
@@ -402,7 +422,7 @@ void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, floa
     for (int t0 = 0; t0 < tiles; t0 += WG_CHUNK_TILES) {
       const int k = tiles - t0 < WG_CHUNK_TILES ? tiles - t0 : WG_CHUNK_TILES;
       for (int xi = 0; xi < WA * WA; xi++) {
-        gemm(true, false, cp, op, k, xt + ((size_t)xi * tiles + t0) * cp, gt + ((size_t)xi * tiles + t0) * op, m, false);
+        smallGemm(cp, op, k, xt + ((size_t)xi * tiles + t0) * cp, 1, cp, gt + ((size_t)xi * tiles + t0) * op, op, m, op);
         double* d = dst + (size_t)xi * cp * op;
         for (size_t i = 0; i < (size_t)cp * op; i++) d[i] += m[i];
       }
