@@ -9,6 +9,16 @@
 
 namespace CK_ISA_NS {
 
+namespace {
+// The output columns [lo, hi) whose input column ox * stride + x0 lies in [0, w) (the others read padding).
+inline void stridedRange(int x0, int stride, int w, int outW, int& lo, int& hi) {
+  lo = x0 < 0 ? (-x0 + stride - 1) / stride : 0;
+  hi = w - 1 - x0 >= 0 ? (w - 1 - x0) / stride + 1 : 0;
+  if (hi > outW) hi = outW;
+  if (lo > hi) lo = hi;
+}
+}  // namespace
+
 void im2col(const float* x, int cg, const ConvGeom& g, float* col) {
   const int p = g.outH * g.outW;
   float* row = col;
@@ -16,6 +26,10 @@ void im2col(const float* x, int cg, const ConvGeom& g, float* col) {
     const float* plane = x + (long)c * g.h * g.w;
     for (int i = 0; i < g.kh; i++) {
       for (int j = 0; j < g.kw; j++, row += p) {
+        // ix = ox * strideW + x0 lies in [0, w) for ox in [lo, hi)
+        const int x0 = j * g.dilationW - g.padW;
+        int lo, hi;
+        stridedRange(x0, g.strideW, g.w, g.outW, lo, hi);
         for (int oy = 0; oy < g.outH; oy++) {
           int iy = oy * g.strideH - g.padH + i * g.dilationH;
           float* dst = row + oy * g.outW;
@@ -23,21 +37,16 @@ void im2col(const float* x, int cg, const ConvGeom& g, float* col) {
             std::memset(dst, 0, sizeof(float) * g.outW);
             continue;
           }
-          const float* src = plane + (long)iy * g.w;
-          int x0 = j * g.dilationW - g.padW;
+          const float* src = plane + (long)iy * g.w + x0;
+          for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
           if (g.strideW == 1) {
-            // ix = ox + x0 must be in [0, w)
-            int lo = x0 < 0 ? -x0 : 0, hi = g.w - x0 < g.outW ? g.w - x0 : g.outW;
-            if (hi < lo) hi = lo;
-            for (int ox = 0; ox < lo; ox++) dst[ox] = 0;
-            if (hi > lo) std::memcpy(dst + lo, src + lo + x0, sizeof(float) * (hi - lo));
-            for (int ox = hi; ox < g.outW; ox++) dst[ox] = 0;
+            if (hi > lo) std::memcpy(dst + lo, src + lo, sizeof(float) * (hi - lo));
+          } else if (g.strideW == 2) {  // a constant stride: the loop vectorises
+            for (int ox = lo; ox < hi; ox++) dst[ox] = src[2 * ox];
           } else {
-            for (int ox = 0; ox < g.outW; ox++) {
-              int ix = ox * g.strideW + x0;
-              dst[ox] = ix >= 0 && ix < g.w ? src[ix] : 0;
-            }
+            for (int ox = lo; ox < hi; ox++) dst[ox] = src[ox * g.strideW];
           }
+          for (int ox = hi; ox < g.outW; ox++) dst[ox] = 0;
         }
       }
     }
@@ -51,16 +60,20 @@ void col2imAdd(const float* col, int cg, const ConvGeom& g, float* gx) {
     float* plane = gx + (long)c * g.h * g.w;
     for (int i = 0; i < g.kh; i++) {
       for (int j = 0; j < g.kw; j++, row += p) {
+        const int x0 = j * g.dilationW - g.padW;
+        int lo, hi;
+        stridedRange(x0, g.strideW, g.w, g.outW, lo, hi);
         for (int oy = 0; oy < g.outH; oy++) {
           int iy = oy * g.strideH - g.padH + i * g.dilationH;
           if (iy < 0 || iy >= g.h) continue;
           const float* src = row + oy * g.outW;
-          float* dst = plane + (long)iy * g.w;
-          int x0 = j * g.dilationW - g.padW;
-          for (int ox = 0; ox < g.outW; ox++) {
-            int ix = ox * g.strideW + x0;
-            if (ix >= 0 && ix < g.w) dst[ix] += src[ox];
-          }
+          float* dst = plane + (long)iy * g.w + x0;
+          if (g.strideW == 1)
+            for (int ox = lo; ox < hi; ox++) dst[ox] += src[ox];
+          else if (g.strideW == 2)
+            for (int ox = lo; ox < hi; ox++) dst[2 * ox] += src[ox];
+          else
+            for (int ox = lo; ox < hi; ox++) dst[ox * g.strideW] += src[ox];
         }
       }
     }
