@@ -52,15 +52,17 @@ thread_local std::vector<double> accScratch;
 // acc[o][t] += gy rows (OB) . x row shifted by tap t (NJ taps, dw apart), over `vectors` vectors of the row.
 template <int NJ>
 __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, const float* xRow, int dw, int vectors, vf (&acc)[OB][3]) {
+  // the NJ shifted x vectors, then one gy vector at a time: 12 accumulators + 3 + 1 fit AVX2's 16 registers (gy's
+  // four vectors held at once spilled accumulators around every row)
   for (int q = 0; q < vectors; q++) {
-    vf gv[OB];
-#pragma GCC unroll 4
-    for (int o = 0; o < OB; o++) gv[o] = *reinterpret_cast<const vf*>(gyRows[o] + q * VL);
+    vf xv[NJ];
 #pragma GCC unroll 3
-    for (int t = 0; t < NJ; t++) {
-      const vf xv = vload(xRow + q * VL + t * dw);
+    for (int t = 0; t < NJ; t++) xv[t] = vload(xRow + q * VL + t * dw);
 #pragma GCC unroll 4
-      for (int o = 0; o < OB; o++) acc[o][t] = fmadd(gv[o], xv, acc[o][t]);
+    for (int o = 0; o < OB; o++) {
+      const vf gv = *reinterpret_cast<const vf*>(gyRows[o] + q * VL);
+#pragma GCC unroll 3
+      for (int t = 0; t < NJ; t++) acc[o][t] = fmadd(gv, xv[t], acc[o][t]);
     }
   }
 }
@@ -70,7 +72,7 @@ __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, c
 // Rows of float sums per accumulator lane before they go into f64: the whole image block where the level has
 // FMA; without it (SSE2) each product is rounded too, and a block's sums lost 1.1e-5 on a PyTorch fixture.
 #if CK_VBYTES >= 32 || defined(__aarch64__)
-constexpr int ROWS_PER_FLUSH = 1 << 30;
+constexpr int ROWS_PER_FLUSH = 0;  // 0: only at the end
 #else
 constexpr int ROWS_PER_FLUSH = 2;
 #endif
@@ -106,7 +108,8 @@ void tapBlock(const float* gyPad, const float* xPad, const ConvGeom& g, int oPad
       const float* gyRows[OB];
       for (int o = 0; o < OB; o++) gyRows[o] = gyImage + o * gyPlane + (long)oy * owp;
       rowTile<NJ>(gyRows, xRows + (long)oy * wp, g.dilationW, owp / VL, acc);
-      if (++rows == ROWS_PER_FLUSH) {
+      // (a flush the compiler cannot rule out keeps the accumulators in memory around every row)
+      if (ROWS_PER_FLUSH > 0 && ++rows == ROWS_PER_FLUSH) {
         flush<NJ>(acc, accStore);
         rows = 0;
       }
