@@ -120,8 +120,14 @@ enum class ConvPath { gemm, winograd, direct };
 constexpr int WINOGRAD_MIN_CHANNELS = 8;
 
 // The Winograd weight gradient's transforms cost precision: on 18 -> 16 channels (a PyTorch fixture) it was 1.1e-5
-// off without FMA; from 32 channels it is also clearly faster than the direct kernel (at 16 they tie).
+// off without FMA (SSE2), so there it starts at 32 channels. With AVX2's FMA it passes, and at 16 channels it took
+// 0.81x the direct kernel's time (resnet20's 16 -> 16 at 32x32, batch 128, AMD EPYC). (NEON has FMA too but has not
+// been tried: it keeps 32.)
+#if CK_VBYTES >= 32
+constexpr int WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS = 16;
+#else
 constexpr int WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS = 32;
+#endif
 
 ConvPath choosePath(const ConvGeom& g, int pass) {
   const int minChannels = pass == 2 ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
