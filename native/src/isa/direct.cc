@@ -10,8 +10,8 @@
 // Determinism: a task owns a fixed block of output channels and input channels (from the geometry), and every
 // accumulator lane sums its (image, row) terms in the same order (in float within a block of images, then in f64);
 // lanes are added left to right at the end.
-// Zero lanes past OW multiply real inputs, which is exact only for finite inputs: conv.cc sends batches holding
-// NaN or infinity to the GEMM path.
+// Zero lanes past OW multiply real inputs, which is exact only for finite inputs: conv.cc redoes batches holding
+// NaN or infinity by the GEMM path (it checks the gw this kernel gives: a non-finite input always leaves one there).
 #include <cstring>
 #include <vector>
 #include "conv-common.h"

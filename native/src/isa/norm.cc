@@ -8,7 +8,9 @@
 // Sums that overflow f32 (a diverging run's 1e37 activations) or meet a non-finite input are redone for that channel
 // in f64 element by element, as the reference. Tasks are groups of channels (or of rows for batchNormApply); a
 // channel's arithmetic never depends on the split, so 1 and N threads give identical bits.
-// Time, bench/native-kernels.ts at (128,16,1024), AMD EPYC: see the commit that brought this scheme.
+// Time at (128,16,1024) (bench/native-kernels.ts, AMD EPYC, 1 thread, load average 1.3): channelMoments 0.48 ms
+// (the f64 kernels 0.76), batchNormApply 0.47 (0.52, memory-bound), batchNormBackward 1.66 (2.23); wasm's 0.52,
+// 0.54 and 2.17 in the same runs.
 #include <cmath>
 #include "../ops.h"
 #include "../parallel.h"

@@ -99,7 +99,7 @@ thread_local Scratch paddedScratch, vScratch, mScratch;
 // c (m x n) = A (m x k) @ b (k x n), n a multiple of VL, A's element (r, p) at a[r * ars + p * aks] (either
 // layout): R rows x NV vectors of c per register tile, A's values broadcast straight from memory (no packing: with k
 // a few vectors long, gemm.cc's packing cost as much as the multiply-adds). Each element is one fmadd chain from 0
-// over p in order, as gemm.cc's micro-kernel runs it (k <= its KC here), so the bits are gemm's.
+// over p in order, as gemm.cc's micro-kernel runs it (its k blocks store and reload C exactly), so the bits are gemm's.
 template <int R, int NV>
 __attribute__((always_inline)) inline void smallTile(int k, const float* __restrict a, long ars, long aks,
                                                      const float* __restrict b, long ldb, float* c, long ldc) {
