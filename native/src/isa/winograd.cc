@@ -94,6 +94,32 @@ struct TaskSplit {
 
 int roundUp(int v, int to) { return (v + to - 1) / to * to; }
 
+// Columns [q0, q1) of one row of `count` planes (plane c's row at row + c * plane) to channels-last: column q of
+// plane c at out[q * lanes + c]. On x86, 4 planes x 4 columns at a time, transposed in SSE registers.
+void rowToChannelsLast(const float* row, long plane, int count, int q0, int q1, float* out, int lanes) {
+  int c = 0;
+#ifdef __SSE2__
+  for (; c + 4 <= count; c += 4) {
+    const float* s0 = row + c * plane;
+    int q = q0;
+    for (; q + 4 <= q1; q += 4) {
+      __m128 r0 = _mm_loadu_ps(s0 + q), r1 = _mm_loadu_ps(s0 + plane + q), r2 = _mm_loadu_ps(s0 + 2 * plane + q),
+             r3 = _mm_loadu_ps(s0 + 3 * plane + q);
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      float* d = out + (long)q * lanes + c;
+      _mm_storeu_ps(d, r0);
+      _mm_storeu_ps(d + lanes, r1);
+      _mm_storeu_ps(d + 2 * lanes, r2);
+      _mm_storeu_ps(d + 3 * lanes, r3);
+    }
+    for (; q < q1; q++)
+      for (int k = 0; k < 4; k++) out[(long)q * lanes + c + k] = s0[k * plane + q];
+  }
+#endif
+  for (; c < count; c++)
+    for (int q = q0; q < q1; q++) out[(long)q * lanes + c] = row[c * plane + q];
+}
+
 thread_local Scratch paddedScratch, vScratch, mScratch;
 
 // c (m x n) = A (m x k) @ b (k x n), n a multiple of VL, A's element (r, p) at a[r * ars + p * aks] (either
@@ -201,29 +227,7 @@ void winogradConv(const float* x, const float* w, const float* bias, const ConvG
         if (iy < 0 || iy >= g.h) continue;
         const float* src = x + (long)(b0 + b) * g.cIn * g.h * g.w + (long)iy * g.w;
         float* dst = xp + (((size_t)b * bandRows + r) * wp + g.padW) * cp;
-        int c = 0;
-#ifdef __SSE2__
-        // 4 channels x 4 columns at a time, transposed in registers
-        for (; c + 4 <= g.cIn; c += 4) {
-          const float* s0 = src + (long)c * g.h * g.w;
-          const long ps = (long)g.h * g.w;
-          int ix = 0;
-          for (; ix + 4 <= cols; ix += 4) {
-            __m128 r0 = _mm_loadu_ps(s0 + ix), r1 = _mm_loadu_ps(s0 + ps + ix), r2 = _mm_loadu_ps(s0 + 2 * ps + ix),
-                   r3 = _mm_loadu_ps(s0 + 3 * ps + ix);
-            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-            float* d = dst + (size_t)ix * cp + c;
-            _mm_storeu_ps(d, r0);
-            _mm_storeu_ps(d + cp, r1);
-            _mm_storeu_ps(d + 2 * cp, r2);
-            _mm_storeu_ps(d + 3 * cp, r3);
-          }
-          for (; ix < cols; ix++)
-            for (int k = 0; k < 4; k++) dst[(size_t)ix * cp + c + k] = s0[k * ps + ix];
-        }
-#endif
-        for (; c < g.cIn; c++)
-          for (int ix = 0; ix < cols; ix++) dst[(size_t)ix * cp + c] = src[(long)c * g.h * g.w + ix];
+        rowToChannelsLast(src, (long)g.h * g.w, g.cIn, 0, cols, dst, cp);
       }
     // V[p] (tiles x cp)
     // positions' arrays a cache line more than their size apart: at exactly 4 KiB (64 tiles x 16 channels) the 36
@@ -364,28 +368,7 @@ void toChannelsLast(const float* src, int count, int rows, int cols, int top, in
     if (pr < 0 || pr >= padRows) continue;
     const float* row = src + (long)r * cols;
     float* out = dst + ((size_t)pr * padCols + left) * lanes;  // column q at out + q * lanes
-    int c = 0;
-#ifdef __SSE2__
-    // 4 planes x 4 columns at a time, transposed in registers
-    for (; c + 4 <= count; c += 4) {
-      const float* s0 = row + c * plane;
-      int q = q0;
-      for (; q + 4 <= q1; q += 4) {
-        __m128 r0 = _mm_loadu_ps(s0 + q), r1 = _mm_loadu_ps(s0 + plane + q), r2 = _mm_loadu_ps(s0 + 2 * plane + q),
-               r3 = _mm_loadu_ps(s0 + 3 * plane + q);
-        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
-        float* d = out + (long)q * lanes + c;
-        _mm_storeu_ps(d, r0);
-        _mm_storeu_ps(d + lanes, r1);
-        _mm_storeu_ps(d + 2 * lanes, r2);
-        _mm_storeu_ps(d + 3 * lanes, r3);
-      }
-      for (; q < q1; q++)
-        for (int k = 0; k < 4; k++) out[(long)q * lanes + c + k] = s0[k * plane + q];
-    }
-#endif
-    for (; c < count; c++)
-      for (int q = q0; q < q1; q++) out[(long)q * lanes + c] = row[c * plane + q];
+    rowToChannelsLast(row, plane, count, q0, q1, out, lanes);
   }
 }
 
