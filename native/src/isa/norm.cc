@@ -105,7 +105,7 @@ void channelMoments(const float* x, int64_t n, int64_t c, int64_t hw, float* mea
       const double shift = m - da;
       double v = channelSum(x, n, c, hw, ch, [va](vfloat e) { const vfloat d = e - va; return d * d; },
                             [da](double e) { return (e - da) * (e - da); }) / count - shift * shift;
-      v = v > 0 ? v : 0;
+      if (v < 0) v = 0;  // rounding; NaN stays NaN (and goes to the f64 sums below, as the reference)
       if (!std::isfinite(v)) v = channelSumF64(x, n, c, hw, ch, true, m) / count;
       mean[ch] = a;
       variance[ch] = static_cast<float>(v);
@@ -121,11 +121,18 @@ void batchNormApply(const float* x, int64_t n, int64_t c, int64_t hw, const floa
   ck::parallelForWork(s.tasks, static_cast<double>(n) * c * hw * ck::kNsPerStreamedFloat * 2, [&](int t) {
     for (int64_t row = s.begin(t); row < s.end(t); row++) {
       const int64_t ch = row % c;
-      const float sc = static_cast<float>(static_cast<double>(invStd[ch]) * (weight ? static_cast<double>(weight[ch]) : 1.0));
+      const double scale = static_cast<double>(invStd[ch]) * (weight ? static_cast<double>(weight[ch]) : 1.0);
+      const float sc = static_cast<float>(scale);
       const float m = mean[ch], h = bias ? bias[ch] : 0.0f;
-      const vfloat vs = broadcast(sc), vm = broadcast(m), vh = broadcast(h);
       const float* xr = x + row * hw;
       float* orow = out + row * hw;
+      if (!std::isfinite(sc) || !std::isfinite(m)) {
+        // NaN or infinite statistics: the reference's formula, whose NaN and infinities the centred one does not share
+        const double shift = (bias ? static_cast<double>(bias[ch]) : 0.0) - static_cast<double>(m) * scale;
+        for (int64_t i = 0; i < hw; i++) orow[i] = static_cast<float>(static_cast<double>(xr[i]) * scale + shift);
+        continue;
+      }
+      const vfloat vs = broadcast(sc), vm = broadcast(m), vh = broadcast(h);
       int64_t i = 0;
       for (; i + 2 * kLanes <= hw; i += 2 * kLanes) {
         storef(orow + i, (loadf(xr + i) - vm) * vs + vh);
@@ -218,6 +225,19 @@ void batchNormBackward(const float* x, const float* gy, int64_t n, int64_t c, in
       const float gm = static_cast<float>(meanGy);
       const float A = static_cast<float>(a), B = static_cast<float>(-a * is * sumGyXhat / count),
                   C = static_cast<float>(a * (static_cast<double>(gm) - meanGy));
+      if (!std::isfinite(A) || !std::isfinite(B) || !std::isfinite(C) || !std::isfinite(gm) || !std::isfinite(m)) {
+        // NaN or infinite sums or statistics: the reference's formula in f64, whose NaN and infinities the centred
+        // one does not share (an infinite gy makes gy - mean(gy) NaN everywhere, the reference -infinity)
+        const double factor = a / count;
+        for (int64_t b = 0; b < n; b++) {
+          const int64_t off = (b * c + ch) * hw;
+          for (int64_t i = 0; i < hw; i++) {
+            const double xhat = (static_cast<double>(x[off + i]) - m) * is;
+            gx[off + i] = static_cast<float>(factor * (count * static_cast<double>(gy[off + i]) - sumGy - xhat * sumGyXhat));
+          }
+        }
+        continue;
+      }
       const vfloat vA = broadcast(A), vB = broadcast(B), vC = broadcast(C), vgm = broadcast(gm);
       // Last row first: the rows the first pass read last are the ones still in cache.
       for (int64_t b = n - 1; b >= 0; b--) {
