@@ -61,7 +61,7 @@ type Kernel = (...args: number[]) => unknown;
  * name there explicitly (a minifier renames the function itself), so it must stay self-contained: control slots are literals here (CHUNKS 7, ARGC 4, SCRATCH_ARG 8, SCRATCH_STRIDE 9,
  * KERNEL 3, NEXT 6, ERROR 5, DONE 1) and 10 is SHARE_BITS (1023 = MAX_CHUNKS).
  */
-function convkitRunShares(ctl: Int32Array, args: Float64Array, fns: Kernel[], tid: number, gen: number): number {
+export function convkitRunShares(ctl: Int32Array, args: Float64Array, fns: Kernel[], tid: number, gen: number): number {
   const chunks = ctl[7]!, argc = ctl[4]!, scratchArg = ctl[8]!;
   const list: number[] = new Array(argc + 2);
   for (let i = 0; i < argc; i++) list[i] = args[i]!;
@@ -102,6 +102,19 @@ export function adaptiveWindowVerdict(runMs: number, waitMs: number, soloMs: num
 
 /** Generation of job `seq` as stored in NEXT (the bits above the share counter). */
 const GEN_MASK = (1 << (31 - SHARE_BITS)) - 1;
+
+/** NEXT for job `seq` with every share taken: no thread can take one, whatever CHUNKS holds (the caller's first step). */
+export function closeShares(ctl: Int32Array, seq: number): void {
+  Atomics.store(ctl, NEXT, ((seq & GEN_MASK) << SHARE_BITS) | MAX_CHUNKS);
+}
+
+/** NEXT for job `seq` at its first share (the caller's last step before SEQ wakes the workers). */
+export function openShares(ctl: Int32Array, seq: number): void {
+  Atomics.store(ctl, NEXT, (seq & GEN_MASK) << SHARE_BITS);
+}
+
+/** The generation a thread passes to `convkitRunShares` for job `seq`. */
+export const generationOf = (seq: number): number => seq & GEN_MASK;
 
 /**
  * The worker's whole program, as source text, so it can start from a string in Node (`eval: true`) and from a
@@ -226,6 +239,14 @@ export class ThreadPool {
     }
     if (args.length > MAX_ARGS) throw new Error(`wasm backend: too many kernel arguments (${args.length})`);
     const ctl = this.ctl;
+    const seq = (ctl[SEQ]! + 1) | 0;
+    // Close the shares under the new generation BEFORE writing the job: a worker that woke late for the previous
+    // job (descheduled between reading SEQ and taking a share) may be reading these fields while they change; with
+    // NEXT still holding the previous generation and fewer taken shares than the new CHUNKS, it used to take a share
+    // with a mix of two jobs' kernel and arguments and count it in the new job's DONE, so the caller could return
+    // before a real share had run (a wrong value now and then in the wasm op suite's 2-thread gradchecks, gemm
+    // followed by tanh, on a loaded machine). Now its compare-and-swap fails on the generation.
+    closeShares(ctl, seq);
     for (let i = 0; i < args.length; i++) this.args[i] = args[i]!;
     ctl[KERNEL] = index;
     ctl[ARGC] = args.length;
@@ -235,12 +256,11 @@ export class ThreadPool {
     Atomics.store(ctl, NT, threads);
     Atomics.store(ctl, DONE, 0);
     Atomics.store(ctl, ERROR, 0);
-    // Only this thread writes SEQ: publish the shares (NEXT, with the new generation) before waking anyone.
-    const seq = (ctl[SEQ]! + 1) | 0;
-    Atomics.store(ctl, NEXT, (seq & GEN_MASK) << SHARE_BITS);
+    // Only this thread writes SEQ: open the shares (NEXT at share 0 of the new generation) before waking anyone.
+    openShares(ctl, seq);
     Atomics.store(ctl, SEQ, seq);
     Atomics.notify(ctl, SEQ);
-    convkitRunShares(ctl, this.args, this.fns, 0, seq & GEN_MASK);
+    convkitRunShares(ctl, this.args, this.fns, 0, generationOf(seq));
     // Wait for shares still running in workers: they write into memory the caller is about to reuse.
     const waitFrom = this.adaptive ? performance.now() : 0;
     let done = Atomics.load(ctl, DONE);
