@@ -7,10 +7,12 @@
  * The models come from the zoo (`models.create`): mlp, lenet5, vggsmall, and resnet20 = the zoo's
  * `resnet20b` (option-B shortcuts, 272,474 parameters). A training step is what `fit()` does: inside the
  * backend's step scope, forward, cross-entropy, zeroGrad, backward, `optim.SGD` (lr 0.01, momentum 0.9),
- * reading the loss back. Inference: eval mode, noGrad, the same scope, reading the logits back.
+ * reading the loss back. Inference: eval mode, noGrad, the same scope, reading the logits back, on the copy that
+ * `nn.optimizeForInference` makes once before timing (eval-mode BatchNorm2d folded into the Conv2d before it, as
+ * onnxruntime's session does at creation and PyTorch's optimize_for_inference does; resnet20's 21 batch norms).
  */
 import { createRequire } from 'node:module';
-import { availableBackends, F, models, noGrad, optim, setBackend, tensor, type Backend, type Tensor } from '../../src/index.js';
+import { availableBackends, F, models, nn, noGrad, optim, setBackend, tensor, type Backend, type Tensor } from '../../src/index.js';
 import { cellArgs, emit, measure, randomInputs, INPUT_SHAPES, PARAM_COUNTS } from '../lib/timing.mjs';
 
 type StepScope = <T>(fn: () => T) => T;
@@ -94,9 +96,10 @@ async function main(): Promise<void> {
     };
   } else {
     net.eval();
+    const inferNet = nn.optimizeForInference(net, batchOf(1).xb);
     step = (k) => {
       const { xb } = batchOf(k);
-      const first = noGrad(() => scope(() => net.forward(xb).data[0]!));
+      const first = noGrad(() => scope(() => inferNet.forward(xb).data[0]!));
       if (!Number.isFinite(first)) throw new Error(`convkit ${args.model}: logit is ${first}`);
     };
   }

@@ -20,5 +20,6 @@ export { BatchNorm1d, BatchNorm2d, LocalResponseNorm } from './layers/normalizat
 export type { BatchNormOptions } from './layers/normalization.js';
 export { ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, Softmax, LogSoftmax } from './layers/activation.js';
 export { Dropout } from './layers/dropout.js';
+export { optimizeForInference } from './inference.js';
 export * as init from './init.js';
 export * as functional from './functional.js';
