@@ -38,7 +38,9 @@ const CASES: [string, Shape, [string, string, string]][] = [
   ['3x3 on one large image (Winograd bands of tile rows)', { n: 1, c: 8, h: 50, w: 47, o: 9, kh: 3, kw: 3, pad: [1, 2] }, ['winograd', 'winograd', 'direct']],
   ['3x3 with 4 channels (direct forward, GEMM input gradient)', { n: 2, c: 4, h: 10, w: 11, o: 6, kh: 3, kw: 3, pad: [1, 1] }, ['direct', 'gemm', 'direct']],
   ['3x3 on one channel (GEMM forward below 16 taps)', { n: 2, c: 1, h: 10, w: 11, o: 6, kh: 3, kw: 3, pad: [1, 1] }, ['gemm', 'gemm', 'direct']],
-  ['stride 2', { n: 2, c: 8, h: 12, w: 9, o: 8, kh: 3, kw: 3, stride: 2, pad: [1, 1] }, ['gemm', 'gemm', 'gemm']],
+  ['stride 2', { n: 2, c: 8, h: 12, w: 9, o: 8, kh: 3, kw: 3, stride: 2, pad: [1, 1] }, ['stride2', 'gemm', 'gemm']],
+  ['stride 2, 5x4 kernel, 13 output channels (register tile tails), odd sizes', { n: 3, c: 4, h: 15, w: 21, o: 13, kh: 5, kw: 4, stride: 2, pad: [2, 1] }, ['stride2', 'gemm', 'gemm']],
+  ['stride 2, resnet20\'s 16 -> 32 downsampling at 32x32', { n: 2, c: 16, h: 32, w: 32, o: 32, kh: 3, kw: 3, stride: 2, pad: [1, 1] }, ['stride2', 'gemm', 'gemm']],
   ['groups, dilation 2', { n: 2, c: 6, h: 13, w: 11, o: 9, kh: 3, kw: 2, pad: [2, 1], dilation: 2, groups: 3 }, ['gemm', 'gemm', 'gemm']],
   ['dilation 2, ungrouped', { n: 2, c: 5, h: 12, w: 13, o: 6, kh: 3, kw: 3, pad: [2, 1], dilation: 2 }, ['direct', 'gemm', 'direct']],
   ['2x4 kernel (tap blocks of 3 and 1)', { n: 2, c: 3, h: 9, w: 10, o: 5, kh: 2, kw: 4, pad: [0, 1] }, ['direct', 'gemm', 'direct']],
@@ -89,7 +91,7 @@ for (const [label, shape, algorithms] of CASES) {
 }
 
 const EPILOGUES: [Activation, boolean][] = [['none', true], ['relu', false], ['relu', true], ['sigmoid', true], ['tanh', false]];
-for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[8]!]) {  // direct, Winograd, GEMM
+for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[7]!, CASES[8]!]) {  // direct, Winograd, GEMM, stride 2
   const g = geometry(shape);
   test(`native conv2dFused ${label}: the bits of conv2d + biasActivation + maxPool2d`, { skip }, async () => {
     const nb = native!;

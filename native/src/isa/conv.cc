@@ -113,8 +113,145 @@ void forwardImageGemm(const float* x, const float* w, const float* bias, const C
 
 }  // namespace
 
+
+// ---- forward: stride 2, ungrouped (resnet's downsampling 3x3 convolutions) ----
+// im2col for stride 2 cost about as much as the GEMM (its rows gather every second column). Here each image is
+// copied once into zero-padded rows split by column parity: padded column px = ix + padW lies in phase px & 1 at
+// position px >> 1, so tap j of output column ox reads phase j & 1 at ox + (j >> 1), a plain vector load. Lanes are
+// output columns; a register tile is S2_R output channels x S2_S row vectors (each an output row's VL columns), the
+// weights packed S2_R channels per (c, i, j). Every output is 0 + fmadd over (c, i, j) in im2col's row order, then +
+// bias: the same operations and order as the GEMM path (one fmadd chain per element, a k block's store and reload
+// being exact), so the bits do not change. CPU time, 1 thread, batch 256 (AMD EPYC, loaded machine): resnet20's
+// 16 -> 32 at 32x32 12.6 ms (GEMM path 14.2), 32 -> 64 at 16x16 11.0 ms (13.0). 1x1 stride-2 stays on the GEMM path.
 namespace {
-enum class ConvPath { gemm, winograd, direct };
+constexpr int S2_R = 6, S2_S = 2;
+thread_local Scratch s2PadScratch;
+
+struct S2Layout {
+  int hp, wq, owp, vectors;  // padded rows, phase width, output row rounded to vectors, vectors per output row
+  explicit S2Layout(const ConvGeom& g)
+      : hp(2 * (g.outH - 1) + g.kh), wq(0), owp((g.outW + VL - 1) / VL * VL), vectors(owp / VL) {
+    wq = owp + (g.kw - 1) / 2;
+  }
+  long plane() const { return (long)hp * 2 * wq; }
+};
+
+// image b of x (C, H, W) to xp (C, hp, 2, wq): row r, phase e, position q holds x[c, r - padH, 2q + e - padW] or 0
+void s2Pad(const float* x, const ConvGeom& g, const S2Layout& L, float* xp) {
+  for (int c = 0; c < g.cIn; c++)
+    for (int r = 0; r < L.hp; r++) {
+      float* even = xp + ((long)c * L.hp + r) * 2 * L.wq;
+      float* odd = even + L.wq;
+      const int iy = r - g.padH;
+      if (iy < 0 || iy >= g.h) {
+        std::memset(even, 0, sizeof(float) * 2 * L.wq);
+        continue;
+      }
+      const float* src = x + ((long)c * g.h + iy) * g.w;
+      // positions [q0, q1) read columns 2q - padW and 2q + 1 - padW both inside the row: a branch-free loop
+      int q0 = (g.padW + 1) / 2, q1 = (g.w - 2 + g.padW) / 2 + 1;
+      if (g.w - 2 + g.padW < 0 || q1 < 0) q1 = 0;
+      if (q1 > L.wq) q1 = L.wq;
+      if (q0 > q1) q0 = q1;
+      for (int q = 0; q < q0; q++) {
+        const int i0 = 2 * q - g.padW, i1 = i0 + 1;
+        even[q] = i0 >= 0 && i0 < g.w ? src[i0] : 0.0f;
+        odd[q] = i1 >= 0 && i1 < g.w ? src[i1] : 0.0f;
+      }
+      for (int q = q0; q < q1; q++) {
+        even[q] = src[2 * q - g.padW];
+        odd[q] = src[2 * q + 1 - g.padW];
+      }
+      for (int q = q1; q < L.wq; q++) {
+        const int i0 = 2 * q - g.padW, i1 = i0 + 1;
+        even[q] = i0 >= 0 && i0 < g.w ? src[i0] : 0.0f;
+        odd[q] = i1 >= 0 && i1 < g.w ? src[i1] : 0.0f;
+      }
+    }
+}
+
+// S output row vectors (slot s: output row oy[s], columns q[s] * VL ...) of S2_R channels from o0
+template <int S>
+__attribute__((always_inline)) inline void s2Tile(const float* xp, const float* wp, const ConvGeom& g, const S2Layout& L,
+                                                  const int* oy, const int* q, int o0, int nOut, const float* bias,
+                                                  float* out) {
+  vf acc[S2_R][S];
+#pragma GCC unroll 8
+  for (int o = 0; o < S2_R; o++)
+#pragma GCC unroll 2
+    for (int s = 0; s < S; s++) acc[o][s] = vf{};
+  const long rowStride = 2L * L.wq;
+  const float* base[S];
+  for (int s = 0; s < S; s++) base[s] = xp + (long)(2 * oy[s]) * rowStride + q[s] * VL;
+  for (int c = 0; c < g.cIn; c++) {
+    for (int i = 0; i < g.kh; i++)
+      for (int j = 0; j < g.kw; j++, wp += S2_R) {
+        const long off = ((long)c * L.hp + i) * rowStride + (j & 1) * L.wq + (j >> 1);
+        vf xv[S];
+#pragma GCC unroll 2
+        for (int s = 0; s < S; s++) xv[s] = vload(base[s] + off);
+#pragma GCC unroll 8
+        for (int o = 0; o < S2_R; o++) {
+          const vf wv = vsplat(wp[o]);
+#pragma GCC unroll 2
+          for (int s = 0; s < S; s++) acc[o][s] = fmadd(wv, xv[s], acc[o][s]);
+        }
+      }
+  }
+  for (int s = 0; s < S; s++) {
+    const int cols = g.outW - q[s] * VL < VL ? g.outW - q[s] * VL : VL;
+    for (int o = 0; o < nOut; o++) {
+      float* dst = out + ((long)(o0 + o) * g.outH + oy[s]) * g.outW + q[s] * VL;
+      vf v = acc[o][s];
+      if (bias) v += vsplat(bias[o0 + o]);
+      if (cols == VL) {
+        vstore(dst, v);
+      } else {
+        alignas(64) float lanes[VL];
+        vstore(lanes, v);
+        for (int l = 0; l < cols; l++) dst[l] = lanes[l];
+      }
+    }
+  }
+}
+}  // namespace
+
+bool stride2Eligible(const ConvGeom& g) {
+  return g.strideH == 2 && g.strideW == 2 && g.dilationH == 1 && g.dilationW == 1 && g.groups == 1 &&
+         g.kh * g.kw > 1 && g.cIn * g.kh * g.kw >= 16;
+}
+
+void stride2Forward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  const S2Layout L(g);
+  const int taps = g.kh * g.kw, blocks = (g.cOut + S2_R - 1) / S2_R;
+  // weights (O, C, kh, kw) to (O / S2_R, C, kh, kw, S2_R), zeros past O
+  std::vector<float> wp((size_t)blocks * g.cIn * taps * S2_R, 0.0f);
+  for (int o = 0; o < g.cOut; o++)
+    for (int k = 0; k < g.cIn * taps; k++) wp[((size_t)(o / S2_R) * g.cIn * taps + k) * S2_R + o % S2_R] = w[(size_t)o * g.cIn * taps + k];
+  const int slots = g.outH * L.vectors;
+  ck::parallelFor(g.n, [&](int b) {
+    float* xp = s2PadScratch.get((size_t)g.cIn * L.plane());
+    s2Pad(x + (long)b * g.cIn * g.h * g.w, g, L, xp);
+    float* ob = out + (long)b * g.cOut * g.outH * g.outW;
+    for (int blk = 0; blk < blocks; blk++) {
+      const int o0 = blk * S2_R, nOut = g.cOut - o0 < S2_R ? g.cOut - o0 : S2_R;
+      const float* wb = wp.data() + (size_t)blk * g.cIn * taps * S2_R;
+      int s = 0;
+      for (; s + S2_S <= slots; s += S2_S) {
+        int oy[S2_S], q[S2_S];
+        for (int t = 0; t < S2_S; t++) oy[t] = (s + t) / L.vectors, q[t] = (s + t) % L.vectors;
+        s2Tile<S2_S>(xp, wb, g, L, oy, q, o0, nOut, bias, ob);
+      }
+      for (; s < slots; s++) {
+        const int oy = s / L.vectors, q = s % L.vectors;
+        s2Tile<1>(xp, wb, g, L, &oy, &q, o0, nOut, bias, ob);
+      }
+    }
+  });
+}
+
+namespace {
+enum class ConvPath { gemm, winograd, direct, stride2 };
 // Winograd's transforms cost per tile and channel; with fewer than this many input and output channels (a
 // vector's worth) the GEMM path is as fast.
 constexpr int WINOGRAD_MIN_CHANNELS = 8;
@@ -134,6 +271,7 @@ ConvPath choosePath(const ConvGeom& g, int pass) {
   if (winogradEligible(g) && g.cIn >= minChannels && g.cOut >= minChannels) return ConvPath::winograd;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
   if (pass == 0 && directForwardEligible(g)) return ConvPath::direct;
+  if (pass == 0 && stride2Eligible(g)) return ConvPath::stride2;
   return ConvPath::gemm;
 }
 
@@ -162,6 +300,7 @@ const char* convAlgorithmName(const ConvGeom& g, int pass) {
   switch (choosePath(g, pass)) {
     case ConvPath::winograd: return "winograd";
     case ConvPath::direct: return "direct";
+    case ConvPath::stride2: return "stride2";
     default: return "gemm";
   }
 }
@@ -170,6 +309,7 @@ void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g
   switch (choosePath(g, 0)) {
     case ConvPath::winograd: return winogradForward(x, w, bias, g, out);
     case ConvPath::direct: return directForward(x, w, bias, g, out);
+    case ConvPath::stride2: return stride2Forward(x, w, bias, g, out);
     default: break;
   }
   const long outImage = (long)g.cOut * g.outH * g.outW;
