@@ -76,7 +76,7 @@ void locallyConnected2dBackwardWeight(const float* x, const float* gy, const Con
 // `threads` threads; returns the flops performed (the caller times it). For bench/gemm.mjs. (peak.cc)
 double fmaPeak(int64_t iterations, int threads);
 
-// The algorithm conv2d / the backward passes choose for g, for tests and benchmarks: "gemm", "winograd", "direct".
+// The algorithm conv2d / the backward passes choose for g, for tests and benchmarks: "gemm", "winograd", "direct", and for the forward of stride-2 layers "stride2".
 // pass: 0 forward, 1 input gradient, 2 weight gradient. (conv.cc)
 const char* convAlgorithmName(const ConvGeom& g, int pass);
 }  // namespace CK_ISA_NS
