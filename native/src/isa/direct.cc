@@ -189,20 +189,27 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
 
 // ---- forward: stride 1, ungrouped, small reductions (first layers, LeNet's 5x5) ----
 // out[o, oy, :] = bias[o] + sum over (c, i, j) in that order of w[o, c, i, j] * x row (oy + i*dh - ph) shifted by
-// j*dw - pw. Lanes are output columns; a register tile is 4 output channels x up to 3 vectors of one output row
-// (12 accumulators; per tap 3 loads and 4 broadcasts for 12 FMAs). A task is one image (its input copied once into
-// zero-padded rows); an output element's sum is the same whatever thread runs it.
+// j*dw - pw, every term one fmadd into a sum from zero, then the bias added. Two register tilings, bit-identical
+// (each output element gets the same operations in the same order):
+// - rows: lanes are output columns; a tile is OB output channels x NV vectors of one output row (OB 4 x NV 3, or
+//   OB 3 x NV 4 where O is a multiple of 3 but not 4: LeNet's conv1, 6 channels on 28 columns, wasted 2 of 8
+//   channel slots and ran a 4-accumulator tail vector with 4 x 3);
+// - channels: where O is a multiple of the vector width but the rows are not (LeNet's conv2: 16 channels, rows of
+//   10 filled 10 of 16 lanes), lanes are output channels: a tile is NO channel vectors x R output columns of one
+//   row (NO*R <= 12), per tap NO weight loads and R broadcasts of x; the sums go out by scalar stores (R*NO*VL
+//   per 150 taps there).
+// A task is one image (its input copied once into zero-padded rows); an output element's sum is the same whatever
+// thread runs it.
 namespace CK_ISA_NS {
 namespace {
 
-constexpr int FWD_OB = 4, FWD_NV = 3;
 thread_local Scratch fwdPadScratch;
 
-template <int NV>
+template <int OB, int NV>
 __attribute__((always_inline)) inline void forwardTile(const float* xPad, const float* w, const ConvGeom& g, int o0, int oy,
                                                        int q0, int wp, int hp, const float* bias, float* out, int nOut) {
-  vf acc[FWD_OB][FWD_NV];
-  for (int o = 0; o < FWD_OB; o++)
+  vf acc[OB][NV];
+  for (int o = 0; o < OB; o++)
     for (int v = 0; v < NV; v++) acc[o][v] = vf{};
   const int taps = g.kh * g.kw;
   for (int c = 0; c < g.cIn; c++)
@@ -210,14 +217,27 @@ __attribute__((always_inline)) inline void forwardTile(const float* xPad, const 
       const float* row = xPad + ((long)c * hp + oy + i * g.dilationH) * wp + q0 * VL;
       const float* wt = w + ((long)o0 * g.cIn + c) * taps + i * g.kw;
       for (int j = 0; j < g.kw; j++) {
-        vf xv[FWD_NV];
-#pragma GCC unroll 3
-        for (int v = 0; v < NV; v++) xv[v] = vload(row + v * VL + j * g.dilationW);
+        // the smaller of the two operand sets held in registers beside the OB x NV accumulators (AVX2 has 16)
+        if constexpr (OB < NV) {
+          vf wv[OB];
 #pragma GCC unroll 4
-        for (int o = 0; o < FWD_OB; o++) {
-          const vf wv = vsplat(wt[(long)o * g.cIn * taps + j]);
-#pragma GCC unroll 3
-          for (int v = 0; v < NV; v++) acc[o][v] = fmadd(wv, xv[v], acc[o][v]);
+          for (int o = 0; o < OB; o++) wv[o] = vsplat(wt[(long)o * g.cIn * taps + j]);
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; v++) {
+            const vf xv = vload(row + v * VL + j * g.dilationW);
+#pragma GCC unroll 4
+            for (int o = 0; o < OB; o++) acc[o][v] = fmadd(wv[o], xv, acc[o][v]);
+          }
+        } else {
+          vf xv[NV];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; v++) xv[v] = vload(row + v * VL + j * g.dilationW);
+#pragma GCC unroll 4
+          for (int o = 0; o < OB; o++) {
+            const vf wv = vsplat(wt[(long)o * g.cIn * taps + j]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++) acc[o][v] = fmadd(wv, xv[v], acc[o][v]);
+          }
         }
       }
     }
@@ -228,15 +248,101 @@ __attribute__((always_inline)) inline void forwardTile(const float* xPad, const 
       const vf bv = vsplat(bias[o0 + o]);
       for (int v = 0; v < NV; v++) acc[o][v] += bv;
     }
-    if (cols == NV * VL) {
-      for (int v = 0; v < NV; v++) vstore(dst + v * VL, acc[o][v]);
-    } else {
-      alignas(64) float lanes[FWD_NV * VL];
-      for (int v = 0; v < NV; v++) vstore(lanes + v * VL, acc[o][v]);
-      for (int l = 0; l < cols; l++) dst[l] = lanes[l];
+    // whole vectors stored as such, a part of the last through a lane buffer
+    for (int v = 0; v < NV; v++) {
+      const int left = cols - v * VL;
+      if (left >= VL) {
+        vstore(dst + v * VL, acc[o][v]);
+      } else {
+        alignas(64) float lanes[VL];
+        vstore(lanes, acc[o][v]);
+        for (int l = 0; l < left; l++) dst[v * VL + l] = lanes[l];
+      }
     }
   }
 }
+
+// One image by row tiles of OB channels x up to NVMAX vectors.
+template <int OB, int NVMAX>
+void forwardImageRows(const float* xp, const float* wPad, const float* bias, const ConvGeom& g, int wp, int hp, float* ob) {
+  const int vectors = (g.outW + VL - 1) / VL;
+  for (int o0 = 0; o0 < g.cOut; o0 += OB) {
+    const int nOut = g.cOut - o0 < OB ? g.cOut - o0 : OB;
+    for (int oy = 0; oy < g.outH; oy++)
+      for (int q0 = 0; q0 < vectors; q0 += NVMAX) {
+        const int nv = vectors - q0 < NVMAX ? vectors - q0 : NVMAX;
+        if (nv == NVMAX) forwardTile<OB, NVMAX>(xp, wPad, g, o0, oy, q0, wp, hp, bias, ob, nOut);
+        else if (nv == 3) forwardTile<OB, 3>(xp, wPad, g, o0, oy, q0, wp, hp, bias, ob, nOut);
+        else if (nv == 2) forwardTile<OB, 2>(xp, wPad, g, o0, oy, q0, wp, hp, bias, ob, nOut);
+        else forwardTile<OB, 1>(xp, wPad, g, o0, oy, q0, wp, hp, bias, ob, nOut);
+      }
+  }
+}
+
+// Channel tile: NO vectors of output channels from channel vector v0 x R output columns from ox0 of row oy. wT is
+// (C, KH, KW, O) (O a multiple of VL).
+template <int NO, int R>
+void channelTile(const float* xPad, const float* wT, const ConvGeom& g, int v0, int oy, int ox0, int wp, int hp,
+                 const float* bias, float* out) {
+  vf acc[NO][R];
+  for (int n = 0; n < NO; n++)
+    for (int r = 0; r < R; r++) acc[n][r] = vf{};
+  const int o = g.cOut;
+  for (int c = 0; c < g.cIn; c++)
+    for (int i = 0; i < g.kh; i++) {
+      const float* row = xPad + ((long)c * hp + oy + i * g.dilationH) * wp + ox0;
+      const float* wt = wT + ((long)c * g.kh + i) * g.kw * o + v0 * VL;
+      for (int j = 0; j < g.kw; j++) {
+        vf wv[NO];
+#pragma GCC unroll 2
+        for (int n = 0; n < NO; n++) wv[n] = vload(wt + (long)j * o + n * VL);
+        const float* xr = row + j * g.dilationW;
+#pragma GCC unroll 12
+        for (int r = 0; r < R; r++) {
+          const vf xs = vsplat(xr[r]);
+#pragma GCC unroll 2
+          for (int n = 0; n < NO; n++) acc[n][r] = fmadd(wv[n], xs, acc[n][r]);
+        }
+      }
+    }
+  const long plane = (long)g.outH * g.outW;
+  for (int n = 0; n < NO; n++) {
+    const int ch0 = (v0 + n) * VL;
+    const vf bv = bias ? vload(bias + ch0) : vf{};
+    for (int r = 0; r < R; r++) {
+      alignas(64) float lanes[VL];
+      vstore(lanes, bias ? acc[n][r] + bv : acc[n][r]);
+      float* dst = out + (long)ch0 * plane + (long)oy * g.outW + ox0 + r;
+      for (int l = 0; l < VL; l++) dst[l * plane] = lanes[l];
+    }
+  }
+}
+
+template <int NO, int R>
+void channelTileUpTo(int r, const float* xPad, const float* wT, const ConvGeom& g, int v0, int oy, int ox0, int wp,
+                     int hp, const float* bias, float* out) {
+  if constexpr (R > 1) {
+    if (r < R) return channelTileUpTo<NO, R - 1>(r, xPad, wT, g, v0, oy, ox0, wp, hp, bias, out);
+  }
+  channelTile<NO, R>(xPad, wT, g, v0, oy, ox0, wp, hp, bias, out);
+}
+
+// One image by channel tiles; rows cut into near-equal runs of at most 12/NO columns.
+template <int NO>
+void forwardImageChannels(const float* xp, const float* wT, const float* bias, const ConvGeom& g, int wp, int hp, float* ob) {
+  constexpr int RMAX = 12 / NO;
+  const int runs = (g.outW + RMAX - 1) / RMAX;
+  for (int v0 = 0; v0 < g.cOut / VL; v0 += NO)
+    for (int oy = 0; oy < g.outH; oy++)
+      for (int k = 0; k < runs; k++) {
+        const int ox0 = g.outW * k / runs, ox1 = g.outW * (k + 1) / runs;
+        channelTileUpTo<NO, RMAX>(ox1 - ox0, xp, wT, g, v0, oy, ox0, wp, hp, bias, ob);
+      }
+}
+
+// Lanes over output channels: O whole vectors, rows that leave lanes of their last vector empty, and a reduction
+// long enough that the scalar stores cost little.
+bool channelLanes(const ConvGeom& g) { return g.cOut % VL == 0 && g.outW % VL != 0 && convReduction(g) >= 48; }
 
 }  // namespace
 
@@ -248,26 +354,36 @@ bool directForwardEligible(const ConvGeom& g) {
 }
 
 void directForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
-  const int owp = (g.outW + VL - 1) / VL * VL, vectors = owp / VL;
+  const bool byChannels = channelLanes(g);
+  // rows: whole vectors of columns; channels: the columns R x (KW-1) reaches past the last output
+  const int owp = byChannels ? g.outW : (g.outW + VL - 1) / VL * VL;
   const int hp = g.outH + (g.kh - 1) * g.dilationH, wp = owp + (g.kw - 1) * g.dilationW;
-  const int oPad = (g.cOut + FWD_OB - 1) / FWD_OB * FWD_OB;
-  // weights padded to whole register tiles of output channels (zeros past O)
-  std::vector<float> wPad((size_t)oPad * g.cIn * g.kh * g.kw, 0.0f);
-  std::memcpy(wPad.data(), w, sizeof(float) * (size_t)g.cOut * g.cIn * g.kh * g.kw);
+  const int taps = g.kh * g.kw;
+  const bool by3 = g.cOut % 3 == 0 && g.cOut % 4 != 0;
+  const int tileO = by3 ? 3 : 4, oPad = (g.cOut + tileO - 1) / tileO * tileO;
+  std::vector<float> wPad;
+  if (byChannels) {
+    // (C, KH, KW, O)
+    wPad.resize((size_t)g.cIn * taps * g.cOut);
+    for (int o = 0; o < g.cOut; o++)
+      for (int k = 0; k < g.cIn * taps; k++) wPad[(size_t)k * g.cOut + o] = w[(size_t)o * g.cIn * taps + k];
+  } else {
+    // padded to whole register tiles of output channels (zeros past O)
+    wPad.assign((size_t)oPad * g.cIn * taps, 0.0f);
+    std::memcpy(wPad.data(), w, sizeof(float) * (size_t)g.cOut * g.cIn * taps);
+  }
   const long xPlane = (long)hp * wp;
   ck::parallelFor(g.n, [&](int b) {
     float* xp = fwdPadScratch.get((size_t)g.cIn * xPlane);
     padImage(x + (long)b * g.cIn * g.h * g.w, g, hp, wp, xp);
     float* ob = out + (long)b * g.cOut * g.outH * g.outW;
-    for (int o0 = 0; o0 < oPad; o0 += FWD_OB) {
-      const int nOut = g.cOut - o0 < FWD_OB ? g.cOut - o0 : FWD_OB;
-      for (int oy = 0; oy < g.outH; oy++)
-        for (int q0 = 0; q0 < vectors; q0 += FWD_NV) {
-          const int nv = vectors - q0 < FWD_NV ? vectors - q0 : FWD_NV;
-          if (nv == 3) forwardTile<3>(xp, wPad.data(), g, o0, oy, q0, wp, hp, bias, ob, nOut);
-          else if (nv == 2) forwardTile<2>(xp, wPad.data(), g, o0, oy, q0, wp, hp, bias, ob, nOut);
-          else forwardTile<1>(xp, wPad.data(), g, o0, oy, q0, wp, hp, bias, ob, nOut);
-        }
+    if (byChannels) {
+      if (g.cOut % (2 * VL) == 0) forwardImageChannels<2>(xp, wPad.data(), bias, g, wp, hp, ob);
+      else forwardImageChannels<1>(xp, wPad.data(), bias, g, wp, hp, ob);
+    } else if (by3) {
+      forwardImageRows<3, 4>(xp, wPad.data(), bias, g, wp, hp, ob);
+    } else {
+      forwardImageRows<4, 3>(xp, wPad.data(), bias, g, wp, hp, ob);
     }
   });
 }
