@@ -6,6 +6,7 @@
 // each C element the sum is always: C (or 0), + block 0's k in order, + block 1's, ...). Tiles and blocks come
 // from m, n, k alone, never from the thread count, so 1 and N threads give the same bits.
 #include "kernels.h"
+#include "parallel.h"
 #include "simd.h"
 
 namespace CK_ISA_NS {
@@ -112,12 +113,18 @@ void packB(bool transB, int n, int k, const float* b, int j0, float* out) {
       }
     }
   } else {  // B is [n, k]: row j holds op(B)[., j]
-    for (int j = 0; j < NR; j++) {
-      if (j < cols) {
-        const float* src = b + (long)(j0 + j) * k;
-        for (int p = 0; p < k; p++) out[(long)p * NR + j] = src[p];
-      } else {
-        for (int p = 0; p < k; p++) out[(long)p * NR + j] = 0;
+    // in blocks of k whose NR-float rows (8 KB) stay in L1 while the NR source rows fill them a column at a time
+    // (over all of k = 784, 50 KB, every column re-read its lines from L2)
+    constexpr int PB = 128;
+    for (int p0 = 0; p0 < k; p0 += PB) {
+      const int p1 = p0 + PB < k ? p0 + PB : k;
+      for (int j = 0; j < NR; j++) {
+        if (j < cols) {
+          const float* src = b + (long)(j0 + j) * k;
+          for (int p = p0; p < p1; p++) out[(long)p * NR + j] = src[p];
+        } else {
+          for (int p = p0; p < p1; p++) out[(long)p * NR + j] = 0;
+        }
       }
     }
   }
@@ -130,11 +137,14 @@ struct GemmCall {
   float* c;
   bool accumulate;
   int nTiles;
+  int mPanels, mTiles;  // row tiles: whole MR panels, spread evenly over mTiles
 };
 
 void runTile(const GemmCall& g, int task) {
-  int i0 = (task / g.nTiles) * MC, j0 = (task % g.nTiles) * NC;
-  int i1 = i0 + MC < g.m ? i0 + MC : g.m, j1 = j0 + NC < g.n ? j0 + NC : g.n;
+  const int ti = task / g.nTiles, j0 = (task % g.nTiles) * NC;
+  const int i0 = (int)ck::partBegin(g.mPanels, ti, g.mTiles) * MR;
+  const int iEnd = (int)ck::partBegin(g.mPanels, ti + 1, g.mTiles) * MR;
+  const int i1 = iEnd < g.m ? iEnd : g.m, j1 = j0 + NC < g.n ? j0 + NC : g.n;
   for (int p0 = 0; p0 < g.k; p0 += KC) {
     int kc = g.k - p0 < KC ? g.k - p0 : KC;
     bool load = g.accumulate || p0 > 0;
@@ -170,8 +180,14 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
   float* ap = packedA.get((size_t)mPanels * MR * k);
   float* bp = packedB.get((size_t)nPanels * NR * k);
-  GemmCall call{m, n, k, ap, bp, c, accumulate, (n + NC - 1) / NC};
-  int tiles = ((m + MC - 1) / MC) * call.nTiles;
+  // Row tiles of at most MC rows, in an even count when there are few tiles: m = 256 in tiles of 48 rows
+  // (5 x 48 + 16) left one of 2 threads 144 rows and the other 112; 6 tiles of 7-8 panels split it 21:22 panels.
+  int mTiles = (mPanels + MC / MR - 1) / (MC / MR);
+  const int nTiles = (n + NC - 1) / NC;
+  if (mTiles > 1 && mTiles * nTiles < 16 && mTiles % 2 == 1) mTiles++;
+  if (mTiles > mPanels) mTiles = mPanels;
+  GemmCall call{m, n, k, ap, bp, c, accumulate, nTiles, mPanels, mTiles};
+  int tiles = mTiles * nTiles;
   int aPackTasks = (mPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
   int bPackTasks = (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
   auto packTask = [&](int t) {
