@@ -58,10 +58,13 @@ inline vint betterV(vfloat v, vfloat best) { return (v > best) | ((v != v) & (be
 
 // One output row of 2x2 stride-2 max pooling: rows r0 and r1 = r0 + w of the plane, outputs [0, outW), argmax
 // (flat index in the plane; base = r0's index) or null. kLanes outputs at a time, in the scalar order below.
+// A row of at least kLanes outputs ends with one vector that overlaps the previous one (the same values written
+// twice) instead of scalar outputs: LeNet's 28 -> 14 rows took 8 + 6 scalar outputs, 2.1x the time.
 void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax, int outW) {
   const float* r1 = r0 + w;
   int ox = 0;
-  for (; ox + kLanes <= outW; ox += kLanes) {
+  for (; ox < outW && outW >= kLanes; ox += kLanes) {
+    if (ox + kLanes > outW) ox = outW - kLanes;
     const int i = 2 * ox;
     const vfloat a0 = loadf(r0 + i), b0 = loadf(r0 + i + kLanes), a1 = loadf(r1 + i), b1 = loadf(r1 + i + kLanes);
     const vfloat v1 = oddLanes(a0, b0), v2 = evenLanes(a1, b1), v3 = oddLanes(a1, b1);
