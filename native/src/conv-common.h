@@ -2,6 +2,7 @@
 #pragma once
 #include <cstring>
 #include "kernels.h"
+#include "isa/vec.h"
 
 namespace CK_ISA_NS {
 
@@ -36,21 +37,95 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
 bool directForwardEligible(const ConvGeom& g);
 void directForward(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out);
 
+// The reference's scan order and NaN rule: the first maximum wins; the first NaN wins and stays.
+inline bool better(float v, float best) { return v > best || (v != v && best == best); }
+
+// Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows; as index vectors, the
+// windows' column offsets. (GCC's __builtin_shuffle takes the index vector; clang's __builtin_shufflevector the indices.)
+#if CK_VBYTES == 64
+inline constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
+inline constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
+#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
+#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
+#elif CK_VBYTES == 32
+inline constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14};
+inline constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
+#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
+#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
+#else
+inline constexpr vint kEven = {0, 2, 4, 6};
+inline constexpr vint kOdd = {1, 3, 5, 7};
+#define CK_EVEN_LANES 0, 2, 4, 6
+#define CK_ODD_LANES 1, 3, 5, 7
+#endif
+#if defined(__clang__)
+inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_EVEN_LANES); }
+inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_ODD_LANES); }
+#else
+inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kEven); }
+inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kOdd); }
+#endif
+inline vint betterV(vfloat v, vfloat best) { return (v > best) | ((v != v) & (best == best)); }
+
+// One output row of 2x2 stride-2 max pooling: rows r0 and r1 = r0 + w of the plane, outputs [0, outW), argmax
+// (flat index in the plane; base = r0's index) or null. kLanes outputs at a time, in the scalar order below.
+// A row of at least kLanes outputs ends with one vector that overlaps the previous one (the same values written
+// twice) instead of scalar outputs: LeNet's 28 -> 14 rows took 8 + 6 scalar outputs, 2.1x the time.
+inline void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax, int outW) {
+  const float* r1 = r0 + w;
+  int ox = 0;
+  for (; ox < outW && outW >= kLanes; ox += kLanes) {
+    if (ox + kLanes > outW) ox = outW - kLanes;
+    const int i = 2 * ox;
+    const vfloat a0 = loadf(r0 + i), b0 = loadf(r0 + i + kLanes), a1 = loadf(r1 + i), b1 = loadf(r1 + i + kLanes);
+    const vfloat v1 = oddLanes(a0, b0), v2 = evenLanes(a1, b1), v3 = oddLanes(a1, b1);
+    vfloat best = evenLanes(a0, b0);
+    vint idx = kEven + (base + i);
+    vint take = betterV(v1, best);
+    best = select(take, v1, best);
+    idx = select(take, kOdd + (base + i), idx);
+    take = betterV(v2, best);
+    best = select(take, v2, best);
+    idx = select(take, kEven + (base + i + w), idx);
+    take = betterV(v3, best);
+    best = select(take, v3, best);
+    idx = select(take, kOdd + (base + i + w), idx);
+    storef(out + ox, best);
+    if (argmax) std::memcpy(argmax + ox, &idx, sizeof idx);
+  }
+  for (; ox < outW; ox++) {
+    // Four candidates in the reference's scan order, selected without branches.
+    const int i = 2 * ox;
+    float best = r0[i];
+    int idx = base + i;
+    const int cand[3] = {i + 1, i + w, i + w + 1};
+    for (int k = 0; k < 3; k++) {
+      const float v = r0[cand[k]];
+      const bool take = better(v, best);
+      best = take ? v : best;
+      idx = take ? base + cand[k] : idx;
+    }
+    out[ox] = best;
+    if (argmax) argmax[ox] = idx;
+  }
+}
+
+
 // 2x2 stride-2 floor-mode max pooling of one plane (h, w) -> (h/2, w/2): NaN wins and stays, the first of equal
 // values is kept (src/backend/reference/index.ts maxPool2d).
 inline void maxPool2x2Plane(const float* src, int h, int w, float* dst) {
-  int oh = h / 2, ow = w / 2;
-  for (int oy = 0; oy < oh; oy++) {
-    const float* r0 = src + (long)(2 * oy) * w;
-    const float* r1 = r0 + w;
-    for (int ox = 0; ox < ow; ox++) {
-      float c[4] = {r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]};
-      float best = c[0];
-      for (int i = 1; i < 4; i++)
-        if (c[i] > best || (c[i] != c[i] && best == best)) best = c[i];
-      dst[oy * ow + ox] = best;
-    }
+  const int oh = h / 2, ow = w / 2;
+  for (int oy = 0; oy < oh; oy++) maxPool2x2Row(src + (long)(2 * oy) * w, w, 2 * oy * w, dst + (long)oy * ow, nullptr, ow);
+}
+
+// v = max(v, 0) in place (reluf's bits: NaN stays, -0 becomes +0), a vector at a time.
+inline void reluInPlace(float* v, long count) {
+  long i = 0;
+  for (; i + kLanes <= count; i += kLanes) {
+    const vfloat a = loadf(v + i);
+    storef(v + i, select(a <= splatf(0.0f), splatf(0.0f), a));
   }
+  for (; i < count; i++) v[i] = reluf(v[i]);
 }
 
 }  // namespace CK_ISA_NS

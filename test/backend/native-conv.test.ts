@@ -91,7 +91,17 @@ for (const [label, shape, algorithms] of CASES) {
 }
 
 const EPILOGUES: [Activation, boolean][] = [['none', true], ['relu', false], ['relu', true], ['sigmoid', true], ['tanh', false]];
-for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[7]!, CASES[8]!]) {  // direct, Winograd, GEMM, stride 2
+// conv2dFused runs blocks of images, each convolved and then given its epilogue: one block (batch 1), one image a
+// block (batch 3), blocks of several images with a short last one (7 and 43), odd output sizes (a pooled row and
+// column left over), rows of fewer pooled outputs than a vector and of more but not whole vectors.
+const FUSED_CASES: [string, Shape][] = [
+  ['direct, batch 1, odd 27x29 outputs', { n: 1, c: 1, h: 27, w: 29, o: 6, kh: 5, kw: 5, pad: [2, 2] }],
+  ['direct, batch 3, odd 11x9 outputs', { n: 3, c: 6, h: 15, w: 13, o: 16, kh: 5, kw: 5 }],
+  ['LeNet conv1, batch 7 (blocks of 2, the last of 1)', { n: 7, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, pad: [2, 2] }],
+  ['LeNet conv1, batch 43 (blocks of 5, the last of 3), odd 27x35 outputs', { n: 43, c: 1, h: 27, w: 35, o: 6, kh: 5, kw: 5, pad: [2, 2] }],
+  ['GEMM, batch 3, odd 9x11 outputs', { n: 3, c: 1, h: 9, w: 11, o: 5, kh: 3, kw: 3, pad: [1, 1] }],
+];
+for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[7]!, CASES[8]!, ...FUSED_CASES]) {  // direct, Winograd, GEMM, stride 2, ...
   const g = geometry(shape);
   test(`native conv2dFused ${label}: the bits of conv2d + biasActivation + maxPool2d`, { skip }, async () => {
     const nb = native!;

@@ -323,28 +323,63 @@ bool conv2dFusedSupported(const ConvGeom& g, Activation activation, bool maxPool
          activation == Activation::tanh;
 }
 
+namespace {
+// The epilogue of images [b0, b1): conv (their convolution, cOut planes each) -> activation [-> 2x2 pool into out,
+// whose first plane is image b0's]. ReLU commutes with the max bit for bit (it keeps NaN and the order of the
+// values it does not clamp, and every clamped value becomes +0), so with pooling it runs on the pooled planes.
+void fusedEpilogue(float* conv, const ConvGeom& g, Activation activation, bool maxPool2x2, int images, float* out) {
+  const long p = (long)g.outH * g.outW, planes = (long)images * g.cOut, pooled = (long)(g.outH / 2) * (g.outW / 2);
+  if (activation == Activation::relu) {
+    if (!maxPool2x2) return reluInPlace(conv, planes * p);
+    for (long q = 0; q < planes; q++) maxPool2x2Plane(conv + q * p, g.outH, g.outW, out + q * pooled);
+    return reluInPlace(out, planes * pooled);
+  }
+  for (long q = 0; q < planes; q++) {
+    float* plane = conv + q * p;
+    switch (activation) {
+      case Activation::sigmoid: for (long i = 0; i < p; i++) plane[i] = sigmoidf64(plane[i]); break;
+      case Activation::tanh: for (long i = 0; i < p; i++) plane[i] = tanhf64(plane[i]); break;
+      default: break;
+    }
+    if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + q * pooled);
+  }
+}
+
+// Images per fused task: about this many bytes of convolution output, so the epilogue reads it from L2.
+constexpr long FUSED_BLOCK_BYTES = 128 * 1024;
+}  // namespace
+
 void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
                  bool maxPool2x2, float* out) {
-  // The convolution exactly as conv2d computes it, then the epilogue plane by plane.
-  const int p = g.outH * g.outW, ph = g.outH / 2, pw = g.outW / 2;
-  // with pooling, the convolution goes to the calling thread's scratch (reused across calls, never zero-filled:
-  // a fresh zeroed vector of a 256-image batch cost a pass over 25 MB)
-  float* conv = maxPool2x2 ? poolInputScratch.get((size_t)g.n * g.cOut * p) : out;
-  conv2d(x, w, bias, g, conv);
-  constexpr int PLANES_PER_TASK = 16;
-  const int planes = g.n * g.cOut;
-  ck::parallelFor((planes + PLANES_PER_TASK - 1) / PLANES_PER_TASK, [&](int t) {
-    const int q1 = (t + 1) * PLANES_PER_TASK < planes ? (t + 1) * PLANES_PER_TASK : planes;
-    for (int q = t * PLANES_PER_TASK; q < q1; q++) {
-      float* plane = conv + (long)q * p;
-      switch (activation) {
-        case Activation::relu: for (int i = 0; i < p; i++) plane[i] = reluf(plane[i]); break;
-        case Activation::sigmoid: for (int i = 0; i < p; i++) plane[i] = sigmoidf64(plane[i]); break;
-        case Activation::tanh: for (int i = 0; i < p; i++) plane[i] = tanhf64(plane[i]); break;
-        default: break;
-      }
-      if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + (long)q * ph * pw);
-    }
+  // The convolution exactly as conv2d computes it, and the epilogue of each block of images right after that
+  // block's convolution, while its output is still in cache. Every path but Winograd's computes each image alone
+  // (its bits do not depend on the batch), so a block is a conv2d of fewer images, run inline inside the task.
+  const long p = (long)g.outH * g.outW, outImage = (long)g.cOut * p, inImage = (long)g.cIn * g.h * g.w;
+  const long pooledImage = maxPool2x2 ? (long)g.cOut * (g.outH / 2) * (g.outW / 2) : outImage;
+  long perBlock = FUSED_BLOCK_BYTES / (outImage * (long)sizeof(float));
+  if (perBlock < 1) perBlock = 1;
+  if (perBlock > (g.n + 3) / 4) perBlock = (g.n + 3) / 4;  // at least 4 tasks where there are 4 images
+  const int blocks = (int)((g.n + perBlock - 1) / perBlock);
+  if (blocks <= 1 || choosePath(g, 0) == ConvPath::winograd) {
+    // one task (the convolution keeps its own tasks), or Winograd (tiles of several images): the whole batch, then
+    // the epilogue in blocks
+    // with pooling, the convolution goes to the calling thread's scratch (reused across calls, never zero-filled:
+    // a fresh zeroed vector of a 256-image batch cost a pass over 25 MB)
+    float* conv = maxPool2x2 ? poolInputScratch.get((size_t)g.n * outImage) : out;
+    conv2d(x, w, bias, g, conv);
+    ck::parallelFor(blocks, [&](int t) {
+      const int b0 = (int)(t * perBlock), b1 = (int)(b0 + perBlock < g.n ? b0 + perBlock : g.n);
+      fusedEpilogue(conv + b0 * outImage, g, activation, maxPool2x2, b1 - b0, out + b0 * pooledImage);
+    });
+    return;
+  }
+  ck::parallelFor(blocks, [&](int t) {
+    const int b0 = (int)(t * perBlock), b1 = (int)(b0 + perBlock < g.n ? b0 + perBlock : g.n);
+    ConvGeom gb = g;
+    gb.n = b1 - b0;
+    float* conv = maxPool2x2 ? poolInputScratch.get((size_t)gb.n * outImage) : out + b0 * outImage;
+    conv2d(x + b0 * inImage, w, bias, gb, conv);
+    fusedEpilogue(conv, g, activation, maxPool2x2, gb.n, out + b0 * pooledImage);
   });
 }
 

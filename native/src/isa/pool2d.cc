@@ -6,12 +6,10 @@
 #include "../ops.h"
 #include "../parallel.h"
 #include "vec.h"
+#include "../conv-common.h"  // maxPool2x2Row
 
 namespace CK_ISA_NS {
 namespace {
-
-// The reference's scan order and NaN rule: the first maximum wins; the first NaN wins and stays.
-inline bool better(float v, float best) { return v > best || (v != v && best == best); }
 
 struct AvgWindow {
   int y0, x0, y1, x1;
@@ -28,76 +26,6 @@ inline AvgWindow avgWindow(const ck::PoolGeom& g, int oy, int ox, bool countIncl
 }
 
 inline int64_t planesOf(const ck::PoolGeom& g) { return static_cast<int64_t>(g.n) * g.c; }
-
-// Even and odd lanes of two vectors (a, b): the left and right columns of kLanes 2x2 windows; as index vectors, the
-// windows' column offsets. (GCC's __builtin_shuffle takes the index vector; clang's __builtin_shufflevector the indices.)
-#if CK_VBYTES == 64
-constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30};
-constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31};
-#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30
-#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31
-#elif CK_VBYTES == 32
-constexpr vint kEven = {0, 2, 4, 6, 8, 10, 12, 14};
-constexpr vint kOdd = {1, 3, 5, 7, 9, 11, 13, 15};
-#define CK_EVEN_LANES 0, 2, 4, 6, 8, 10, 12, 14
-#define CK_ODD_LANES 1, 3, 5, 7, 9, 11, 13, 15
-#else
-constexpr vint kEven = {0, 2, 4, 6};
-constexpr vint kOdd = {1, 3, 5, 7};
-#define CK_EVEN_LANES 0, 2, 4, 6
-#define CK_ODD_LANES 1, 3, 5, 7
-#endif
-#if defined(__clang__)
-inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_EVEN_LANES); }
-inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shufflevector(a, b, CK_ODD_LANES); }
-#else
-inline vfloat evenLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kEven); }
-inline vfloat oddLanes(vfloat a, vfloat b) { return __builtin_shuffle(a, b, kOdd); }
-#endif
-inline vint betterV(vfloat v, vfloat best) { return (v > best) | ((v != v) & (best == best)); }
-
-// One output row of 2x2 stride-2 max pooling: rows r0 and r1 = r0 + w of the plane, outputs [0, outW), argmax
-// (flat index in the plane; base = r0's index) or null. kLanes outputs at a time, in the scalar order below.
-// A row of at least kLanes outputs ends with one vector that overlaps the previous one (the same values written
-// twice) instead of scalar outputs: LeNet's 28 -> 14 rows took 8 + 6 scalar outputs, 2.1x the time.
-void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t* argmax, int outW) {
-  const float* r1 = r0 + w;
-  int ox = 0;
-  for (; ox < outW && outW >= kLanes; ox += kLanes) {
-    if (ox + kLanes > outW) ox = outW - kLanes;
-    const int i = 2 * ox;
-    const vfloat a0 = loadf(r0 + i), b0 = loadf(r0 + i + kLanes), a1 = loadf(r1 + i), b1 = loadf(r1 + i + kLanes);
-    const vfloat v1 = oddLanes(a0, b0), v2 = evenLanes(a1, b1), v3 = oddLanes(a1, b1);
-    vfloat best = evenLanes(a0, b0);
-    vint idx = kEven + (base + i);
-    vint take = betterV(v1, best);
-    best = select(take, v1, best);
-    idx = select(take, kOdd + (base + i), idx);
-    take = betterV(v2, best);
-    best = select(take, v2, best);
-    idx = select(take, kEven + (base + i + w), idx);
-    take = betterV(v3, best);
-    best = select(take, v3, best);
-    idx = select(take, kOdd + (base + i + w), idx);
-    storef(out + ox, best);
-    if (argmax) std::memcpy(argmax + ox, &idx, sizeof idx);
-  }
-  for (; ox < outW; ox++) {
-    // Four candidates in the reference's scan order, selected without branches.
-    const int i = 2 * ox;
-    float best = r0[i];
-    int idx = base + i;
-    const int cand[3] = {i + 1, i + w, i + w + 1};
-    for (int k = 0; k < 3; k++) {
-      const float v = r0[cand[k]];
-      const bool take = better(v, best);
-      best = take ? v : best;
-      idx = take ? base + cand[k] : idx;
-    }
-    out[ox] = best;
-    if (argmax) argmax[ox] = idx;
-  }
-}
 
 }  // namespace
 
