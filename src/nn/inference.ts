@@ -8,7 +8,7 @@
  *
  * and the BatchNorm becomes an nn.Identity (inside an nn.Sequential it is removed, so a Conv2d, ReLU that it
  * separated fuse as one op). The copy's outputs equal the model's up to float32 rounding of the folded weights
- * (test/nn/inference.test.ts compares them on every zoo model with batch norm); its state dict has the folded
+ * (test/zoo/inference-folding.test.ts compares them on every zoo model with batch norm); its state dict has the folded
  * convolutions' `bias` keys and no BatchNorm keys. The model itself is not changed.
  *
  * Which BatchNorm follows which Conv2d is traced, not guessed from names: the copy runs `example` once with the

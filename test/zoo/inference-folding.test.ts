@@ -16,7 +16,7 @@ import { manualSeed } from '../../src/tensor/random.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { backendScope } from '../../src/train/scope.js';
 import type { Module } from '../../src/nn/module.js';
-import { fastestBackend } from '../zoo/support/fastest-backend.js';
+import { fastestBackend } from './support/fastest-backend.js';
 
 /** Deterministic hash weights (PyTorch-like scale) and per-channel BN statistics far from the identity. */
 function fill(net: Module): void {
@@ -74,7 +74,7 @@ for (const name of withBN) {
         assert.equal(countBN(net), countBN(skipInit(() => models.create(name))), 'the model keeps its BatchNorm2d');
       });
       const after = net.stateDict();
-      for (const [k, data] of before) assert.deepEqual(after[k]!.data, data, `${k} unchanged`);
+      for (const [k, data] of before) assert.deepEqual(Float32Array.from(after[k]!.data), data, `${k} unchanged`);
     } finally {
       useBackend(previous);
     }
