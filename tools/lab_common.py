@@ -407,6 +407,21 @@ def start():
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"), time.time()
 
 
+def same_run_under_other_cap(stored, wanted, epochs_run):
+    """convkit's sameRunUnderOtherCap (src/lab/resume.ts): a run with early stopping and a learning rate that does
+    not depend on the run's length, which stopped at epoch k before its cap, is the same run under every cap >= k."""
+    try:
+        a, b = stored["protocol"]["budget"], wanted["protocol"]["budget"]
+        if not b.get("earlyStopping") or b["optimizer"].get("cosine"):
+            return False
+        if not isinstance(epochs_run, int) or not 1 <= epochs_run < a["epochs"] or epochs_run > b["epochs"]:
+            return False
+        moved = dict(stored, protocol=dict(stored["protocol"], budget=dict(a, epochs=b["epochs"])))
+        return json.dumps(moved, sort_keys=True) == json.dumps(wanted, sort_keys=True)
+    except (KeyError, TypeError, AttributeError):
+        return False
+
+
 class Run:
     """One script's run: its arguments, the protocol of its experiment, the data, and where results go."""
 
@@ -421,10 +436,12 @@ class Run:
     def add(self, name, value):
         self.metrics.setdefault(name, []).append(value)
 
-    def record(self, key, protocol, make):
+    def record(self, key, protocol, make, cap_free=False):
         """One training run: `make()` returns {"metrics": {name: value}, "run": {...}}; its metrics are added and
         its run listed. Every finished run is kept in OUT/runs/EXPERIMENT/KEY.json with its protocol; with
-        --resume a kept run with the same protocol is loaded instead of trained again (as `convkit lab --resume`)."""
+        --resume a kept run with the same protocol is loaded instead of trained again (as `convkit lab --resume`).
+        `cap_free`: the protocol holds an early-stopping epoch budget as "budget" and the run reports "epochsRun",
+        so a kept run that stopped early under another epoch cap is loaded too (convkit's sameRunUnderOtherCap)."""
         full = {"format": "convkit-lab-run/1", "experiment": self.args.experiment, "key": key, "protocol": protocol}
         path = os.path.join(out_dir_of(self.args), "runs", self.args.experiment, re.sub(r"[^A-Za-z0-9._-]+", "_", key) + ".json")
         stored = None
@@ -432,7 +449,10 @@ class Run:
             try:
                 with open(path) as f:
                     kept = json.load(f)
-                if json.dumps(kept.get("protocol"), sort_keys=True) == json.dumps(full, sort_keys=True):
+                same = json.dumps(kept.get("protocol"), sort_keys=True) == json.dumps(full, sort_keys=True)
+                if not same and cap_free:
+                    same = same_run_under_other_cap(kept.get("protocol"), full, kept["result"]["run"].get("epochsRun"))
+                if same:
                     stored = kept["result"]
                     print(f"  {key}: loaded the run made {kept.get('madeAt')} ({kept.get('machine')})", file=sys.stderr)
             except (OSError, ValueError, KeyError):

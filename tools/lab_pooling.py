@@ -33,7 +33,7 @@ def main():
                     m[f"{variant} worst consistency {k}px"] = min(cons)
                 return {"metrics": m, "run": {"variant": variant, "seed": seed, **{k2: o[k2] for k2 in ("bestValidationAccuracy", "bestEpoch", "epochsRun", "seconds")}}}
             protocol = {"variant": variant, "seed": seed, "budget": p["budget"], "trainImages": p["trainImages"], "testImages": p["testImages"], "maxShift": p["maxShift"], "directions": p["directions"]}
-            run.record(f"{variant}-seed{seed}", protocol, make)
+            run.record(f"{variant}-seed{seed}", protocol, make, cap_free=True)
             top = p["maxShift"]
             print(f"  {variant} seed={seed}: accuracy {metrics[variant + ' accuracy 0px'][-1]:.4f}, consistency at {top} px {metrics[f'{variant} consistency {top}px'][-1]:.4f}", file=sys.stderr)
     run.finish()

@@ -86,7 +86,7 @@ export const PROTOCOLS: Record<LabScale, Protocol> = {
     ablation: { sizes: [{ images: 1000, epochs: 60 }, { images: 5000, epochs: 30 }, { images: 20000, epochs: 15 }, { images: ALL, epochs: 10 }], budget: adamRule(), testImages: 10000, trainImages: 2000 },
     reference: { cnn: adam(15), lc: adam(3), mlp: adam(30), trainImages: ALL, probeImages: 16 },
     shuffle: { budget: adam(30), trainImages: ALL, testImages: 10000 },
-    pooling: { budget: adam(15), trainImages: ALL, testImages: 2000, maxShift: 4 },
+    pooling: { budget: adam(30), trainImages: ALL, testImages: 2000, maxShift: 4 },
     hierarchy: { images: 4, searchImages: 2000, channelsPerLayer: 8, patchesPerChannel: 8 },
     depth: { budget: { epochs: 2, batchSize: 64, optimizer: depthSgd(200) }, trainImages: ALL, lossEvery: 20, testImages: 10000 },
     depthAdam: { budget: { epochs: 2, batchSize: 64, optimizer: ADAM }, trainImages: ALL, lossEvery: 20, testImages: 10000 },

@@ -54,15 +54,51 @@ function addProvenance(tally: RunTally, p: RunProvenance): void {
   s.maxLoad = Math.max(s.maxLoad, p.load);
 }
 
+/** Options of `storedRun`. */
+export interface StoredRunOptions<T> {
+  /**
+   * The epochs a stored result trained for. Given only by an experiment whose run protocol holds an early-stopping
+   * epoch budget as `budget` (see `sameRunUnderOtherCap`): a stored run that stopped early under another epoch cap
+   * is then loaded too.
+   */
+  epochsRun?: (result: T) => number;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Whether a run stored with the full run protocol `stored` is exactly the run that `wanted` asks for although
+ * the two differ in their epoch cap (`protocol.budget.epochs`) and nothing else. Training is deterministic, and
+ * a run with early stopping that stopped at epoch k before its cap stops at epoch k under every cap >= k: the
+ * validation checks, the data order and the weights up to epoch k do not depend on the cap. That holds when the
+ * learning rate does not depend on the length of the run, so a budget with a cosine decay (whose schedule is
+ * stretched over the cap) never matches. Raising a cap therefore re-trains only the runs the old cap cut short.
+ */
+export function sameRunUnderOtherCap(stored: unknown, wanted: unknown, epochsRun: number): boolean {
+  if (!isRecord(stored) || !isRecord(wanted) || !isRecord(stored.protocol) || !isRecord(wanted.protocol)) return false;
+  const a = stored.protocol.budget;
+  const b = wanted.protocol.budget;
+  if (!isRecord(a) || !isRecord(b) || typeof a.epochs !== 'number' || typeof b.epochs !== 'number') return false;
+  if (!b.earlyStopping || !isRecord(b.optimizer) || b.optimizer.cosine) return false;
+  if (!Number.isInteger(epochsRun) || epochsRun < 1 || epochsRun >= a.epochs || epochsRun > b.epochs) return false;
+  const withCap = { ...stored, protocol: { ...stored.protocol, budget: { ...a, epochs: b.epochs } } };
+  return JSON.stringify(withCap) === JSON.stringify(wanted);
+}
+
 /**
  * The result of training run `key` of `experiment`: loaded from `ctx.runs` when it holds one made with exactly
  * `protocol`, otherwise computed by `make` (which returns the result and its training seconds) and stored.
  * Without a store, `make` runs. Counts go to `ctx.runTally` (which the runner puts in the experiment's record).
+ * With `options.epochsRun`, a stored run that stopped early under another epoch cap is loaded as well.
  */
-export function storedRun<T>(ctx: LabContext, experiment: string, key: string, protocol: unknown, make: () => { result: T; seconds: number }): T {
+export function storedRun<T>(ctx: LabContext, experiment: string, key: string, protocol: unknown, make: () => { result: T; seconds: number }, options: StoredRunOptions<T> = {}): T {
   const tally = ctx.runTally ?? emptyTally();
   const full = { format: RUN_FORMAT, experiment, key, protocol };
-  const stored = ctx.runs?.load(experiment, key, full);
+  const { epochsRun } = options;
+  const accept = epochsRun ? (storedProtocol: unknown, result: unknown): boolean => sameRunUnderOtherCap(storedProtocol, full, epochsRun(result as T)) : undefined;
+  const stored = ctx.runs?.load(experiment, key, full, accept);
   if (stored) {
     tally.loaded++;
     tally.trainingSeconds += stored.seconds;

@@ -87,8 +87,11 @@ export interface RunSource {
 
 /** Finished training runs, by experiment and key, each with the exact protocol it was made with. */
 export interface RunStore {
-  /** The run stored under `key`, if its protocol equals `protocol` (compared as JSON). */
-  load(experiment: string, key: string, protocol: unknown): { result: unknown; seconds: number; provenance: RunProvenance } | undefined;
+  /**
+   * The run stored under `key`, if its protocol equals `protocol` (compared as JSON) or, when `accept` is given,
+   * `accept(storedProtocol, storedResult)` says the stored run is the same run.
+   */
+  load(experiment: string, key: string, protocol: unknown, accept?: (storedProtocol: unknown, storedResult: unknown) => boolean): { result: unknown; seconds: number; provenance: RunProvenance } | undefined;
   /** Keep a finished run; returns the provenance it recorded. */
   save(experiment: string, key: string, protocol: unknown, result: unknown, seconds: number): RunProvenance;
 }

@@ -66,7 +66,7 @@ export function sourceCommit(): string {
 export function fileRunStore(dir: string, backend: string, read: boolean, commit: string = sourceCommit()): RunStore {
   const fileOf = (experiment: string, key: string): string => join(dir, experiment, `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
   return {
-    load(experiment, key, protocol) {
+    load(experiment, key, protocol, accept) {
       const file = fileOf(experiment, key);
       if (!read || !existsSync(file)) return undefined;
       let stored: { protocol?: unknown; result?: unknown; seconds?: unknown; provenance?: RunProvenance };
@@ -75,7 +75,8 @@ export function fileRunStore(dir: string, backend: string, read: boolean, commit
       } catch {
         return undefined; // unreadable: made again (and overwritten)
       }
-      if (JSON.stringify(stored.protocol) !== JSON.stringify(protocol) || typeof stored.seconds !== 'number' || !stored.provenance) return undefined;
+      if (typeof stored.seconds !== 'number' || !stored.provenance) return undefined;
+      if (JSON.stringify(stored.protocol) !== JSON.stringify(protocol) && !accept?.(stored.protocol, stored.result)) return undefined;
       return { result: stored.result, seconds: stored.seconds, provenance: stored.provenance };
     },
     save(experiment, key, protocol, result, seconds) {

@@ -81,6 +81,22 @@ test('trainEpochs: checks validation every checkInterval epochs, keeps the best 
   assert.throws(() => trainEpochs({ model, train: split.train.take(8), epochs: 1, batchSize: 4, optimizer: { name: 'adam', lr: 1e-3 }, earlyStopping: { patience: 1, minDelta: 0 }, seed: 0 }), /early stopping needs a validation set/);
 });
 
+test('trainEpochs: a run that stops early is the same run under any higher epoch cap (what --resume relies on when a cap is raised)', () => {
+  const split = labSplit(train);
+  const run = (epochs: number) => {
+    const model = seededModel(3, () => models.create('mlp'));
+    const o = trainEpochs({ model, train: split.train.take(96), validation: split.validation.take(200), epochs, batchSize: 32, optimizer: { name: 'adam', lr: 1e-3 }, earlyStopping: { patience: 2, minDelta: 1 }, seed: 3 });
+    return { o, weights: Object.values(model.stateDict()).map((p) => Array.from(p.data)) };
+  };
+  const low = run(4);
+  const high = run(9);
+  assert.equal(low.o.epochsRun, 3);
+  assert.equal(low.o.stoppedEarly, true);
+  assert.deepEqual([high.o.epochsRun, high.o.bestEpoch, high.o.validationCurve], [low.o.epochsRun, low.o.bestEpoch, low.o.validationCurve]);
+  assert.deepEqual(high.weights, low.weights);
+  assert.deepEqual(high.o.lossCurve, low.o.lossCurve);
+});
+
 test('poisoned test labels change nothing but the reported test accuracy (shuffle and pooling, smoke)', async () => {
   const run = async (testData: ImageDataset) => {
     const out = mkdtempSync(join(tmpdir(), 'convkit-lab-poison-'));

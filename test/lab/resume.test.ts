@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { smokeData, useSmokeBackend } from './support/smoke.js';
 import { fileRunStore, runLab } from '../../src/node/labRun.js';
-import { decodeRunJson, emptyTally, encodeRunJson, planDigest, storedRun } from '../../src/lab/resume.js';
+import { decodeRunJson, emptyTally, encodeRunJson, planDigest, sameRunUnderOtherCap, storedRun } from '../../src/lab/resume.js';
 import type { LabContext } from '../../src/lab/types.js';
 
 let backend = 'reference';
@@ -58,6 +58,40 @@ test('storedRun: a stored run is loaded only with the same protocol, and only wh
     writeFileSync(join(dir, 'exp', 'm-seed0.json'), '{"protocol": ');
     assert.equal(storedRun(reader, 'exp', 'm-seed0', { epochs: 4 }, make(5)).value, 5);
     assert.equal(made, 4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('storedRun: a run that stopped early is loaded under a higher epoch cap; one its cap cut short, or a cosine schedule, is made again', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'convkit-runs-cap-'));
+  try {
+    const ctx = (): LabContext => ({
+      options: { scale: 'smoke', log: () => {}, backend: 'test' }, data, output: { text: () => {}, image: () => {} },
+      command: () => '', cache: new Map(), runs: fileRunStore(dir, 'test backend', true, 'abc1234'), runTally: emptyTally(),
+    });
+    const budget = (epochs: number, extra: Record<string, unknown> = {}) => ({ budget: { epochs, batchSize: 64, optimizer: { name: 'adam', lr: 1e-3, ...extra }, earlyStopping: { patience: 3, minDelta: 0.001 } }, seed: 0 });
+    let made = 0;
+    const make = (epochs: number) => () => { made++; return { result: { epochs }, seconds: 1 }; };
+    const options = { epochsRun: (r: { epochs: number }) => r.epochs };
+    storedRun(ctx(), 'exp', 'stopped', budget(15), make(9), options); // stopped early at 9 of 15
+    storedRun(ctx(), 'exp', 'capped', budget(15), make(15), options); // ran into its cap
+    assert.equal(made, 2);
+    assert.equal(storedRun(ctx(), 'exp', 'stopped', budget(30), make(99), options).epochs, 9, 'loaded under cap 30');
+    assert.equal(storedRun(ctx(), 'exp', 'stopped', budget(9), make(99), options).epochs, 9, 'loaded under cap 9');
+    assert.equal(made, 2);
+    assert.equal(storedRun(ctx(), 'exp', 'stopped', budget(8), make(8), options).epochs, 8, 'cap 8 would have cut it: made again');
+    assert.equal(storedRun(ctx(), 'exp', 'capped', budget(30), make(21), options).epochs, 21, 'the old cap cut it short: made again');
+    assert.equal(made, 4);
+    // Without epochsRun an experiment never says its runs may be reused under another cap.
+    storedRun(ctx(), 'exp', 'plain', budget(15), make(9));
+    assert.equal(storedRun(ctx(), 'exp', 'plain', budget(30), make(12)).epochs, 12);
+    assert.equal(made, 6);
+    const full = (p: unknown) => ({ format: 'f', experiment: 'e', key: 'k', protocol: p });
+    assert.equal(sameRunUnderOtherCap(full(budget(15)), full(budget(30)), 9), true);
+    assert.equal(sameRunUnderOtherCap(full(budget(15, { cosine: true })), full(budget(30, { cosine: true })), 9), false, 'a cosine schedule stretches with the cap');
+    assert.equal(sameRunUnderOtherCap(full({ ...budget(15), seed: 1 }), full(budget(30)), 9), false, 'anything else differs');
+    assert.equal(sameRunUnderOtherCap(full(budget(15)), full(budget(30)), 15), false);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -101,7 +101,7 @@ export const poolingExperiment: Experiment = {
             }
           }
           return { result: { variant: v.name, seed, params: model.numParameters(), validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds, shifts }, seconds: o.seconds };
-        });
+        }, { epochsRun: (r) => r.epochs });
         const shifts = result.shifts;
         results.push(result);
         ctx.options.log(`  ${v.name} seed=${seed}: accuracy ${pct(shifts[0]!.accuracy)}, consistency at ${p.maxShift}px ${pct(shifts.filter((s) => s.magnitude === p.maxShift).reduce((a, s) => a + s.consistency, 0) / DIRECTIONS.length)}`);
