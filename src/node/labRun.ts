@@ -63,7 +63,7 @@ export function sourceCommit(): string {
  * A RunStore in `dir` (one file per run: dir/EXPERIMENT/KEY.json, written atomically, so a run stopped at any
  * moment leaves either the whole file or none). `read` false: runs are saved but never loaded.
  */
-export function fileRunStore(dir: string, backend: string, read: boolean, commit: string = sourceCommit()): RunStore {
+export function fileRunStore(dir: string, backend: string, read: boolean, commit: string = sourceCommit(), log: (message: string) => void = () => {}): RunStore {
   const fileOf = (experiment: string, key: string): string => join(dir, experiment, `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
   return {
     load(experiment, key, protocol, accept) {
@@ -72,8 +72,9 @@ export function fileRunStore(dir: string, backend: string, read: boolean, commit
       let stored: { protocol?: unknown; result?: unknown; seconds?: unknown; provenance?: RunProvenance };
       try {
         stored = decodeRunJson(readFileSync(file, 'utf8')) as typeof stored;
-      } catch {
-        return undefined; // unreadable: made again (and overwritten)
+      } catch (e) {
+        log(`  ${key}: the stored run ${file} cannot be read (${(e as Error).message}); it is made again and overwritten`);
+        return undefined;
       }
       if (typeof stored.seconds !== 'number' || !stored.provenance) return undefined;
       if (JSON.stringify(stored.protocol) !== JSON.stringify(protocol) && !accept?.(stored.protocol, stored.result)) return undefined;
@@ -166,16 +167,17 @@ export async function runLab(o: RunLabOptions): Promise<RunLabResult> {
     if (!e) throw new Error(`lab: unknown experiment '${n}' (experiments: ${EXPERIMENTS.map((x) => x.name).join(', ')}, all)`);
     return e;
   });
+  const log = o.log ?? ((m: string) => process.stderr.write(m + '\n'));
   const ctx: LabContext = {
     options: {
-      scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log: o.log ?? ((m) => process.stderr.write(m + '\n')), backend: o.backend,
+      scale: o.scale, ...(o.seeds !== undefined ? { seeds: o.seeds } : {}), log, backend: o.backend,
       pytorch: readPytorchResults(o.pytorchDir ?? join(outDir, 'pytorch')), pytorchDir: relative(outDir, o.pytorchDir ?? join(outDir, 'pytorch')),
     },
     data: o.data ?? fashionMnistLoader(o.dataOptions),
     output: fileOutput(outDir),
     command: (name) => labCommand(name, o.scale, o.seeds, o.displayOutDir ?? o.outDir, o.resume),
     cache: new Map(),
-    runs: fileRunStore(join(outDir, 'runs'), o.backendName ?? o.backend, o.resume === true),
+    runs: fileRunStore(join(outDir, 'runs'), o.backendName ?? o.backend, o.resume === true, undefined, log),
   };
   if (o.resume) {
     const previous = readRecords(outDir);

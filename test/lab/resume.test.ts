@@ -54,10 +54,14 @@ test('storedRun: a stored run is loaded only with the same protocol, and only wh
     // Another protocol: made again.
     assert.equal(storedRun(reader, 'exp', 'm-seed0', { epochs: 4 }, make(4)).value, 4);
     assert.equal(made, 3);
-    // A damaged file: made again, not a crash.
+    // A damaged file: made again with a note that says so, not a crash.
     writeFileSync(join(dir, 'exp', 'm-seed0.json'), '{"protocol": ');
-    assert.equal(storedRun(reader, 'exp', 'm-seed0', { epochs: 4 }, make(5)).value, 5);
+    const notes: string[] = [];
+    const noting: LabContext = { ...reader, runs: fileRunStore(dir, 'test backend', true, 'abc1234', (m) => notes.push(m)) };
+    assert.equal(storedRun(noting, 'exp', 'm-seed0', { epochs: 4 }, make(5)).value, 5);
     assert.equal(made, 4);
+    assert.equal(notes.length, 1);
+    assert.match(notes[0]!, /m-seed0: the stored run .*m-seed0\.json cannot be read \(.*\); it is made again and overwritten/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
