@@ -23,14 +23,31 @@ constexpr int NR = NV * VL;
 constexpr int NC = 256;  // columns of a task's tile (a multiple of every level's NR)
 static_assert(NC % NR == 0, "NC must hold whole panels");
 
+// Where the micro-kernel reads A's MR rows: a packed panel (MR values per k, contiguous), or, for a row-major A
+// that needs no transposing (the forward of every linear layer), straight from A's rows: `lda` apart, the last
+// valid row repeated for the rows of an edge tile past m (their results are never stored). The same values in the
+// same order either way, so the same bits. AVX-512's 14-row tile would need 14 row pointers (16 general registers),
+// so that level always packs.
+struct APanel {
+  const float* p;  // packed panel at its first k, or row 0 of the tile at its first k
+  long lda;        // 0: packed
+  int rows;        // valid rows (for the unpacked form)
+};
+constexpr bool kDirectA = MR <= 8;
+
 // acc = (load ? C : 0) + A panel (kc x MR) @ B panel (kc x NR), stored to C (ldc) for the full MR x NR tile.
-__attribute__((always_inline)) inline void microFull(int kc, const float* __restrict ap, const float* __restrict bp,
-                                                     float* c, long ldc, bool load) {
+template <bool Packed>
+__attribute__((always_inline)) inline void microFull(int kc, APanel a, const float* __restrict bp, float* c, long ldc,
+                                                     bool load) {
   vf acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; r++)
 #pragma GCC unroll 4
     for (int v = 0; v < NV; v++) acc[r][v] = load ? vload(c + r * ldc + v * VL) : vf{};
+  const float* __restrict ap = a.p;
+  const float* rows[Packed ? 1 : MR];
+  if constexpr (!Packed)
+    for (int r = 0; r < MR; r++) rows[r] = a.p + (r < a.rows ? r : a.rows - 1) * a.lda;
 #pragma GCC unroll 4
   for (int p = 0; p < kc; p++) {
     vf bv[NV];
@@ -38,11 +55,13 @@ __attribute__((always_inline)) inline void microFull(int kc, const float* __rest
     for (int v = 0; v < NV; v++) bv[v] = *reinterpret_cast<const vf*>(bp + v * VL);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
-      vf av = vsplat(ap[r]);
+      vf av;
+      if constexpr (Packed) av = vsplat(ap[r]);
+      else av = vsplat(rows[r][p]);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; v++) acc[r][v] = fmadd(av, bv[v], acc[r][v]);
     }
-    ap += MR;
+    if constexpr (Packed) ap += MR;
     bp += NR;
   }
 #pragma GCC unroll 16
@@ -51,13 +70,18 @@ __attribute__((always_inline)) inline void microFull(int kc, const float* __rest
     for (int v = 0; v < NV; v++) vstore(c + r * ldc + v * VL, acc[r][v]);
 }
 
+inline void micro(int kc, APanel a, const float* bp, float* c, long ldc, bool load) {
+  if (a.lda == 0) microFull<true>(kc, a, bp, c, ldc, load);
+  else microFull<false>(kc, a, bp, c, ldc, load);
+}
+
 // An edge tile (mr < MR or nr < NR): the full kernel on a local tile, then the valid part copied.
-void microEdge(int kc, const float* ap, const float* bp, float* c, long ldc, bool load, int mr, int nr) {
+void microEdge(int kc, APanel a, const float* bp, float* c, long ldc, bool load, int mr, int nr) {
   alignas(64) float tile[MR * NR];
   if (load)
     for (int r = 0; r < mr; r++)
       for (int j = 0; j < nr; j++) tile[r * NR + j] = c[r * ldc + j];
-  microFull(kc, ap, bp, tile, NR, load);
+  micro(kc, a, bp, tile, NR, load);
   for (int r = 0; r < mr; r++)
     for (int j = 0; j < nr; j++) c[r * ldc + j] = tile[r * NR + j];
 }
@@ -132,7 +156,8 @@ void packB(bool transB, int n, int k, const float* b, int j0, float* out) {
 
 struct GemmCall {
   int m, n, k;
-  const float* ap;  // packed A: panel i at ap + i * k * MR
+  const float* ap;  // packed A: panel i at ap + i * k * MR; or, unpacked (directA), A itself ([m, k])
+  bool directA;
   const float* bp;  // packed B: panel j at bp + j * k * NR
   float* c;
   bool accumulate;
@@ -152,10 +177,11 @@ void runTile(const GemmCall& g, int task) {
       const float* bPanel = g.bp + (long)(j / NR) * g.k * NR + (long)p0 * NR;
       int nr = j1 - j < NR ? j1 - j : NR;
       for (int i = i0; i < i1; i += MR) {
-        const float* aPanel = g.ap + (long)(i / MR) * g.k * MR + (long)p0 * MR;
         int mr = i1 - i < MR ? i1 - i : MR;
+        APanel aPanel = g.directA ? APanel{g.ap + (long)i * g.k + p0, g.k, mr}
+                                  : APanel{g.ap + (long)(i / MR) * g.k * MR + (long)p0 * MR, 0, MR};
         float* cTile = g.c + (long)i * g.n + j;
-        if (mr == MR && nr == NR) microFull(kc, aPanel, bPanel, cTile, g.n, load);
+        if (mr == MR && nr == NR) micro(kc, aPanel, bPanel, cTile, g.n, load);
         else microEdge(kc, aPanel, bPanel, cTile, g.n, load, mr, nr);
       }
     }
@@ -178,7 +204,13 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
     return;
   }
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
-  float* ap = packedA.get((size_t)mPanels * MR * k);
+  // A row-major A is read in place (APanel) when packing it costs more than it saves: with one column tile (n <= NC)
+  // every A panel is read once per NR columns, so packing is a large share of the call (256x256x784: 0.92-0.95 of
+  // the packed time; 256x10x256, the MLP's last layer: 0.57), while with many column tiles the packed panel's
+  // locality pays (10x1024x1024: 1.41 unpacked). Rows 4 KB apart share their L1 sets: packed too (64x256x1024: 1.02).
+  // (A/B in one process, AMD EPYC, 2 threads, medians of 60 alternating blocks.)
+  const bool directA = kDirectA && !transA && n <= NC && k % 1024 != 0;
+  float* ap = directA ? nullptr : packedA.get((size_t)mPanels * MR * k);
   float* bp = packedB.get((size_t)nPanels * NR * k);
   // Row tiles of at most MC rows, in an even count when there are few tiles: m = 256 in tiles of 48 rows
   // (5 x 48 + 16) left one of 2 threads 144 rows and the other 112; 6 tiles of 7-8 panels split it 21:22 panels.
@@ -186,9 +218,9 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
   const int nTiles = (n + NC - 1) / NC;
   if (mTiles > 1 && mTiles * nTiles < 16 && mTiles % 2 == 1) mTiles++;
   if (mTiles > mPanels) mTiles = mPanels;
-  GemmCall call{m, n, k, ap, bp, c, accumulate, nTiles, mPanels, mTiles};
+  GemmCall call{m, n, k, directA ? a : ap, directA, bp, c, accumulate, nTiles, mPanels, mTiles};
   int tiles = mTiles * nTiles;
-  int aPackTasks = (mPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
+  int aPackTasks = directA ? 0 : (mPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
   int bPackTasks = (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
   auto packTask = [&](int t) {
     if (t < aPackTasks) {
