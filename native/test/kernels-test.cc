@@ -19,7 +19,7 @@ using ck::ConvGeom;
 
 namespace {
 
-int failures = 0;
+int failures = 0, checks = 0;
 std::mt19937 rng(12345);
 
 std::vector<float> randomVec(size_t n) {
@@ -41,6 +41,7 @@ void expectClose(const char* what, const std::vector<float>& got, const std::vec
     maxWant = std::fmax(maxWant, std::fabs(want[i]));
   }
   double tol = 2e-6 * (1 + maxWant) * std::sqrt((double)reduction + 1) * 4;
+  checks++;
   if (!(maxErr <= tol)) {
     failures++;
     std::printf("FAIL %s: max error %g at %zu (got %g, want %g), tolerance %g\n", what, maxErr, worst, got[worst],
@@ -49,6 +50,7 @@ void expectClose(const char* what, const std::vector<float>& got, const std::vec
 }
 
 void expectSameBits(const char* what, const std::vector<float>& a, const std::vector<float>& b) {
+  checks++;
   if (a.size() != b.size() || std::memcmp(a.data(), b.data(), a.size() * 4) != 0) {
     failures++;
     std::printf("FAIL %s: 1 and 2 threads differ\n", what);
@@ -196,6 +198,7 @@ void testNonFinite(const ConvGeom& g) {
   for (size_t i = 0; i < ys; i++) y[i] += bias[i / (g.outH * g.outW) % g.cOut];
   auto sameKind = [](const char* what, const std::vector<float>& got, const std::vector<double>& want) {
     int bad = 0;
+    checks++;
     for (size_t i = 0; i < want.size(); i++)
       bad += !(std::isfinite(want[i]) ? std::isfinite(got[i]) : std::isnan(want[i]) ? std::isnan(got[i]) : got[i] == want[i]);
     if (bad) {
@@ -332,6 +335,6 @@ int main(int argc, char** argv) {
   testNonFinite(geom(1, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1));
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
-  std::printf("%s: %d failures\n", failures ? "FAILED" : "ok", failures);
+  std::printf("%s: %d failures in %d checks\n", failures ? "FAILED" : "ok", failures, checks);
   return failures ? 1 : 0;
 }
