@@ -2,7 +2,8 @@
 // the instruction-set level being compiled (see kernels.h). Included by native/src/isa/*.cc only.
 //
 // fmadd is an explicit fused multiply-add where the level has one (AVX2/AVX-512 FMA, NEON) and mul + add on SSE2:
-// the compiler is never left to decide (-std=c++17 turns contraction off), so a kernel's rounding is fixed per level.
+// the compiler is never left to decide (binding.gyp and native/test/run.sh compile with -ffp-contract=off; g++ would
+// otherwise fuse a*b + c in C++ even with -std=c++17), so a kernel's rounding is fixed per level.
 #pragma once
 #include <cstddef>
 #include <cstdlib>
