@@ -70,8 +70,10 @@ __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, c
 // The accumulators of one (c, i, tap block) tile over images [b0, b1), rows in order, from zero; then added lane
 // by lane into the f64 accumulators accStore (float sums over a whole batch lost 1e-5 on a PyTorch fixture).
 // Rows of float sums per accumulator lane before they go into f64: the whole image block where the level has
-// FMA; without it (SSE2) each product is rounded too, and a block's sums lost 1.1e-5 on a PyTorch fixture.
-#if CK_VBYTES >= 32 || defined(__aarch64__)
+// FMA and vectors of 8 or 16 lanes; without FMA (SSE2) each product is rounded too, and a block's sums lost 1.1e-5
+// on a PyTorch fixture; NEON has FMA but 4 lanes, so each lane sums twice AVX2's terms of a row, and the block's
+// sums lost 1.17e-5 on that fixture (direct_c1_k5_p2_batch3's weight gradient).
+#if CK_VBYTES >= 32
 constexpr int ROWS_PER_FLUSH = 0;  // 0: only at the end
 #else
 constexpr int ROWS_PER_FLUSH = 2;
