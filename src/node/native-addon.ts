@@ -2,13 +2,14 @@
  * Node glue for the native backend: finds and loads the compiled addon. Loaded by src/backend/native/index.ts through
  * a dynamic import, only in Node.
  *
- * Where the addon comes from (node-gyp-build's order): native/prebuilds/<platform>-<arch>/*.node first, then
- * native/build/Release/convkit_native.node, which `npm run build:native` (part of `npm ci`) compiles with node-gyp.
+ * Where the addon comes from (node-gyp-build's order): native/build/Release/convkit_native.node first, which
+ * `npm run build:native` (part of `npm ci`) compiles with node-gyp, then native/prebuilds/<platform>-<arch>/*.node.
  * Publishing prebuilt binaries: on each target (linux-x64, linux-arm64, darwin-x64/arm64, win32-x64; or with
  * prebuildify-cross in CI) run `npx prebuildify --napi --strip --cwd native`, which writes
- * native/prebuilds/<platform>-<arch>/node.napi.node; ship native/prebuilds in the package ("files"), and the
- * loader takes them before any local build, so users need no compiler. (Node-API is ABI-stable: one binary per
- * platform serves every Node version from 20.)
+ * native/prebuilds/<platform>-<arch>/node.napi.node; ship native/prebuilds in the package ("files"). An install
+ * from the registry has no local build, and its install script (`build-native.mjs --if-missing`) compiles nothing
+ * when a prebuilt one loads, so users need no compiler. (Node-API is ABI-stable: one binary per platform serves
+ * every Node version from 20.)
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
