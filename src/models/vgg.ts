@@ -6,7 +6,8 @@
  * bias.
  *
  * Also `vggsmall_bn`: the `vggsmall` topology (2x conv3x3 32, pool, 2x conv3x3 64, pool, fc 256) with
- * BatchNorm2d after each convolution, for 28x28 / 32x32 images.
+ * BatchNorm2d after each convolution, and `cnn2_bn` (conv3x3 16, pool, conv3x3 32, pool, fc 128, BatchNorm
+ * after each convolution), for 28x28 / 32x32 images.
  *
  * **Shape:** [N, C, H, W] -> [N, numClasses]; ImageNet variants take any H, W >= 32 (adaptive pool to 7x7).
  */
@@ -87,25 +88,34 @@ export class VGG extends Module {
 }
 
 /**
- * `vggsmall` with BatchNorm2d after every convolution (conv, BN, ReLU): 871,018 parameters on 1x28x28
- * (vggsmall's 870,634 plus 384 BatchNorm scales and shifts).
+ * A small VGG-style net with BatchNorm2d after every convolution (conv 3x3 pad 1, BN, ReLU; 'M' = maxpool 2),
+ * then flatten, fc `hidden`, ReLU, fc numClasses. Two configurations are registered:
+ * - `vggsmall_bn`: `[32, 32, 'M', 64, 64, 'M']`, fc 256: 871,018 parameters on 1x28x28 (vggsmall's 870,634
+ *   plus 384 BatchNorm scales and shifts);
+ * - `cnn2_bn`: `[16, 'M', 32, 'M']`, fc 128: 207,018 parameters on 1x28x28, the "two conv layers + BN" net of
+ *   the Fashion-MNIST benchmark table, about 4-5x faster to train than vggsmall_bn (the speedrun's 91 % recipe).
  */
 export class VGGSmallBN extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
+  readonly #typeName: string;
 
-  constructor(options: ResolvedModelOptions) {
+  constructor(options: ResolvedModelOptions, config: VGGConfig = [32, 32, 'M', 64, 64, 'M'], hidden = 256, name = 'vggsmall_bn', typeName = 'VGGSmallBN') {
     super();
     const [h, w] = options.inputSize;
-    const fh = Math.floor(Math.floor(h / 2) / 2), fw = Math.floor(Math.floor(w / 2) / 2);
-    if (fh < 1 || fw < 1) throw new Error(`vggsmall_bn: inputSize [${h}, ${w}] is too small (the feature map would be ${fh}x${fw})`);
-    this.features = this.registerModule('features', vggFeatures([32, 32, 'M', 64, 64, 'M'], options.inChannels, true));
+    let fh = h, fw = w, channels = options.inChannels;
+    for (const v of config) {
+      if (v === 'M') { fh = Math.floor(fh / 2); fw = Math.floor(fw / 2); } else channels = v;
+    }
+    if (fh < 1 || fw < 1) throw new Error(`${name}: inputSize [${h}, ${w}] is too small (the feature map would be ${fh}x${fw})`);
+    this.#typeName = typeName;
+    this.features = this.registerModule('features', vggFeatures(config, options.inChannels, true));
     this.classifier = this.registerModule('classifier', new Sequential(
-      new Linear(64 * fh * fw, 256), new ReLU(), new Linear(256, options.numClasses),
+      new Linear(channels * fh * fw, hidden), new ReLU(), new Linear(hidden, options.numClasses),
     ));
   }
 
-  override get typeName(): string { return 'VGGSmallBN'; }
+  override get typeName(): string { return this.#typeName; }
 
   forward(x: Tensor): Tensor {
     return this.classifier.forward(this.features.forward(x).flatten(1));
@@ -132,4 +142,11 @@ registerModel({
   description: 'vggsmall with BatchNorm after each conv: 2x(conv3x3 32, BN) pool, 2x(conv3x3 64, BN) pool, fc 256 (871,018 parameters on 28x28)',
   contribution: 'Ioffe & Szegedy (2015): normalising each layer\'s inputs per batch allows higher learning rates and faster, less initialisation-sensitive training of VGG-style stacks.',
   create: (o) => new VGGSmallBN(o),
+});
+
+registerModel({
+  name: 'cnn2_bn',
+  description: 'Two-conv net with BatchNorm: conv3x3 16, BN, pool, conv3x3 32, BN, pool, fc 128 (207,018 parameters on 28x28)',
+  contribution: 'The "two conv layers + BatchNorm" net of the Fashion-MNIST benchmark table (91.6-93.4 %): two stages of local, shared 3x3 filters with pooling are enough to beat any MLP, at a tenth of vggsmall_bn\'s compute.',
+  create: (o) => new VGGSmallBN(o, [16, 'M', 32, 'M'], 128, 'cnn2_bn', 'CNN2BN'),
 });

@@ -455,7 +455,7 @@ function rootForm(net: Module): RootForm | null {
   if (net instanceof MLP) return { className: 'MLP', forward: ['return self.classifier(self.flatten(x))'] };
   if (net instanceof LeNet5) return { className: 'LeNet5', forward: featuresThenClassifier };
   if (net instanceof VGGSmall) return { className: 'VGGSmall', forward: featuresThenClassifier };
-  if (net instanceof VGGSmallBN) return { className: 'VGGSmallBN', forward: featuresThenClassifier };
+  if (net instanceof VGGSmallBN) return { className: net.typeName, forward: featuresThenClassifier };
   if (net instanceof VGG || net instanceof AlexNet) {
     return { className: net.typeName, forward: ['x = self.avgpool(self.features(x))', 'return self.classifier(torch.flatten(x, 1))'] };
   }

@@ -25,7 +25,7 @@ const skip = !haveTorch && !inCI ? `${PYTHON} cannot import torch (apt-get insta
 
 /** [registry name, input shape]: every model family the generator writes, at a small input size. */
 const CASES: [string, [number, number, number]][] = [
-  ['mlp', [1, 28, 28]], ['lenet5', [1, 28, 28]], ['vggsmall', [1, 28, 28]], ['vggsmall_bn', [1, 28, 28]],
+  ['mlp', [1, 28, 28]], ['lenet5', [1, 28, 28]], ['vggsmall', [1, 28, 28]], ['vggsmall_bn', [1, 28, 28]], ['cnn2_bn', [1, 28, 28]],
   ['resnet20', [1, 28, 28]], ['resnet32', [1, 28, 28]], ['resnet56', [1, 28, 28]], ['resnet20b', [1, 28, 28]], ['plain20', [1, 28, 28]],
   ['densenet_bc40', [3, 32, 32]], ['inception_small', [3, 32, 32]], ['resnet18', [3, 64, 64]], ['resnet50', [3, 32, 32]],
   ['googlenet_aux', [3, 64, 64]],

@@ -57,6 +57,7 @@ test('small models have the parameter counts of their papers / PyTorch re-implem
     ['lenet5', {}, 61_706],
     ['vggsmall', {}, 870_634],
     ['vggsmall_bn', {}, 871_018], // vggsmall + 2·(32+32+64+64) BatchNorm parameters
+    ['cnn2_bn', {}, 207_018], // conv 160 + BN 32 + conv 4,640 + BN 64 + fc 1568·128+128 + fc 128·10+10
     ['lcnet', {}, 19_170_058], // vggsmall with LocallyConnected2d: ~19.2 M
     ['resnet20', cifar, 269_722], // He et al. 2015: 0.27 M (option A)
     ['resnet20b', cifar, 272_474], // option B
@@ -75,7 +76,7 @@ test('small models have the parameter counts of their papers / PyTorch re-implem
 });
 
 test('small models take inChannels, numClasses and inputSize', () => {
-  for (const name of ['resnet20', 'resnet20b', 'plain20', 'vggsmall_bn', 'inception_small', 'densenet_bc40', 'lcnet']) {
+  for (const name of ['resnet20', 'resnet20b', 'plain20', 'vggsmall_bn', 'cnn2_bn', 'inception_small', 'densenet_bc40', 'lcnet']) {
     for (const [c, size] of [[1, 28], [3, 32]] as const) {
       const net = skipInit(() => models.create(name, { inChannels: c, inputSize: [size, size], numClasses: 7 }));
       assert.deepEqual([...summary(net, [c, size, size]).outputShape], [1, 7], `${name} ${c}x${size}x${size}`);

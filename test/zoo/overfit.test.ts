@@ -57,6 +57,7 @@ const CASES: [string, models.ModelOptions, number, number][] = [
   ['plain20', {}, 3e-3, 40],
   ['plain56', {}, 1e-3, 80],
   ['vggsmall_bn', {}, 3e-3, 20],
+  ['cnn2_bn', {}, 3e-3, 30],
   ['inception_small', {}, 3e-3, 20],
   ['densenet_bc40', {}, 3e-3, 40],
   ['densenet_bc100', {}, 3e-3, 30],
