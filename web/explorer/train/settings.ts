@@ -8,7 +8,7 @@ import { AUGMENTATIONS, OPTIMIZERS, SCHEDULES, type Augmentation, type Optimizer
 import type { RunSettings } from './protocol.js';
 
 /** The models offered, in the order shown; all build for 1x28x28 inputs. */
-export const TRAIN_MODELS = ['mlp', 'lenet5', 'vggsmall', 'vggsmall_bn', 'resnet20', 'lcnet'] as const;
+export const TRAIN_MODELS = ['mlp', 'lenet5', 'cnn2_bn', 'vggsmall', 'vggsmall_bn', 'resnet20', 'lcnet'] as const;
 export { AUGMENTATIONS, OPTIMIZERS, SCHEDULES };
 
 export interface FormValues {
