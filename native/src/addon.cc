@@ -24,7 +24,7 @@ using ck::stringValue;
 using ck::undefinedValue;
 
 // Bumped whenever an export's signature changes, so a stale build is refused by the TypeScript side.
-constexpr int kAddonVersion = 2;
+constexpr int kAddonVersion = 3;
 
 const ck::KernelTable* table = nullptr;
 
@@ -60,6 +60,43 @@ napi_value Gemm(Call& c) {
     kernels(c).gemm(transA, transB, static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), a + aOff, b + bOff,
                     out + cOff, accumulate);
   }
+  return undefinedValue(c.env());
+}
+
+int geometryInt(Call& c, int64_t v) {
+  if (v > INT32_MAX) c.fail(true, "m, n and k must be below 2^31");
+  return static_cast<int>(v);
+}
+// A packed matrix starts at the first 64-byte boundary inside its array (the GEMM reads its panels with aligned
+// vector loads), so the array holds up to 15 floats more than the panels; an array never moves, so packing and
+// every product find the same start.
+constexpr int64_t kPackSlack = 15;
+float* packedStart(float* p) {
+  const uintptr_t address = reinterpret_cast<uintptr_t>(p);
+  return p + ((64 - address % 64) % 64) / 4;
+}
+napi_value GemmPackedBSize(Call& c) {
+  const int n = geometryInt(c, c.integer(0, "n")), k = geometryInt(c, c.integer(1, "k"));
+  return numberValue(c.env(), static_cast<double>(kernels(c).gemmPackedBSize(n, k) + kPackSlack));
+}
+napi_value GemmPackB(Call& c) {
+  const bool transB = c.boolean(0, "transB");
+  const int n = geometryInt(c, c.integer(1, "n")), k = geometryInt(c, c.integer(2, "k"));
+  const int64_t bOff = c.integer(4, "bOffset");
+  const float* b = c.f32(3, "b", bOff + static_cast<int64_t>(k) * n);
+  float* out = c.f32(5, "packed", kernels(c).gemmPackedBSize(n, k) + kPackSlack);
+  kernels(c).gemmPackB(transB, n, k, b + bOff, packedStart(out));
+  return undefinedValue(c.env());
+}
+napi_value GemmPacked(Call& c) {
+  const int m = geometryInt(c, c.integer(0, "m")), n = geometryInt(c, c.integer(1, "n")), k = geometryInt(c, c.integer(2, "k"));
+  const int64_t aOff = c.integer(4, "aOffset"), cOff = c.integer(7, "cOffset");
+  const float* a = c.f32(3, "a", aOff + static_cast<int64_t>(m) * k);
+  const float* packed = packedStart(c.f32(5, "packed", kernels(c).gemmPackedBSize(n, k) + kPackSlack));
+  float* out = c.f32(6, "c", cOff + static_cast<int64_t>(m) * n);
+  const float* bias = c.f32(8, "bias", n, true);
+  const int act = activationCode(c, 9);
+  kernels(c).gemmPacked(m, n, k, a + aOff, packed, out + cOff, bias, static_cast<ck::Activation>(act));
   return undefinedValue(c.env());
 }
 
@@ -359,6 +396,9 @@ napi_value exported(napi_env env, napi_callback_info info) {
 NAPI_MODULE_INIT() {
   static const napi_property_descriptor functions[] = {
       CK_EXPORT("gemm", Gemm),
+      CK_EXPORT("gemmPackedBSize", GemmPackedBSize),
+      CK_EXPORT("gemmPackB", GemmPackB),
+      CK_EXPORT("gemmPacked", GemmPacked),
       CK_EXPORT("conv2d", Conv2d),
       CK_EXPORT("conv2dFusedSupported", Conv2dFusedSupported),
       CK_EXPORT("conv2dFused", Conv2dFused),

@@ -53,6 +53,12 @@ using ck::Activation;
 // C[m,n] (+)= op(A) @ op(B), row-major, dense: op(A) is m x k (A is [m,k], or [k,m] when transA); op(B) is k x n
 // (B is [k,n], or [n,k] when transB). accumulate: add into C, else overwrite. (gemm.cc)
 void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const float* b, float* c, bool accumulate);
+// op(B) (k x n) packed once for many products (frozen inference weights): gemmPackedBSize floats in this level's
+// panel layout, written by gemmPackB. gemmPacked: C[m,n] = act(A @ op(B) + bias) with A [m,k] row-major and bias (n)
+// or null, the same bits as gemm(false, transB, ...) followed by biasActivation. (gemm.cc)
+int64_t gemmPackedBSize(int n, int k);
+void gemmPackB(bool transB, int n, int k, const float* b, float* out);
+void gemmPacked(int m, int n, int k, const float* a, const float* packedB, float* c, const float* bias, Activation act);
 
 // x (N,C,H,W), w (O,C/g,KH,KW), bias (O) or null, out (N,O,OH,OW). (conv.cc)
 void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out);

@@ -10,6 +10,9 @@ struct KernelTable {
   const char* isa;  // "avx512", "avx2" or "baseline"
   // kernels.h
   void (*gemm)(bool, bool, int, int, int, const float*, const float*, float*, bool);
+  int64_t (*gemmPackedBSize)(int, int);
+  void (*gemmPackB)(bool, int, int, const float*, float*);
+  void (*gemmPacked)(int, int, int, const float*, const float*, float*, const float*, Activation);
   void (*conv2d)(const float*, const float*, const float*, const ConvGeom&, float*);
   bool (*conv2dFusedSupported)(const ConvGeom&, Activation, bool);
   void (*conv2dFused)(const float*, const float*, const float*, const ConvGeom&, Activation, bool, float*);

@@ -61,6 +61,15 @@ export interface AdamHyper {
   maximize: boolean; step: number;
 }
 
+/** op(B) packed by a backend's `packGemmB` (opaque: only that backend's `gemmPacked` reads it). */
+export interface PackedGemmB {
+  /** The backend that packed it. */
+  readonly backend: string;
+  /** op(B) is k×n. */
+  readonly n: number;
+  readonly k: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -104,6 +113,19 @@ export interface Backend {
     a: Float32Array, aOffset: number, b: Float32Array, bOffset: number,
     c: Float32Array, cOffset: number, accumulate: boolean,
   ): void;
+
+  /**
+   * Optional, for weights that no longer change (inference): op(B) (k×n; B is [k,n], or [n,k] when transB) packed
+   * once into the layout this backend's GEMM reads, so repeated products skip the per-call packing, as onnxruntime
+   * pre-packs its constant initializers. The packed copy does not follow later writes to B.
+   */
+  packGemmB?(transB: boolean, n: number, k: number, b: Float32Array, bOffset: number): PackedGemmB;
+  /**
+   * C[m,n] = activation(A @ op(B) + bias[j]) with A [m,k] row-major, op(B) from this backend's packGemmB and bias
+   * (n) or null: the same bits as gemm(false, transB, m, n, k, ...) followed by biasActivation.
+   */
+  gemmPacked?(m: number, a: Float32Array, aOffset: number, packed: PackedGemmB, c: Float32Array, cOffset: number,
+    bias: Float32Array | null, activation: Activation): void;
 
   // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)
   conv2d(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, out: Float32Array): void;

@@ -98,7 +98,8 @@ export class VGG extends Module {
 export class VGGSmallBN extends Module {
   readonly features: Sequential;
   readonly classifier: Sequential;
-  readonly #typeName: string;
+  // a plain field, not #private: optimizeForInference's structural copy carries own properties only
+  private readonly modelTypeName: string;
 
   constructor(options: ResolvedModelOptions, config: VGGConfig = [32, 32, 'M', 64, 64, 'M'], hidden = 256, name = 'vggsmall_bn', typeName = 'VGGSmallBN') {
     super();
@@ -108,14 +109,14 @@ export class VGGSmallBN extends Module {
       if (v === 'M') { fh = Math.floor(fh / 2); fw = Math.floor(fw / 2); } else channels = v;
     }
     if (fh < 1 || fw < 1) throw new Error(`${name}: inputSize [${h}, ${w}] is too small (the feature map would be ${fh}x${fw})`);
-    this.#typeName = typeName;
+    this.modelTypeName = typeName;
     this.features = this.registerModule('features', vggFeatures(config, options.inChannels, true));
     this.classifier = this.registerModule('classifier', new Sequential(
       new Linear(channels * fh * fw, hidden), new ReLU(), new Linear(hidden, options.numClasses),
     ));
   }
 
-  override get typeName(): string { return this.#typeName; }
+  override get typeName(): string { return this.modelTypeName; }
 
   forward(x: Tensor): Tensor {
     return this.classifier.forward(this.features.forward(x).flatten(1));

@@ -17,6 +17,10 @@
  * BatchNorm2d (so no code sees the pre-normalisation values, which the fold removes). Anything else (training-mode
  * batch norm, BatchNorm without running statistics, shared modules) is left as it is.
  *
+ * Every nn.Linear of the copy then packs its weight once for the backend's GEMM (`Linear.packForInference`, on a
+ * backend with `packGemmB`: native), as onnxruntime pre-packs its constant weights, so forwards skip that work (same
+ * bits).
+ *
  * The copy is for inference only: training it would train the folded parameters, not the original ones.
  */
 import { Tensor } from '../tensor/tensor.js';
@@ -24,7 +28,7 @@ import { enableGrad } from '../autograd/tape.js';
 import { Module, Parameter } from './module.js';
 import { Conv2d } from './layers/conv.js';
 import { BatchNorm2d } from './layers/normalization.js';
-import { Identity } from './layers/linear.js';
+import { Identity, Linear } from './layers/linear.js';
 import { Sequential } from './layers/container.js';
 
 /** A structural deep copy: the same classes, fresh typed arrays, shared references kept shared. */
@@ -127,6 +131,7 @@ export function optimizeForInference<M extends Module>(model: M, example: Tensor
     fold(conv, bn);
     replaceChild(parentOf.get(bn)![0]!, bn);
   }
+  for (const m of copy.modules()) if (m instanceof Linear) m.packForInference();
   return copy;
 }
 

@@ -308,8 +308,12 @@ export abstract class Module {
       const src = stateDict[key];
       if (src !== undefined && src !== target) target.data.set(src.data);
     }
+    for (const m of this.modules()) m.parametersLoaded();
     return { missingKeys, unexpectedKeys };
   }
+
+  /** Called on every module of the tree after loadStateDict wrote the parameters (nn.Linear drops its inference pack). */
+  protected parametersLoaded(): void {}
 
   // ---- printing
 

@@ -2,7 +2,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
-import { ACTIVATIONS, type Activation } from '../backend/backend.js';
+import { ACTIVATIONS, type Activation, type PackedGemmB } from '../backend/backend.js';
 import { broadcastShapes, formatShape, numelOf } from '../tensor/shape.js';
 import { reshape } from './shape.js';
 import { uninitialized } from './util.js';
@@ -74,6 +74,16 @@ export interface FusedActivationOptions {
   activation?: Activation;
 }
 
+/** Options of `linear`. */
+export interface LinearOptions extends FusedActivationOptions {
+  /**
+   * `weight` packed by the current backend's `packGemmB(true, out, in, weight.data, 0)` (nn.Linear's inference
+   * pack): the product then reads it instead of packing the weight again, with the same bits. Ignored when another
+   * backend packed it.
+   */
+  packedWeight?: PackedGemmB | null;
+}
+
 /** Validate a user-given activation name (the option may come from untyped JS). */
 export function checkActivation(op: string, activation: Activation | undefined): Activation {
   const a = activation ?? 'none';
@@ -89,7 +99,7 @@ export function checkActivation(op: string, activation: Activation | undefined):
  *
  * @example linear(x, w, b, { activation: 'relu' })   // = relu(linear(x, w, b)), one op
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedActivationOptions = {}): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options: LinearOptions = {}): Tensor {
   const activation = checkActivation('linear', options.activation);
   if (weight.ndim !== 2) throw new Error(`linear: weight must be 2-D [out, in], got ${formatShape(weight.shape)}`);
   const [outF, inF] = weight.shape as [number, number];
@@ -100,7 +110,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, options:
   const rows = x.numel / inF;
   const out = uninitialized([...x.shape.slice(0, -1), outF]);
   const be = getBackend();
-  be.gemm(false, true, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
-  if (bias || activation !== 'none') be.biasActivation(out.data, bias ? bias.data : null, rows, outF, activation);
+  const packed = options.packedWeight;
+  if (packed && packed.backend === be.name && be.gemmPacked) {
+    if (packed.n !== outF || packed.k !== inF) throw new Error(`linear: the packed weight is [${packed.n}, ${packed.k}], the weight ${formatShape(weight.shape)}`);
+    be.gemmPacked(rows, x.data, 0, packed, out.data, 0, bias ? bias.data : null, activation);
+  } else {
+    be.gemm(false, true, rows, outF, inF, x.data, 0, weight.data, 0, out.data, 0, false);
+    if (bias || activation !== 'none') be.biasActivation(out.data, bias ? bias.data : null, rows, outF, activation);
+  }
   return record('linear', [x, weight, bias ?? null], out, { activation });
 }

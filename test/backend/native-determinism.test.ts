@@ -11,22 +11,11 @@ import { referenceBackend } from '../../src/backend/reference/index.js';
 import { getBackend, useBackend } from '../../src/backend/registry.js';
 import { loadNativeBackend, type NativeBackend, type NativeIsaLevel } from '../../src/backend/native/index.js';
 import { F, manualSeed, models, optim, randn } from '../../src/index.js';
+import { random } from './support/random.js';
 
 const native: NativeBackend | null = await loadNativeBackend().catch(() => null);
 const skipAll = native ? false : 'the native addon is not built (npm run build:native)';
 
-/** Uniform values in [-2, 2) from a seed (mulberry32), the same on every call. */
-function random(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 4 - 2;
-  }
-  return out;
-}
 const positive = (n: number, seed: number) => random(n, seed).map((v) => Math.abs(v) + 0.1);
 
 function convGeometry(n: number, cIn: number, h: number, w: number, cOut: number, k: number, stride: number, pad: number, groups = 1, dilation = 1): Conv2dGeometry {

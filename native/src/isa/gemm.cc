@@ -8,6 +8,7 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "simd.h"
+#include "vec.h"
 
 namespace CK_ISA_NS {
 namespace {
@@ -163,16 +164,43 @@ struct GemmCall {
   bool accumulate;
   int nTiles;
   int mPanels, mTiles;  // row tiles: whole MR panels, spread evenly over mTiles
+  const float* bias;    // gemmPacked's epilogue: bias[j] added (or null) and then `act`, on each finished tile
+  Activation act;
 };
+
+// activation(c + bias[j]) over a finished mr x nr tile (bias already offset to the tile's first column), with the
+// bits of biasActivation's separate pass: the activation sees the f32 sum.
+void epilogue(float* c, long ldc, int mr, int nr, const float* bias, Activation act) {
+  for (int r = 0; r < mr; r++) {
+    float* o = c + r * ldc;
+    switch (act) {
+      case Activation::none:
+        for (int j = 0; j < nr; j++) o[j] = o[j] + bias[j];
+        break;
+      case Activation::relu:
+        if (bias) for (int j = 0; j < nr; j++) o[j] = reluf(o[j] + bias[j]);
+        else for (int j = 0; j < nr; j++) o[j] = reluf(o[j]);
+        break;
+      case Activation::sigmoid:
+        for (int j = 0; j < nr; j++) o[j] = sigmoidf64(bias ? o[j] + bias[j] : o[j]);
+        break;
+      case Activation::tanh:
+        for (int j = 0; j < nr; j++) o[j] = tanhf64(bias ? o[j] + bias[j] : o[j]);
+        break;
+    }
+  }
+}
 
 void runTile(const GemmCall& g, int task) {
   const int ti = task / g.nTiles, j0 = (task % g.nTiles) * NC;
   const int i0 = (int)ck::partBegin(g.mPanels, ti, g.mTiles) * MR;
   const int iEnd = (int)ck::partBegin(g.mPanels, ti + 1, g.mTiles) * MR;
   const int i1 = iEnd < g.m ? iEnd : g.m, j1 = j0 + NC < g.n ? j0 + NC : g.n;
+  const bool withEpilogue = g.bias != nullptr || g.act != Activation::none;
   for (int p0 = 0; p0 < g.k; p0 += KC) {
     int kc = g.k - p0 < KC ? g.k - p0 : KC;
     bool load = g.accumulate || p0 > 0;
+    const bool last = p0 + kc >= g.k;
     for (int j = j0; j < j1; j += NR) {
       const float* bPanel = g.bp + (long)(j / NR) * g.k * NR + (long)p0 * NR;
       int nr = j1 - j < NR ? j1 - j : NR;
@@ -183,6 +211,7 @@ void runTile(const GemmCall& g, int task) {
         float* cTile = g.c + (long)i * g.n + j;
         if (mr == MR && nr == NR) micro(kc, aPanel, bPanel, cTile, g.n, load);
         else microEdge(kc, aPanel, bPanel, cTile, g.n, load, mr, nr);
+        if (last && withEpilogue) epilogue(cTile, g.n, mr, nr, g.bias ? g.bias + j : nullptr, g.act);
       }
     }
   }
@@ -193,14 +222,19 @@ void runTile(const GemmCall& g, int task) {
 constexpr double SERIAL_MACS = 1 << 17;
 constexpr int PANELS_PER_PACK_TASK = 8;
 
-thread_local Scratch packedA, packedB;
+thread_local Scratch packedA, packedBScratch;
 
 }  // namespace
 
-void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const float* b, float* c, bool accumulate) {
+namespace {
+
+// The product of gemm and gemmPacked: B packed here (bp == nullptr) or already (gemmPackB's layout).
+void gemmDriver(bool transA, bool transB, int m, int n, int k, const float* a, const float* b, const float* packedB,
+                float* c, bool accumulate, const float* bias, Activation act) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) std::memset(c, 0, sizeof(float) * (size_t)m * n);
+    if (bias || act != Activation::none) epilogue(c, n, m, n, bias, act);
     return;
   }
   int mPanels = (m + MR - 1) / MR, nPanels = (n + NR - 1) / NR;
@@ -211,17 +245,17 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
   // (A/B in one process, AMD EPYC, 2 threads, medians of 60 alternating blocks.)
   const bool directA = kDirectA && !transA && n <= NC && k % 1024 != 0;
   float* ap = directA ? nullptr : packedA.get((size_t)mPanels * MR * k);
-  float* bp = packedB.get((size_t)nPanels * NR * k);
+  float* bp = packedB ? nullptr : packedBScratch.get((size_t)nPanels * NR * k);
   // Row tiles of at most MC rows, in an even count when there are few tiles: m = 256 in tiles of 48 rows
   // (5 x 48 + 16) left one of 2 threads 144 rows and the other 112; 6 tiles of 7-8 panels split it 21:22 panels.
   int mTiles = (mPanels + MC / MR - 1) / (MC / MR);
   const int nTiles = (n + NC - 1) / NC;
   if (mTiles > 1 && mTiles * nTiles < 16 && mTiles % 2 == 1) mTiles++;
   if (mTiles > mPanels) mTiles = mPanels;
-  GemmCall call{m, n, k, directA ? a : ap, directA, bp, c, accumulate, nTiles, mPanels, mTiles};
+  GemmCall call{m, n, k, directA ? a : ap, directA, packedB ? packedB : bp, c, accumulate, nTiles, mPanels, mTiles, bias, act};
   int tiles = mTiles * nTiles;
   int aPackTasks = directA ? 0 : (mPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
-  int bPackTasks = (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
+  int bPackTasks = packedB ? 0 : (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
   auto packTask = [&](int t) {
     if (t < aPackTasks) {
       int end = (t + 1) * PANELS_PER_PACK_TASK < mPanels ? (t + 1) * PANELS_PER_PACK_TASK : mPanels;
@@ -233,13 +267,38 @@ void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const f
     }
   };
   auto tileTask = [&](int t) { runTile(call, t); };
+  const int packTasks = aPackTasks + bPackTasks;
   if ((double)m * n * k < SERIAL_MACS) {
-    for (int t = 0; t < aPackTasks + bPackTasks; t++) packTask(t);
+    for (int t = 0; t < packTasks; t++) packTask(t);
     for (int t = 0; t < tiles; t++) tileTask(t);
   } else {
-    ck::parallelFor(aPackTasks + bPackTasks, packTask);
+    if (packTasks > 0) ck::parallelFor(packTasks, packTask);
     ck::parallelFor(tiles, tileTask);
   }
+}
+
+}  // namespace
+
+void gemm(bool transA, bool transB, int m, int n, int k, const float* a, const float* b, float* c, bool accumulate) {
+  gemmDriver(transA, transB, m, n, k, a, b, nullptr, c, accumulate, nullptr, Activation::none);
+}
+
+int64_t gemmPackedBSize(int n, int k) { return (int64_t)((n + NR - 1) / NR) * NR * (k > 0 ? k : 0); }
+
+void gemmPackB(bool transB, int n, int k, const float* b, float* out) {
+  if (n <= 0 || k <= 0) return;
+  const int nPanels = (n + NR - 1) / NR;
+  const int tasks = (nPanels + PANELS_PER_PACK_TASK - 1) / PANELS_PER_PACK_TASK;
+  auto packTask = [&](int t) {
+    int end = (t + 1) * PANELS_PER_PACK_TASK < nPanels ? (t + 1) * PANELS_PER_PACK_TASK : nPanels;
+    for (int j = t * PANELS_PER_PACK_TASK; j < end; j++) packB(transB, n, k, b, j * NR, out + (long)j * k * NR);
+  };
+  if ((double)n * k < SERIAL_MACS) for (int t = 0; t < tasks; t++) packTask(t);
+  else ck::parallelFor(tasks, packTask);
+}
+
+void gemmPacked(int m, int n, int k, const float* a, const float* packedB, float* c, const float* bias, Activation act) {
+  gemmDriver(false, false, m, n, k, a, nullptr, packedB, c, false, bias, act);
 }
 
 }  // namespace CK_ISA_NS

@@ -14,7 +14,7 @@ static constexpr const char* kIsaName = "baseline";
 const ck::KernelTable& kernelTable() {
   static const ck::KernelTable table = {
       kIsaName,
-      gemm, conv2d, conv2dFusedSupported, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight,
+      gemm, gemmPackedBSize, gemmPackB, gemmPacked, conv2d, conv2dFusedSupported, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight,
       locallyConnected2d, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
       fmaPeak, convAlgorithmName,
       unary, binary, reduce, reduceStrided, biasActivation, activationBackward, logSoftmax,

@@ -4,7 +4,7 @@
  */
 
 /** Bumped with native/src/addon.cc's kAddonVersion whenever an export changes; a different build is refused. */
-export const NATIVE_ADDON_VERSION = 2;
+export const NATIVE_ADDON_VERSION = 3;
 
 /** Instruction-set levels, best first (native/src/dispatch.cc). */
 export const NATIVE_ISAS = ['avx512', 'avx2', 'baseline'] as const;
@@ -18,6 +18,11 @@ export interface NativeAddon {
   readonly version: number;
   gemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: F32, aOffset: number, b: F32, bOffset: number,
     c: F32, cOffset: number, accumulate: boolean): void;
+  /** Floats of the array gemmPackB fills for a k x n op(B) at the selected ISA level (its panel width, and up to 15 floats to start the panels on a 64-byte boundary). */
+  gemmPackedBSize(n: number, k: number): number;
+  gemmPackB(transB: boolean, n: number, k: number, b: F32, bOffset: number, packed: F32): void;
+  gemmPacked(m: number, n: number, k: number, a: F32, aOffset: number, packed: F32, c: F32, cOffset: number, bias: OptF32,
+    activation: number): void;
   // conv geometry: Int32Array [n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW]
   conv2d(x: F32, w: F32, bias: OptF32, geometry: Int32Array, out: F32): void;
   conv2dFusedSupported(geometry: Int32Array, activation: number, maxPool2x2: boolean): boolean;

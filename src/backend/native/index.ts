@@ -14,7 +14,7 @@
  * - Loading: Node only, through src/node/native-addon.ts (a dynamic import that bundlers leave out of browser
  *   builds); the addon is a prebuilt binary (native/prebuilds) or the local build of `npm run build:native`.
  */
-import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
+import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type PackedGemmB, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { BackendConfigError, processEnvironment } from '../settings.js';
 import type { ConvPass } from '../wasm/conv-algorithm.js';
 import { NATIVE_ADDON_VERSION, NATIVE_ISAS, type NativeAddon, type NativeIsa, type NativePlatform } from './addon.js';
@@ -81,6 +81,16 @@ export interface NativeBackend extends Backend {
 
 /** Options for tests: the folder holding the addon (default: the package's native/). */
 export interface NativeBackendOptions { addonDirectory?: string }
+
+/**
+ * op(B) in the native GEMM's panel layout of one ISA level (its panel width differs between levels). B itself is
+ * kept: after setIsa, the next product repacks it for the new level.
+ */
+class NativePackedGemmB implements PackedGemmB {
+  readonly backend = 'native';
+  constructor(readonly n: number, readonly k: number, readonly transB: boolean, public isa: NativeIsa, public data: Float32Array,
+    readonly source: Float32Array, readonly sourceOffset: number) {}
+}
 
 async function loadPlatform(): Promise<NativePlatform> {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
@@ -195,6 +205,20 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
 
     gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate) {
       addon.gemm(transA, transB, m, n, k, a, aOffset, b, bOffset, c, cOffset, accumulate);
+    },
+    packGemmB(transB, n, k, b, bOffset) {
+      const data = new Float32Array(addon.gemmPackedBSize(n, k));
+      addon.gemmPackB(transB, n, k, b, bOffset, data);
+      return new NativePackedGemmB(n, k, transB, isa, data, b, bOffset);
+    },
+    gemmPacked(m, a, aOffset, packed, c, cOffset, bias, activation) {
+      if (!(packed instanceof NativePackedGemmB)) throw new Error(`native backend: gemmPacked takes a matrix packed by the native backend, got one packed by '${packed.backend}'`);
+      if (packed.isa !== isa) {
+        packed.data = new Float32Array(addon.gemmPackedBSize(packed.n, packed.k));
+        addon.gemmPackB(packed.transB, packed.n, packed.k, packed.source, packed.sourceOffset, packed.data);
+        packed.isa = isa;
+      }
+      addon.gemmPacked(m, packed.n, packed.k, a, aOffset, packed.data, c, cOffset, bias, ACTIVATIONS.indexOf(activation));
     },
 
     // x is (N,C,H,W), w is (O,C/g,KH,KW), bias is (O) or null, out is (N,O,OH,OW)

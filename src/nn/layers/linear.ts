@@ -1,6 +1,8 @@
 /** `Linear`, `Flatten`, `Identity`. */
 import type { Tensor } from '../../tensor/tensor.js';
-import type { Activation } from '../../backend/backend.js';
+import type { Activation, PackedGemmB } from '../../backend/backend.js';
+import { getBackend } from '../../backend/registry.js';
+import { isGradEnabled } from '../../autograd/tape.js';
 import { formatShape } from '../../tensor/shape.js';
 import { linear, flatten } from '../../ops/index.js';
 import { Module, Parameter, withModuleContext, pyBool } from '../module.js';
@@ -23,6 +25,13 @@ export class Linear extends Module {
   readonly outFeatures: number;
   readonly weight: Parameter;
   readonly bias: Parameter | null;
+  /**
+   * The weight packed once for the backend's GEMM by `packForInference()` (nn.optimizeForInference does it for its
+   * copy), or null. Forwards read it instead of packing the weight at every call (same bits). It is dropped by a
+   * forward that records the weight's gradient (the weight may be trained next) and by loadStateDict; other writes
+   * to `weight.data` are not seen while it is set.
+   */
+  packedWeight: PackedGemmB | null = null;
 
   constructor(inFeatures: number, outFeatures: number, options: { bias?: boolean } = {}) {
     super();
@@ -43,6 +52,21 @@ export class Linear extends Module {
   override get typeName(): string {
     return 'Linear';
   }
+
+  /**
+   * Pack the weight for the current backend's GEMM (a backend with `packGemmB`: native), for inference with weights
+   * that no longer change. Returns whether it did (backends without packing run the plain product).
+   */
+  packForInference(): boolean {
+    const be = getBackend();
+    if (!be.packGemmB || !be.gemmPacked) return false;
+    this.packedWeight = be.packGemmB(true, this.outFeatures, this.inFeatures, this.weight.data, 0);
+    return true;
+  }
+
+  protected override parametersLoaded(): void {
+    this.packedWeight = null;
+  }
   override describe(): string {
     return `Linear(${this.inFeatures}->${this.outFeatures})`;
   }
@@ -60,7 +84,8 @@ export class Linear extends Module {
       const hint = x.ndim > 2 ? ' (flatten the input first, e.g. with nn.Flatten)' : '';
       this.fail(`expected input with ${this.inFeatures} features [N,${this.inFeatures}], got ${formatShape(x.shape)}${hint}`);
     }
-    return withModuleContext(this, () => linear(x, this.weight, this.bias, { activation }));
+    if (this.packedWeight !== null && isGradEnabled() && this.weight.requiresGrad) this.packedWeight = null;
+    return withModuleContext(this, () => linear(x, this.weight, this.bias, { activation, packedWeight: this.packedWeight }));
   }
 
   override extraRepr(): string {
