@@ -21,6 +21,9 @@
  *   --no-demo / --demo   skip the demo timing of a full run / add a 1-epoch subset demo to a --quick run (both only
  *                        when native runs)
  *   --timeout S          kill a cell after S seconds (default 900)
+ *   --rounds R           run every cell R times (default 1), the peers of each model in reverse order every other
+ *                        round, and report each cell's median images/s: on a machine whose speed drifts over
+ *                        minutes (a shared host), peers compared in interleaved rounds see the same drift
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -68,15 +71,19 @@ const { values: opts } = parseArgs({
     seconds: { type: 'string' }, repeats: { type: 'string' }, warmup: { type: 'string' }, 'max-step': { type: 'string' },
     models: { type: 'string' }, modes: { type: 'string' }, peers: { type: 'string' },
     out: { type: 'string' }, 'no-gemm': { type: 'boolean', default: false }, timeout: { type: 'string', default: '900' },
-    demo: { type: 'boolean', default: false }, 'no-demo': { type: 'boolean', default: false },
+    demo: { type: 'boolean', default: false }, 'no-demo': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' },
   },
 });
+
 const protocol = {
   seconds: Number(opts.seconds ?? (opts.quick ? 1 : 10)),
   repeats: Number(opts.repeats ?? 3),
   warmup: Number(opts.warmup ?? (opts.quick ? 0.3 : 2)),
   maxStep: Number(opts['max-step'] ?? (opts.quick ? 3 : 30)),
+  rounds: Number(opts.rounds),
 };
+const rounds = protocol.rounds;
+if (!Number.isInteger(rounds) || rounds < 1) fail(`--rounds must be a positive integer, got '${opts.rounds}'`);
 const models = opts.models ? opts.models.split(',') : MODELS;
 const modes = opts.modes ? opts.modes.split(',') : ['train', 'infer'];
 const peers = opts.peers ? opts.peers.split(',').map((id) => PEERS.find((p) => p.id === id) ?? fail(`unknown peer '${id}' (known: ${PEERS.map((p) => p.id).join(', ')})`)) : PEERS.filter((p) => !p.extra);
@@ -196,27 +203,38 @@ async function main() {
     log(`bench: ${peer.label}: ${r.status === 'ok' ? `available (${peerDetails(r)})` : `not available (${r.note})`}`);
   }
 
-  const cells = [];
-  const results = new Map(); // `${mode}/${model}/${peer}` -> cell
-  for (const mode of modes) for (const model of models) for (const peer of peers) if (!peer.modes || peer.modes.includes(mode)) cells.push({ mode, model, peer });
+  // One group per (mode, model): its peers run one after another, in reverse order every other round.
+  const groups = [];
+  for (const mode of modes) for (const model of models) {
+    const group = peers.filter((peer) => !peer.modes || peer.modes.includes(mode)).map((peer) => ({ mode, model, peer }));
+    if (group.length > 0) groups.push(group);
+  }
+  const total = groups.reduce((n, g) => n + g.length, 0) * rounds;
+  const runs = new Map(); // `${mode}/${model}/${peer}` -> the cell's result in every round
   const loads = [];
   let i = 0;
-  for (const { mode, model, peer } of cells) {
-    i++;
-    const key = `${mode}/${model}/${peer.id}`;
-    if (info.get(peer.id).status !== 'ok') {
-      results.set(key, { status: 'unavailable' });
-      continue;
+  for (let round = 0; round < rounds; round++) {
+    for (const group of groups) {
+      for (const { mode, model, peer } of round % 2 === 1 ? [...group].reverse() : group) {
+        i++;
+        const key = `${mode}/${model}/${peer.id}`;
+        if (!runs.has(key)) runs.set(key, []);
+        if (info.get(peer.id).status !== 'ok') {
+          runs.get(key).push({ status: 'unavailable' });
+          continue;
+        }
+        const load = await backgroundLoad();
+        if (load !== null) loads.push(load);
+        const t0 = Date.now();
+        const r = await runChild(peer.cmd, [...peer.args, '--model', model, '--mode', mode, ...protocolArgs(protocol)], cellTimeout, envs.get(peer.id));
+        r.backgroundLoad = load;
+        runs.get(key).push(r);
+        const shown = r.status === 'ok' ? `${fmt(r.imagesPerSec)} images/s${r.estimate ? ' (estimate at batch 8)' : ''}` : `${r.status}: ${r.note}`;
+        log(`[${i}/${total}] ${mode} ${model} ${peer.label}: ${shown} (${((Date.now() - t0) / 1000).toFixed(0)} s, background load ${load === null ? '?' : `${(load * 100).toFixed(0)}%`})`);
+      }
     }
-    const load = await backgroundLoad();
-    if (load !== null) loads.push(load);
-    const t0 = Date.now();
-    const r = await runChild(peer.cmd, [...peer.args, '--model', model, '--mode', mode, ...protocolArgs(protocol)], cellTimeout, envs.get(peer.id));
-    r.backgroundLoad = load;
-    results.set(key, r);
-    const shown = r.status === 'ok' ? `${fmt(r.imagesPerSec)} images/s${r.estimate ? ' (estimate at batch 8)' : ''}` : `${r.status}: ${r.note}`;
-    log(`[${i}/${cells.length}] ${mode} ${model} ${peer.label}: ${shown} (${((Date.now() - t0) / 1000).toFixed(0)} s, background load ${load === null ? '?' : `${(load * 100).toFixed(0)}%`})`);
   }
+  const results = new Map([...runs].map(([key, list]) => [key, medianRun(list)]));
 
   const nativeRuns = ['convkit-native-1', 'convkit-native-2'].some((id) => info.get(id)?.status === 'ok');
   // wasm and (where its addon loads) native, each against its own peak measured in the same process.
@@ -235,6 +253,20 @@ async function main() {
   const jsonFile = join(benchDir, 'results', opts.quick ? 'quick.json' : 'latest.json');
   mkdirSync(dirname(jsonFile), { recursive: true });
   writeFileSync(jsonFile, JSON.stringify({ command, started, finished, protocol, info: Object.fromEntries(info), results: Object.fromEntries(results), gemm, demo }, null, 1));
+}
+
+/**
+ * One cell's result over the rounds: the run with the median images/s (for an even count, the lower of the two
+ * middle runs, with images/s the mean of both), with every round's figure in `roundsImagesPerSec`; a cell that
+ * failed in any round reports that failure.
+ */
+function medianRun(list) {
+  if (list.length === 1) return list[0];
+  const failed = list.find((r) => r.status !== 'ok');
+  if (failed) return failed;
+  const sorted = [...list].sort((a, b) => a.imagesPerSec - b.imagesPerSec);
+  const lower = sorted[(sorted.length - 1) >> 1], upper = sorted[sorted.length >> 1];
+  return { ...lower, imagesPerSec: (lower.imagesPerSec + upper.imagesPerSec) / 2, roundsImagesPerSec: list.map((r) => r.imagesPerSec) };
 }
 
 /** bench/gemm.mjs's output with `args`, or "failed: ..." with its last lines of stderr. */
