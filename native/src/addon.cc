@@ -24,7 +24,7 @@ using ck::stringValue;
 using ck::undefinedValue;
 
 // Bumped whenever an export's signature changes, so a stale build is refused by the TypeScript side.
-constexpr int kAddonVersion = 3;
+constexpr int kAddonVersion = 4;
 
 const ck::KernelTable* table = nullptr;
 
@@ -240,6 +240,11 @@ napi_value BiasActivation(Call& c) {
   kernels(c).biasActivation(c.f32(0, "out", rows * cols), c.f32(1, "bias", cols, true), rows, cols, activationCode(c, 4));
   return undefinedValue(c.env());
 }
+napi_value AddActivation(Call& c) {
+  const int64_t n = c.lengthOf(2, "out");
+  kernels(c).addActivation(c.f32(0, "a", n), c.f32(1, "b", n), c.f32(2, "out", n), n, activationCode(c, 3));
+  return undefinedValue(c.env());
+}
 napi_value ActivationBackward(Call& c) {
   const int64_t n = c.lengthOf(2, "gx");
   kernels(c).activationBackward(c.f32(0, "y", n), c.f32(1, "gy", n), c.f32(2, "gx", n), n, activationCode(c, 3));
@@ -416,6 +421,7 @@ NAPI_MODULE_INIT() {
       CK_EXPORT("reduce", Reduce),
       CK_EXPORT("reduceStrided", ReduceStrided),
       CK_EXPORT("biasActivation", BiasActivation),
+      CK_EXPORT("addActivation", AddActivation),
       CK_EXPORT("activationBackward", ActivationBackward),
       CK_EXPORT("logSoftmax", LogSoftmax),
       CK_EXPORT("softmaxCrossEntropy", SoftmaxCrossEntropy),

@@ -42,6 +42,8 @@ void reduce(int op, const float* x, float* out, int64_t k1, int64_t r1, int64_t 
 void reduceStrided(int op, const float* x, float* out, int rank, const int64_t* shape, const int64_t* outStrides, int64_t outLen);
 // out (rows, cols) in place: act(out + bias[c]); activation codes none relu sigmoid tanh.
 void biasActivation(float* out, const float* bias, int64_t rows, int64_t cols, int act);
+// out = act(a + b) over n elements (act: 0 none, 1 relu, 2 sigmoid, 3 tanh).
+void addActivation(const float* a, const float* b, float* out, int64_t n, int act);
 void activationBackward(const float* y, const float* gy, float* gx, int64_t n, int act);
 // x, out (rows, cols)
 void logSoftmax(const float* x, int64_t rows, int64_t cols, float* out);

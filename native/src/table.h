@@ -29,6 +29,7 @@ struct KernelTable {
   void (*reduce)(int, const float*, float*, int64_t, int64_t, int64_t, int64_t);
   void (*reduceStrided)(int, const float*, float*, int, const int64_t*, const int64_t*, int64_t);
   void (*biasActivation)(float*, const float*, int64_t, int64_t, int);
+  void (*addActivation)(const float*, const float*, float*, int64_t, int);
   void (*activationBackward)(const float*, const float*, float*, int64_t, int);
   void (*logSoftmax)(const float*, int64_t, int64_t, float*);
   void (*softmaxCrossEntropy)(const float*, int64_t, int64_t, const int32_t*, const float*, double, float*, float*);

@@ -6,7 +6,8 @@ import type { Activation, BinaryOp, Conv2dGeometry, Pool2dGeometry } from '../ba
 
 export interface OpContexts {
   // elementwise (inputs [a, b]; the output is available to the VJP too)
-  binary: { op: BinaryOp };
+  /** activation: applied to the output by the op itself (`addActivation`; the VJP first takes gy through it). */
+  binary: { op: BinaryOp; activation?: Activation };
   neg: Record<string, never>;
   exp: Record<string, never>;
   log: Record<string, never>;

@@ -39,7 +39,8 @@ function throughActivation(gy: Tensor, out: Tensor, activation: Activation): Ten
 const SQRT_HALF = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
 export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
-  binary(gy, out, [a, b], { op }) {
+  binary(gyOut, out, [a, b], { op, activation }) {
+    const gy = throughActivation(gyOut, out, activation ?? 'none');
     const ta = a!, tb = b!;
     let ga: Tensor | null = null, gb: Tensor | null = null;
     switch (op) {

@@ -173,6 +173,12 @@ export interface Backend {
    */
   biasActivation(out: Float32Array, bias: Float32Array | null, rows: number, cols: number, activation: Activation): void;
   /**
+   * Optional: out = activation(a + b) elementwise over out.length values (a ResNet block's residual join), the same
+   * bits as binary 'add' followed by biasActivation(out, null, 1, n, activation), in one pass. Without it the
+   * caller runs those two.
+   */
+  addActivation?(a: Float32Array, b: Float32Array, out: Float32Array, activation: Activation): void;
+  /**
    * gx = gy · act'(x), written from the activation's saved output y (all of one length; gx may be gy):
    * relu gy·(y > 0 ? 1 : 0), sigmoid gy·y·(1 − y), tanh gy·(1 − y²) (the last two in f64, rounded once), none gy.
    * The same values as the unfused activation's gradient.

@@ -2,8 +2,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
-import type { BinaryOp, UnaryOp } from '../backend/backend.js';
-import { broadcastShapes } from '../tensor/shape.js';
+import { ACTIVATIONS, type Activation, type BinaryOp, type UnaryOp } from '../backend/backend.js';
+import { broadcastShapes, shapesEqual } from '../tensor/shape.js';
 import { asTensor, uninitialized } from './util.js';
 
 /** a (op) b with PyTorch broadcasting. Comparisons (gt, ge, lt, le, eq) return 0/1 floats and carry no gradient. */
@@ -26,6 +26,27 @@ export const minimum = (a: Tensor | number, b: Tensor | number): Tensor => binar
 export const gt = (a: Tensor | number, b: Tensor | number): Tensor => binary('gt', a, b);
 export const lt = (a: Tensor | number, b: Tensor | number): Tensor => binary('lt', a, b);
 export const eq = (a: Tensor | number, b: Tensor | number): Tensor => binary('eq', a, b);
+
+/**
+ * activation(a + b) as one op, for tensors of the same shape (a ResNet block's `relu(add(out, skip))`): the same
+ * values and gradients as the two ops, in one pass over memory on a backend with `addActivation` (native). Operands
+ * of different shapes run as the two ops.
+ */
+export function addActivation(a: Tensor, b: Tensor, activation: Activation): Tensor {
+  if (!ACTIVATIONS.includes(activation)) throw new Error(`addActivation: activation must be one of ${ACTIVATIONS.map((n) => `'${n}'`).join(', ')}, got '${String(activation)}'`);
+  if (!shapesEqual(a.shape, b.shape)) {
+    const sum = add(a, b);
+    return activation === 'none' ? sum : unary(activation, sum);
+  }
+  const out = uninitialized(a.shape);
+  const be = getBackend();
+  if (be.addActivation) be.addActivation(a.data, b.data, out.data, activation);
+  else {
+    be.binary('add', a.data, a.shape, b.data, b.shape, out.data, out.shape);
+    if (activation !== 'none') be.biasActivation(out.data, null, 1, out.numel, activation);
+  }
+  return record('binary', [a, b], out, { op: 'add', activation });
+}
 
 type UnaryName = 'neg' | 'exp' | 'log' | 'sqrt' | 'abs' | 'relu' | 'sigmoid' | 'tanh' | 'gelu';
 function unary(op: UnaryName & UnaryOp, x: Tensor): Tensor {

@@ -1,5 +1,5 @@
 /** The differentiable functional API (exported to users as `F`). */
-export { binary, add, sub, mul, div, pow, maximum, minimum, gt, lt, eq, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, gelu, leakyRelu, elu, clamp, square, clone } from './elementwise.js';
+export { binary, add, addActivation, sub, mul, div, pow, maximum, minimum, gt, lt, eq, neg, exp, log, sqrt, abs, relu, sigmoid, tanh, gelu, leakyRelu, elu, clamp, square, clone } from './elementwise.js';
 export { sum, mean, max, min, argmax, argmin } from './reduce.js';
 export { reshape, flatten, permute, transpose, narrow, select, concat, pad } from './shape.js';
 export { matmul, linear, type FusedActivationOptions } from './linalg.js';

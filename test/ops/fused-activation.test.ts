@@ -82,3 +82,17 @@ test('the fused ops are one autograd node and reject an unknown activation', () 
   assert.throws(() => F.linear(x, w, b, bad), /linear: activation must be one of 'none', 'relu', 'sigmoid', 'tanh', got 'gelu'/);
   assert.throws(() => F.conv2d(leaf([1, 1, 3, 3], 53), leaf([1, 1, 2, 2], 54), null, bad), /conv2d: activation must be one of/);
 });
+
+test('F.addActivation equals the activation of F.add, bit for bit (values and gradients), and broadcasts as the two ops', () => {
+  for (const activation of ['none', ...ACTIVATIONS] as const) {
+    // large enough for several tasks of a threaded kernel; exact cancellations give pre-activation 0 (relu's kink)
+    const a = leaf([3, 4, 40, 41], 11), b = leaf([3, 4, 40, 41], 12);
+    for (let i = 0; i < 50; i++) b.data[i * 97] = -a.data[i * 97]!;
+    a.data[5] = -0; b.data[5] = -0; a.data[6] = NaN;
+    assertFusedEqualsUnfused(`addActivation ${activation}`, (x, y) => F.addActivation(x, y, activation),
+      (x, y) => apply(activation, F.add(x, y)), [a, b]);
+    assertFusedEqualsUnfused(`addActivation ${activation}, broadcast [2,3] + [3]`, (x, y) => F.addActivation(x, y, activation),
+      (x, y) => apply(activation, F.add(x, y)), [leaf([2, 3], 13), leaf([3], 14)]);
+  }
+  assert.throws(() => F.addActivation(leaf([2], 1), leaf([2], 2), 'gelu' as Activation), /addActivation: activation must be one of 'none', 'relu', 'sigmoid', 'tanh', got 'gelu'/);
+});

@@ -209,6 +209,20 @@ void reduceStrided(int op, const float* x, float* out, int rank, const int64_t* 
   }
 }
 
+// out = act(a + b), elementwise over n (the residual join of a ResNet block): the bits of binary add followed by
+// biasActivation's activation, in one pass.
+void addActivation(const float* a, const float* b, float* out, int64_t n, int act) {
+  const double cost = act >= 2 ? ck::kNsPerTranscendental : ck::kNsPerStreamedFloat * 2;
+  const ck::FlatSplit s(n, kGrain);
+  ck::parallelForWork(s.tasks, n * cost, [&](int t) {
+    const int64_t i0 = s.begin(t), i1 = s.end(t);
+    if (act == 0) for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
+    else if (act == 1) for (int64_t i = i0; i < i1; i++) out[i] = reluf(a[i] + b[i]);
+    else if (act == 2) for (int64_t i = i0; i < i1; i++) out[i] = sigmoidf64(a[i] + b[i]);
+    else for (int64_t i = i0; i < i1; i++) out[i] = tanhf64(a[i] + b[i]);
+  });
+}
+
 // out (rows, cols) in place. Without a bias there is no add at all (adding 0 would turn -0 into +0).
 void biasActivation(float* out, const float* bias, int64_t rows, int64_t cols, int act) {
   const int64_t n = rows * cols;

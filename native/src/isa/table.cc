@@ -17,7 +17,7 @@ const ck::KernelTable& kernelTable() {
       gemm, gemmPackedBSize, gemmPackB, gemmPacked, conv2d, conv2dFusedSupported, conv2dFused, conv2dBackwardInput, conv2dBackwardWeight,
       locallyConnected2d, locallyConnected2dBackwardInput, locallyConnected2dBackwardWeight,
       fmaPeak, convAlgorithmName,
-      unary, binary, reduce, reduceStrided, biasActivation, activationBackward, logSoftmax,
+      unary, binary, reduce, reduceStrided, biasActivation, addActivation, activationBackward, logSoftmax,
       softmaxCrossEntropy, softmaxCrossEntropyBackward,
       maxPool2d, maxPool2dBackward, avgPool2d, avgPool2dBackward,
       channelMoments, batchNormApply, batchNormBackward,

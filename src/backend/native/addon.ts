@@ -4,7 +4,7 @@
  */
 
 /** Bumped with native/src/addon.cc's kAddonVersion whenever an export changes; a different build is refused. */
-export const NATIVE_ADDON_VERSION = 3;
+export const NATIVE_ADDON_VERSION = 4;
 
 /** Instruction-set levels, best first (native/src/dispatch.cc). */
 export const NATIVE_ISAS = ['avx512', 'avx2', 'baseline'] as const;
@@ -43,6 +43,7 @@ export interface NativeAddon {
   reduce(op: number, x: F32, out: F32, k1: number, r1: number, k2: number, r2: number): void;
   reduceStrided(op: number, x: F32, out: F32, shape: Int32Array, outStrides: Int32Array, rank: number): void;
   biasActivation(out: F32, bias: OptF32, rows: number, cols: number, activation: number): void;
+  addActivation(a: F32, b: F32, out: F32, activation: number): void;
   activationBackward(y: F32, gy: F32, gx: F32, activation: number): void;
   logSoftmax(x: F32, rows: number, cols: number, out: F32): void;
   softmaxCrossEntropy(x: F32, rows: number, cols: number, target: Int32Array, weight: OptF32, labelSmoothing: number,

@@ -276,6 +276,7 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
     },
     // out is (rows, cols), in place; bias is (cols) or null
     biasActivation(out, bias, rows, cols, activation) { addon.biasActivation(out, bias, rows, cols, ACTIVATIONS.indexOf(activation)); },
+    addActivation(a, b, out, activation) { addon.addActivation(a, b, out, ACTIVATIONS.indexOf(activation)); },
     activationBackward(y, gy, gx, activation) { addon.activationBackward(y, gy, gx, ACTIVATIONS.indexOf(activation)); },
     logSoftmax(x, rows, cols, out) { addon.logSoftmax(x, rows, cols, out); },
     softmaxCrossEntropy(x, rows, cols, target, weight, labelSmoothing, loss, lse) {
