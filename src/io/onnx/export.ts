@@ -209,10 +209,12 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): Uint8Arra
       }
       case 'matmul': emit('MatMul', [x, nameOf(ins[1]!)], [], out); break;
       case 'binary': {
-        const op = (node.saved as { op: string }).op;
+        const { op, activation: act = 'none' } = node.saved as { op: string; activation?: Activation };
         const onnxOp: Record<string, string> = { add: 'Add', sub: 'Sub', mul: 'Mul', div: 'Div', pow: 'Pow', max: 'Max', min: 'Min' };
         if (!onnxOp[op]) throw new OnnxExportError(`exportOnnx: the elementwise op '${op}' has no differentiable ONNX form here`);
-        emit(onnxOp[op], [x, nameOf(ins[1]!)], [], out);
+        // F.addActivation records 'add' with its activation: Add, then the activation node
+        const y = emit(onnxOp[op], [x, nameOf(ins[1]!)], [], act === 'none' ? out : undefined);
+        if (act !== 'none') activation(y, act, out);
         break;
       }
       case 'relu': emit('Relu', [x], [], out); break;
