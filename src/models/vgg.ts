@@ -148,6 +148,6 @@ registerModel({
 registerModel({
   name: 'cnn2_bn',
   description: 'Two-conv net with BatchNorm: conv3x3 16, BN, pool, conv3x3 32, BN, pool, fc 128 (207,018 parameters on 28x28)',
-  contribution: 'The "two conv layers + BatchNorm" net of the Fashion-MNIST benchmark table (91.6-93.4 %): two stages of local, shared 3x3 filters with pooling are enough to beat any MLP, at a tenth of vggsmall_bn\'s compute.',
+  contribution: 'The "two conv layers + BatchNorm" net of the Fashion-MNIST benchmark table (91.6-93.4 %): two stages of local, shared 3x3 filters with pooling pass 91 % in 3 epochs (speedrun recipe 91), at a sixteenth of vggsmall_bn\'s multiply-adds (1.22 M against 19.09 M per image).',
   create: (o) => new VGGSmallBN(o, [16, 'M', 32, 'M'], 128, 'cnn2_bn', 'CNN2BN'),
 });
