@@ -22,7 +22,7 @@ type TrainState = 'idle' | 'training' | 'done' | 'stopped' | 'error';
 const MODEL_LABELS: Record<(typeof TRAIN_MODELS)[number], string> = {
   mlp: 'mlp: multilayer perceptron (no convolutions)',
   lenet5: 'lenet5: LeNet-5, two conv layers',
-  cnn2_bn: 'cnn2_bn: two 3x3 conv layers with batch norm (fast, 91 %+)',
+  cnn2_bn: 'cnn2_bn: two 3x3 conv layers with batch norm (fast)',
   vggsmall: 'vggsmall: small VGG, 3x3 conv blocks',
   vggsmall_bn: 'vggsmall_bn: small VGG with batch norm',
   resnet20: 'resnet20: ResNet-20, residual blocks',
