@@ -24,7 +24,7 @@ using ck::stringValue;
 using ck::undefinedValue;
 
 // Bumped whenever an export's signature changes, so a stale build is refused by the TypeScript side.
-constexpr int kAddonVersion = 4;
+constexpr int kAddonVersion = 5;
 
 const ck::KernelTable* table = nullptr;
 
@@ -115,8 +115,10 @@ napi_value Conv2dFused(Call& c) {
   const int act = activationCode(c, 4);
   const bool pool = c.boolean(5, "maxPool2x2");
   const int64_t outLen = pool ? static_cast<int64_t>(g.n) * g.cOut * (g.outH / 2) * (g.outW / 2) : convOut(g);
+  int32_t* argmax = c.i32(7, "argmax", outLen, true);
+  if (argmax && !pool) c.fail(false, "argmax holds the winners of the 2x2 pooling: pass maxPool2x2 true, or argmax null");
   kernels(c).conv2dFused(c.f32(0, "x", convIn(g)), c.f32(1, "w", convWeight(g)), c.f32(2, "bias", g.cOut, true), g,
-                         static_cast<ck::Activation>(act), pool, c.f32(6, "out", outLen));
+                         static_cast<ck::Activation>(act), pool, c.f32(6, "out", outLen), argmax);
   return undefinedValue(c.env());
 }
 napi_value Conv2dBackwardInput(Call& c) {

@@ -113,9 +113,12 @@ inline void maxPool2x2Row(const float* r0, int w, int base, float* out, int32_t*
 
 // 2x2 stride-2 floor-mode max pooling of one plane (h, w) -> (h/2, w/2): NaN wins and stays, the first of equal
 // values is kept (src/backend/reference/index.ts maxPool2d).
-inline void maxPool2x2Plane(const float* src, int h, int w, float* dst) {
+// argmax (oh, ow) or null: each maximum's flat index in the plane.
+inline void maxPool2x2Plane(const float* src, int h, int w, float* dst, int32_t* argmax = nullptr) {
   const int oh = h / 2, ow = w / 2;
-  for (int oy = 0; oy < oh; oy++) maxPool2x2Row(src + (long)(2 * oy) * w, w, 2 * oy * w, dst + (long)oy * ow, nullptr, ow);
+  for (int oy = 0; oy < oh; oy++) {
+    maxPool2x2Row(src + (long)(2 * oy) * w, w, 2 * oy * w, dst + (long)oy * ow, argmax ? argmax + (long)oy * ow : nullptr, ow);
+  }
 }
 
 // v = max(v, 0) in place (reluf's bits: NaN stays, -0 becomes +0), a vector at a time.

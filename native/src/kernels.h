@@ -65,9 +65,12 @@ void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g
 // Whether conv2dFused takes this geometry and epilogue (else the caller runs conv2d, then its own epilogue).
 bool conv2dFusedSupported(const ConvGeom& g, Activation activation, bool maxPool2x2);
 // conv2d, then activation after the bias, then (maxPool2x2) 2x2 stride-2 floor-mode max pooling: out is
-// (N,O,OH/2,OW/2) with pooling, else (N,O,OH,OW). Bit-identical to the separate kernels.
+// (N,O,OH/2,OW/2) with pooling, else (N,O,OH,OW). Bit-identical to the separate kernels. With pooling, argmax
+// (the shape of out) or null receives each maximum's flat index in its convolution plane, as maxPool2d's does; with
+// ReLU the pooling runs before the activation, so where a window holds no positive value the index is that of its
+// largest value rather than of the first (the gradient there is 0 either way).
 void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
-                 bool maxPool2x2, float* out);
+                 bool maxPool2x2, float* out, int32_t* argmax);
 // gy (N,O,OH,OW), w -> gx (N,C,H,W), overwritten.
 void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx);
 // x, gy -> gw (O,C/g,KH,KW), overwritten.

@@ -15,7 +15,7 @@ struct KernelTable {
   void (*gemmPacked)(int, int, int, const float*, const float*, float*, const float*, Activation);
   void (*conv2d)(const float*, const float*, const float*, const ConvGeom&, float*);
   bool (*conv2dFusedSupported)(const ConvGeom&, Activation, bool);
-  void (*conv2dFused)(const float*, const float*, const float*, const ConvGeom&, Activation, bool, float*);
+  void (*conv2dFused)(const float*, const float*, const float*, const ConvGeom&, Activation, bool, float*, int32_t*);
   void (*conv2dBackwardInput)(const float*, const float*, const ConvGeom&, float*);
   void (*conv2dBackwardWeight)(const float*, const float*, const ConvGeom&, float*);
   void (*locallyConnected2d)(const float*, const float*, const float*, const ConvGeom&, float*);

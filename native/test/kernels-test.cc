@@ -156,23 +156,45 @@ void testConv(const ConvGeom& g) {
       if (!conv2dFusedSupported(g, act, pool)) continue;
       int ph = pool ? g.outH / 2 : g.outH, pw = pool ? g.outW / 2 : g.outW;
       std::vector<float> want((size_t)g.n * g.cOut * ph * pw);
+      std::vector<int32_t> wantIndex(want.size());  // maxPool2d's winner (the first of equal values), in the plane
       for (int bo = 0; bo < g.n * g.cOut; bo++)
         for (int oy = 0; oy < ph; oy++)
           for (int ox = 0; ox < pw; ox++) {
             const float* plane = yGot.data() + (size_t)bo * g.outH * g.outW;
             float best = 0;
+            int bestIndex = 0;
             for (int t = 0; t < (pool ? 4 : 1); t++) {
               int iy = pool ? 2 * oy + t / 2 : oy, ix = pool ? 2 * ox + t % 2 : ox;
               float v = actRef(act, plane[iy * g.outW + ix]);
-              if (t == 0 || v > best || (std::isnan(v) && !std::isnan(best))) best = v;
+              if (t == 0 || v > best || (std::isnan(v) && !std::isnan(best))) { best = v; bestIndex = iy * g.outW + ix; }
             }
             want[((size_t)bo * ph + oy) * pw + ox] = best;
+            wantIndex[((size_t)bo * ph + oy) * pw + ox] = bestIndex;
           }
       std::string fu = base + " fused act " + std::to_string(a) + " pool " + std::to_string(pool);
       auto got = runBothThreadCounts(fu.c_str(), want.size(), [&](float* out) {
-        conv2dFused(x.data(), w.data(), bias.data(), g, act, pool, out);
+        conv2dFused(x.data(), w.data(), bias.data(), g, act, pool, out, nullptr);
       });
       expectSameBits((fu + " vs conv2d + epilogue").c_str(), got, want);
+      if (!pool) continue;
+      // With winner indices: the same outputs, and maxPool2d's indices wherever the gradient can reach (ReLU pools
+      // before the activation, so a window without a positive value may name another of its cells).
+      std::vector<float> out2(want.size());
+      std::vector<int32_t> index(want.size(), -1);
+      conv2dFused(x.data(), w.data(), bias.data(), g, act, pool, out2.data(), index.data());
+      expectSameBits((fu + " with argmax").c_str(), out2, want);
+      int wrong = 0;
+      for (size_t i = 0; i < want.size(); i++) {
+        const bool reachable = act != Activation::relu || !(want[i] <= 0);
+        const int oy = (int)(i / pw % ph), ox = (int)(i % pw), iy = index[i] / g.outW, ix = index[i] % g.outW;
+        const bool inWindow = index[i] >= 0 && iy / 2 == oy && ix / 2 == ox && iy < 2 * ph && ix < 2 * pw;
+        if (!inWindow || (reachable && index[i] != wantIndex[i])) wrong++;
+      }
+      checks++;
+      if (wrong) {
+        failures++;
+        std::printf("FAIL %s with argmax: %d wrong winner indices\n", fu.c_str(), wrong);
+      }
     }
 }
 

@@ -35,6 +35,11 @@ export interface OpContexts {
   linear: { activation: Activation };
   // convolution and pooling
   conv2d: { geometry: Conv2dGeometry; activation: Activation };
+  /**
+   * conv2d (its activation: none or relu) then 2x2 max pooling in one op (a backend's conv2dFused with winner
+   * indices): pool is the pooling's geometry over the convolution's output, argmax (and argmaxStorage) as maxPool2d's.
+   */
+  conv2dMaxPool2x2: { geometry: Conv2dGeometry; activation: Activation; pool: Pool2dGeometry; argmax: Int32Array; argmaxStorage?: Float32Array };
   locallyConnected2d: { geometry: Conv2dGeometry };
   /** argmaxStorage: the float block argmax views, when it is one (kept referenced so it is not reclaimed under the view). */
   maxPool2d: { geometry: Pool2dGeometry; argmax: Int32Array; argmaxStorage?: Float32Array };

@@ -7,7 +7,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import type { OpContexts } from './contexts.js';
-import type { Activation } from '../backend/backend.js';
+import type { Activation, Conv2dGeometry } from '../backend/backend.js';
 import { getBackend } from '../backend/registry.js';
 import { erf } from '../backend/reference/index.js';
 import { numelOf } from '../tensor/shape.js';
@@ -34,6 +34,16 @@ function throughActivation(gy: Tensor, out: Tensor, activation: Activation): Ten
   const g = uninitialized(gy.shape);
   getBackend().activationBackward(out.data, gy.data, g.data, activation);
   return g;
+}
+
+/** conv2d's input, weight and bias gradients from the gradient of its (pre-activation) output. */
+function conv2dGradients(gy: Tensor, [x, w, b]: readonly (Tensor | null)[], g: Conv2dGeometry): (Tensor | null)[] {
+  const be = getBackend();
+  let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
+  if (needs(x)) { gx = uninitialized(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }
+  if (needs(w)) { gw = uninitialized(w.shape); be.conv2dBackwardWeight(x!.data, gy.data, g, gw.data); }
+  if (needs(b)) { gb = uninitialized(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut, g.outH * g.outW], [0, 2], gb.data); }
+  return [gx, gw, gb];
 }
 
 const SQRT_HALF = Math.SQRT1_2, INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -168,14 +178,16 @@ export const vjp: { [K in keyof OpContexts]: Vjp<K> } = {
     return [gx, gw, gb];
   },
 
-  conv2d(gyOut, out, [x, w, b], { geometry: g, activation }) {
-    const gy = throughActivation(gyOut, out, activation);
-    const be = getBackend();
-    let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
-    if (needs(x)) { gx = uninitialized(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }
-    if (needs(w)) { gw = uninitialized(w.shape); be.conv2dBackwardWeight(x!.data, gy.data, g, gw.data); }
-    if (needs(b)) { gb = uninitialized(b.shape); be.reduce('sum', gy.data, [g.n, g.cOut, g.outH * g.outW], [0, 2], gb.data); }
-    return [gx, gw, gb];
+  conv2d(gyOut, out, inputs, { geometry, activation }) {
+    return conv2dGradients(throughActivation(gyOut, out, activation), inputs, geometry);
+  },
+  // The activation's gradient at the pooled output (the winners' values), then to the winners: the bits of
+  // maxPool2d's backward, then the activation's, then conv2d's (a window without a positive value gets 0 either way).
+  conv2dMaxPool2x2(gyOut, out, inputs, { geometry: g, activation, pool, argmax }) {
+    const gPooled = throughActivation(gyOut, out, activation);
+    const gy = uninitialized([g.n, g.cOut, g.outH, g.outW]);
+    getBackend().maxPool2dBackward(gPooled.data, argmax, pool, gy.data);
+    return conv2dGradients(gy, inputs, g);
   },
   locallyConnected2d(gy, _out, [x, w, b], { geometry: g }) {
     const be = getBackend();

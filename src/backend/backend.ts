@@ -70,6 +70,14 @@ export interface PackedGemmB {
   readonly k: number;
 }
 
+/** What conv2dFused does after the convolution (see there). */
+export interface ConvEpilogue {
+  activation: Activation;
+  maxPool2x2: boolean;
+  /** With maxPool2x2: receives each maximum's flat index in its convolution plane (the output's length). */
+  argmax?: Int32Array;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -135,9 +143,15 @@ export interface Backend {
    * followed by biasActivation and maxPool2d. Returns the output (allocated here), or null, having allocated and
    * written nothing, where the backend has no fused kernel for this geometry and epilogue: the caller then runs
    * the separate kernels.
+   *
+   * With `argmax` (pooling only, the output's length) the kernel also writes each maximum's flat index in its
+   * convolution plane, as maxPool2d does, so training can record one op: the gradient reaches the convolution's
+   * output through the activation's gradient at the pooled output and those indices. With ReLU a backend may pool
+   * before the activation (the same values): where a window holds no positive value its index may then differ from
+   * maxPool2d's, and the gradient there is 0 either way. A backend that cannot write the indices returns null.
    */
   conv2dFused?(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry,
-    epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
+    epilogue: ConvEpilogue): Float32Array | null;
   // gy is (N,O,OH,OW), w is (O,C/g,KH,KW), gx is (N,C,H,W) and is overwritten
   conv2dBackwardInput(gy: Float32Array, w: Float32Array, g: Conv2dGeometry, gx: Float32Array): void;
   // x is (N,C,H,W), gy is (N,O,OH,OW), gw is (O,C/g,KH,KW) and is overwritten

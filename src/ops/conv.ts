@@ -2,8 +2,9 @@
 import { Tensor } from '../tensor/tensor.js';
 import { isGradEnabled, record } from '../autograd/tape.js';
 import { getBackend } from '../backend/registry.js';
-import type { Activation, Conv2dGeometry } from '../backend/backend.js';
-import { maxPool2d } from './pool.js';
+import type { Activation, Conv2dGeometry, Pool2dGeometry } from '../backend/backend.js';
+import { allocIndices, maxPool2d } from './pool.js';
+import { numelOf } from '../tensor/shape.js';
 import { formatShape } from '../tensor/shape.js';
 import { pair, uninitialized } from './util.js';
 import { checkActivation, type FusedActivationOptions } from './linalg.js';
@@ -106,17 +107,28 @@ function checkedConv2d(op: string, x: Tensor, weight: Tensor, bias: Tensor | nul
  * `maxPool2d(conv2d(x, weight, bias, options), { kernelSize: 2 })`: a convolution (with its optional fused
  * activation) followed by 2x2 max pooling of stride 2, the LeNet / VGG block. When no gradient is recorded
  * (inference) and the backend has a kernel for it, one pass that pools each image's convolution output while it is
- * still in cache (the wasm backend's direct convolutions); otherwise, and always when gradients are recorded,
- * exactly those two ops. The same values either way. nn.Sequential uses it for Conv2d, ReLU, MaxPool2d(2).
+ * still in cache (the wasm backend's direct convolutions). When gradients are recorded, the activation is none or
+ * ReLU and the backend's kernel also writes the winners' indices (native), one pass and one recorded op
+ * (conv2dMaxPool2x2) whose gradients are those of the two ops; otherwise exactly those two ops. The same values
+ * either way. nn.Sequential uses it for Conv2d, ReLU, MaxPool2d(2).
  *
  * @example conv2dMaxPool2x2(x, w, b, { padding: 2, activation: 'relu' })   // = maxPool2d(relu(conv2d(...)), 2)
  */
 export function conv2dMaxPool2x2(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
   const recording = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false));
   const { g, activation } = checkedConv2d('conv2dMaxPool2x2', x, weight, bias, options);
+  const be = getBackend(), pooledShape = [g.n, g.cOut, g.outH >> 1, g.outW >> 1];
   if (!recording) {
-    const fused = getBackend().conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true }) ?? null;
-    if (fused) return new Tensor(fused, [g.n, g.cOut, g.outH >> 1, g.outW >> 1]);
+    const fused = be.conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true }) ?? null;
+    if (fused) return new Tensor(fused, pooledShape);
+  } else if (be.conv2dFused && g.outH >= 2 && g.outW >= 2 && (activation === 'none' || activation === 'relu')) {
+    const { argmax, argmaxStorage } = allocIndices(numelOf(pooledShape));
+    const fused = be.conv2dFused(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true, argmax });
+    if (fused) {
+      const pool: Pool2dGeometry = { n: g.n, c: g.cOut, h: g.outH, w: g.outW, kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0,
+        dilationH: 1, dilationW: 1, outH: g.outH >> 1, outW: g.outW >> 1 };
+      return record('conv2dMaxPool2x2', [x, weight, bias ?? null], new Tensor(fused, pooledShape), { geometry: g, activation, pool, argmax, argmaxStorage });
+    }
   }
   return maxPool2d(conv2d(x, weight, bias, options), { kernelSize: 2 });
 }

@@ -51,7 +51,7 @@ function poolGeometry(op: string, x: Tensor, options: Pool2dOptions & { dilation
  * n int32 winner indices in the backend's memory (on the wasm backend, a heap block that the kernels write and read
  * in place): an Int32Array view of a float block, whose Float32Array must stay referenced as long as the view is used.
  */
-function allocIndices(n: number): { argmax: Int32Array; argmaxStorage: Float32Array } {
+export function allocIndices(n: number): { argmax: Int32Array; argmaxStorage: Float32Array } {
   const argmaxStorage = getBackend().alloc(n);
   return { argmax: new Int32Array(argmaxStorage.buffer, argmaxStorage.byteOffset, n), argmaxStorage };
 }

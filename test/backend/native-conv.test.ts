@@ -118,7 +118,18 @@ for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[7]!, CASES[8]!, ...FUS
           const pg = { n: g.n, c: g.cOut, h: g.outH, w: g.outW, kh: 2, kw: 2, strideH: 2, strideW: 2, padH: 0, padW: 0,
             dilationH: 1, dilationW: 1, outH: Math.floor(g.outH / 2), outW: Math.floor(g.outW / 2) };
           want = new Float32Array(g.n * g.cOut * pg.outH * pg.outW);
-          nb.maxPool2d(act, pg, want, null);
+          const wantIndex = new Int32Array(want.length);
+          nb.maxPool2d(act, pg, want, wantIndex);
+          // With winner indices (training's one op): the same outputs, and maxPool2d's indices wherever the gradient
+          // can reach; with ReLU a window without a positive value may name another of its cells.
+          const index = new Int32Array(want.length).fill(-1);
+          const withIndex = nb.conv2dFused(x, w, bias, g, { activation, maxPool2x2, argmax: index });
+          assert.deepEqual(withIndex, want, `${label} ${activation} + pool with argmax, ${threads} thread(s)`);
+          for (let i = 0; i < want.length; i++) {
+            const ox = i % pg.outW, oy = Math.floor(i / pg.outW) % pg.outH, iy = Math.floor(index[i]! / g.outW), ix = index[i]! % g.outW;
+            assert.ok(index[i]! >= 0 && iy >> 1 === oy && ix >> 1 === ox, `${label} ${activation}: index ${index[i]} of output ${i} is outside its window`);
+            if (activation !== 'relu' || want[i]! > 0 || Number.isNaN(want[i])) assert.equal(index[i], wantIndex[i], `${label} ${activation}: winner of output ${i}`);
+          }
         }
         assert.deepEqual(fused, want, `${label} ${activation}${maxPool2x2 ? ' + pool' : ''}, ${threads} thread(s)`);
       }
@@ -126,3 +137,11 @@ for (const [label, shape] of [CASES[0]!, CASES[2]!, CASES[7]!, CASES[8]!, ...FUS
     await nb.setThreads(1);
   });
 }
+
+test('native conv2dFused refuses winner indices without pooling, and an index array of the wrong length', { skip }, () => {
+  const nb = native!;
+  const g = geometry({ n: 1, c: 1, h: 6, w: 6, o: 2, kh: 3, kw: 3 });
+  const x = new Float32Array(36), w = new Float32Array(18);
+  assert.throws(() => nb.conv2dFused(x, w, null, g, { activation: 'relu', maxPool2x2: false, argmax: new Int32Array(32) }), /argmax holds the winners of the 2x2 pooling/);
+  assert.throws(() => nb.conv2dFused(x, w, null, g, { activation: 'relu', maxPool2x2: true, argmax: new Int32Array(7) }), /argmax/);
+});

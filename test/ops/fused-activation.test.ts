@@ -9,6 +9,7 @@ import * as F from '../../src/ops/index.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { Generator } from '../../src/tensor/random.js';
 import type { Activation } from '../../src/backend/backend.js';
+import { getBackend } from '../../src/backend/registry.js';
 
 const ACTIVATIONS: readonly Exclude<Activation, 'none'>[] = ['relu', 'sigmoid', 'tanh'];
 const apply = (a: Activation, t: Tensor): Tensor => (a === 'relu' ? F.relu(t) : a === 'sigmoid' ? F.sigmoid(t) : a === 'tanh' ? F.tanh(t) : t);
@@ -95,4 +96,32 @@ test('F.addActivation equals the activation of F.add, bit for bit (values and gr
       (x, y) => apply(activation, F.add(x, y)), [leaf([2, 3], 13), leaf([3], 14)]);
   }
   assert.throws(() => F.addActivation(leaf([2], 1), leaf([2], 2), 'gelu' as Activation), /addActivation: activation must be one of 'none', 'relu', 'sigmoid', 'tanh', got 'gelu'/);
+});
+
+test('F.conv2dMaxPool2x2 while recording equals maxPool2d of the activated F.conv2d, bit for bit (values and gradients)', () => {
+  // 9 images: several blocks of a threaded fused kernel. Odd output sizes (floor pooling drops a row and a column).
+  const cases: { label: string; x: Tensor; w: Tensor; b: Tensor | null; options: F.Conv2dOptions }[] = [
+    { label: 'LeNet conv1 (pad 2)', x: leaf([9, 1, 12, 12], 60), w: leaf([6, 1, 5, 5], 61, 0.4), b: leaf([6], 62), options: { padding: 2 } },
+    { label: 'odd 11x9 output, stride 1', x: leaf([3, 4, 13, 11], 63), w: leaf([5, 4, 3, 3], 64, 0.3), b: leaf([5], 65), options: {} },
+    { label: 'no bias, groups 2', x: leaf([2, 4, 8, 8], 66), w: leaf([6, 2, 3, 3], 67, 0.3), b: null, options: { padding: 1, groups: 2 } },
+  ];
+  const c0 = cases[0]!;
+  // Channel 1 all negative (every window without a positive value: relu's kink under pooling), channel 2 exactly
+  // zero (zero weights and bias: +0 / -0 ties), and a NaN pixel (windows with one and with several NaN values).
+  c0.b!.data[1] = -50;
+  c0.w.data.fill(0, 2 * 25, 3 * 25); c0.b!.data[2] = 0;
+  c0.x.data[4 * 144 + 5 * 12 + 6] = NaN;
+  for (const { label, x, w, b, options } of cases) {
+    for (const activation of ['none', 'relu'] as const) {
+      const inputs = b ? [x, w, b] : [x, w];
+      assertFusedEqualsUnfused(`conv2dMaxPool2x2 ${activation} ${label}`, (xx, ww, bb) => F.conv2dMaxPool2x2(xx, ww, bb ?? null, { ...options, activation }),
+        (xx, ww, bb) => F.maxPool2d(apply(activation, F.conv2d(xx, ww, bb ?? null, options)), { kernelSize: 2 }), inputs);
+    }
+  }
+  // Where the backend's fused kernel writes the winners' indices (native), training records one op; elsewhere two.
+  const y = F.conv2dMaxPool2x2(c0.x, c0.w, c0.b, { padding: 2, activation: 'relu' });
+  assert.deepEqual(y.shape, [9, 6, 6, 6]);
+  assert.equal(y.gradFn?.op, getBackend().name === 'native' ? 'conv2dMaxPool2x2' : 'maxPool2d');
+  // sigmoid keeps the two ops (its gradient at a second NaN of a window would differ)
+  assert.equal(F.conv2dMaxPool2x2(c0.x, c0.w, c0.b, { padding: 2, activation: 'sigmoid' }).gradFn?.op, 'maxPool2d');
 });

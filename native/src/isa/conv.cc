@@ -325,13 +325,15 @@ bool conv2dFusedSupported(const ConvGeom& g, Activation activation, bool maxPool
 
 namespace {
 // The epilogue of images [b0, b1): conv (their convolution, cOut planes each) -> activation [-> 2x2 pool into out,
-// whose first plane is image b0's]. ReLU commutes with the max bit for bit (it keeps NaN and the order of the
-// values it does not clamp, and every clamped value becomes +0), so with pooling it runs on the pooled planes.
-void fusedEpilogue(float* conv, const ConvGeom& g, Activation activation, bool maxPool2x2, int images, float* out) {
+// whose first plane is image b0's, and the winners' indices into argmax, laid out as out, or null]. ReLU commutes with
+// the max bit for bit (it keeps NaN and the order of the values it does not clamp, and every clamped value becomes
+// +0), so with pooling it runs on the pooled planes.
+void fusedEpilogue(float* conv, const ConvGeom& g, Activation activation, bool maxPool2x2, int images, float* out,
+                   int32_t* argmax) {
   const long p = (long)g.outH * g.outW, planes = (long)images * g.cOut, pooled = (long)(g.outH / 2) * (g.outW / 2);
   if (activation == Activation::relu) {
     if (!maxPool2x2) return reluInPlace(conv, planes * p);
-    for (long q = 0; q < planes; q++) maxPool2x2Plane(conv + q * p, g.outH, g.outW, out + q * pooled);
+    for (long q = 0; q < planes; q++) maxPool2x2Plane(conv + q * p, g.outH, g.outW, out + q * pooled, argmax ? argmax + q * pooled : nullptr);
     return reluInPlace(out, planes * pooled);
   }
   for (long q = 0; q < planes; q++) {
@@ -341,7 +343,7 @@ void fusedEpilogue(float* conv, const ConvGeom& g, Activation activation, bool m
       case Activation::tanh: for (long i = 0; i < p; i++) plane[i] = tanhf64(plane[i]); break;
       default: break;
     }
-    if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + q * pooled);
+    if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + q * pooled, argmax ? argmax + q * pooled : nullptr);
   }
 }
 
@@ -350,7 +352,7 @@ constexpr long FUSED_BLOCK_BYTES = 128 * 1024;
 }  // namespace
 
 void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
-                 bool maxPool2x2, float* out) {
+                 bool maxPool2x2, float* out, int32_t* argmax) {
   // The convolution exactly as conv2d computes it, and the epilogue of each block of images right after that
   // block's convolution, while its output is still in cache. Every path but Winograd's computes each image alone
   // (its bits do not depend on the batch), so a block is a conv2d of fewer images, run inline inside the task.
@@ -369,7 +371,8 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
     conv2d(x, w, bias, g, conv);
     ck::parallelFor(blocks, [&](int t) {
       const int b0 = (int)(t * perBlock), b1 = (int)(b0 + perBlock < g.n ? b0 + perBlock : g.n);
-      fusedEpilogue(conv + b0 * outImage, g, activation, maxPool2x2, b1 - b0, out + b0 * pooledImage);
+      fusedEpilogue(conv + b0 * outImage, g, activation, maxPool2x2, b1 - b0, out + b0 * pooledImage,
+                    argmax ? argmax + b0 * pooledImage : nullptr);
     });
     return;
   }
@@ -379,7 +382,7 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
     gb.n = b1 - b0;
     float* conv = maxPool2x2 ? poolInputScratch.get((size_t)gb.n * outImage) : out + b0 * outImage;
     conv2d(x + b0 * inImage, w, bias, gb, conv);
-    fusedEpilogue(conv, g, activation, maxPool2x2, gb.n, out + b0 * pooledImage);
+    fusedEpilogue(conv, g, activation, maxPool2x2, gb.n, out + b0 * pooledImage, argmax ? argmax + b0 * pooledImage : nullptr);
   });
 }
 

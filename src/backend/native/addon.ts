@@ -4,7 +4,7 @@
  */
 
 /** Bumped with native/src/addon.cc's kAddonVersion whenever an export changes; a different build is refused. */
-export const NATIVE_ADDON_VERSION = 4;
+export const NATIVE_ADDON_VERSION = 5;
 
 /** Instruction-set levels, best first (native/src/dispatch.cc). */
 export const NATIVE_ISAS = ['avx512', 'avx2', 'baseline'] as const;
@@ -26,7 +26,7 @@ export interface NativeAddon {
   // conv geometry: Int32Array [n, cIn, h, w, cOut, kh, kw, strideH, strideW, padH, padW, dilationH, dilationW, groups, outH, outW]
   conv2d(x: F32, w: F32, bias: OptF32, geometry: Int32Array, out: F32): void;
   conv2dFusedSupported(geometry: Int32Array, activation: number, maxPool2x2: boolean): boolean;
-  conv2dFused(x: F32, w: F32, bias: OptF32, geometry: Int32Array, activation: number, maxPool2x2: boolean, out: F32): void;
+  conv2dFused(x: F32, w: F32, bias: OptF32, geometry: Int32Array, activation: number, maxPool2x2: boolean, out: F32, argmax: Int32Array | null): void;
   conv2dBackwardInput(gy: F32, w: F32, geometry: Int32Array, gx: F32): void;
   conv2dBackwardWeight(x: F32, gy: F32, geometry: Int32Array, gw: F32): void;
   locallyConnected2d(x: F32, w: F32, bias: OptF32, geometry: Int32Array, out: F32): void;

@@ -14,7 +14,7 @@
  * - Loading: Node only, through src/node/native-addon.ts (a dynamic import that bundlers leave out of browser
  *   builds); the addon is a prebuilt binary (native/prebuilds) or the local build of `npm run build:native`.
  */
-import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type PackedGemmB, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
+import { ACTIVATIONS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, type Activation, type Backend, type BinaryOp, type Conv2dGeometry, type ConvEpilogue, type PackedGemmB, type Pool2dGeometry, type ReduceOp, type UnaryOp } from '../backend.js';
 import { BackendConfigError, processEnvironment } from '../settings.js';
 import type { ConvPass } from '../wasm/conv-algorithm.js';
 import { NATIVE_ADDON_VERSION, NATIVE_ISAS, type NativeAddon, type NativeIsa, type NativePlatform } from './addon.js';
@@ -44,8 +44,7 @@ const SCOPE_POOL_BYTES = 1.5 * 2 ** 30;
 
 export interface NativeBackend extends Backend {
   readonly name: 'native';
-  conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry,
-    epilogue: { activation: Activation; maxPool2x2: boolean }): Float32Array | null;
+  conv2dFused(x: Float32Array, w: Float32Array, bias: Float32Array | null, g: Conv2dGeometry, epilogue: ConvEpilogue): Float32Array | null;
   /** Threads kernels use (1 = the calling thread only). */
   readonly threads: number;
   /**
@@ -228,7 +227,7 @@ export async function createNativeBackend(options: NativeBackendOptions = {}): P
       if (!addon.conv2dFusedSupported(conv(g), act, epilogue.maxPool2x2)) return null;
       const out = allocUninitialized(epilogue.maxPool2x2
         ? g.n * g.cOut * Math.floor(g.outH / 2) * Math.floor(g.outW / 2) : g.n * g.cOut * g.outH * g.outW);
-      addon.conv2dFused(x, w, bias, conv(g), act, epilogue.maxPool2x2, out);
+      addon.conv2dFused(x, w, bias, conv(g), act, epilogue.maxPool2x2, out, epilogue.argmax ?? null);
       return out;
     },
     conv2dBackwardInput(gy, w, g, gx) { addon.conv2dBackwardInput(gy, w, conv(g), gx); },

@@ -333,7 +333,8 @@ async function createWasmBackend(threads?: number): Promise<WasmBackend> {
     },
     // The direct kernel's epilogue: ReLU at the store, and 2x2 max pooling of 4 channels at a time from scratch.
     conv2dFused(x, w, bias, g, epilogue) {
-      if (epilogue.activation !== 'none' && epilogue.activation !== 'relu') return null;
+      // (its pooling epilogue keeps no winner indices: training runs conv2d, then maxPool2d)
+      if (epilogue.argmax || (epilogue.activation !== 'none' && epilogue.activation !== 'relu')) return null;
       if (epilogue.maxPool2x2 && (g.outH < 2 || g.outW < 2)) return null;
       if (algorithmOf(g, 'forward') !== 'gemm' || !useDirect(g, 'forward')) return null;
       const out = backend.allocUninitialized!(epilogue.maxPool2x2 ? g.n * g.cOut * (g.outH >> 1) * (g.outW >> 1) : g.n * g.cOut * g.outH * g.outW);
