@@ -176,7 +176,8 @@ export class ImageDataset {
     return { mean, std };
   }
 
-  private checkIndex(index: number, what: string): void {
+  /** Throws, naming the dataset and `what` asked, unless index is one of its examples. */
+  checkIndex(index: number, what: string): void {
     if (!Number.isInteger(index) || index < 0 || index >= this.length) {
       throw new Error(`ImageDataset ${this.name}.${what}: index ${index} out of range [0, ${this.length})`);
     }

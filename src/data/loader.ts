@@ -16,7 +16,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { defaultGenerator, Generator, type GeneratorState } from '../tensor/random.js';
 import { getBackend } from '../backend/registry.js';
 import type { ImageDataset } from './dataset.js';
-import type { BatchTransform, ImageBatch } from './transforms.js';
+import { isPixelwise, type BatchTransform, type ImageBatch } from './transforms.js';
 
 export interface DataLoaderOptions {
   batchSize: number;
@@ -63,6 +63,8 @@ export class DataLoader implements Iterable<Batch> {
   /** Number of passes started so far. */
   epoch = 0;
   private buffer: Float32Array | null = null;
+  /** uint8 images with a pixelwise transform: 256 transformed values per channel (made on the first batch). */
+  private pixelTable: Float32Array | null = null;
 
   constructor(dataset: ImageDataset, options: DataLoaderOptions) {
     const { batchSize } = options;
@@ -118,6 +120,18 @@ export class DataLoader implements Iterable<Batch> {
     }
   }
 
+  /** The pixel table of a pixelwise transform over uint8 images, or null (then: copy, then transform). */
+  private tableOfPixels(): Float32Array | null {
+    const t = this.transform, ds = this.dataset;
+    if (this.pixelTable || !isPixelwise(t) || !(ds.images instanceof Uint8Array)) return this.pixelTable;
+    // (a transform made for another channel count keeps the plain path, which reports the mismatch)
+    if (t.pixelChannels !== 1 && t.pixelChannels !== ds.channels) return null;
+    const table = new Float32Array(ds.channels * 256);
+    // the value copyImageTo stores for pixel u (float32 of u / 255), then the transform's map of it
+    for (let c = 0; c < ds.channels; c++) for (let u = 0; u < 256; u++) table[c * 256 + u] = t.pixelMap(c, Math.fround(u * (1 / 255)));
+    return (this.pixelTable = table);
+  }
+
   /** Assemble the batch of the given dataset indices (also handy for evaluation of a chosen set). */
   makeBatch(indices: Int32Array): Batch {
     const ds = this.dataset;
@@ -131,6 +145,21 @@ export class DataLoader implements Iterable<Batch> {
       data = getBackend().alloc(size);
     }
     const y = new Int32Array(indices.length);
+    const table = this.tableOfPixels();
+    if (table) {
+      // copy and transform in one pass: each pixel through its channel's table (the same bits as the two passes)
+      const src = ds.images as Uint8Array, plane = ds.height * ds.width;
+      for (let k = 0; k < indices.length; k++) {
+        const i = indices[k]!;
+        ds.checkIndex(i, 'makeBatch');
+        for (let c = 0; c < ds.channels; c++) {
+          const from = i * per + c * plane, to = k * per + c * plane, t = c * 256;
+          for (let p = 0; p < plane; p++) data[to + p] = table[t + src[from + p]!]!;
+        }
+        y[k] = ds.labels[i]!;
+      }
+      return { x: new Tensor(data, [indices.length, ds.channels, ds.height, ds.width]), y, indices };
+    }
     for (let k = 0; k < indices.length; k++) {
       const i = indices[k]!;
       ds.copyImageTo(i, data, k * per);

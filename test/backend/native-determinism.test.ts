@@ -76,7 +76,8 @@ for (const [label, g] of convs) {
 }
 // rows of 14 and 7 outputs end with a vector overlapping the one before (native/src/isa/pool2d.cc) on AVX2 and SSE2
 for (const [label, p] of [['2x2 stride 2', poolGeometry(8, 16, 16, 16, 2, 2, 0)], ['2x2 stride 2, 14 of 29 columns', poolGeometry(4, 6, 28, 29, 2, 2, 0)],
-  ['2x2 stride 2, 7 columns', poolGeometry(4, 6, 14, 14, 2, 2, 0)], ['3x3 stride 2 pad 1', poolGeometry(4, 16, 15, 17, 3, 2, 1)]] as const) {
+  ['2x2 stride 2, 7 columns', poolGeometry(4, 6, 14, 14, 2, 2, 0)],
+  ['2x2 stride 2, odd 15x13 planes', poolGeometry(3, 5, 15, 13, 2, 2, 0)], ['3x3 stride 2 pad 1', poolGeometry(4, 16, 15, 17, 3, 2, 1)]] as const) {
   const inN = p.n * p.c * p.h * p.w, outN = p.n * p.c * p.outH * p.outW;
   cases.push({ name: `maxPool2d ${label}`, run: (b) => { const out = new Float32Array(outN), idx = new Int32Array(outN); b.maxPool2d(random(inN, 1), p, out, idx); return [out, idx]; } });
   cases.push({
@@ -88,6 +89,19 @@ for (const [label, p] of [['2x2 stride 2', poolGeometry(8, 16, 16, 16, 2, 2, 0)]
       return [gx];
     },
   });
+  if (label.startsWith('2x2')) {
+    // the tiling windows' one-pass gradient (no zero pass): -0, NaN and infinite gradients, gx starting as garbage
+    cases.push({
+      name: `maxPool2dBackward ${label}, -0, NaN and infinite gradients`,
+      run: (b) => {
+        const out = new Float32Array(outN), idx = new Int32Array(outN), gx = random(inN, 7), gy = random(outN, 2);
+        referenceBackend.maxPool2d(random(inN, 1), p, out, idx);
+        gy[0] = -0; gy[1] = NaN; gy[2] = Infinity; gy[outN - 1] = -0;
+        b.maxPool2dBackward(gy, idx, p, gx);
+        return [gx];
+      },
+    });
+  }
   for (const countIncludePad of [true, false]) {
     cases.push({ name: `avgPool2d ${label} countIncludePad=${countIncludePad}`, run: (b) => { const out = new Float32Array(outN); b.avgPool2d(random(inN, 1), p, countIncludePad, 0, out); return [out]; } });
     cases.push({ name: `avgPool2dBackward ${label} countIncludePad=${countIncludePad}`, run: (b) => { const gx = random(inN, 5); b.avgPool2dBackward(random(outN, 2), p, countIncludePad, 0, gx); return [gx]; } });

@@ -121,3 +121,23 @@ test('randomSplit: counts or fractions, disjoint, covering, seeded', () => {
   assert.deepEqual(firstPixels(a2!), firstPixels(a!));
   assert.throws(() => randomSplit(ds, [5, 4], new Generator(0)), /must be counts summing to 10 or fractions summing to 1/);
 });
+
+test('a normalize transform over uint8 images runs through a pixel table: the same bits as copying, then normalizing', () => {
+  for (const [channels, mean, std] of [[1, [0.2860], [0.3530]], [3, [0.4914, 0.4822, 0.4465], [0.2470, 0.2435, 0.2616]], [3, [0.5], [0.25]]] as const) {
+    // every pixel value 0..255 in every channel, 3 images of 3 x 16 x 16 (or 1 x 16 x 16)
+    const n = 3, plane = 256;
+    const images = Uint8Array.from({ length: n * channels * plane }, (_, i) => (i * 7 + (i >> 8)) & 255);
+    const ds = new ImageDataset({ images, labels: new Int32Array(n), channels, height: 16, width: 16, classNames: ['a'] });
+    const norm = normalize([...mean], [...std]);
+    const tabled = new DataLoader(ds, { batchSize: 2, transform: norm });
+    const plain = new DataLoader(ds, { batchSize: 2, transform: (b, g) => norm(b, g) });  // a plain function: two passes
+    const a = [...tabled].map((b) => Array.from(b.x.data)), b = [...plain].map((x) => Array.from(x.x.data));
+    assert.deepEqual(a, b, `${channels} channel(s), mean ${mean}`);
+    // and the values are the normalized pixels
+    assert.equal(a[0]![1], Math.fround((Math.fround(images[1]! / 255) - mean[0]!) * (1 / std[0]!)));
+  }
+  // a transform for another channel count is still reported (the plain path runs it)
+  const ds = indexDataset();
+  assert.throws(() => [...new DataLoader(ds, { batchSize: 2, transform: normalize([0.5, 0.5], [0.2, 0.2]) })], /normalize: 2 mean\/std values for images with 1 channels/);
+  assert.throws(() => new DataLoader(ds, { batchSize: 2, transform: normalize(0.5, 0.2) }).makeBatch(Int32Array.of(10)), /index 10 out of range/);
+});
