@@ -338,11 +338,7 @@ void fusedEpilogue(float* conv, const ConvGeom& g, Activation activation, bool m
   }
   for (long q = 0; q < planes; q++) {
     float* plane = conv + q * p;
-    switch (activation) {
-      case Activation::sigmoid: for (long i = 0; i < p; i++) plane[i] = sigmoidf64(plane[i]); break;
-      case Activation::tanh: for (long i = 0; i < p; i++) plane[i] = tanhf64(plane[i]); break;
-      default: break;
-    }
+    if (activation != Activation::none) withActivation(static_cast<int>(activation), [&](auto f) { for (long i = 0; i < p; i++) plane[i] = f(plane[i]); });
     if (maxPool2x2) maxPool2x2Plane(plane, g.outH, g.outW, out + q * pooled, argmax ? argmax + q * pooled : nullptr);
   }
 }

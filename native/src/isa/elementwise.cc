@@ -216,10 +216,7 @@ void addActivation(const float* a, const float* b, float* out, int64_t n, int ac
   const ck::FlatSplit s(n, kGrain);
   ck::parallelForWork(s.tasks, n * cost, [&](int t) {
     const int64_t i0 = s.begin(t), i1 = s.end(t);
-    if (act == 0) for (int64_t i = i0; i < i1; i++) out[i] = a[i] + b[i];
-    else if (act == 1) for (int64_t i = i0; i < i1; i++) out[i] = reluf(a[i] + b[i]);
-    else if (act == 2) for (int64_t i = i0; i < i1; i++) out[i] = sigmoidf64(a[i] + b[i]);
-    else for (int64_t i = i0; i < i1; i++) out[i] = tanhf64(a[i] + b[i]);
+    withActivation(act, [&](auto f) { for (int64_t i = i0; i < i1; i++) out[i] = f(a[i] + b[i]); });
   });
 }
 
@@ -231,9 +228,7 @@ void biasActivation(float* out, const float* bias, int64_t rows, int64_t cols, i
   ck::parallelForWork(s.tasks, n * cost, [&](int t) {
     const int64_t i0 = s.begin(t), i1 = s.end(t);
     if (!bias) {
-      if (act == 1) mapRange(out, out, i0, i1, [](float v) { return reluf(v); });
-      else if (act == 2) mapRange(out, out, i0, i1, [](float v) { return sigmoidf64(v); });
-      else if (act == 3) mapRange(out, out, i0, i1, [](float v) { return tanhf64(v); });
+      if (act != 0) withActivation(act, [&](auto f) { mapRange(out, out, i0, i1, f); });
       return;
     }
     for (int64_t i = i0; i < i1;) {
@@ -241,10 +236,7 @@ void biasActivation(float* out, const float* bias, int64_t rows, int64_t cols, i
       float* o = out + i;
       const float* bc = bias + c;
       // The activation sees the f32 sum, as after a separate add pass.
-      if (act == 0) for (int64_t j = 0; j < len; j++) o[j] = o[j] + bc[j];
-      else if (act == 1) for (int64_t j = 0; j < len; j++) o[j] = reluf(o[j] + bc[j]);
-      else if (act == 2) for (int64_t j = 0; j < len; j++) o[j] = sigmoidf64(o[j] + bc[j]);
-      else for (int64_t j = 0; j < len; j++) o[j] = tanhf64(o[j] + bc[j]);
+      withActivation(act, [&](auto f) { for (int64_t j = 0; j < len; j++) o[j] = f(o[j] + bc[j]); });
       i += len;
     }
   });

@@ -171,24 +171,13 @@ struct GemmCall {
 // activation(c + bias[j]) over a finished mr x nr tile (bias already offset to the tile's first column), with the
 // bits of biasActivation's separate pass: the activation sees the f32 sum.
 void epilogue(float* c, long ldc, int mr, int nr, const float* bias, Activation act) {
-  for (int r = 0; r < mr; r++) {
-    float* o = c + r * ldc;
-    switch (act) {
-      case Activation::none:
-        for (int j = 0; j < nr; j++) o[j] = o[j] + bias[j];
-        break;
-      case Activation::relu:
-        if (bias) for (int j = 0; j < nr; j++) o[j] = reluf(o[j] + bias[j]);
-        else for (int j = 0; j < nr; j++) o[j] = reluf(o[j]);
-        break;
-      case Activation::sigmoid:
-        for (int j = 0; j < nr; j++) o[j] = sigmoidf64(bias ? o[j] + bias[j] : o[j]);
-        break;
-      case Activation::tanh:
-        for (int j = 0; j < nr; j++) o[j] = tanhf64(bias ? o[j] + bias[j] : o[j]);
-        break;
+  withActivation(static_cast<int>(act), [&](auto f) {
+    for (int r = 0; r < mr; r++) {
+      float* o = c + r * ldc;
+      if (bias) for (int j = 0; j < nr; j++) o[j] = f(o[j] + bias[j]);
+      else for (int j = 0; j < nr; j++) o[j] = f(o[j]);  // (no add: -0 stays -0)
     }
-  }
+  });
 }
 
 void runTile(const GemmCall& g, int task) {

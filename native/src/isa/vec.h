@@ -47,4 +47,17 @@ inline float sigmoidf64(float v) {
 }
 inline float tanhf64(float v) { return static_cast<float>(std::tanh(static_cast<double>(v))); }
 
+// The one switch over the fused activations (native/src/kernels.h's Activation codes: 0 none, 1 relu, 2 sigmoid,
+// 3 tanh): calls body with the activation as a function object, so the loops in body are compiled once per
+// activation (relu's vectorise) and every fused epilogue applies the same formula.
+template <class Body>
+inline void withActivation(int act, Body&& body) {
+  switch (act) {
+    case 1: return body([](float v) { return reluf(v); });
+    case 2: return body([](float v) { return sigmoidf64(v); });
+    case 3: return body([](float v) { return tanhf64(v); });
+    default: return body([](float v) { return v; });
+  }
+}
+
 }  // namespace CK_ISA_NS
