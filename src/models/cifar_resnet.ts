@@ -21,10 +21,11 @@ import { zeros } from '../tensor/creation.js';
 import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Conv2d } from '../nn/layers/conv.js';
-import { Identity, Linear } from '../nn/layers/linear.js';
+import { Linear } from '../nn/layers/linear.js';
+import { convNormReLU } from '../nn/layers/fusion.js';
 import { BatchNorm2d } from '../nn/layers/normalization.js';
 import { kaimingNormal_ } from '../nn/init.js';
-import { addActivation, concat, relu, maxPool2d, globalAvgPool2d } from '../ops/index.js';
+import { addActivation, concat, maxPool2d, globalAvgPool2d } from '../ops/index.js';
 import { registerModel, type ResolvedModelOptions } from './registry.js';
 
 export type Shortcut = 'A' | 'B' | 'none';
@@ -44,16 +45,6 @@ export function zeroPadShortcut(x: Tensor, stride: number, outChannels: number):
   parts.push(sub);
   if (after > 0) parts.push(zeros([n, after, h, w]));
   return concat(parts, 1);
-}
-
-/**
- * relu(bn(conv(x))). Once nn.optimizeForInference has folded `bn` into `conv` (`bn` is then an nn.Identity), the
- * ReLU runs in the convolution's output pass (`forwardWithActivation`, as nn.Sequential fuses Conv2d, ReLU): the
- * same values with one pass over the activations fewer.
- */
-function convBnRelu(conv: Conv2d, bn: Module, x: Tensor): Tensor {
-  if (bn instanceof Identity && conv.forward === Conv2d.prototype.forward) return conv.forwardWithActivation(x, 'relu');
-  return relu(bn.forward(conv.forward(x)));
 }
 
 export class CifarBasicBlock extends Module {
@@ -80,8 +71,8 @@ export class CifarBasicBlock extends Module {
   override get typeName(): string { return this.option === 'none' ? 'PlainBlock' : 'BasicBlock'; }
 
   forward(x: Tensor): Tensor {
-    const h = convBnRelu(this.conv1, this.bn1, x);
-    if (this.option === 'none') return convBnRelu(this.conv2, this.bn2, h);
+    const h = convNormReLU(this.conv1, this.bn1, x);
+    if (this.option === 'none') return convNormReLU(this.conv2, this.bn2, h);
     const out = this.bn2.forward(this.conv2.forward(h));
     let skip = x;
     if (this.shortcut) skip = this.shortcut.forward(x);
@@ -120,7 +111,7 @@ export class CifarResNet extends Module {
   override get typeName(): string { return 'CifarResNet'; }
 
   forward(x: Tensor): Tensor {
-    let y = convBnRelu(this.conv1, this.bn1, x);
+    let y = convNormReLU(this.conv1, this.bn1, x);
     y = this.layer3.forward(this.layer2.forward(this.layer1.forward(y)));
     return this.linear.forward(globalAvgPool2d(y).flatten(1));
   }

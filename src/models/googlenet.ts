@@ -23,6 +23,7 @@ import { Module } from '../nn/module.js';
 import { Sequential } from '../nn/layers/container.js';
 import { Conv2d, type Conv2dOptions } from '../nn/layers/conv.js';
 import { Linear } from '../nn/layers/linear.js';
+import { convNormReLU } from '../nn/layers/fusion.js';
 import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { BatchNorm2d } from '../nn/layers/normalization.js';
 import { Dropout } from '../nn/layers/dropout.js';
@@ -41,7 +42,7 @@ export class BasicConv2d extends Module {
   }
   override get typeName(): string { return 'BasicConv2d'; }
   forward(x: Tensor): Tensor {
-    return relu(this.bn.forward(this.conv.forward(x)));
+    return convNormReLU(this.conv, this.bn, x);
   }
 }
 

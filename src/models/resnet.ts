@@ -16,7 +16,7 @@ import { MaxPool2d, AdaptiveAvgPool2d } from '../nn/layers/pooling.js';
 import { BatchNorm2d } from '../nn/layers/normalization.js';
 import { ReLU } from '../nn/layers/activation.js';
 import { kaimingNormal_ } from '../nn/init.js';
-import { add } from '../ops/index.js';
+import { addReLU, convNormReLU } from '../nn/layers/fusion.js';
 import { registerModel, type ResolvedModelOptions } from './registry.js';
 
 const conv3x3 = (inC: number, outC: number, stride = 1): Conv2d => new Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
@@ -42,9 +42,9 @@ export class BasicBlock extends Module {
   }
   override get typeName(): string { return 'BasicBlock'; }
   forward(x: Tensor): Tensor {
-    const out = this.bn2.forward(this.conv2.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x)))));
+    const out = this.bn2.forward(this.conv2.forward(convNormReLU(this.conv1, this.bn1, x, this.relu)));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return this.relu.forward(add(out, identity));
+    return addReLU(out, identity, this.relu);
   }
 }
 
@@ -72,11 +72,11 @@ export class Bottleneck extends Module {
   }
   override get typeName(): string { return 'Bottleneck'; }
   forward(x: Tensor): Tensor {
-    let out = this.relu.forward(this.bn1.forward(this.conv1.forward(x)));
-    out = this.relu.forward(this.bn2.forward(this.conv2.forward(out)));
+    let out = convNormReLU(this.conv1, this.bn1, x, this.relu);
+    out = convNormReLU(this.conv2, this.bn2, out, this.relu);
     out = this.bn3.forward(this.conv3.forward(out));
     const identity = this.downsample ? this.downsample.forward(x) : x;
-    return this.relu.forward(add(out, identity));
+    return addReLU(out, identity, this.relu);
   }
 }
 
@@ -124,7 +124,7 @@ export class ResNet extends Module {
   override get typeName(): string { return 'ResNet'; }
 
   forward(x: Tensor): Tensor {
-    let y = this.maxpool.forward(this.relu.forward(this.bn1.forward(this.conv1.forward(x))));
+    let y = this.maxpool.forward(convNormReLU(this.conv1, this.bn1, x, this.relu));
     y = this.layer4.forward(this.layer3.forward(this.layer2.forward(this.layer1.forward(y))));
     return this.fc.forward(this.avgpool.forward(y).flatten(1));
   }

@@ -10,7 +10,7 @@
 export { Module, Parameter, ModuleError, withModuleContext } from './module.js';
 export type { LoadStateDictOptions, LoadStateDictResult } from './module.js';
 export { Sequential } from './layers/container.js';
-export { fusibleActivation, fusibleMaxPool2x2 } from './layers/fusion.js';
+export { fusibleActivation, fusibleMaxPool2x2, convNormReLU, addReLU } from './layers/fusion.js';
 export { Conv2d, LocallyConnected2d } from './layers/conv.js';
 export type { Conv2dOptions, LocallyConnected2dOptions } from './layers/conv.js';
 export { Linear, Flatten, Identity } from './layers/linear.js';

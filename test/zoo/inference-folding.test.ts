@@ -112,3 +112,35 @@ test('a conv -> BN pair inside a Sequential is folded and the BN removed, so Con
   const want = noGrad(() => net.forward(x)).data, got = noGrad(() => folded.forward(x)).data;
   for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) <= 1e-5 * (1 + Math.abs(want[i]!)));
 });
+
+/** Separate ReLU passes (unary 'relu') while fn runs on the current backend. */
+function reluPasses(fn: () => void): number {
+  const inner = getBackend();
+  let passes = 0;
+  useBackend({ ...inner, unary(op, x, out) { if (op === 'relu') passes++; inner.unary(op, x, out); } });
+  try { fn(); } finally { useBackend(inner); }
+  return passes;
+}
+
+// The conv -> BN -> ReLU units written as calls (nn.convNormReLU) and the residual joins (nn.addReLU): once the BN is
+// folded, every ReLU of these models runs in a convolution's output pass or in the join.
+for (const [name, size] of [['resnet20', 32], ['resnet18', 64], ['resnet50', 64], ['googlenet', 64]] as const) {
+  test(`${name}: the folded copy runs no separate ReLU pass (each one is in a convolution's output pass or a residual join)`, () => {
+    const previous = getBackend();
+    if (fast) useBackend(fast);
+    try {
+      manualSeed(8);
+      const net = skipInit(() => models.create(name, { numClasses: 10, inChannels: 3, inputSize: [size, size] }));
+      fill(net);
+      net.eval();
+      const x = randn([1, 3, size, size]);
+      backendScope()(() => {
+        const folded = nn.optimizeForInference(net, x);
+        assert.ok(reluPasses(() => noGrad(() => net.forward(x))) > 0, 'the model itself runs ReLU passes');
+        assert.equal(reluPasses(() => noGrad(() => folded.forward(x))), 0, 'ReLU passes in the folded copy');
+      });
+    } finally {
+      useBackend(previous);
+    }
+  });
+}

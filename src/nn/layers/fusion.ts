@@ -25,10 +25,12 @@
  * every output.
  */
 import type { Activation } from '../../backend/backend.js';
+import type { Tensor } from '../../tensor/tensor.js';
+import { add, addActivation, relu } from '../../ops/index.js';
 import type { Module } from '../module.js';
 import { ReLU } from './activation.js';
 import { Conv2d } from './conv.js';
-import { Linear } from './linear.js';
+import { Identity, Linear } from './linear.js';
 import { MaxPool2d } from './pooling.js';
 
 /** The activation `layer` may absorb from `next` (see the file comment), or null to run both as written. */
@@ -49,4 +51,32 @@ export function fusibleMaxPool2x2(layer: Module, next: Module | undefined): bool
   const two = (v: number | readonly [number, number]): boolean => (typeof v === 'number' ? v === 2 : v[0] === 2 && v[1] === 2);
   const zero = (v: number | readonly [number, number]): boolean => (typeof v === 'number' ? v === 0 : v[0] === 0 && v[1] === 0);
   return two(next.kernelSize) && two(next.stride) && zero(next.padding) && next.dilation === 1 && !next.ceilMode;
+}
+
+/** Whether `module` is absent (the functional relu) or an nn.ReLU whose forward nothing replaced or wrapped. */
+const plainReLU = (module: ReLU | undefined): boolean => module === undefined || module.forward === ReLU.prototype.forward;
+
+/**
+ * relu(norm(conv(x))): the convolution, batch norm, ReLU unit of ResNets and Inception, for model code written as
+ * calls rather than an nn.Sequential. `reluModule` is the block's nn.ReLU (its forward runs, so hooks see it), or
+ * omitted for the functional relu. As written in training and until nn.optimizeForInference folds `norm` into `conv`
+ * (it becomes an nn.Identity); then, with the same rule as nn.Sequential's Conv2d, ReLU (the convolution's and the
+ * ReLU's forward their classes' own), the ReLU runs in the convolution's output pass: the same values, one pass
+ * over the activations fewer.
+ */
+export function convNormReLU(conv: Conv2d, norm: Module, x: Tensor, reluModule?: ReLU): Tensor {
+  if (norm instanceof Identity && norm.forward === Identity.prototype.forward && conv.forward === Conv2d.prototype.forward && plainReLU(reluModule)) {
+    return conv.forwardWithActivation(x, 'relu');
+  }
+  const y = norm.forward(conv.forward(x));
+  return reluModule ? reluModule.forward(y) : relu(y);
+}
+
+/**
+ * relu(a + b), a residual join, as one op (F.addActivation: the same values and gradients as the two) unless
+ * `reluModule`'s forward was replaced or wrapped, which then sees its call.
+ */
+export function addReLU(a: Tensor, b: Tensor, reluModule?: ReLU): Tensor {
+  if (plainReLU(reluModule)) return addActivation(a, b, 'relu');
+  return reluModule!.forward(add(a, b));
 }
