@@ -9,7 +9,7 @@
  * model, images, seed, evaluation sizes) plus `RUN_FORMAT`; a stored run with a different protocol is ignored
  * and made again. Bump `RUN_FORMAT` when a change alters what a run computes without changing that value.
  */
-import type { LabContext, RunProvenance, RunTally } from './types.js';
+import type { LabContext, ProgressSlot, RunProvenance, RunTally } from './types.js';
 
 /** Part of every run's protocol: bump it when a change alters results without changing the protocol. */
 export const RUN_FORMAT = 'convkit-lab-run/1';
@@ -92,8 +92,10 @@ export function sameRunUnderOtherCap(stored: unknown, wanted: unknown, epochsRun
  * `protocol`, otherwise computed by `make` (which returns the result and its training seconds) and stored.
  * Without a store, `make` runs. Counts go to `ctx.runTally` (which the runner puts in the experiment's record).
  * With `options.epochsRun`, a stored run that stopped early under another epoch cap is loaded as well.
+ * `make` gets the run's progress slot where the store keeps progress (give it to trainEpochs as `progress`): a run
+ * stopped in the middle then goes on from its last kept epoch instead of starting over.
  */
-export function storedRun<T>(ctx: LabContext, experiment: string, key: string, protocol: unknown, make: () => { result: T; seconds: number }, options: StoredRunOptions<T> = {}): T {
+export function storedRun<T>(ctx: LabContext, experiment: string, key: string, protocol: unknown, make: (progress: ProgressSlot | undefined) => { result: T; seconds: number }, options: StoredRunOptions<T> = {}): T {
   const tally = ctx.runTally ?? emptyTally();
   const full = { format: RUN_FORMAT, experiment, key, protocol };
   const { epochsRun } = options;
@@ -106,7 +108,11 @@ export function storedRun<T>(ctx: LabContext, experiment: string, key: string, p
     ctx.options.log(`  ${key}: loaded the run made ${stored.provenance.madeAt} (${stored.provenance.machine}, commit ${stored.provenance.commit})`);
     return stored.result as T;
   }
-  const { result, seconds } = make();
+  const runs = ctx.runs;
+  const progress: ProgressSlot | undefined = runs?.loadProgress && runs.saveProgress
+    ? { load: () => runs.loadProgress!(experiment, key, full), save: (p) => runs.saveProgress!(experiment, key, full, p) }
+    : undefined;
+  const { result, seconds } = make(progress);
   tally.made++;
   tally.trainingSeconds += seconds;
   const provenance = ctx.runs?.save(experiment, key, full, result, seconds);

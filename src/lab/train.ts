@@ -10,7 +10,7 @@
 import { noGrad } from '../autograd/tape.js';
 import { crossEntropy } from '../ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
-import { Generator, manualSeed } from '../tensor/random.js';
+import { defaultGenerator, Generator, manualSeed, type GeneratorState } from '../tensor/random.js';
 import { getBackend } from '../backend/registry.js';
 import { compose, normalize, type BatchTransform } from '../data/transforms.js';
 import { DataLoader } from '../data/loader.js';
@@ -20,6 +20,9 @@ import { Adam, SGD, type Optimizer } from '../optim/index.js';
 import { backendScope } from '../train/scope.js';
 import { argmaxRows } from '../train/metrics.js';
 import type { EarlyStopping } from '../train/selection.js';
+import type { OptimizerStateDict } from '../optim/optimizer.js';
+import type { DataLoaderState } from '../data/loader.js';
+import type { ProgressSlot, RunProgress } from './types.js';
 
 export const FASHION_MEAN = 0.286;
 export const FASHION_STD = 0.353;
@@ -67,6 +70,13 @@ export interface TrainSpec {
   log?: (message: string) => void;
   /** Label for progress lines. */
   label?: string;
+  /**
+   * Where to keep the run's progress (storedRun's slot): at the end of an epoch, at most every
+   * `progressEverySeconds` (default 60), the loop saves it, and a loop given a slot that holds progress goes on from
+   * there, with the same bits as a run that never stopped.
+   */
+  progress?: ProgressSlot;
+  progressEverySeconds?: number;
 }
 
 export interface TrainOutcome {
@@ -111,6 +121,66 @@ interface LoopSpec extends Omit<TrainSpec, 'steps'> {
   steps: number;
   /** Called after every pass over the data; returning true stops training. */
   afterEpoch?: (epoch: number, step: number) => boolean;
+  /** The caller's own state, kept with the loop's progress (trainEpochs' validation curve and best weights). */
+  callerState?: { save(): RunProgress; restore(saved: RunProgress): void };
+}
+
+/** What the loop keeps of itself at the end of an epoch (RunProgress.state; the arrays go beside it). */
+interface LoopState {
+  format: typeof PROGRESS_FORMAT;
+  epoch: number;
+  step: number;
+  seconds: number;
+  lossCurve: { step: number; loss: number }[];
+  learningRates: number[];
+  windowSum: number;
+  windowCount: number;
+  loader: DataLoaderState;
+  rng: GeneratorState;
+  optimizer: { paramGroups: OptimizerStateDict['paramGroups']; scalars: Record<string, Record<string, number>> };
+  caller: unknown;
+}
+const PROGRESS_FORMAT = 'convkit-lab-progress/1';
+
+/** The loop's progress: the JSON state, and the weights (model.*), optimizer buffers (optimizer.I.NAME) and the caller's arrays. */
+function progressOf(state: Omit<LoopState, 'optimizer' | 'caller'>, model: Module, optimizer: Optimizer, caller: RunProgress | undefined): RunProgress {
+  const arrays: Record<string, Float32Array> = {};
+  for (const [k, t] of Object.entries(model.stateDict())) arrays[`model.${k}`] = Float32Array.from(t.data);
+  const sd = optimizer.stateDict();
+  const scalars: Record<string, Record<string, number>> = {};
+  for (const [i, s] of Object.entries(sd.state)) {
+    for (const [k, v] of Object.entries(s)) {
+      if (typeof v === 'number') (scalars[i] ??= {})[k] = v;
+      else arrays[`optimizer.${i}.${k}`] = v;
+    }
+  }
+  for (const [k, v] of Object.entries(caller?.arrays ?? {})) arrays[`caller.${k}`] = v;
+  const full: LoopState = { ...state, optimizer: { paramGroups: sd.paramGroups, scalars }, caller: caller?.state ?? null };
+  return { state: full, arrays };
+}
+
+/** Restore what progressOf kept into the model and optimizer; returns the loop's state and the caller's part. */
+function restoreProgress(saved: RunProgress, model: Module, optimizer: Optimizer): { loop: LoopState; caller: RunProgress } {
+  const loop = saved.state as LoopState;
+  if (!loop || loop.format !== PROGRESS_FORMAT) throw new Error(`lab: kept progress of format ${JSON.stringify((loop as { format?: unknown } | null)?.format)}, expected ${PROGRESS_FORMAT}`);
+  const weights: Record<string, Tensor> = {};
+  const state: OptimizerStateDict['state'] = {};
+  const callerArrays: Record<string, Float32Array> = {};
+  for (const [name, a] of Object.entries(saved.arrays)) {
+    const [kind, ...rest] = name.split('.');
+    if (kind === 'model') {
+      const key = rest.join('.');
+      weights[key] = new Tensor(a, [...model.stateDict()[key]?.shape ?? [a.length]]);
+    } else if (kind === 'optimizer') {
+      (state[Number(rest[0])] ??= {})[rest.slice(1).join('.')] = a;
+    } else if (kind === 'caller') {
+      callerArrays[rest.join('.')] = a;
+    }
+  }
+  for (const [i, s] of Object.entries(loop.optimizer.scalars)) Object.assign((state[Number(i)] ??= {}), s);
+  model.loadStateDict(weights);
+  optimizer.loadStateDict({ state, paramGroups: loop.optimizer.paramGroups });
+  return { loop, caller: { state: loop.caller, arrays: callerArrays } };
 }
 
 function trainLoop(spec: LoopSpec): TrainOutcome {
@@ -124,15 +194,28 @@ function trainLoop(spec: LoopSpec): TrainOutcome {
   const optimizer = makeOptimizer(model, spec.optimizer);
   const learningRates: number[] = [];
   const scope = backendScope();
-  const lossCurve: { step: number; loss: number }[] = [];
+  let lossCurve: { step: number; loss: number }[] = [];
   model.train();
-  const t0 = now();
+  let t0 = now();
   let lastLog = t0;
   let step = 0;
   let epoch = 0;
   let windowSum = 0;
   let windowCount = 0;
   let stop = false;
+  const kept = spec.progress?.load();
+  if (kept) {
+    const { loop, caller } = restoreProgress(kept, model, optimizer);
+    ({ epoch, step, windowSum, windowCount } = loop);
+    lossCurve = loop.lossCurve;
+    learningRates.push(...loop.learningRates);
+    loader.setState(loop.loader);
+    defaultGenerator.setState(loop.rng);
+    spec.callerState?.restore(caller);
+    t0 -= loop.seconds * 1000;
+    spec.log?.(`  ${spec.label ?? 'train'}: goes on from the progress kept after epoch ${epoch} (step ${step} of ${steps}, ${loop.seconds.toFixed(0)} s of training)`);
+  }
+  let lastSave = now();
   while (step < steps && !stop) {
     for (const { x, y } of loader) {
       if (step >= steps) break;
@@ -164,6 +247,16 @@ function trainLoop(spec: LoopSpec): TrainOutcome {
     }
     epoch++;
     if (spec.afterEpoch?.(epoch, step)) stop = true;
+    if (spec.progress && !stop && step < steps && now() - lastSave >= (spec.progressEverySeconds ?? 60) * 1000) {
+      const loopState = {
+        format: PROGRESS_FORMAT, epoch, step, seconds: (now() - t0) / 1000, lossCurve, learningRates, windowSum, windowCount,
+        loader: loader.getState(), rng: defaultGenerator.getState(),
+      } as const;
+      const saveStart = now();
+      spec.progress.save(progressOf(loopState, model, optimizer, spec.callerState?.save()));
+      lastSave = now();
+      t0 += lastSave - saveStart;  // keeping progress is not training time
+    }
   }
   if (windowCount > 0) lossCurve.push({ step, loss: windowSum / windowCount });
   const seconds = (now() - t0) / 1000;
@@ -244,7 +337,19 @@ export function trainEpochs(spec: EpochTrainSpec): EpochOutcome {
     }
     return false;
   };
-  const outcome = trainLoop({ ...spec, steps: spec.epochs * stepsPerEpoch, afterEpoch });
+  const callerState = {
+    save: (): RunProgress => ({
+      state: { validationCurve, bestEpoch: best.epoch, bestAccuracy: best.accuracy, hasBest: best.weights !== null, reference, sinceImprovement, epochsRun },
+      arrays: Object.fromEntries((best.weights ?? []).map((w, i) => [`best.${i}`, w])),
+    }),
+    restore: (saved: RunProgress): void => {
+      const s = saved.state as { validationCurve: EpochOutcome['validationCurve']; bestEpoch: number; bestAccuracy: number; hasBest: boolean; reference: number; sinceImprovement: number; epochsRun: number };
+      validationCurve.push(...s.validationCurve);
+      best = { epoch: s.bestEpoch, accuracy: s.bestAccuracy, weights: s.hasBest ? params.map((_, i) => saved.arrays[`best.${i}`]!) : null };
+      ({ reference, sinceImprovement, epochsRun } = s);
+    },
+  };
+  const outcome = trainLoop({ ...spec, steps: spec.epochs * stepsPerEpoch, afterEpoch, callerState });
   if (best.weights) params.forEach((p, i) => p.data.set(best.weights![i]!));
   return {
     ...outcome, validationCurve, stoppedEarly, epochsRun,

@@ -92,8 +92,31 @@ export interface RunStore {
    * `accept(storedProtocol, storedResult)` says the stored run is the same run.
    */
   load(experiment: string, key: string, protocol: unknown, accept?: (storedProtocol: unknown, storedResult: unknown) => boolean): { result: unknown; seconds: number; provenance: RunProvenance } | undefined;
-  /** Keep a finished run; returns the provenance it recorded. */
+  /** Keep a finished run; returns the provenance it recorded. Drops the run's progress, if any was kept. */
   save(experiment: string, key: string, protocol: unknown, result: unknown, seconds: number): RunProvenance;
+  /**
+   * The progress an unfinished run made with exactly `protocol` kept (see RunProgress), if any. Optional: a store
+   * without it (the browser's) makes every run from its start.
+   */
+  loadProgress?(experiment: string, key: string, protocol: unknown): RunProgress | undefined;
+  /** Keep an unfinished run's progress, replacing what it kept before (a file write that a kill leaves whole or absent). */
+  saveProgress?(experiment: string, key: string, protocol: unknown, progress: RunProgress): void;
+}
+
+/**
+ * Where an unfinished training run stands at the end of an epoch: everything it needs to go on with the same bits
+ * as if it had never stopped (weights, optimizer state, data order, random state, curves so far). `state` is JSON;
+ * the float arrays go beside it by name.
+ */
+export interface RunProgress {
+  state: unknown;
+  arrays: Record<string, Float32Array>;
+}
+
+/** One run's progress in its store (storedRun hands it to the run's training loop). */
+export interface ProgressSlot {
+  load(): RunProgress | undefined;
+  save(progress: RunProgress): void;
 }
 
 /** How many of an experiment's training runs were made now and how many loaded from a store. */

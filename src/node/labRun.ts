@@ -6,13 +6,14 @@
  * @example
  * await runLab({ experiments: ['equivariance'], scale: 'quick', outDir: 'lab-quick', backend: 'wasm (2 threads)' });
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';
 import { writeFileAtomicSync } from './atomic.js';
 import { decodeRunJson, encodeRunJson } from '../lab/resume.js';
+import { decodeSafetensors, encodeSafetensors } from '../io/safetensors.js';
 import { loadBuiltinDataset, type DatasetSourceOptions } from './datasets.js';
 import { encodePng } from './vizPng.js';
 import { EXPERIMENTS, findExperiment } from '../lab/experiments/index.js';
@@ -62,10 +63,34 @@ export function sourceCommit(): string {
 /**
  * A RunStore in `dir` (one file per run: dir/EXPERIMENT/KEY.json, written atomically, so a run stopped at any
  * moment leaves either the whole file or none). `read` false: runs are saved but never loaded.
+ * An unfinished run's progress goes to dir/EXPERIMENT/KEY.progress.safetensors (its arrays, with the protocol and
+ * the JSON state in the metadata), also written atomically, and is removed when the run is saved.
  */
 export function fileRunStore(dir: string, backend: string, read: boolean, commit: string = sourceCommit(), log: (message: string) => void = () => {}): RunStore {
-  const fileOf = (experiment: string, key: string): string => join(dir, experiment, `${key.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+  const stem = (experiment: string, key: string): string => join(dir, experiment, key.replace(/[^A-Za-z0-9._-]+/g, '_'));
+  const fileOf = (experiment: string, key: string): string => `${stem(experiment, key)}.json`;
+  const progressFileOf = (experiment: string, key: string): string => `${stem(experiment, key)}.progress.safetensors`;
   return {
+    loadProgress(experiment, key, protocol) {
+      const file = progressFileOf(experiment, key);
+      if (!read || !existsSync(file)) return undefined;
+      try {
+        const { tensors, metadata } = decodeSafetensors(readFileSync(file), { fileName: file, allowNonFinite: true });
+        if (metadata['protocol'] !== encodeRunJson(protocol)) return undefined;
+        const arrays: Record<string, Float32Array> = {};
+        for (const [name, t] of tensors) arrays[name] = t.data;
+        return { state: decodeRunJson(metadata['state'] ?? 'null'), arrays };
+      } catch (e) {
+        log(`  ${key}: the kept progress ${file} cannot be read (${(e as Error).message}); the run starts over`);
+        return undefined;
+      }
+    },
+    saveProgress(experiment, key, protocol, progress) {
+      const file = progressFileOf(experiment, key);
+      mkdirSync(dirname(file), { recursive: true });
+      const tensors = Object.fromEntries(Object.entries(progress.arrays).map(([name, data]) => [name, { data, shape: [data.length] }]));
+      writeFileAtomicSync(file, encodeSafetensors(tensors, { protocol: encodeRunJson(protocol), state: encodeRunJson(progress.state) }, { fileName: file }));
+    },
     load(experiment, key, protocol, accept) {
       const file = fileOf(experiment, key);
       if (!read || !existsSync(file)) return undefined;
@@ -89,6 +114,7 @@ export function fileRunStore(dir: string, backend: string, read: boolean, commit
       const file = fileOf(experiment, key);
       mkdirSync(dirname(file), { recursive: true });
       writeFileAtomicSync(file, encodeRunJson({ protocol, seconds, provenance, result }) + '\n');
+      rmSync(progressFileOf(experiment, key), { force: true });
       return provenance;
     },
   };

@@ -88,9 +88,9 @@ export const ablationExperiment: Experiment = {
         const trainEval = train.take(p.trainImages);
         for (const m of ABLATION_MODELS) {
           const protocol = { model: m.name, size, epochs, seed, budget: p.budget, validationImages: validation.length, testImages: test.length, trainEvalImages: trainEval.length };
-          const run = storedRun(ctx, 'ablation', `${m.name}-${size}-seed${seed}`, protocol, () => {
+          const run = storedRun(ctx, 'ablation', `${m.name}-${size}-seed${seed}`, protocol, (progress) => {
             const model = seededModel(seed, () => models.create(m.name));
-            const o = trainEpochs({ model, train, validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log });
+            const o = trainEpochs({ model, train, validation, ...p.budget, epochs, seed, label: `${m.name} n=${size} seed=${seed}`, log: ctx.options.log, progress });
             const result: AblationRun = {
               model: m.name, size, seed,
               testAccuracy: accuracy(model, test), trainAccuracy: accuracy(model, trainEval), validationAccuracy: o.bestValidationAccuracy,

@@ -101,9 +101,9 @@ function makeDepth(name: string, title: string, key: 'depth' | 'depthAdam', defa
     for (const seed of seeds) {
       for (const model of DEPTH_MODELS) {
         const protocol = { model, seed, budget: p.budget, trainImages: train.length, lossEvery: p.lossEvery, testImages: test.length };
-        const run = storedRun(ctx, name, `${model}-seed${seed}`, protocol, (): { result: DepthRun; seconds: number } => {
+        const run = storedRun(ctx, name, `${model}-seed${seed}`, protocol, (progress): { result: DepthRun; seconds: number } => {
           const net = seededModel(seed, () => models.create(model));
-          const outcome = trainEpochs({ model: net, train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${model} seed=${seed}`, log: ctx.options.log });
+          const outcome = trainEpochs({ model: net, train, ...p.budget, seed, lossEvery: p.lossEvery, label: `${model} seed=${seed}`, log: ctx.options.log, progress });
           const tail = outcome.lossCurve.slice(-Math.max(1, Math.floor(outcome.lossCurve.length / 5)));
           const lastLoss = tail.reduce((a, b) => a + b.loss, 0) / tail.length;
           const peakLoss = Math.max(...outcome.lossCurve.map((c) => c.loss));

@@ -89,9 +89,9 @@ export const poolingExperiment: Experiment = {
     for (const seed of seeds) {
       for (const v of POOLING_VARIANTS) {
         const protocol = { variant: v.name, seed, budget: p.budget, trainImages: train.length, validationImages: validation.length, testImages: test.length, maxShift: p.maxShift, directions: DIRECTIONS };
-        const result = storedRun(ctx, 'pooling', `${v.name}-seed${seed}`, protocol, () => {
+        const result = storedRun(ctx, 'pooling', `${v.name}-seed${seed}`, protocol, (progress) => {
           const model = seededModel(seed, () => poolingModel(v.name));
-          const o = trainEpochs({ model, train, validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log });
+          const o = trainEpochs({ model, train, validation, ...p.budget, seed, label: `${v.name} seed=${seed}`, log: ctx.options.log, progress });
           const base = predict(model, test);
           const shifts = [{ direction: 'none', magnitude: 0, accuracy: accuracyOf(base, test.labels), consistency: 1 }];
           for (const d of DIRECTIONS) {

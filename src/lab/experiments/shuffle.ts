@@ -59,10 +59,10 @@ export const shuffleExperiment: Experiment = {
       for (const name of SHUFFLE_MODELS) {
         for (const shuffled of [false, true]) {
           const protocol = { model: name, shuffled, seed, permutationSeed: PERMUTATION_SEED, budget: p.budget, trainImages: train.length, validationImages: validation.length, testImages: test.length };
-          const run = storedRun(ctx, 'shuffle', `${name}-${shuffled ? 'shuffled' : 'original'}-seed${seed}`, protocol, () => {
+          const run = storedRun(ctx, 'shuffle', `${name}-${shuffled ? 'shuffled' : 'original'}-seed${seed}`, protocol, (progress) => {
             const model = seededModel(seed, () => models.create(name));
             const t = shuffled ? { transform: shuffle } : {};
-            const o = trainEpochs({ model, train, validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log });
+            const o = trainEpochs({ model, train, validation, ...p.budget, seed, ...t, label: `${name}${shuffled ? ' shuffled' : ''} seed=${seed}`, log: ctx.options.log, progress });
             const testAccuracy = accuracy(model, test, shuffled ? shuffle : undefined);
             return { result: { model: name, shuffled, seed, testAccuracy, validationAccuracy: o.bestValidationAccuracy, epochs: o.epochsRun, bestEpoch: o.bestEpoch, seconds: o.seconds }, seconds: o.seconds };
           });
