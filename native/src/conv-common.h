@@ -31,6 +31,11 @@ void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, floa
 // for finite inputs only (the caller checks).
 bool directWeightGradEligible(const ConvGeom& g);
 void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Weight gradient with lanes over output channels (direct.cc): stride 1, one group, not pointwise, O a multiple of
+// the vector width, rows that would leave over a quarter of the row kernel's lanes empty, 16+ taps; AVX2 only.
+// Exact for finite inputs only (the caller checks).
+bool channelWeightGradEligible(const ConvGeom& g);
+void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
 
 // Direct forward (direct.cc): stride 1, one group, not pointwise, reduction C*KH*KW in [16, 160], rows at least
 // half a vector wide.

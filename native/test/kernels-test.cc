@@ -350,11 +350,16 @@ int main(int argc, char** argv) {
       geom(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1),       // direct weight gradient: 3x1
       geom(2, 3, 9, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),       // direct weight gradient: 2x4 (tap blocks 3 + 1)
       geom(2, 20, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // direct weight gradient: channel chunks and blocks
+      // (AVX2) channel-lane weight gradient: 16 channels, padded input, 27 taps (tiles of 5 and 6), 11 images
+      geom(11, 3, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+      // (AVX2) channel-lane weight gradient: 8 channels (one vector, 18 taps in tiles of 9), dilation across
+      geom(2, 3, 7, 11, 8, 3, 2, 1, 1, 0, 1, 1, 2, 1),
   };
   for (auto& g : convs) testConv(g);
   testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(2, 3, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(1, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1));
+  testNonFinite(geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1));  // LeNet conv2
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
   std::printf("%s: %d failures in %d checks\n", failures ? "FAILED" : "ok", failures, checks);

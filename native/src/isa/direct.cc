@@ -16,6 +16,7 @@
 #include <vector>
 #include "conv-common.h"
 #include "kernels.h"
+#include "parallel.h"
 #include "simd.h"
 
 namespace CK_ISA_NS {
@@ -48,6 +49,19 @@ void padImage(const float* x, const ConvGeom& g, int hp, int wp, float* dst) {
     }
 }
 thread_local std::vector<double> accScratch;
+
+// The lanes of a float accumulator added into d[0, VL) in f64, by widened halves (GCC made a scalar loop of the
+// lane-by-lane form; the kernels below flush 12 accumulators every image or chunk of a plane).
+__attribute__((always_inline)) inline void addLanesF64(vf a, double* d) {
+  alignas(64) float lanes[VL];
+  vstore(lanes, a);
+  for (int h = 0; h < VL; h += kDoubleLanes) {
+    vdouble sum;
+    std::memcpy(&sum, d + h, sizeof sum);
+    sum += loadWide(lanes + h);
+    std::memcpy(d + h, &sum, sizeof sum);
+  }
+}
 
 // acc[o][t] += gy rows (OB) . x row shifted by tap t (NJ taps, dw apart), over `vectors` vectors of the row.
 template <int NJ>
@@ -391,3 +405,131 @@ void directForward(const float* x, const float* w, const float* bias, const Conv
 }
 
 }  // namespace CK_ISA_NS
+
+// ---- weight gradient with lanes over output channels (LeNet's conv2: 16 channels, rows of 10 columns) ----
+// The row kernel above puts output columns in lanes; rows of 10 filled 10 of 16 lanes (AVX2) and every row paid a
+// tile setup. Here a lane is one output channel: gw[o, tap] for VL consecutive o, every lane a real weight. An
+// accumulator tile is NO channel vectors x T taps (tap = (c, i, j) in gw's order, NO*T <= 12); per output pixel it
+// loads NO output-gradient vectors (the image's gy copied to (pixel, channel) order) and broadcasts T input values.
+// Sums: each lane adds its (pixel) terms in row order in float over a run of rows (about 128 pixels), then into an
+// f64 partial of its image group; the groups' partials are added in group order. Image groups are cut from n alone.
+// Zero padding multiplies real values, so this kernel too is exact for finite inputs only (conv.cc checks gw).
+namespace CK_ISA_NS {
+namespace {
+
+constexpr int CW_ACC = 12;              // accumulators per tile
+constexpr int CW_PIXELS_PER_FLUSH = 128;  // float terms per lane before they go into f64
+constexpr int CW_GROUPS = 8;            // image groups (tasks per channel block)
+thread_local Scratch cwGyScratch, cwXScratch;
+
+// Rows [oy0, oy1) of one image into part[(t0 + t) * ob + n * VL + lane] (f64), taps t0 .. t0 + T.
+template <int NO, int T>
+void channelWeightTile(const float* gyT, int ob, const float* xb, int wp, const long* tapOffset, int outW, int oy0,
+                       int oy1, double* part) {
+  vf acc[NO][T];
+#pragma GCC unroll 2
+  for (int n = 0; n < NO; n++)
+#pragma GCC unroll 12
+    for (int t = 0; t < T; t++) acc[n][t] = vf{};
+  long off[T];
+  for (int t = 0; t < T; t++) off[t] = tapOffset[t];
+  for (int oy = oy0; oy < oy1; oy++) {
+    const float* xr = xb + (long)oy * wp;
+    const float* gr = gyT + (long)oy * outW * ob;
+    for (int ox = 0; ox < outW; ox++, gr += ob) {
+      vf gv[NO];
+#pragma GCC unroll 2
+      for (int n = 0; n < NO; n++) gv[n] = vload(gr + n * VL);
+#pragma GCC unroll 12
+      for (int t = 0; t < T; t++) {
+        const vf xs = vsplat(xr[ox + off[t]]);
+#pragma GCC unroll 2
+        for (int n = 0; n < NO; n++) acc[n][t] = fmadd(gv[n], xs, acc[n][t]);
+      }
+    }
+  }
+  for (int t = 0; t < T; t++)
+    for (int n = 0; n < NO; n++) addLanesF64(acc[n][t], part + (long)t * ob + n * VL);
+}
+
+template <int NO, int T>
+void channelWeightTileUpTo(int taps, const float* gyT, int ob, const float* xb, int wp, const long* tapOffset, int outW,
+                           int oy0, int oy1, double* part) {
+  if constexpr (T > 1) {
+    if (taps < T) return channelWeightTileUpTo<NO, T - 1>(taps, gyT, ob, xb, wp, tapOffset, outW, oy0, oy1, part);
+  }
+  channelWeightTile<NO, T>(gyT, ob, xb, wp, tapOffset, outW, oy0, oy1, part);
+}
+
+template <int NO>
+void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw) {
+  constexpr int TMAX = CW_ACC / NO;
+  const int ob = NO * VL, oBlocks = g.cOut / ob, taps = convReduction(g), p = g.outH * g.outW;
+  const int hp = g.outH + (g.kh - 1) * g.dilationH, wp = g.outW + (g.kw - 1) * g.dilationW;
+  const long xPlane = (long)hp * wp;
+  // unpadded inputs whose rows are exactly the taps' reach are read in place
+  const bool inPlace = g.padH == 0 && g.padW == 0 && hp == g.h && wp == g.w;
+  std::vector<long> tapOffset(taps);
+  for (int c = 0, t = 0; c < g.cIn; c++)
+    for (int i = 0; i < g.kh; i++)
+      for (int j = 0; j < g.kw; j++) tapOffset[t++] = c * xPlane + (long)i * g.dilationH * wp + j * g.dilationW;
+  // taps cut into near-equal tiles of at most TMAX (25 taps: 6 tiles of 4 or 5, never a lone 1-tap tile)
+  const int tiles = (taps + TMAX - 1) / TMAX;
+  const int groups = g.n < CW_GROUPS ? g.n : CW_GROUPS;
+  const int rowsPerFlush = CW_PIXELS_PER_FLUSH / g.outW > 1 ? CW_PIXELS_PER_FLUSH / g.outW : 1;
+  std::vector<double> partial((size_t)groups * g.cOut * taps, 0.0);  // [group][o block][tap][o in block]
+  ck::parallelFor(oBlocks * groups, [&](int task) {
+    const int blk = task / groups, grp = task % groups, o0 = blk * ob;
+    double* part = partial.data() + ((size_t)grp * oBlocks + blk) * taps * ob;
+    float* gyT = cwGyScratch.get((size_t)p * ob);
+    float* xPad = inPlace ? nullptr : cwXScratch.get((size_t)g.cIn * xPlane);
+    for (int b = (int)ck::partBegin(g.n, grp, groups); b < (int)ck::partBegin(g.n, grp + 1, groups); b++) {
+      // this block's output-gradient planes to (pixel, channel) order
+      for (int k = 0; k < ob; k++) {
+        const float* src = gy + ((long)b * g.cOut + o0 + k) * p;
+        for (int q = 0; q < p; q++) gyT[(long)q * ob + k] = src[q];
+      }
+      const float* xb = x + (long)b * g.cIn * g.h * g.w;
+      if (!inPlace) {
+        padImage(xb, g, hp, wp, xPad);
+        xb = xPad;
+      }
+      for (int oy0 = 0; oy0 < g.outH; oy0 += rowsPerFlush) {
+        const int oy1 = oy0 + rowsPerFlush < g.outH ? oy0 + rowsPerFlush : g.outH;
+        for (int k = 0; k < tiles; k++) {
+          const int t0 = (int)ck::partBegin(taps, k, tiles), t1 = (int)ck::partBegin(taps, k + 1, tiles);
+          channelWeightTileUpTo<NO, TMAX>(t1 - t0, gyT, ob, xb, wp, tapOffset.data() + t0, g.outW, oy0, oy1,
+                                         part + (long)t0 * ob);
+        }
+      }
+    }
+  });
+  // the groups' partials in group order
+  for (int o = 0; o < g.cOut; o++)
+    for (int t = 0; t < taps; t++) {
+      const size_t at = ((size_t)(o / ob) * taps + t) * ob + o % ob, groupStride = (size_t)g.cOut * taps;
+      double s = partial[at];
+      for (int grp = 1; grp < groups; grp++) s += partial[grp * groupStride + at];
+      gw[(long)o * taps + t] = (float)s;
+    }
+}
+
+}  // namespace
+
+bool channelWeightGradEligible(const ConvGeom& g) {
+  // AVX2 only: without FMA (SSE2) every product is rounded too (the row kernel flushes to f64 every 2 rows there
+  // for precision); NEON and AVX-512 keep the row kernel until measured on such CPUs.
+  // Rows that fill less than 3/4 of the row kernel's lanes, and at least 16 taps to share each pixel's transposed
+  // output gradient: vggsmall's conv1 (9 taps, rows of 28 in 32 lanes) took 1.13-1.33x the row kernel's time.
+  const int owp = (g.outW + VL - 1) / VL * VL;
+  return CK_VBYTES == 32 && g.strideH == 1 && g.strideW == 1 && g.groups == 1 && !convPointwise(g) &&
+         g.cOut % VL == 0 && 4 * g.outW < 3 * owp && convReduction(g) >= 16;
+}
+
+void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw) {
+  if ((g.cOut / VL) % 2 == 0) channelWeightGrad<2>(x, gy, g, gw);
+  else channelWeightGrad<1>(x, gy, g, gw);
+}
+
+}  // namespace CK_ISA_NS
+
