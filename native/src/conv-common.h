@@ -36,6 +36,10 @@ void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float*
 // Exact for finite inputs only (the caller checks).
 bool channelWeightGradEligible(const ConvGeom& g);
 void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Weight gradient over flat output planes (direct.cc): stride 1, one group, not pointwise, rows of at least one vector
+// but not whole vectors, planes of whole vectors; AVX2 only. Exact for finite inputs only.
+bool flatWeightGradEligible(const ConvGeom& g);
+void flatWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
 
 // Direct forward (direct.cc): stride 1, one group, not pointwise, reduction C*KH*KW in [16, 160], rows at least
 // half a vector wide.

@@ -348,8 +348,12 @@ int main(int argc, char** argv) {
       geom(2, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1),      // Winograd: bands of tile rows (13x13 tiles per image)
       geom(2, 5, 12, 13, 6, 3, 3, 1, 1, 2, 1, 2, 2, 1),      // direct weight gradient: dilation
       geom(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1),       // direct weight gradient: 3x1
-      geom(2, 3, 9, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),       // direct weight gradient: 2x4 (tap blocks 3 + 1)
+      geom(2, 3, 10, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),      // direct weight gradient: 2x4 (tap blocks 3 + 1)
       geom(2, 20, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // direct weight gradient: channel chunks and blocks
+      // (AVX2) flat weight gradient: 144-pixel planes, channel blocks 4 + 1, two input channels, padding
+      geom(3, 2, 12, 12, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+      // (AVX2) flat weight gradient: 12 channels (blocks of 6), dilation 2 down, rows of 14
+      geom(2, 1, 12, 13, 12, 3, 2, 1, 1, 0, 1, 2, 1, 1),
       // (AVX2) channel-lane weight gradient: 16 channels, padded input, 27 taps (tiles of 5 and 6), 11 images
       geom(11, 3, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
       // (AVX2) channel-lane weight gradient: 8 channels (one vector, 18 taps in tiles of 9), dilation across
@@ -359,6 +363,7 @@ int main(int argc, char** argv) {
   testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(2, 3, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(1, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1));
+  testNonFinite(geom(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1));   // LeNet conv1
   testNonFinite(geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1));  // LeNet conv2
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));

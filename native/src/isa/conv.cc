@@ -251,7 +251,7 @@ void stride2Forward(const float* x, const float* w, const float* bias, const Con
 }
 
 namespace {
-enum class ConvPath { gemm, winograd, direct, directChannels, stride2 };
+enum class ConvPath { gemm, winograd, direct, directChannels, directFlat, stride2 };
 // Winograd's transforms cost per tile and channel; with fewer than this many input and output channels (a
 // vector's worth) the GEMM path is as fast.
 constexpr int WINOGRAD_MIN_CHANNELS = 8;
@@ -270,6 +270,7 @@ ConvPath choosePath(const ConvGeom& g, int pass) {
   const int minChannels = pass == 2 ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
   if (winogradEligible(g) && g.cIn >= minChannels && g.cOut >= minChannels) return ConvPath::winograd;
   if (pass == 2 && channelWeightGradEligible(g)) return ConvPath::directChannels;
+  if (pass == 2 && flatWeightGradEligible(g)) return ConvPath::directFlat;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
   if (pass == 0 && directForwardEligible(g)) return ConvPath::direct;
   if (pass == 0 && stride2Eligible(g)) return ConvPath::stride2;
@@ -302,6 +303,7 @@ const char* convAlgorithmName(const ConvGeom& g, int pass) {
     case ConvPath::winograd: return "winograd";
     case ConvPath::direct: return "direct";
     case ConvPath::directChannels: return "direct-channels";
+    case ConvPath::directFlat: return "direct-flat";
     case ConvPath::stride2: return "stride2";
     default: return "gemm";
   }
@@ -421,6 +423,7 @@ void conv2dBackwardWeight(const float* x, const float* gy, const ConvGeom& g, fl
     // a non-finite one (or an overflow) is redone below by the GEMM path.
     if (path == ConvPath::winograd) winogradWeightGrad(x, gy, g, gw);
     else if (path == ConvPath::directChannels) channelWeightGrad(x, gy, g, gw);
+    else if (path == ConvPath::directFlat) flatWeightGrad(x, gy, g, gw);
     else directWeightGrad(x, gy, g, gw);
     if (allFinite(gw, g.groups * groupW)) return;
   }

@@ -533,3 +533,156 @@ void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float
 
 }  // namespace CK_ISA_NS
 
+// ---- weight gradient over flat planes (LeNet's conv1: 6 channels on 28x28 outputs) ----
+// Rows of 28 columns filled 28 of 32 lanes in the row kernel, and its 4-channel tiles ran 6 channels as 8. Here a
+// vector is VL consecutive pixels of the flattened output plane, which holds whole vectors (28 x 28 = 98 x 8), so
+// every lane is real: the output gradient is read in place, and each image's input is copied once into KW
+// column-shifted planes of OW columns (plane j, row r, column ox: the padded input at row r, column ox + j*dw), in
+// which tap (c, i, j) of pixel p sits at p + i*dh*OW. A register tile is OB output channels x T taps (OB*T <= 12;
+// 6 x 2 for LeNet, so no channel slot is empty).
+// Sums: each lane adds its vectors' terms in order in float over a chunk of at most FLAT_CHUNK_VECTORS vectors
+// (49 for LeNet), then into an f64 partial of its image group; at the end each weight is the groups'
+// partials in group order, each group's lanes left to right. Image groups are cut from n alone.
+// Zero padding multiplies real values: exact for finite inputs only (conv.cc checks gw).
+namespace CK_ISA_NS {
+namespace {
+
+// Keeps v in a vector register: without it GCC folded each output-gradient load into both of its tap's FMAs
+// (14 loads per 12 FMAs instead of 8); LeNet's conv1 took 0.71-0.76x the time with it (in-process A/B).
+__attribute__((always_inline)) inline void inRegister(vf& v) {
+#if defined(__x86_64__) || defined(__i386__)
+  asm("" : "+x"(v));
+#elif defined(__aarch64__)
+  asm("" : "+w"(v));
+#endif
+}
+
+constexpr int FLAT_ACC = 12;
+// Vectors of the plane one pass of the tiles walks, so that its output-gradient vectors of every channel and the
+// shifted input rows they reach fit a 32 KB L1 (a whole 28x28 plane, 6 channels and 5 shifted planes, is 37 KB).
+// Each lane's float sum is flushed to f64 after a chunk. LeNet's conv1, 1 thread, against chunks of 64: whole
+// planes 0.93-1.01x the time, chunks of 32 1.16-1.23x (twice the flushes).
+constexpr int FLAT_CHUNK_VECTORS = 64;
+constexpr int FLAT_GROUPS = 8;
+thread_local Scratch flatPadScratch, flatShiftScratch;
+
+// Vectors [v0, v1) of the plane, output channels o0 .. o0 + OB (gyImage's planes), taps t0 .. t0 + T (offsets in
+// the shifted planes), into part[((o * taps) + t) * VL + lane].
+template <int OB, int T>
+void flatWeightTile(const float* gyImage, long p, const float* shifted, const long* tapOffset, int v0, int v1, int taps,
+                    int o0, int t0, double* part) {
+  vf acc[OB][T];
+#pragma GCC unroll 6
+  for (int o = 0; o < OB; o++)
+#pragma GCC unroll 12
+    for (int t = 0; t < T; t++) acc[o][t] = vf{};
+  const float* xt[T];
+  for (int t = 0; t < T; t++) xt[t] = shifted + tapOffset[t];
+  const float* gyo[OB];
+  for (int o = 0; o < OB; o++) gyo[o] = gyImage + (o0 + o) * p;
+  for (int v = v0; v < v1; v++) {
+    vf xv[T];
+#pragma GCC unroll 12
+    for (int t = 0; t < T; t++) xv[t] = vload(xt[t] + v * VL);
+#pragma GCC unroll 6
+    for (int o = 0; o < OB; o++) {
+      vf gv = vload(gyo[o] + v * VL);
+      inRegister(gv);
+#pragma GCC unroll 12
+      for (int t = 0; t < T; t++) acc[o][t] = fmadd(gv, xv[t], acc[o][t]);
+    }
+  }
+  for (int o = 0; o < OB; o++)
+    for (int t = 0; t < T; t++) addLanesF64(acc[o][t], part + ((long)(o0 + o) * taps + t0 + t) * VL);
+}
+
+template <int OB, int T>
+void flatWeightTileUpTo(int nt, const float* gyImage, long p, const float* shifted, const long* tapOffset, int v0,
+                        int v1, int taps, int o0, int t0, double* part) {
+  if constexpr (T > 1) {
+    if (nt < T) return flatWeightTileUpTo<OB, T - 1>(nt, gyImage, p, shifted, tapOffset, v0, v1, taps, o0, t0, part);
+  }
+  flatWeightTile<OB, T>(gyImage, p, shifted, tapOffset, v0, v1, taps, o0, t0, part);
+}
+
+// Every tap tile of output channels o0 .. o0 + OB over vectors [v0, v1).
+template <int OB>
+void flatWeightBlock(const float* gyImage, long p, const float* shifted, const long* tapOffset, int v0, int v1, int taps,
+                     int o0, double* part) {
+  constexpr int TMAX = FLAT_ACC / OB;
+  const int tiles = (taps + TMAX - 1) / TMAX;  // near-equal tiles: 25 taps by 2 is 12 of 2 and one of 1
+  for (int k = 0; k < tiles; k++) {
+    const int t0 = (int)ck::partBegin(taps, k, tiles), t1 = (int)ck::partBegin(taps, k + 1, tiles);
+    flatWeightTileUpTo<OB, TMAX>(t1 - t0, gyImage, p, shifted, tapOffset + t0, v0, v1, taps, o0, t0, part);
+  }
+}
+
+}  // namespace
+
+bool flatWeightGradEligible(const ConvGeom& g) {
+  // AVX2 only, as the channel kernel; rows that leave lanes empty, planes of whole vectors
+  return CK_VBYTES == 32 && g.strideH == 1 && g.strideW == 1 && g.groups == 1 && !convPointwise(g) &&
+         g.outW >= VL && g.outW % VL != 0 && (g.outH * g.outW) % VL == 0;
+}
+
+void flatWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw) {
+  const long p = (long)g.outH * g.outW;
+  const int vectors = (int)(p / VL), taps = convReduction(g);
+  const int hp = g.outH + (g.kh - 1) * g.dilationH, wp = g.outW + (g.kw - 1) * g.dilationW;
+  const long shiftedPlane = (long)hp * g.outW;
+  std::vector<long> tapOffset(taps);
+  for (int c = 0, t = 0; c < g.cIn; c++)
+    for (int i = 0; i < g.kh; i++)
+      for (int j = 0; j < g.kw; j++) tapOffset[t++] = ((long)c * g.kw + j) * shiftedPlane + (long)i * g.dilationH * g.outW;
+  // channel blocks of 6 where O is a multiple of 6, else of 4 and a smaller last block
+  const int obMax = g.cOut % 6 == 0 ? 6 : 4;
+  // the plane in near-equal chunks of at most FLAT_CHUNK_VECTORS (LeNet: 2 of 49)
+  const int chunks = (vectors + FLAT_CHUNK_VECTORS - 1) / FLAT_CHUNK_VECTORS;
+  const int groups = g.n < FLAT_GROUPS ? g.n : FLAT_GROUPS;
+  const size_t groupFloats = (size_t)g.cOut * taps * VL;
+  std::vector<double> partial((size_t)groups * groupFloats, 0.0);  // [group][o][tap][lane]
+  ck::parallelFor(groups, [&](int grp) {
+    double* part = partial.data() + grp * groupFloats;
+    float* xPad = flatPadScratch.get((size_t)g.cIn * hp * wp);
+    float* shifted = flatShiftScratch.get((size_t)g.cIn * g.kw * shiftedPlane);
+    for (int b = (int)ck::partBegin(g.n, grp, groups); b < (int)ck::partBegin(g.n, grp + 1, groups); b++) {
+      padImage(x + (long)b * g.cIn * g.h * g.w, g, hp, wp, xPad);
+      // the shifted planes, a row at a time by vectors (the last one overlapping: OW >= VL)
+      for (int c = 0; c < g.cIn; c++)
+        for (int j = 0; j < g.kw; j++)
+          for (int r = 0; r < hp; r++) {
+            const float* src = xPad + ((long)c * hp + r) * wp + j * g.dilationW;
+            float* dst = shifted + ((long)c * g.kw + j) * shiftedPlane + (long)r * g.outW;
+            int q = 0;
+            for (; q + VL <= g.outW; q += VL) vstore(dst + q, vload(src + q));
+            if (q < g.outW) vstore(dst + g.outW - VL, vload(src + g.outW - VL));
+          }
+      const float* gyImage = gy + (long)b * g.cOut * p;
+      for (int k = 0; k < chunks; k++) {
+        const int v0 = (int)ck::partBegin(vectors, k, chunks), v1 = (int)ck::partBegin(vectors, k + 1, chunks);
+        for (int o0 = 0; o0 < g.cOut;) {
+          const int ob = g.cOut - o0 < obMax ? g.cOut - o0 : obMax;
+          switch (ob) {
+            case 6: flatWeightBlock<6>(gyImage, p, shifted, tapOffset.data(), v0, v1, taps, o0, part); break;
+            case 4: flatWeightBlock<4>(gyImage, p, shifted, tapOffset.data(), v0, v1, taps, o0, part); break;
+            case 3: flatWeightBlock<3>(gyImage, p, shifted, tapOffset.data(), v0, v1, taps, o0, part); break;
+            case 2: flatWeightBlock<2>(gyImage, p, shifted, tapOffset.data(), v0, v1, taps, o0, part); break;
+            default: flatWeightBlock<1>(gyImage, p, shifted, tapOffset.data(), v0, v1, taps, o0, part); break;
+          }
+          o0 += ob;
+        }
+      }
+    }
+  });
+  // each weight: the groups' partials in group order, each group's lanes left to right
+  for (long k = 0; k < (long)g.cOut * taps; k++) {
+    double s = 0;
+    for (int grp = 0; grp < groups; grp++) {
+      const double* lanes = partial.data() + grp * groupFloats + k * VL;
+      for (int l = 0; l < VL; l++) s += lanes[l];
+    }
+    gw[k] = (float)s;
+  }
+}
+
+}  // namespace CK_ISA_NS
