@@ -40,6 +40,11 @@ void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float
 // but not whole vectors, planes of whole vectors; AVX2 only. Exact for finite inputs only.
 bool flatWeightGradEligible(const ConvGeom& g);
 void flatWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Direct input gradient (direct.cc): stride 1, one group, not pointwise, input rows of at most 3 vectors, padding
+// within the kernel's reach; AVX2 only. Exact for finite inputs only: returns false when some output is
+// non-finite, and the caller then redoes gx by GEMM.
+bool directInputGradEligible(const ConvGeom& g);
+bool directInputGrad(const float* gy, const float* w, const ConvGeom& g, float* gx);
 
 // Direct forward (direct.cc): stride 1, one group, not pointwise, reduction C*KH*KW in [16, 160], rows at least
 // half a vector wide.

@@ -272,6 +272,7 @@ ConvPath choosePath(const ConvGeom& g, int pass) {
   if (pass == 2 && channelWeightGradEligible(g)) return ConvPath::directChannels;
   if (pass == 2 && flatWeightGradEligible(g)) return ConvPath::directFlat;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
+  if (pass == 1 && directInputGradEligible(g)) return ConvPath::direct;
   if (pass == 0 && directForwardEligible(g)) return ConvPath::direct;
   if (pass == 0 && stride2Eligible(g)) return ConvPath::stride2;
   return ConvPath::gemm;
@@ -387,7 +388,11 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
 }
 
 void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
-  if (choosePath(g, 1) == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
+  const ConvPath path = choosePath(g, 1);
+  if (path == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
+  // the direct kernel is exact for finite inputs only (zero columns meet the weights); it reports a non-finite gx,
+  // which a non-finite input always leaves, and the GEMM path below then redoes the batch
+  if (path == ConvPath::direct && directInputGrad(gy, w, g, gx)) return;
   const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
   const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p;
   const bool pointwise = convPointwise(g);

@@ -533,6 +533,133 @@ void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float
 
 }  // namespace CK_ISA_NS
 
+// ---- input gradient, direct (LeNet's conv2: 16 -> 6 channels, 5x5, 10x10 -> 14x14) ----
+// gx[c, y, x] = sum over o, then i', then j' of w[o, c, kh-1-i', kw-1-j'] * gy[o, y + i'*dh - ah, x + j'*dw - aw]
+// with ah = (kh-1)*dh - padH (and aw likewise): a stride-1 convolution of the output gradient with the flipped
+// weights. The GEMM path ran a (C*KH*KW x O) @ (O x P) product per image with a reduction of only O, then col2im's
+// scattered adds. Here lanes are input columns; a register tile is CB input channels x NV vectors (a whole row of
+// gx, NV*CB = 12), per tap NV output-gradient loads and CB weight broadcasts. Taps whose output-gradient row lies
+// outside the plane are skipped (at 10 -> 14 rows, 20 of 70); columns outside it read zeros, which is exact for
+// finite inputs only: each image records whether its stored values are finite and conv.cc redoes the batch by
+// GEMM otherwise (a non-finite input always leaves a non-finite value in gx). A task is one image; every gx
+// element is one fmadd chain in the fixed order above, whatever thread runs it.
+namespace CK_ISA_NS {
+namespace {
+
+constexpr int IG_ACC = 12;  // accumulators per tile
+thread_local Scratch igGyScratch;
+
+// Row y of gx for channels [c0, c0 + cn): gyRows (O, outH, wq) holds the image's output gradient with aw zero
+// columns before each row and zeros after; wBlock (O, KH, KW, CB) the flipped weights of this channel block.
+template <int CB, int NV>
+void inputGradRow(const float* gyRows, const float* wBlock, const ConvGeom& g, int wq, int ah, int y, int c0, int cn,
+                  float* gxb, vf& check) {
+  vf acc[CB][NV];
+#pragma GCC unroll 12
+  for (int k = 0; k < CB; k++)
+#pragma GCC unroll 3
+    for (int v = 0; v < NV; v++) acc[k][v] = vf{};
+  const long gyPlane = (long)g.outH * wq;
+  for (int o = 0; o < g.cOut; o++)
+    for (int i = 0; i < g.kh; i++) {
+      const int r = y + i * g.dilationH - ah;
+      if (r < 0 || r >= g.outH) continue;  // a row of zeros
+      const float* row = gyRows + o * gyPlane + (long)r * wq;
+      const float* wt = wBlock + ((long)o * g.kh + i) * g.kw * CB;
+      for (int j = 0; j < g.kw; j++, wt += CB) {
+        vf gv[NV];
+#pragma GCC unroll 3
+        for (int v = 0; v < NV; v++) gv[v] = vload(row + v * VL + j * g.dilationW);
+#pragma GCC unroll 12
+        for (int k = 0; k < CB; k++) {
+          const vf wv = vsplat(wt[k]);
+#pragma GCC unroll 3
+          for (int v = 0; v < NV; v++) acc[k][v] = fmadd(wv, gv[v], acc[k][v]);
+        }
+      }
+    }
+  for (int k = 0; k < cn; k++) {
+    float* dst = gxb + ((long)(c0 + k) * g.h + y) * g.w;
+    for (int v = 0; v < NV; v++) {
+      check += acc[k][v] - acc[k][v];  // 0 for finite lanes, NaN otherwise
+      const int left = g.w - v * VL;
+      if (left >= VL) {
+        vstore(dst + v * VL, acc[k][v]);
+      } else {
+        alignas(64) float lanes[VL];
+        vstore(lanes, acc[k][v]);
+        for (int l = 0; l < left; l++) dst[v * VL + l] = lanes[l];
+      }
+    }
+  }
+}
+
+template <int NV>
+bool directInputGrad(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  constexpr int CB = IG_ACC / NV;
+  const int ah = (g.kh - 1) * g.dilationH - g.padH, aw = (g.kw - 1) * g.dilationW - g.padW;
+  const int wq = NV * VL + (g.kw - 1) * g.dilationW, taps = g.kh * g.kw, cBlocks = (g.cIn + CB - 1) / CB;
+  // flipped weights (C blocks, O, KH, KW, CB), zeros past C
+  std::vector<float> wFlip((size_t)cBlocks * g.cOut * taps * CB, 0.0f);
+  for (int o = 0; o < g.cOut; o++)
+    for (int c = 0; c < g.cIn; c++)
+      for (int i = 0; i < g.kh; i++)
+        for (int j = 0; j < g.kw; j++)
+          wFlip[((((size_t)(c / CB) * g.cOut + o) * g.kh + (g.kh - 1 - i)) * g.kw + (g.kw - 1 - j)) * CB + c % CB] =
+              w[(((size_t)o * g.cIn + c) * g.kh + i) * g.kw + j];
+  std::vector<char> finite(g.n);
+  ck::parallelFor(g.n, [&](int b) {
+    // the image's output-gradient rows, column s holding gy column s - aw (zeros outside)
+    float* gyRows = igGyScratch.get((size_t)g.cOut * g.outH * wq);
+    for (int o = 0; o < g.cOut; o++)
+      for (int r = 0; r < g.outH; r++) {
+        float* dst = gyRows + ((long)o * g.outH + r) * wq;
+        const float* src = gy + (((long)b * g.cOut + o) * g.outH + r) * g.outW;
+        const int lo = aw < 0 ? -aw : 0, hi = g.outW < wq - aw ? g.outW : wq - aw;  // gy columns that land in the row
+        for (int s = 0; s < wq; s++) dst[s] = 0.0f;
+        for (int q = lo; q < hi; q++) dst[q + aw] = src[q];
+      }
+    float* gxb = gx + (long)b * g.cIn * g.h * g.w;
+    vf check = vf{};
+    for (int cb = 0; cb < cBlocks; cb++) {
+      const int c0 = cb * CB, cn = g.cIn - c0 < CB ? g.cIn - c0 : CB;
+      const float* wBlock = wFlip.data() + (size_t)cb * g.cOut * taps * CB;
+      for (int y = 0; y < g.h; y++) inputGradRow<CB, NV>(gyRows, wBlock, g, wq, ah, y, c0, cn, gxb, check);
+    }
+    alignas(64) float lanes[VL];
+    vstore(lanes, check);
+    bool ok = true;
+    for (int l = 0; l < VL; l++) ok = ok && lanes[l] == 0.0f;
+    finite[b] = ok;
+  });
+  for (char f : finite)
+    if (!f) return false;
+  return true;
+}
+
+}  // namespace
+
+bool directInputGradEligible(const ConvGeom& g) {
+  // AVX2 only: measured there (SSE2's and NEON's 4 lanes and AVX-512's 16 keep the GEMM path)
+  if (CK_VBYTES != 32 || g.strideH != 1 || g.strideW != 1 || g.groups != 1 || convPointwise(g)) return false;
+  // every output-gradient column shift is non-negative (padding within the kernel's reach)
+  if (g.padH > (g.kh - 1) * g.dilationH || g.padW > (g.kw - 1) * g.dilationW) return false;
+  const int nv = (g.w + VL - 1) / VL;
+  if (nv > 3 || g.cOut * g.kh * g.kw < 16) return false;
+  // at least 3/4 of the tile's lanes are real outputs (input channels padded to the tile, columns to vectors)
+  const int cb = IG_ACC / nv, cPad = (g.cIn + cb - 1) / cb * cb;
+  return 4L * g.cIn * g.w >= 3L * cPad * nv * VL;
+}
+
+bool directInputGrad(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  const int nv = (g.w + VL - 1) / VL;
+  if (nv == 1) return directInputGrad<1>(gy, w, g, gx);
+  if (nv == 2) return directInputGrad<2>(gy, w, g, gx);
+  return directInputGrad<3>(gy, w, g, gx);
+}
+
+}  // namespace CK_ISA_NS
+
 // ---- weight gradient over flat planes (LeNet's conv1: 6 channels on 28x28 outputs) ----
 // Rows of 28 columns filled 28 of 32 lanes in the row kernel, and its 4-channel tiles ran 6 channels as 8. Here a
 // vector is VL consecutive pixels of the flattened output plane, which holds whole vectors (28 x 28 = 98 x 8), so
