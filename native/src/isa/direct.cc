@@ -508,8 +508,8 @@ void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float
   for (int o = 0; o < g.cOut; o++)
     for (int t = 0; t < taps; t++) {
       const size_t at = ((size_t)(o / ob) * taps + t) * ob + o % ob, groupStride = (size_t)g.cOut * taps;
-      double s = partial[at];
-      for (int grp = 1; grp < groups; grp++) s += partial[grp * groupStride + at];
+      double s = 0;  // (no groups, and so zero, for an empty batch)
+      for (int grp = 0; grp < groups; grp++) s += partial[grp * groupStride + at];
       gw[(long)o * taps + t] = (float)s;
     }
 }
