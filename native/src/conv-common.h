@@ -31,6 +31,20 @@ void winogradWeightGrad(const float* x, const float* gy, const ConvGeom& g, floa
 // for finite inputs only (the caller checks).
 bool directWeightGradEligible(const ConvGeom& g);
 void directWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Weight gradient with lanes over output channels (direct.cc): stride 1, one group, not pointwise, O a multiple of
+// the vector width, rows that would leave over a quarter of the row kernel's lanes empty, 16+ taps; AVX2 only.
+// Exact for finite inputs only (the caller checks).
+bool channelWeightGradEligible(const ConvGeom& g);
+void channelWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Weight gradient over flat output planes (direct.cc): stride 1, one group, not pointwise, rows of at least one vector
+// but not whole vectors, planes of whole vectors; AVX2 only. Exact for finite inputs only.
+bool flatWeightGradEligible(const ConvGeom& g);
+void flatWeightGrad(const float* x, const float* gy, const ConvGeom& g, float* gw);
+// Direct input gradient (direct.cc): stride 1, one group, not pointwise, input rows of at most 3 vectors, padding
+// within the kernel's reach; AVX2 only. Exact for finite inputs only: returns false when some output is
+// non-finite, and the caller then redoes gx by GEMM.
+bool directInputGradEligible(const ConvGeom& g);
+bool directInputGrad(const float* gy, const float* w, const ConvGeom& g, float* gx);
 
 // Direct forward (direct.cc): stride 1, one group, not pointwise, reduction C*KH*KW in [16, 160], rows at least
 // half a vector wide.

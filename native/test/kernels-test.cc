@@ -233,6 +233,26 @@ void testNonFinite(const ConvGeom& g) {
   sameKind((std::string("forward [") + convAlgorithmName(g, 0) + "]").c_str(), yGot, y);
   conv2dBackwardWeight(x.data(), gy.data(), g, gwGot.data());
   sameKind((std::string("weight gradient [") + convAlgorithmName(g, 2) + "]").c_str(), gwGot, gw);
+  // The input gradient with infinity and NaN in the output gradient, then in the weights (the direct kernel's zero
+  // columns meet them; it must hand the batch to the GEMM path).
+  for (int bad = 0; bad < 2; bad++) {
+    auto gyB = randomVec(ys), wB = randomVec(ws);
+    if (bad == 0) {
+      gyB[ys / 3] = INFINITY;
+      gyB[ys / 2 + 3] = -INFINITY;
+      gyB[ys - 5] = NAN;
+    } else {
+      wB[ws / 2] = INFINITY;
+    }
+    std::vector<double> gx(xs);
+    forEachTerm(g, [&](int b, int o, int c, int cl, int i, int j, int oy, int ox, int iy, int ix) {
+      size_t yi = ((size_t)(b * g.cOut + o) * g.outH + oy) * g.outW + ox, wi = ((size_t)(o * cg + cl) * g.kh + i) * g.kw + j;
+      gx[((size_t)(b * g.cIn + c) * g.h + iy) * g.w + ix] += (double)gyB[yi] * wB[wi];
+    });
+    std::vector<float> gxGot(xs);
+    conv2dBackwardInput(gyB.data(), wB.data(), g, gxGot.data());
+    sameKind((std::string("input gradient [") + convAlgorithmName(g, 1) + "], non-finite " + (bad ? "weights" : "output gradient")).c_str(), gxGot, gx);
+  }
 }
 
 void testLocally(const ConvGeom& g) {
@@ -348,13 +368,30 @@ int main(int argc, char** argv) {
       geom(2, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1),      // Winograd: bands of tile rows (13x13 tiles per image)
       geom(2, 5, 12, 13, 6, 3, 3, 1, 1, 2, 1, 2, 2, 1),      // direct weight gradient: dilation
       geom(2, 3, 9, 10, 5, 3, 1, 1, 1, 1, 0, 1, 1, 1),       // direct weight gradient: 3x1
-      geom(2, 3, 9, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),       // direct weight gradient: 2x4 (tap blocks 3 + 1)
+      geom(2, 3, 10, 10, 5, 2, 4, 1, 1, 0, 1, 1, 1, 1),      // direct weight gradient: 2x4 (tap blocks 3 + 1)
       geom(2, 20, 6, 6, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),       // direct weight gradient: channel chunks and blocks
+      // (AVX2) flat weight gradient: 144-pixel planes, channel blocks 4 + 1, two input channels, padding
+      geom(3, 2, 12, 12, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+      // (AVX2) flat weight gradient: 12 channels (blocks of 6), dilation 2 down, rows of 14
+      geom(2, 1, 12, 13, 12, 3, 2, 1, 1, 0, 1, 2, 1, 1),
+      // (AVX2) channel-lane weight gradient: 16 channels, padded input, 27 taps (tiles of 5 and 6), 11 images
+      geom(11, 3, 9, 10, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+      // (AVX2) channel-lane weight gradient: 8 channels (one vector, 18 taps in tiles of 9), dilation across
+      geom(2, 3, 7, 11, 8, 3, 2, 1, 1, 0, 1, 1, 2, 1),
+      // (AVX2) direct input gradient: rows of one vector (12 channels a tile), padding 1
+      geom(2, 12, 8, 8, 7, 3, 3, 1, 1, 1, 1, 1, 1, 1),
+      // (AVX2) direct input gradient: rows of 3 vectors (4 channels a tile), 5x3, pads 2 and 1
+      geom(2, 4, 6, 20, 5, 5, 3, 1, 1, 2, 1, 1, 1, 1),
+      // (AVX2) direct input gradient: 5 channels in a tile of 6, dilation 2 down, pads 0 and 2
+      geom(2, 5, 9, 16, 4, 3, 3, 1, 1, 0, 2, 2, 1, 1),
   };
   for (auto& g : convs) testConv(g);
   testNonFinite(geom(2, 16, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(2, 3, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1));
   testNonFinite(geom(1, 8, 50, 47, 9, 3, 3, 1, 1, 1, 2, 1, 1, 1));
+  testNonFinite(geom(2, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1));   // LeNet conv1
+  testNonFinite(geom(2, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1));  // LeNet conv2
+  testNonFinite(geom(2, 4, 6, 20, 5, 5, 3, 1, 1, 2, 1, 1, 1, 1));
   testLocally(geom(3, 2, 7, 6, 4, 3, 3, 1, 1, 1, 0, 1, 1, 1));
   testLocally(geom(10, 3, 8, 8, 5, 2, 3, 2, 1, 0, 1, 1, 2, 1));
   std::printf("%s: %d failures in %d checks\n", failures ? "FAILED" : "ok", failures, checks);

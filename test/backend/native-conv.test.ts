@@ -28,10 +28,16 @@ function geometry(s: Shape): Conv2dGeometry {
     outH: Math.floor((s.h + 2 * padH - d * (s.kh - 1) - 1) / stride) + 1, outW: Math.floor((s.w + 2 * padW - d * (s.kw - 1) - 1) / stride) + 1 };
 }
 
+// The weight gradient's flat and channel-lane kernels and the direct input gradient run on AVX2 only.
+const avx2 = native?.isa === 'avx2';
+
 /** Each case names the algorithm native must pick for its passes (forward, input gradient, weight gradient). */
 const CASES: [string, Shape, [string, string, string]][] = [
-  ['LeNet conv1 (C=1, 5x5, pad 2)', { n: 3, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, pad: [2, 2] }, ['direct', 'gemm', 'direct']],
-  ['LeNet conv2 (6 -> 16, 5x5: direct forward)', { n: 3, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 }, ['direct', 'gemm', 'direct']],
+  ['LeNet conv1 (C=1, 5x5, pad 2)', { n: 3, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, pad: [2, 2] }, ['direct', 'gemm', avx2 ? 'direct-flat' : 'direct']],
+  ['LeNet conv2 (6 -> 16, 5x5: direct forward)', { n: 3, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 },
+    ['direct', avx2 ? 'direct' : 'gemm', avx2 ? 'direct-channels' : 'direct']],
+  ['rows of 20, 5x3, pads 2 and 1 (direct input gradient over 3 vectors)', { n: 2, c: 4, h: 6, w: 20, o: 5, kh: 5, kw: 3, pad: [2, 1] },
+    ['direct', avx2 ? 'direct' : 'gemm', avx2 ? 'direct-flat' : 'direct']],
   ['3x3 with channels off the vector width, pads 0 and 2', { n: 3, c: 9, h: 7, w: 9, o: 13, kh: 3, kw: 3, pad: [0, 2] }, ['winograd', 'winograd', 'direct']],
   ['3x3 whose outputs outgrow the input (pad 2, 1)', { n: 5, c: 32, h: 5, w: 6, o: 33, kh: 3, kw: 3, pad: [2, 1] }, ['winograd', 'winograd', 'winograd']],
   ['3x3 over several image groups, ragged tiles', { n: 20, c: 32, h: 7, w: 7, o: 40, kh: 3, kw: 3, pad: [1, 1] }, ['winograd', 'winograd', 'winograd']],
@@ -43,7 +49,7 @@ const CASES: [string, Shape, [string, string, string]][] = [
   ['stride 2, resnet20\'s 16 -> 32 downsampling at 32x32', { n: 2, c: 16, h: 32, w: 32, o: 32, kh: 3, kw: 3, stride: 2, pad: [1, 1] }, ['stride2', 'gemm', 'gemm']],
   ['groups, dilation 2', { n: 2, c: 6, h: 13, w: 11, o: 9, kh: 3, kw: 2, pad: [2, 1], dilation: 2, groups: 3 }, ['gemm', 'gemm', 'gemm']],
   ['dilation 2, ungrouped', { n: 2, c: 5, h: 12, w: 13, o: 6, kh: 3, kw: 3, pad: [2, 1], dilation: 2 }, ['direct', 'gemm', 'direct']],
-  ['2x4 kernel (tap blocks of 3 and 1)', { n: 2, c: 3, h: 9, w: 10, o: 5, kh: 2, kw: 4, pad: [0, 1] }, ['direct', 'gemm', 'direct']],
+  ['2x4 kernel (tap blocks of 3 and 1)', { n: 2, c: 3, h: 10, w: 10, o: 5, kh: 2, kw: 4, pad: [0, 1] }, ['direct', 'gemm', 'direct']],
   ['pointwise', { n: 3, c: 16, h: 8, w: 8, o: 32, kh: 1, kw: 1 }, ['gemm', 'gemm', 'gemm']],
   ['GEMM tails: 13 output channels, 37 rows of reduction', { n: 2, c: 37, h: 5, w: 7, o: 13, kh: 1, kw: 1, stride: 2 }, ['gemm', 'gemm', 'gemm']],
   ['depthwise', { n: 2, c: 8, h: 7, w: 7, o: 8, kh: 3, kw: 3, pad: [1, 1], groups: 8 }, ['gemm', 'gemm', 'gemm']],

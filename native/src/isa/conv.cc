@@ -251,7 +251,7 @@ void stride2Forward(const float* x, const float* w, const float* bias, const Con
 }
 
 namespace {
-enum class ConvPath { gemm, winograd, direct, stride2 };
+enum class ConvPath { gemm, winograd, direct, directChannels, directFlat, stride2 };
 // Winograd's transforms cost per tile and channel; with fewer than this many input and output channels (a
 // vector's worth) the GEMM path is as fast.
 constexpr int WINOGRAD_MIN_CHANNELS = 8;
@@ -269,7 +269,10 @@ constexpr int WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS = 32;
 ConvPath choosePath(const ConvGeom& g, int pass) {
   const int minChannels = pass == 2 ? WINOGRAD_WEIGHT_GRAD_MIN_CHANNELS : WINOGRAD_MIN_CHANNELS;
   if (winogradEligible(g) && g.cIn >= minChannels && g.cOut >= minChannels) return ConvPath::winograd;
+  if (pass == 2 && channelWeightGradEligible(g)) return ConvPath::directChannels;
+  if (pass == 2 && flatWeightGradEligible(g)) return ConvPath::directFlat;
   if (pass == 2 && directWeightGradEligible(g)) return ConvPath::direct;
+  if (pass == 1 && directInputGradEligible(g)) return ConvPath::direct;
   if (pass == 0 && directForwardEligible(g)) return ConvPath::direct;
   if (pass == 0 && stride2Eligible(g)) return ConvPath::stride2;
   return ConvPath::gemm;
@@ -300,6 +303,8 @@ const char* convAlgorithmName(const ConvGeom& g, int pass) {
   switch (choosePath(g, pass)) {
     case ConvPath::winograd: return "winograd";
     case ConvPath::direct: return "direct";
+    case ConvPath::directChannels: return "direct-channels";
+    case ConvPath::directFlat: return "direct-flat";
     case ConvPath::stride2: return "stride2";
     default: return "gemm";
   }
@@ -383,7 +388,11 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
 }
 
 void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
-  if (choosePath(g, 1) == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
+  const ConvPath path = choosePath(g, 1);
+  if (path == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
+  // the direct kernel is exact for finite inputs only (zero columns meet the weights); it reports a non-finite gx,
+  // which a non-finite input always leaves, and the GEMM path below then redoes the batch
+  if (path == ConvPath::direct && directInputGrad(gy, w, g, gx)) return;
   const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
   const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p;
   const bool pointwise = convPointwise(g);
@@ -418,6 +427,8 @@ void conv2dBackwardWeight(const float* x, const float* gy, const ConvGeom& g, fl
     // their gw is checked instead of both inputs (a pass over x and gy cost 7% of the 16 -> 16 weight gradient);
     // a non-finite one (or an overflow) is redone below by the GEMM path.
     if (path == ConvPath::winograd) winogradWeightGrad(x, gy, g, gw);
+    else if (path == ConvPath::directChannels) channelWeightGrad(x, gy, g, gw);
+    else if (path == ConvPath::directFlat) flatWeightGrad(x, gy, g, gw);
     else directWeightGrad(x, gy, g, gw);
     if (allFinite(gw, g.groups * groupW)) return;
   }
