@@ -38,6 +38,8 @@ function throughActivation(gy: Tensor, out: Tensor, activation: Activation): Ten
 
 /** conv2d's input, weight and bias gradients from the gradient of its (pre-activation) output. */
 function conv2dGradients(gy: Tensor, [x, w, b]: readonly (Tensor | null)[], g: Conv2dGeometry): (Tensor | null)[] {
+  // an empty batch: zero weight and bias gradients, without calling kernels that divide work by images
+  if (g.n === 0) return [needs(x) ? empty(x.shape) : null, needs(w) ? empty(w.shape) : null, needs(b) ? empty(b.shape) : null];
   const be = getBackend();
   let gx: Tensor | null = null, gw: Tensor | null = null, gb: Tensor | null = null;
   if (needs(x)) { gx = uninitialized(x.shape); be.conv2dBackwardInput(gy.data, w!.data, g, gx.data); }

@@ -82,13 +82,13 @@ export function conv2dGeometry(op: string, xShape: readonly number[], cOut: numb
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options: FusedConv2dOptions = {}): Tensor {
   const { g, activation } = checkedConv2d('conv2d', x, weight, bias, options);
   const be = getBackend(), shape = [g.n, g.cOut, g.outH, g.outW];
-  const fused = activation === 'relu' ? be.conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: false }) ?? null : null;
+  const fused = activation === 'relu' && g.n > 0 ? be.conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: false }) ?? null : null;
   let out: Tensor;
   if (fused) {
     out = new Tensor(fused, shape);
   } else {
     out = uninitialized(shape);
-    be.conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
+    if (g.n > 0) be.conv2d(x.data, weight.data, bias ? bias.data : null, g, out.data);
     if (activation !== 'none') be.biasActivation(out.data, null, 1, out.numel, activation);
   }
   return record('conv2d', [x, weight, bias ?? null], out, { geometry: g, activation });
@@ -118,7 +118,9 @@ export function conv2dMaxPool2x2(x: Tensor, weight: Tensor, bias?: Tensor | null
   const recording = isGradEnabled() && (x.requiresGrad || weight.requiresGrad || (bias?.requiresGrad ?? false));
   const { g, activation } = checkedConv2d('conv2dMaxPool2x2', x, weight, bias, options);
   const be = getBackend(), pooledShape = [g.n, g.cOut, g.outH >> 1, g.outW >> 1];
-  if (!recording) {
+  if (g.n === 0) {
+    // an empty batch: the two ops (no kernel sees it)
+  } else if (!recording) {
     const fused = be.conv2dFused?.(x.data, weight.data, bias ? bias.data : null, g, { activation, maxPool2x2: true }) ?? null;
     if (fused) return new Tensor(fused, pooledShape);
   } else if (be.conv2dFused && g.outH >= 2 && g.outW >= 2 && (activation === 'none' || activation === 'relu')) {

@@ -151,3 +151,23 @@ test('native conv2dFused refuses winner indices without pooling, and an index ar
   assert.throws(() => nb.conv2dFused(x, w, null, g, { activation: 'relu', maxPool2x2: false, argmax: new Int32Array(32) }), /argmax holds the winners of the 2x2 pooling/);
   assert.throws(() => nb.conv2dFused(x, w, null, g, { activation: 'relu', maxPool2x2: true, argmax: new Int32Array(7) }), /argmax/);
 });
+
+test('native conv2dBackwardWeight over an empty batch is zero on every path (GEMM, direct, channel lanes, flat planes, Winograd)', { skip }, async () => {
+  const nb = native!;
+  const shapes: Shape[] = [
+    { n: 0, c: 3, h: 9, w: 9, o: 4, kh: 3, kw: 3, stride: 2 },        // GEMM (stride 2)
+    { n: 0, c: 6, h: 14, w: 14, o: 16, kh: 5, kw: 5 },                 // LeNet conv2
+    { n: 0, c: 1, h: 28, w: 28, o: 6, kh: 5, kw: 5, pad: [2, 2] },     // LeNet conv1
+    { n: 0, c: 16, h: 16, w: 16, o: 16, kh: 3, kw: 3, pad: [1, 1] },   // Winograd-sized
+  ];
+  for (const threads of [1, 2]) {
+    await nb.setThreads(threads);
+    for (const s of shapes) {
+      const g = geometry(s);
+      const gw = new Float32Array(g.cOut * g.cIn * g.kh * g.kw).fill(7);
+      nb.conv2dBackwardWeight(new Float32Array(0), new Float32Array(0), g, gw);
+      assert.ok(gw.every((v) => v === 0), `${JSON.stringify(s)}, ${threads} thread(s): ${gw.slice(0, 4).join(', ')}`);
+    }
+  }
+  await nb.setThreads(1);
+});

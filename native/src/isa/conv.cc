@@ -311,6 +311,7 @@ const char* convAlgorithmName(const ConvGeom& g, int pass) {
 }
 
 void conv2d(const float* x, const float* w, const float* bias, const ConvGeom& g, float* out) {
+  if (g.n == 0) return;  // an empty batch: nothing to write (Winograd's tiles per image would divide by zero)
   switch (choosePath(g, 0)) {
     case ConvPath::winograd: return winogradForward(x, w, bias, g, out);
     case ConvPath::direct: return directForward(x, w, bias, g, out);
@@ -354,6 +355,7 @@ constexpr long FUSED_BLOCK_BYTES = 128 * 1024;
 
 void conv2dFused(const float* x, const float* w, const float* bias, const ConvGeom& g, Activation activation,
                  bool maxPool2x2, float* out, int32_t* argmax) {
+  if (g.n == 0) return;
   // The convolution exactly as conv2d computes it, and the epilogue of each block of images right after that
   // block's convolution, while its output is still in cache. Every path but Winograd's computes each image alone
   // (its bits do not depend on the batch), so a block is a conv2d of fewer images, run inline inside the task.
@@ -388,6 +390,7 @@ void conv2dFused(const float* x, const float* w, const float* bias, const ConvGe
 }
 
 void conv2dBackwardInput(const float* gy, const float* w, const ConvGeom& g, float* gx) {
+  if (g.n == 0) return;
   const ConvPath path = choosePath(g, 1);
   if (path == ConvPath::winograd) return winogradBackwardInput(gy, w, g, gx);
   // the direct kernel is exact for finite inputs only (zero columns meet the weights); it reports a non-finite gx,
@@ -419,6 +422,10 @@ int imagesPerPartial(int n) { return n <= 8 ? 1 : (n + 7) / 8; }
 void conv2dBackwardWeight(const float* x, const float* gy, const ConvGeom& g, float* gw) {
   const int cg = g.cIn / g.groups, og = g.cOut / g.groups, kk = convReduction(g), p = g.outH * g.outW;
   const long inImage = (long)g.cIn * g.h * g.w, outImage = (long)g.cOut * p, groupW = (long)og * kk;
+  if (g.n == 0) {  // no images: a zero gradient (Winograd's tiles per image and the partial sums below need one)
+    std::memset(gw, 0, sizeof(float) * g.groups * groupW);
+    return;
+  }
   const ConvPath path = choosePath(g, 2);
   if (path != ConvPath::gemm) {
     // The Winograd and direct kernels are exact for finite inputs only (a transform, or a zero padding lane, meeting
