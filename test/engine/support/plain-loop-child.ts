@@ -1,5 +1,5 @@
 // Child of plain-loop-memory.test.ts and native-plain-loop-memory.test.ts: trains LeNet-5 (batch 32) in a plain loop for 2,000 steps (`--steps N`) and prints memory
-// every 125 steps (16 readings). `--leak BYTES` keeps a Float32Array of that many bytes alive per step (the leak the test must
+// every 125 steps (`--every N`). `--leak BYTES` keeps a Float32Array of that many bytes alive per step (the leak the test must
 // catch: the test of the test).
 import { setBackend, getBackend, manualSeed, randn, F, models, optim } from '../../../src/index.js';
 import type { Reading } from './memory-growth.js';
@@ -24,9 +24,9 @@ const net = models.create('lenet5');
 const opt = new optim.SGD(net.parameters(), { lr: 0.01, momentum: 0.9 });
 const x = randn([32, 1, 28, 28]);
 const y = Int32Array.from({ length: 32 }, (_, i) => i % 10);
-// Every 125 steps: 16 readings in 2,000 steps. (4,000 steps read every 250 gave the same medians and took twice as
-// long: 29 s of npm test's 10 minutes on the wasm backend.)
-const READ_EVERY = 125;
+// Every 125 steps by default (16 readings in 2,000 steps); `--every N` reads every N steps.
+const everyIndex = process.argv.indexOf('--every');
+const READ_EVERY = everyIndex >= 0 ? Number(process.argv[everyIndex + 1]) : 125;
 const backend = getBackend() as { memoryBytes?: () => number };
 const readings: Reading[] = [];
 for (let i = 1; i <= steps; i++) {
