@@ -56,7 +56,8 @@ test('the conformance suite covers every registered backend', () => {
 for (const name of BACKEND_NAMES) {
   for (const { label, imports, env, skip } of await runsFor(name)) {
     test(`op fixtures, properties, layers, models and optimizer trajectories pass on ${label}`, { skip }, () => {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', ...imports, '--test', '--test-reporter=tap', ...suites], {
+      // two files at a time: these files assert values, never timings (74.6 -> 66.9 s for the 5 runs, idle AMD EPYC)
+      const run = spawnSync(process.execPath, ['--import', 'tsx', ...imports, '--test', '--test-concurrency=2', '--test-reporter=tap', ...suites], {
         cwd: root, encoding: 'utf8', env: { ...withoutTestContext(process.env), ...env }, maxBuffer: 64 * 2 ** 20,
       });
       const pass = Number(/^# pass (\d+)/m.exec(run.stdout)?.[1] ?? 0), fail = Number(/^# fail (\d+)/m.exec(run.stdout)?.[1] ?? -1);
