@@ -180,28 +180,19 @@ export function exportOnnx(model: Module, options: OnnxExportOptions): Uint8Arra
     // (Concat names its own inputs: a constant fill it turns into padding must not become an initializer.)
     const x = ins[0] && node.op !== 'concat' ? nameOf(ins[0]) : '';
     switch (node.op) {
-      case 'conv2d': {
-        const { geometry: g, activation: act } = node.saved as { geometry: Conv2dGeometry; activation: Activation };
-        const [ph0, ph1] = axisPads(g.h, g.kh, g.strideH, g.dilationH, g.padH, g.outH);
-        const [pw0, pw1] = axisPads(g.w, g.kw, g.strideW, g.dilationW, g.padW, g.outW);
-        const conv = emit('Conv', [x, nameOf(ins[1]!), ...(ins[2] ? [nameOf(ins[2])] : [])], [
-          intsAttr('kernel_shape', [g.kh, g.kw]), intsAttr('strides', [g.strideH, g.strideW]),
-          intsAttr('pads', [ph0, pw0, ph1, pw1]), intsAttr('dilations', [g.dilationH, g.dilationW]), intAttr('group', g.groups),
-        ], act === 'none' ? out : undefined);
-        if (act !== 'none') activation(conv, act, out);
-        break;
-      }
+      case 'conv2d':
       case 'conv2dMaxPool2x2': {
-        // one op on the tape (conv2dMaxPool2x2's training kernel): Conv, its activation, MaxPool 2x2 of stride 2
+        // conv2dMaxPool2x2 (training's one op on native): the same Conv and activation, then MaxPool 2x2 of stride 2
+        const pooled = node.op === 'conv2dMaxPool2x2';
         const { geometry: g, activation: act } = node.saved as { geometry: Conv2dGeometry; activation: Activation };
         const [ph0, ph1] = axisPads(g.h, g.kh, g.strideH, g.dilationH, g.padH, g.outH);
         const [pw0, pw1] = axisPads(g.w, g.kw, g.strideW, g.dilationW, g.padW, g.outW);
         let y = emit('Conv', [x, nameOf(ins[1]!), ...(ins[2] ? [nameOf(ins[2])] : [])], [
           intsAttr('kernel_shape', [g.kh, g.kw]), intsAttr('strides', [g.strideH, g.strideW]),
           intsAttr('pads', [ph0, pw0, ph1, pw1]), intsAttr('dilations', [g.dilationH, g.dilationW]), intAttr('group', g.groups),
-        ]);
-        if (act !== 'none') y = activation(y, act);
-        emit('MaxPool', [y], [intsAttr('kernel_shape', [2, 2]), intsAttr('strides', [2, 2]), intsAttr('pads', [0, 0, 0, 0])], out);
+        ], act === 'none' && !pooled ? out : undefined);
+        if (act !== 'none') y = activation(y, act, pooled ? undefined : out);
+        if (pooled) emit('MaxPool', [y], [intsAttr('kernel_shape', [2, 2]), intsAttr('strides', [2, 2]), intsAttr('pads', [0, 0, 0, 0])], out);
         break;
       }
       case 'locallyConnected2d':
