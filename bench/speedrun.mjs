@@ -6,13 +6,17 @@
  * CPU model (lscpu) and the load average at the start and the end.
  *
  *   node --import tsx bench/speedrun.mjs [--recipes 91,93,94] [--seeds 3] [--threads 2] [--backend auto]
- *        [--torch-blas stock|openblas] [--dataset fashion-mnist] [--target F] [--out FILE.md|-]
+ *        [--torch-blas stock|openblas] [--dataset fashion-mnist] [--target F] [--out FILE.md|-] [--keep DIR]
+ *
+ * --keep DIR keeps each seed's JSON report in DIR (SIDE-RECIPE-SEED.json) and reuses the reports already there, so a
+ * long record (recipe 94: about 25 min per seed and side) can be made over several sittings; a seed pair is always
+ * run back to back (convkit, then PyTorch), and the table says how many seeds came from earlier sittings.
  *
  * --torch-blas openblas runs Debian's PyTorch with OpenBLAS (bench/openblas.mjs), the strongest PyTorch this machine
  * can run; stock uses Debian's reference BLAS. Default out: bench/results/speedrun.md (JSON beside it).
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +30,7 @@ const { values: o } = parseArgs({
   options: {
     recipes: { type: 'string', default: '91' }, seeds: { type: 'string', default: '3' }, threads: { type: 'string', default: '2' },
     backend: { type: 'string', default: 'auto' }, 'torch-blas': { type: 'string', default: 'stock' }, dataset: { type: 'string', default: 'fashion-mnist' },
-    target: { type: 'string' }, out: { type: 'string', default: 'bench/results/speedrun.md' },
+    target: { type: 'string' }, out: { type: 'string', default: 'bench/results/speedrun.md' }, keep: { type: 'string' },
   },
 });
 const log = (m) => process.stderr.write(m + '\n');
@@ -41,8 +45,16 @@ const extra = [...(o.target ? ['--target', o.target] : []), '--dataset', o.datas
 const dataFolder = (report) => /\(([^()]+)\)$/.exec(report.dataset.source)?.[1];
 
 /** One seed of one side; returns its JSON report. PyTorch reads the IDX files convkit's run of the seed read. */
+let reused = 0;
 function runOne(side, recipe, seed, dir, convkitReport) {
   const file = join(dir, `${side}-${recipe}-${seed}.json`);
+  if (o.keep && existsSync(file)) {
+    const kept = JSON.parse(readFileSync(file, 'utf8'));
+    if (o.target && Math.abs(kept.target - Number(o.target)) > 1e-9) throw new Error(`${file} was made for target ${kept.target}, not --target ${o.target}: use another --keep folder`);
+    log(`bench: ${side} recipe ${recipe} seed ${seed}: reusing ${file} (written ${statSync(file).mtime.toISOString().slice(0, 16)} UTC)`);
+    reused++;
+    return kept;
+  }
   const common = ['--recipe', recipe, '--seeds', '1', '--first-seed', String(seed), '--json', file, ...extra];
   const folder = convkitReport && dataFolder(convkitReport);
   const [cmd, args, env] = side === 'convkit'
@@ -55,7 +67,8 @@ function runOne(side, recipe, seed, dir, convkitReport) {
 }
 
 const fmt = (s) => (s === null ? '-' : s.toFixed(1));
-const dir = mkdtempSync(join(tmpdir(), 'convkit-speedrun-bench-'));
+const dir = o.keep ? resolve(root, o.keep) : mkdtempSync(join(tmpdir(), 'convkit-speedrun-bench-'));
+mkdirSync(dir, { recursive: true });
 const cpu = describeCpu();
 const loadStart = loadAverage();
 const rows = [];
@@ -78,7 +91,7 @@ try {
     }
   }
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (!o.keep) rmSync(dir, { recursive: true, force: true });
 }
 const loadEnd = loadAverage();
 const markdown = [
@@ -86,6 +99,7 @@ const markdown = [
   '',
   `CPU: ${cpuLine(cpu)}. Load average ${loadStart} at the start, ${loadEnd} at the end.`,
   `Command: \`node --import tsx bench/speedrun.mjs ${process.argv.slice(2).join(' ')}\` (${new Date().toISOString().slice(0, 16)} UTC).`,
+  ...(reused ? [`${reused} of the seed reports were kept from earlier sittings (--keep ${o.keep}); their load averages are in the JSON.`] : []),
   '',
   'Seconds of training until the test accuracy, read after each epoch, first meets the target (test evaluations excluded);',
   'mean, sample sd and range over the seeds that reached it. Recipes: `convkit speedrun --recipe NAME --print-recipe`;',
