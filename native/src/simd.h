@@ -13,6 +13,8 @@
 // A real AVX-512 build (__AVX512F__ defined) compiles the intrinsics as before.
 #pragma once
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #if CK_VBYTES >= 32
@@ -47,6 +49,28 @@ typedef float vfu __attribute__((vector_size(CK_VBYTES), aligned(4)));
 
 static inline vf vload(const float* p) { return *reinterpret_cast<const vfu*>(p); }
 static inline void vstore(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+// The emulated level's check that p is CK_VBYTES-aligned, where a kernel reads or writes a whole vf in place: its
+// AVX2 halves need only 32 bytes, so a 64-byte vector 32 bytes off would pass the tests and fault (or be undefined)
+// on AVX-512. Elsewhere nothing.
+static inline void vassumeAligned(const float* p) {
+#ifdef CK_VF_EMULATED
+  if (reinterpret_cast<std::uintptr_t>(p) % CK_VBYTES != 0) {
+    std::fprintf(stderr, "convkit: a 64-byte vector at %p, not 64-byte aligned (the avx512 level would fault)\n", static_cast<const void*>(p));
+    std::abort();
+  }
+#else
+  (void)p;
+#endif
+}
+// A vector from / to p, which is CK_VBYTES-aligned (packed panels, padded rows): the compiler may fold the load.
+static inline vf vloadAligned(const float* p) {
+  vassumeAligned(p);
+  return *reinterpret_cast<const vf*>(p);
+}
+static inline void vstoreAligned(float* p, vf v) {
+  vassumeAligned(p);
+  *reinterpret_cast<vf*>(p) = v;
+}
 // x in every lane (an intrinsic: `vf{} + x` would cost an add and turn -0 into +0).
 static inline vf vsplat(float x) {
 #ifdef CK_VF_EMULATED

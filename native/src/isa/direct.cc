@@ -74,7 +74,7 @@ __attribute__((always_inline)) inline void rowTile(const float* const* gyRows, c
     for (int t = 0; t < NJ; t++) xv[t] = vload(xRow + q * VL + t * dw);
 #pragma GCC unroll 4
     for (int o = 0; o < OB; o++) {
-      const vf gv = *reinterpret_cast<const vf*>(gyRows[o] + q * VL);
+      const vf gv = vloadAligned(gyRows[o] + q * VL);
 #pragma GCC unroll 3
       for (int t = 0; t < NJ; t++) acc[o][t] = fmadd(gv, xv[t], acc[o][t]);
     }
