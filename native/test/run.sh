@@ -8,7 +8,9 @@
 # arm64; on a CPU with AVX2 + FMA but no AVX-512, avx512-emulated in place of avx512.
 # avx512-emulated is the avx512 level's code (CK_VBYTES=64, namespace ck_avx512) compiled with -mavx2 -mfma only:
 # GCC splits its 16-lane vectors into AVX2 halves and simd.h builds vsplat and fmadd from AVX2 FMA halves (one
-# rounding per lane, as AVX-512's FMA), so the level's blocking, tails and lane logic run on a CPU without AVX-512.
+# rounding per lane, as AVX-512's FMA), so the level's blocking, tails and lane logic run on a CPU without AVX-512
+# (and simd.h aborts on an in-place vector access that is not 64-byte aligned, which AVX-512 would need). The
+# conformance suite runs the same code through scripts/build-test-addon.mjs's addon.
 # arm64 (the addon's one arm64 level, NEON) on an x86-64 host is cross-compiled with aarch64-linux-gnu-g++ and run
 # under qemu-aarch64 (Debian: apt-get install g++-aarch64-linux-gnu qemu-user); on an arm64 host, g++ and native.
 # It first compiles every addon source for arm64 (all src/isa/*.cc, addon.cc, pool.cc, dispatch.cc, the addon's
