@@ -6,6 +6,10 @@
 # (CK_ISA_NS) with the level's vector width (CK_VBYTES, bytes) and compiler flags; addon.cc, pool.cc and
 # dispatch.cc are compiled once with baseline flags, and dispatch.cc picks a level at run time from the CPU's
 # features. On arm64 there is one level, the baseline (NEON).
+# The avx512 level on a CPU without AVX-512: the tests compile its code with -mavx2 -mfma instead (native/src/simd.h
+# builds its 16-float vectors' FMA from AVX2 halves, same rounding): native/test/run.sh's avx512-emulated level, and
+# scripts/build-test-addon.mjs's separate addon for the conformance suite (CONVKIT_BUILD_TEST_ADDONS=1, set by
+# .ci/run). This file never builds it: the users' addon is the same with or without it.
 # No -ffast-math (NaN and infinity must propagate as in PyTorch), and -ffp-contract=off: the compiler never fuses
 # a*b + c on its own, so the elementwise kernels give the same bits at every level (GEMM and convolution kernels
 # use FMA explicitly, through intrinsics).

@@ -4,7 +4,13 @@
 # The kernels are compiled with the addon's floating-point flags (native/binding.gyp: -ffp-contract=off, without
 # which g++ fuses a*b + c in C++ wherever the level has FMA, and the tests would not run the addon's code).
 #
-# LEVELS=... picks levels (base avx2 avx512 arm64). By default: the x86 levels this CPU runs, then arm64.
+# LEVELS=... picks levels (base avx2 avx512 avx512-emulated arm64). By default: the x86 levels this CPU runs, then
+# arm64; on a CPU with AVX2 + FMA but no AVX-512, avx512-emulated in place of avx512.
+# avx512-emulated is the avx512 level's code (CK_VBYTES=64, namespace ck_avx512) compiled with -mavx2 -mfma only:
+# GCC splits its 16-lane vectors into AVX2 halves and simd.h builds vsplat and fmadd from AVX2 FMA halves (one
+# rounding per lane, as AVX-512's FMA), so the level's blocking, tails and lane logic run on a CPU without AVX-512
+# (and simd.h aborts on an in-place vector access that is not 64-byte aligned, which AVX-512 would need). The
+# conformance suite runs the same code through scripts/build-test-addon.mjs's addon.
 # arm64 (the addon's one arm64 level, NEON) on an x86-64 host is cross-compiled with aarch64-linux-gnu-g++ and run
 # under qemu-aarch64 (Debian: apt-get install g++-aarch64-linux-gnu qemu-user); on an arm64 host, g++ and native.
 # It first compiles every addon source for arm64 (all src/isa/*.cc, addon.cc, pool.cc, dispatch.cc, the addon's
@@ -27,8 +33,14 @@ if [ "$host" = aarch64 ] || [ "$host" = arm64 ]; then
   armRun=""
 else
   levels="base"
-  grep -q ' avx2 ' /proc/cpuinfo && grep -q ' fma ' /proc/cpuinfo && levels="$levels avx2"
-  grep -q ' avx512f ' /proc/cpuinfo && grep -q ' avx512bw ' /proc/cpuinfo && levels="$levels avx512"
+  if grep -q ' avx2 ' /proc/cpuinfo && grep -q ' fma ' /proc/cpuinfo; then
+    levels="$levels avx2"
+    if grep -q ' avx512f ' /proc/cpuinfo && grep -q ' avx512bw ' /proc/cpuinfo; then
+      levels="$levels avx512"
+    else
+      levels="$levels avx512-emulated"
+    fi
+  fi
   levels="$levels arm64"
   armCxx=aarch64-linux-gnu-g++
   armNm=aarch64-linux-gnu-nm
@@ -79,12 +91,15 @@ arm64() {
 for level in ${LEVELS:-$levels}; do
   case $level in
     arm64) arm64 "$@"; continue ;;
-    avx512) flags="-DCK_VBYTES=64 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma" ;;
-    avx2) flags="-DCK_VBYTES=32 -mavx2 -mfma" ;;
-    base) flags="-DCK_VBYTES=16" ;;
-    *) echo "unknown level '$level' (base avx2 avx512 arm64)"; exit 1 ;;
+    avx512) flags="-DCK_ISA_NS=ck_avx512 -DCK_VBYTES=64 -mavx512f -mavx512bw -mavx512dq -mavx512vl -mavx2 -mfma" ;;
+    # -Wno-psabi: GCC notes that 64-byte vector arguments pass differently without AVX-512 (every caller here is
+    # compiled with the same flags)
+    avx512-emulated) flags="-DCK_ISA_NS=ck_avx512 -DCK_VBYTES=64 -mavx2 -mfma -Wno-psabi" ;;
+    avx2) flags="-DCK_ISA_NS=ck_avx2 -DCK_VBYTES=32 -mavx2 -mfma" ;;
+    base) flags="-DCK_ISA_NS=ck_base -DCK_VBYTES=16" ;;
+    *) echo "unknown level '$level' (base avx2 avx512 avx512-emulated arm64)"; exit 1 ;;
   esac
-  g++ $common -DCK_ISA_NS=ck_$level $flags -o "$out/kernels-test-$level" $kernels $harness -lpthread
+  g++ $common $flags -o "$out/kernels-test-$level" $kernels $harness -lpthread
   echo "== $level"
   "$out/kernels-test-$level" "$@"
 done

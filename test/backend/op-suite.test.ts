@@ -7,12 +7,18 @@
 // test/backend/support/use-<name>.ts exists, that preload (use-wasm.ts also splits every kernel across the threads
 // and allocates from the wasm heap), which reads the thread count from <NAME>_TEST_THREADS.
 // A backend that cannot load here is a skipped test whose message is its load error, never a silent pass.
+// The native runs take the CPU's best ISA level; every other level of the build then runs once with 2 threads, so
+// every dispatch level runs in npm test: the others this CPU runs (NATIVE_TEST_ISA), and avx512 on an x86 CPU
+// without AVX-512 through the emulated test addon (scripts/build-test-addon.mjs: the avx512 level's kernels compiled
+// for AVX2, which .ci/run builds; where it is missing or stale the run is skipped saying how to build it).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BACKEND_NAMES, loadBackend } from '../../src/backend/registry.js';
+import { createNativeBackend, loadNativeBackend } from '../../src/backend/native/index.js';
+import { testAddonStatus } from '../../scripts/build-test-addon.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const suites = [
@@ -27,7 +33,11 @@ function withoutTestContext(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return copy;
 }
 
-interface SuiteRun { label: string; imports: string[]; env: Record<string, string>; skip: string | false }
+interface SuiteRun {
+  label: string; imports: string[]; env: Record<string, string>; skip: string | false;
+  /** Asserted before the run: that it runs what its label says. */
+  check?: () => Promise<void>;
+}
 
 /** The runs for one backend: one per thread count (1 and 2 where it has threads), or a skipped one naming why it cannot load. */
 async function runsFor(name: string): Promise<SuiteRun[]> {
@@ -48,23 +58,53 @@ async function runsFor(name: string): Promise<SuiteRun[]> {
   }));
 }
 
+/** The native backend's levels other than the one the runs above take (the CPU's best), 2 threads each. */
+async function otherNativeLevelRuns(): Promise<SuiteRun[]> {
+  const native = await loadNativeBackend().catch(() => null);
+  if (!native) return [];  // the native runs above are skipped, quoting the load error
+  const imports = ['--import', './test/backend/support/use-native.ts'];
+  const env = { CONVKIT_BACKEND: 'native', CONVKIT_THREADS: '2', NATIVE_TEST_THREADS: '2' };
+  const avx2 = native.availableIsas().find((l) => l.name === 'avx2')?.supported === true;
+  return native.availableIsas().filter((level) => level.name !== native.isa).map((level): SuiteRun => {
+    const label = `the native backend at the ${level.name} level with 2 threads`;
+    if (level.supported) return { label, imports, env: { ...env, NATIVE_TEST_ISA: level.name }, skip: false };
+    if (level.name !== 'avx512' || !avx2) return { label, imports, env, skip: `this CPU lacks ${level.missingFlags.join(', ')}` };
+    const status = testAddonStatus();
+    const emulated = 'the native backend at the avx512 level emulated on AVX2 (scripts/build-test-addon.mjs) with 2 threads';
+    if (!status.ready) return { label: emulated, imports, env, skip: `this CPU lacks AVX-512, and ${status.reason}` };
+    return {
+      label: emulated,
+      imports,
+      env: { ...env, NATIVE_TEST_ISA: 'avx512', NATIVE_TEST_ADDON: status.directory },
+      skip: false,
+      // that the addon is the emulated build: one level, avx512, which this CPU (without AVX-512) runs
+      check: async () => {
+        const addon = await createNativeBackend({ addonDirectory: status.directory });
+        assert.deepEqual(addon.availableIsas(), [{ name: 'avx512', supported: true, missingFlags: [] }]);
+      },
+    };
+  });
+}
+
 test('the conformance suite covers every registered backend', () => {
   assert.ok(BACKEND_NAMES.length >= 2, `the registry lists ${BACKEND_NAMES.join(', ')}`);
   assert.ok(suites.length > 0, 'found the op test files');
 });
 
-for (const name of BACKEND_NAMES) {
-  for (const { label, imports, env, skip } of await runsFor(name)) {
-    test(`op fixtures, properties, layers, models and optimizer trajectories pass on ${label}`, { skip }, () => {
-      // two files at a time: these files assert values, never timings (74.6 -> 66.9 s for the 5 runs, idle AMD EPYC)
-      const run = spawnSync(process.execPath, ['--import', 'tsx', ...imports, '--test', '--test-concurrency=2', '--test-reporter=tap', ...suites], {
-        cwd: root, encoding: 'utf8', env: { ...withoutTestContext(process.env), ...env }, maxBuffer: 64 * 2 ** 20,
-      });
-      const pass = Number(/^# pass (\d+)/m.exec(run.stdout)?.[1] ?? 0), fail = Number(/^# fail (\d+)/m.exec(run.stdout)?.[1] ?? -1);
-      const failures = run.stdout.split('\n').filter((l) => l.startsWith('not ok')).slice(0, 10).join('\n');
-      assert.equal(fail, 0, `failing op tests on ${label}:\n${failures}\n${run.stderr.slice(-2000)}`);
-      assert.ok(pass > 50, `expected the op suite to run (pass ${pass})\n${run.stderr.slice(-2000)}`);
-      assert.equal(run.status, 0);
+const runs: SuiteRun[] = [];
+for (const name of BACKEND_NAMES) runs.push(...(await runsFor(name)));
+runs.push(...(await otherNativeLevelRuns()));
+for (const { label, imports, env, skip, check } of runs) {
+  test(`op fixtures, properties, layers, models and optimizer trajectories pass on ${label}`, { skip }, async () => {
+    await check?.();
+    // two files at a time: these files assert values, never timings (74.6 -> 66.9 s for the 5 runs, idle AMD EPYC)
+    const run = spawnSync(process.execPath, ['--import', 'tsx', ...imports, '--test', '--test-concurrency=2', '--test-reporter=tap', ...suites], {
+      cwd: root, encoding: 'utf8', env: { ...withoutTestContext(process.env), ...env }, maxBuffer: 64 * 2 ** 20,
     });
-  }
+    const pass = Number(/^# pass (\d+)/m.exec(run.stdout)?.[1] ?? 0), fail = Number(/^# fail (\d+)/m.exec(run.stdout)?.[1] ?? -1);
+    const failures = run.stdout.split('\n').filter((l) => l.startsWith('not ok')).slice(0, 10).join('\n');
+    assert.equal(fail, 0, `failing op tests on ${label}:\n${failures}\n${run.stderr.slice(-2000)}`);
+    assert.ok(pass > 50, `expected the op suite to run (pass ${pass})\n${run.stderr.slice(-2000)}`);
+    assert.equal(run.status, 0);
+  });
 }

@@ -53,7 +53,7 @@ __attribute__((always_inline)) inline void microFull(int kc, APanel a, const flo
   for (int p = 0; p < kc; p++) {
     vf bv[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; v++) bv[v] = *reinterpret_cast<const vf*>(bp + v * VL);
+    for (int v = 0; v < NV; v++) bv[v] = vloadAligned(bp + v * VL);
 #pragma GCC unroll 16
     for (int r = 0; r < MR; r++) {
       vf av;
@@ -126,7 +126,7 @@ void packB(bool transB, int n, int k, const float* b, int j0, float* out) {
         const float* src = b + (long)p * n + j0;
         float* dst = out + (long)p * NR;
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) *reinterpret_cast<vf*>(dst + v * VL) = vload(src + v * VL);
+        for (int v = 0; v < NV; v++) vstoreAligned(dst + v * VL, vload(src + v * VL));
       }
     } else {
       for (int p = 0; p < k; p++) {
